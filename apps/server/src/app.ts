@@ -1,0 +1,81 @@
+import cors from '@fastify/cors';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+
+import { appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
+import { isMigrated } from '@coach/db';
+
+export interface AppOptions {
+  corsOrigins: string[];
+  /** The process's pino logger; omitted in tests for silence. */
+  logger?: FastifyBaseLogger;
+}
+
+export interface AppDeps extends Omit<ApiDeps, 'logger'> {
+  verifyToken: TokenVerifier;
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+/** Builds the HTTP app without listening, so tests can `inject` or listen on port 0. */
+export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    genReqId: () => randomUUID(),
+    // tRPC batches put several procedure names in one path segment.
+    routerOptions: { maxParamLength: 5000 },
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 30_000,
+  });
+
+  await app.register(cors, {
+    origin: options.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'x-trpc-source'],
+    maxAge: 600,
+  });
+
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const check = async (fn: () => Promise<unknown>) => {
+      try {
+        const ok = await Promise.race([
+          fn().then((v) => v !== false),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS).unref()),
+        ]);
+        return ok ? 'ok' : 'unavailable';
+      } catch {
+        return 'unavailable';
+      }
+    };
+    const [database, storage, queue] = await Promise.all([
+      check(() => isMigrated(deps.db)),
+      check(() => deps.storage.ping()),
+      check(() => deps.queue.ping()),
+    ]);
+    const healthy = database === 'ok' && storage === 'ok' && queue === 'ok';
+    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unavailable', database, storage, queue });
+  });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      createContext: async ({ req }) =>
+        createContext({ ...deps, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+      onError({ error, path, req }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          req.log.error({ err: error.cause ?? error, path }, 'request failed');
+        }
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+
+  return app;
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/** Raised at start-up with every bad or missing setting listed. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const GIB = 1024 ** 3;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(8000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  AWS_REGION: optionalString,
+  AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
+  S3_COACH_VIDEOS_BUCKET: optionalString,
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: optionalString.pipe(z.url().optional()),
+  S3_UPLOAD_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(3600),
+  S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 7 * 24 * 3600).default(300),
+  MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * GIB),
+  AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  CORS_ORIGINS: optionalString,
+  EMBEDDED_DATA_DIR: optionalString,
+});
+
+export type AuthConfig =
+  | { kind: 'hs256'; secret: string; issuer?: string; audience?: string }
+  | { kind: 'hs256-dev' }
+  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+
+export type AwsConfig =
+  | { kind: 'embedded'; region: string; bucket: string; queueName: string }
+  | { kind: 'external'; region: string; endpoint?: string; bucket: string; queueUrl: string };
+
+export interface ServerConfig {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  logLevel: string;
+  /** Undefined: start an embedded Postgres (outside production only). */
+  databaseUrl: string | undefined;
+  aws: AwsConfig;
+  auth: AuthConfig;
+  corsOrigins: string[];
+  embeddedDataDir: string | undefined;
+  uploadUrlExpiresSeconds: number;
+  downloadUrlExpiresSeconds: number;
+  maxUploadBytes: number;
+}
+
+const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173', 'http://localhost:3000'];
+
+/**
+ * Parses the environment once at start-up into a frozen config. Outside
+ * production, unset database and AWS settings mean the embedded stack; in
+ * production every one of them is required.
+ */
+export function loadConfig(source: Record<string, string | undefined>): Readonly<ServerConfig> {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const need = (key: keyof typeof env, why: string) => {
+    if (env[key] === undefined) problems.push(`  - ${key}: required ${why}`);
+  };
+
+  const awsKeys = ['AWS_ENDPOINT_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_QUEUE_URL'] as const;
+  const embeddedAws = !isProduction && awsKeys.every((k) => env[k] === undefined);
+  if (isProduction) {
+    need('DATABASE_URL', 'in production');
+    need('AWS_REGION', 'in production');
+    need('CORS_ORIGINS', 'in production');
+  }
+  if (!embeddedAws) {
+    need('S3_COACH_VIDEOS_BUCKET', 'when S3/SQS settings are given');
+    need('SQS_VIDEO_ANALYSIS_QUEUE_URL', 'when S3/SQS settings are given');
+  }
+  let auth: AuthConfig;
+  if (env.AUTH_JWKS_URL) {
+    need('AUTH_ISSUER', 'with AUTH_JWKS_URL');
+    need('AUTH_AUDIENCE', 'with AUTH_JWKS_URL');
+    auth = { kind: 'jwks', jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER ?? '', audience: env.AUTH_AUDIENCE ?? '' };
+  } else if (env.AUTH_JWT_SECRET) {
+    auth = { kind: 'hs256', secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE };
+  } else if (isProduction) {
+    problems.push('  - AUTH_JWKS_URL or AUTH_JWT_SECRET: required in production');
+    auth = { kind: 'hs256-dev' };
+  } else {
+    auth = { kind: 'hs256-dev' };
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const aws: AwsConfig = embeddedAws
+    ? { kind: 'embedded', region, bucket: 'coach-videos', queueName: 'video-analysis' }
+    : {
+        kind: 'external',
+        region,
+        endpoint: env.AWS_ENDPOINT_URL,
+        bucket: env.S3_COACH_VIDEOS_BUCKET ?? '',
+        queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL ?? '',
+      };
+
+  return Object.freeze({
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: env.DATABASE_URL,
+    aws,
+    auth,
+    corsOrigins: env.CORS_ORIGINS
+      ? env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+      : DEV_CORS_ORIGINS,
+    embeddedDataDir: env.EMBEDDED_DATA_DIR,
+    uploadUrlExpiresSeconds: env.S3_UPLOAD_URL_EXPIRES_SECONDS,
+    downloadUrlExpiresSeconds: env.S3_DOWNLOAD_URL_EXPIRES_SECONDS,
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+  });
+}

@@ -1,0 +1,40 @@
+import { pino } from 'pino';
+
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './env.ts';
+import { startRuntime } from './runtime.ts';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+const runtime = await startRuntime(config, logger);
+const app = await buildApp(
+  { corsOrigins: config.corsOrigins, logger },
+  { db: runtime.db, storage: runtime.storage, queue: runtime.queue, outbox: runtime.outbox, verifyToken: runtime.verifyToken, config },
+);
+app.addHook('onClose', () => runtime.close());
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    void app.close().then(() => process.exit(0));
+  });
+}
+
+const address = await app.listen({ host: config.host, port: config.port });
+app.log.info(`API ready at ${address}/trpc (health: ${address}/healthz)`);
+process.stdout.write(`\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz\n\n`);

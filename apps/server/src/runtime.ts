@@ -1,0 +1,104 @@
+import { migrateToLatest, createDb, type Database, type Kysely } from '@coach/db';
+import {
+  createAwsClients,
+  createS3Storage,
+  createSqsQueue,
+  type AwsClients,
+  type MessageQueue,
+  type ObjectStorage,
+} from '@coach/aws';
+import {
+  createOutboxDispatcher,
+  createTokenVerifier,
+  startOutboxRelay,
+  type Logger,
+  type OutboxDispatcher,
+  type OutboxRelay,
+  type TokenVerifier,
+} from '@coach/api';
+
+import { loadOrCreateDevSecret } from './dev/dev-secret.ts';
+import { dataDir } from './dev/paths.ts';
+import type { ServerConfig } from './env.ts';
+
+export interface Runtime {
+  db: Kysely<Database>;
+  storage: ObjectStorage;
+  queue: MessageQueue;
+  outbox: OutboxDispatcher;
+  verifyToken: TokenVerifier;
+  /** Stops background loops, then closes every connection, embedded servers last. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the process: embedded Postgres and S3/SQS when the config asks for
+ * them, migrations, AWS clients, the outbox relay. Everything started here is
+ * stopped by `close()` in reverse order.
+ */
+export async function startRuntime(config: Readonly<ServerConfig>, logger: Logger): Promise<Runtime> {
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) {
+      try {
+        await fn();
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    const root = dataDir(config.embeddedDataDir);
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const { startLocalPostgres } = await import('@coach/local-stack');
+      const pg = await startLocalPostgres({ dataDir: `${root}/postgres`, database: 'coach_plus' });
+      closers.push(() => pg.stop());
+      databaseUrl = pg.url;
+      logger.info({ port: pg.port }, 'embedded Postgres started');
+    }
+
+    let aws: { region: string; endpoint?: string; bucket: string; queueUrl: string; local: boolean };
+    if (config.aws.kind === 'embedded') {
+      const { startLocalAws } = await import('@coach/local-stack');
+      const local = await startLocalAws({ region: config.aws.region, corsOrigins: config.corsOrigins });
+      closers.push(() => local.stop());
+      await local.createBucket(config.aws.bucket);
+      const { queueUrl } = await local.createQueueWithDlq(config.aws.queueName, { maxReceiveCount: 5 });
+      aws = { region: config.aws.region, endpoint: local.endpoint, bucket: config.aws.bucket, queueUrl, local: true };
+      logger.info({ endpoint: local.endpoint }, 'embedded S3/SQS emulator started (in memory)');
+    } else {
+      aws = { ...config.aws, local: false };
+    }
+
+    const db = createDb({
+      connectionString: databaseUrl,
+      onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+    });
+    closers.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    const clients: AwsClients = createAwsClients({
+      region: aws.region,
+      endpoint: aws.endpoint,
+      credentials: aws.local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+    });
+    closers.push(() => clients.destroy());
+    const storage = createS3Storage({ s3: clients.s3, signer: clients.s3Signer, bucket: aws.bucket });
+    const queue = createSqsQueue({ sqs: clients.sqs, queueUrl: aws.queueUrl });
+
+    const outbox = createOutboxDispatcher({ db, queue, logger });
+    const relay: OutboxRelay = startOutboxRelay({ dispatcher: outbox, logger });
+    closers.push(() => relay.stop());
+
+    const auth = config.auth;
+    const verifyToken = createTokenVerifier(
+      auth.kind === 'hs256-dev' ? { kind: 'hs256', secret: loadOrCreateDevSecret(root) } : auth,
+    );
+
+    return { db, storage, queue, outbox, verifyToken, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,35 @@
+import type { MessageQueue, ObjectStorage } from '@coach/aws';
+import type { Database, Kysely } from '@coach/db';
+
+import type { AuthState } from './auth/identity.ts';
+import type { Logger } from './logger.ts';
+import type { OutboxDispatcher } from './outbox/dispatcher.ts';
+
+/** Product settings the procedures need; built from the environment by the app, never read here. */
+export interface ApiConfig {
+  uploadUrlExpiresSeconds: number;
+  downloadUrlExpiresSeconds: number;
+  maxUploadBytes: number;
+}
+
+/** Long-lived collaborators, built once per process. */
+export interface ApiDeps {
+  db: Kysely<Database>;
+  storage: ObjectStorage;
+  queue: MessageQueue;
+  outbox: OutboxDispatcher;
+  config: ApiConfig;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface Context extends ApiDeps {
+  auth: AuthState;
+  requestId: string | undefined;
+  now: () => Date;
+}
+
+/** The plain context factory: HTTP adapters, tests and services all build contexts through it. */
+export function createContext(deps: ApiDeps, auth: AuthState, requestId?: string): Context {
+  return { ...deps, auth, requestId, now: deps.now ?? (() => new Date()) };
+}

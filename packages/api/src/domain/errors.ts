@@ -1,0 +1,68 @@
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+
+/**
+ * Stable, documented error codes. Clients branch on these (never on messages);
+ * each maps to exactly one tRPC/HTTP code.
+ */
+export const APP_ERROR_CODES = {
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  TOKEN_INVALID: 'UNAUTHORIZED',
+  TOKEN_EXPIRED: 'UNAUTHORIZED',
+  ROLE_NOT_ALLOWED: 'FORBIDDEN',
+  ORG_CLAIM_MISSING: 'FORBIDDEN',
+  FEATURE_DISABLED: 'FORBIDDEN',
+  SESSION_NOT_FOUND: 'NOT_FOUND',
+  JOB_NOT_FOUND: 'NOT_FOUND',
+  INVALID_INPUT: 'BAD_REQUEST',
+  INVALID_CURSOR: 'BAD_REQUEST',
+  FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UPLOAD_NOT_FOUND: 'PRECONDITION_FAILED',
+  UPLOAD_EXPIRED: 'PRECONDITION_FAILED',
+  UPLOAD_REJECTED: 'UNPROCESSABLE_CONTENT',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_SUPPORTED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  INTERNAL: 'INTERNAL_SERVER_ERROR',
+} as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
+
+export type AppErrorCode = keyof typeof APP_ERROR_CODES;
+
+/** A failure the caller can act on; its message is shown to them as is. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The app code a bare tRPC error (thrown by tRPC itself) is reported with. */
+export function appCodeForTrpcCode(code: TRPC_ERROR_CODE_KEY): AppErrorCode {
+  switch (code) {
+    case 'BAD_REQUEST':
+    case 'PARSE_ERROR':
+      return 'INVALID_INPUT';
+    case 'UNAUTHORIZED':
+      return 'UNAUTHENTICATED';
+    case 'NOT_FOUND':
+      return 'NOT_FOUND';
+    case 'METHOD_NOT_SUPPORTED':
+      return 'METHOD_NOT_SUPPORTED';
+    case 'PAYLOAD_TOO_LARGE':
+      return 'PAYLOAD_TOO_LARGE';
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 'TOO_MANY_REQUESTS':
+      return 'TOO_MANY_REQUESTS';
+    case 'SERVICE_UNAVAILABLE':
+      return 'SERVICE_UNAVAILABLE';
+    default:
+      return 'INTERNAL';
+  }
+}

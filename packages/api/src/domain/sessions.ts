@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  findOwnedSession,
+  insertSession,
+  listOwnedSessions,
+  type Database,
+  type Kysely,
+  type Owner,
+  type VideoSession,
+} from '@coach/db';
+
+import { AppError } from './errors.ts';
+import { decodeCursor, toPage } from './pagination.ts';
+
+export interface SessionView {
+  sessionId: string;
+  ownerType: Owner['type'];
+  ownerId: string;
+  title: string;
+  playerIds: string[];
+  createdBy: string;
+  createdAt: string;
+}
+
+export function toSessionView(row: VideoSession): SessionView {
+  return {
+    sessionId: row.id,
+    ownerType: row.ownerType,
+    ownerId: row.ownerId,
+    title: row.title,
+    playerIds: row.playerIds,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export async function createSession(
+  db: Kysely<Database>,
+  p: { owner: Owner; userId: string; title: string; playerIds: string[] },
+): Promise<SessionView> {
+  const row = await insertSession(db, {
+    id: randomUUID(),
+    owner: p.owner,
+    createdBy: p.userId,
+    title: p.title,
+    playerIds: p.playerIds,
+  });
+  return toSessionView(row);
+}
+
+/** Another owner's session is reported exactly like a missing one. */
+export async function getSession(
+  db: Kysely<Database>,
+  p: { owner: Owner; sessionId: string },
+): Promise<SessionView> {
+  const row = await findOwnedSession(db, p);
+  if (!row) throw sessionNotFound();
+  return toSessionView(row);
+}
+
+export async function listSessions(
+  db: Kysely<Database>,
+  p: { owner: Owner; limit: number; cursor?: string },
+) {
+  const rows = await listOwnedSessions(db, { owner: p.owner, limit: p.limit, after: decodeCursor(p.cursor) });
+  return toPage(rows, p.limit, toSessionView);
+}
+
+export function sessionNotFound(): AppError {
+  return new AppError('SESSION_NOT_FOUND', 'Video session not found.');
+}

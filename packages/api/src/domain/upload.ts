@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+
+import type { StoredObject } from '@coach/aws';
+import {
+  findOwnedJob,
+  insertJobForOwnedSession,
+  insertOutboxMessage,
+  type JobStatus,
+  type Owner,
+  type VideoAnalysisJob,
+} from '@coach/db';
+
+import type { Context } from '../context.ts';
+import { analysisDedupeKey, buildAnalysisJobMessage } from '../messages/analysis-job.ts';
+import { AppError } from './errors.ts';
+import { jobNotFound } from './jobs.ts';
+import { sessionNotFound } from './sessions.ts';
+import { moveJob } from './job-status.ts';
+import { videoKey, type VideoContentType } from './video-key.ts';
+
+type UploadDeps = Pick<Context, 'db' | 'storage' | 'outbox' | 'config' | 'logger' | 'now'>;
+
+export interface InitiateUploadParams {
+  owner: Owner;
+  userId: string;
+  sessionId: string;
+  sampleFps: number;
+  includeFrames: boolean;
+  contentType: VideoContentType;
+  sizeBytes: number | undefined;
+}
+
+export interface InitiatedUpload {
+  jobId: string;
+  sessionId: string;
+  videoId: string;
+  status: JobStatus;
+  presignedUrl: string;
+  method: 'PUT';
+  /** Send exactly these headers with the PUT, or storage refuses the upload. */
+  headers: Record<string, string>;
+  expiresIn: number;
+  expiresAt: string;
+  s3Bucket: string;
+  s3Key: string;
+  maxSizeBytes: number;
+}
+
+export function fileTooLarge(maxBytes: number): AppError {
+  return new AppError(
+    'FILE_TOO_LARGE',
+    `The video is larger than the ${formatBytes(maxBytes)} limit. Trim or compress it and try again.`,
+  );
+}
+
+/**
+ * Signs the upload URL first and only then records the job, so a signing
+ * failure leaves nothing behind. The insert checks session ownership itself.
+ */
+export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams): Promise<InitiatedUpload> {
+  const { storage, config } = deps;
+  if (p.sizeBytes !== undefined && p.sizeBytes > config.maxUploadBytes) {
+    throw fileTooLarge(config.maxUploadBytes);
+  }
+  const jobId = randomUUID();
+  const videoId = randomUUID();
+  const key = videoKey({ owner: p.owner, sessionId: p.sessionId, videoId, contentType: p.contentType });
+  const expiresIn = config.uploadUrlExpiresSeconds;
+  const signed = await storage.presignPut({
+    key,
+    contentType: p.contentType,
+    contentLength: p.sizeBytes,
+    expiresInSeconds: expiresIn,
+  });
+  const expiresAt = new Date(deps.now().getTime() + expiresIn * 1000);
+  const job = await insertJobForOwnedSession(deps.db, {
+    id: jobId,
+    sessionId: p.sessionId,
+    owner: p.owner,
+    createdBy: p.userId,
+    videoId,
+    sampleFps: p.sampleFps,
+    includeFrames: p.includeFrames,
+    s3Bucket: storage.bucket,
+    s3Key: key,
+    contentType: p.contentType,
+    declaredSizeBytes: p.sizeBytes ?? null,
+    uploadExpiresAt: expiresAt,
+  });
+  if (!job) throw sessionNotFound();
+  return {
+    jobId,
+    sessionId: p.sessionId,
+    videoId,
+    status: job.status,
+    presignedUrl: signed.url,
+    method: signed.method,
+    headers: signed.headers,
+    expiresIn,
+    expiresAt: expiresAt.toISOString(),
+    s3Bucket: storage.bucket,
+    s3Key: key,
+    maxSizeBytes: config.maxUploadBytes,
+  };
+}
+
+export interface CompletedUpload {
+  jobId: string;
+  status: JobStatus;
+  sqsMessageId: string | null;
+  message: string;
+}
+
+interface Rejection {
+  code: string;
+  message: string;
+}
+
+/** Why a stored object cannot be analysed, or undefined when it is acceptable. */
+export function checkStoredObject(
+  job: Pick<VideoAnalysisJob, 'declaredSizeBytes' | 'contentType'>,
+  object: StoredObject,
+  maxUploadBytes: number,
+): Rejection | undefined {
+  if (object.sizeBytes === 0) {
+    return { code: 'EMPTY_UPLOAD', message: 'The uploaded file is empty.' };
+  }
+  if (object.sizeBytes > maxUploadBytes) {
+    return {
+      code: 'FILE_TOO_LARGE',
+      message: `The uploaded file is larger than the ${formatBytes(maxUploadBytes)} limit.`,
+    };
+  }
+  if (job.declaredSizeBytes !== null && object.sizeBytes !== job.declaredSizeBytes) {
+    return {
+      code: 'SIZE_MISMATCH',
+      message: `The uploaded file is ${object.sizeBytes} bytes, but ${job.declaredSizeBytes} bytes were declared.`,
+    };
+  }
+  const storedType = object.contentType?.split(';')[0]?.trim().toLowerCase();
+  if (storedType !== job.contentType) {
+    return {
+      code: 'CONTENT_TYPE_MISMATCH',
+      message: `The file was uploaded as ${storedType ?? 'an unknown type'}, but ${job.contentType} was declared.`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Confirms the object arrived and queues the job for analysis. Safe to call
+ * any number of times, concurrently too: one transition, one outbox row, one
+ * SQS message, and the same answer each time.
+ */
+export async function completeUpload(
+  deps: UploadDeps,
+  p: { owner: Owner; jobId: string },
+): Promise<CompletedUpload> {
+  const { db, storage, config, logger } = deps;
+  const job = await findOwnedJob(db, p);
+  if (!job) throw jobNotFound();
+
+  if (job.status === 'awaiting_upload') {
+    const object = await storage.head(job.s3Key);
+    if (!object) {
+      throw new AppError(
+        'UPLOAD_NOT_FOUND',
+        'No video has been uploaded for this job yet. Upload the file to the presigned URL, then call upload.complete again.',
+      );
+    }
+    const rejection = checkStoredObject(job, object, config.maxUploadBytes);
+    if (rejection) {
+      const rejected = await moveJob(db, {
+        jobId: job.id,
+        from: 'awaiting_upload',
+        to: 'rejected',
+        set: {
+          sizeBytes: object.sizeBytes,
+          errorCode: rejection.code,
+          errorMessage: rejection.message,
+          finishedAt: deps.now(),
+        },
+      });
+      if (rejected) {
+        // Nothing will ever read a rejected upload; do not keep paying for it.
+        await storage.delete(job.s3Key).catch((error: unknown) => {
+          logger.warn({ err: error, jobId: job.id }, 'could not delete rejected upload');
+        });
+      }
+    } else {
+      await db.transaction().execute(async (trx) => {
+        const queued = await moveJob(trx, {
+          jobId: job.id,
+          from: 'awaiting_upload',
+          to: 'queued',
+          set: { sizeBytes: object.sizeBytes, etag: object.etag ?? null, queuedAt: deps.now() },
+        });
+        if (queued) {
+          await insertOutboxMessage(trx, {
+            dedupeKey: analysisDedupeKey(queued.id),
+            jobId: queued.id,
+            payload: buildAnalysisJobMessage(queued),
+          });
+        }
+      });
+    }
+  }
+
+  // Answer from the stored state, whoever made the transition.
+  const current = await findOwnedJob(db, p);
+  if (!current) throw jobNotFound();
+  switch (current.status) {
+    case 'awaiting_upload':
+      // Only reachable if the job changed back under us, which no transition allows.
+      throw new AppError('UPLOAD_NOT_FOUND', 'The upload could not be confirmed yet. Please try again.');
+    case 'rejected':
+      throw new AppError(
+        'UPLOAD_REJECTED',
+        `The upload was rejected: ${current.errorMessage ?? 'the file is not acceptable.'} Start a new upload.`,
+      );
+    case 'expired':
+      throw new AppError('UPLOAD_EXPIRED', 'This upload expired before the file arrived. Start a new upload.');
+    case 'queued':
+    case 'processing':
+    case 'completed':
+    case 'failed': {
+      const sqsMessageId = current.sqsMessageId ?? (await deps.outbox.dispatch(analysisDedupeKey(current.id)));
+      return {
+        jobId: current.id,
+        status: current.status,
+        sqsMessageId: sqsMessageId ?? null,
+        message: sqsMessageId
+          ? 'Video uploaded and queued for analysis.'
+          : 'Video uploaded; it will be queued for analysis as soon as the queue is reachable.',
+      };
+    }
+  }
+}
+
+function formatBytes(bytes: number): string {
+  const gib = bytes / 1024 ** 3;
+  if (gib >= 1) return `${Number(gib.toFixed(2))} GiB`;
+  return `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
+}

@@ -1,0 +1,18 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+
+import type { AppRouter } from './root.ts';
+
+export { appRouter, createCaller, type AppRouter } from './root.ts';
+export { createContext, type ApiConfig, type ApiDeps, type Context } from './context.ts';
+export { createTokenVerifier, type TokenVerifier, type TokenVerifierConfig } from './auth/verify-token.ts';
+export { signDevToken, type DevTokenClaims } from './auth/sign-token.ts';
+export type { AuthState, Identity } from './auth/identity.ts';
+export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';
+export { videoKey, VIDEO_CONTENT_TYPES, type VideoContentType } from './domain/video-key.ts';
+export { JOB_TRANSITIONS, isTerminal, moveJob } from './domain/job-status.ts';
+export { createOutboxDispatcher, type OutboxDispatcher } from './outbox/dispatcher.ts';
+export { startOutboxRelay, type OutboxRelay } from './outbox/relay.ts';
+export { silentLogger, type Logger } from './logger.ts';
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

@@ -1,0 +1,14 @@
+import { jobsRouter } from './routers/jobs.ts';
+import { sessionsRouter } from './routers/sessions.ts';
+import { uploadRouter } from './routers/upload.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  sessions: sessionsRouter,
+  upload: uploadRouter,
+  jobs: jobsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createCaller = createCallerFactory(appRouter);

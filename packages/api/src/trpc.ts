@@ -1,0 +1,114 @@
+import { AwsUnavailableError } from '@coach/aws';
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+
+import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
+import type { Context } from './context.ts';
+import { APP_ERROR_CODES, AppError, appCodeForTrpcCode } from './domain/errors.ts';
+import { ownerFor } from './domain/owner.ts';
+import { describeZodError } from './validation.ts';
+
+const t = initTRPC.context<Context>().create({
+  // Never put stack traces in responses, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+    const appCode =
+      error.cause instanceof AppError
+        ? error.cause.code
+        : zodError
+          ? 'INVALID_INPUT'
+          : appCodeForTrpcCode(error.code);
+    const requestId = ctx?.requestId ?? null;
+    let message = shape.message;
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      message = `Something went wrong on our side. Please try again${requestId ? ` (request ${requestId})` : ''}.`;
+    } else if (zodError) {
+      message = describeZodError(zodError);
+    }
+    return {
+      message,
+      code: shape.code,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path ?? null,
+        appCode,
+        requestId,
+        fieldErrors: zodError ? fieldErrors(zodError) : null,
+      },
+    };
+  },
+});
+
+function fieldErrors(error: ZodError): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const field = issue.path.join('.') || 'input';
+    (out[field] ??= []).push(issue.message);
+  }
+  return out;
+}
+
+/**
+ * Turns domain errors into tRPC errors with their one mapped code, and
+ * storage/queue outages into a retryable SERVICE_UNAVAILABLE that says nothing
+ * of AWS. Anything else stays INTERNAL_SERVER_ERROR and is masked by the formatter.
+ */
+const mapErrors = t.middleware(async ({ next, ctx }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const cause = result.error.cause;
+  if (cause instanceof AppError) {
+    return { ...result, error: new TRPCError({ code: APP_ERROR_CODES[cause.code], message: cause.message, cause }) };
+  }
+  if (cause instanceof AwsUnavailableError) {
+    ctx.logger.error({ err: cause, requestId: ctx.requestId }, 'storage or queue unavailable');
+    const appError = new AppError(
+      'SERVICE_UNAVAILABLE',
+      'Video storage is temporarily unavailable. Nothing was changed; please try again in a moment.',
+      { cause },
+    );
+    return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Anyone may call; used only for procedures that reveal nothing. */
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/**
+ * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
+ * (owner_type, owner_id) every query of the procedure must be scoped by.
+ */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  const { auth } = ctx;
+  if (auth.status === 'anonymous') {
+    throw new AppError('UNAUTHENTICATED', 'Sign in required: send an "Authorization: Bearer <token>" header.');
+  }
+  if (auth.status === 'invalid') {
+    throw auth.reason === 'TOKEN_EXPIRED'
+      ? new AppError('TOKEN_EXPIRED', 'Your sign-in has expired. Sign in again.')
+      : new AppError('TOKEN_INVALID', 'The access token is not valid. Sign in again.');
+  }
+  const { identity } = auth;
+  if (!isVideoRole(identity.role)) {
+    throw new AppError('ROLE_NOT_ALLOWED', 'Video sessions need a Coach Pro Plus or Org Pro account.');
+  }
+  const user = { ...identity, role: identity.role };
+  return next({ ctx: { user, owner: ownerFor(identity, user.role) } });
+});
+
+/** A signed-in user whose plan includes video upload. */
+export const uploadProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (!hasFeature(ctx.user, ctx.user.role, VIDEO_UPLOAD_FEATURE)) {
+    throw new AppError(
+      'FEATURE_DISABLED',
+      `Video upload is not enabled for your account (feature ${VIDEO_UPLOAD_FEATURE}). Contact your administrator to enable it.`,
+    );
+  }
+  return next();
+});

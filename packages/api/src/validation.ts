@@ -1,0 +1,44 @@
+import { z, type ZodError } from 'zod';
+
+import { DEFAULT_CONTENT_TYPE, VIDEO_CONTENT_TYPES, type VideoContentType } from './domain/video-key.ts';
+
+/** "Invalid input: sampleFps: Too big…; title: …" — names every bad field. */
+export function describeZodError(error: ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const field = issue.path.join('.');
+    return field ? `${field}: ${issue.message}` : issue.message;
+  });
+  return `Invalid input: ${parts.join('; ')}`;
+}
+
+export const IdSchema = z.uuid({ error: 'must be a UUID' });
+
+export const PageInputSchema = z.strictObject({
+  limit: z.int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+export const CreateSessionInputSchema = z.strictObject({
+  title: z.string().trim().min(1, 'must not be empty').max(200),
+  playerIds: z
+    .array(z.string().trim().min(1, 'must not be empty').max(128))
+    .max(100)
+    .refine((ids) => new Set(ids).size === ids.length, 'must not contain duplicates')
+    .default([]),
+});
+
+export const SessionRefInputSchema = z.strictObject({ sessionId: IdSchema });
+
+export const InitiateUploadInputSchema = z.strictObject({
+  sessionId: IdSchema,
+  sampleFps: z.int().min(1).max(30).default(10),
+  includeFrames: z.boolean().default(false),
+  contentType: z
+    .enum(Object.keys(VIDEO_CONTENT_TYPES) as [VideoContentType, ...VideoContentType[]])
+    .default(DEFAULT_CONTENT_TYPE),
+  sizeBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const JobRefInputSchema = z.strictObject({ jobId: IdSchema });
+
+export const ListJobsInputSchema = PageInputSchema.extend({ sessionId: IdSchema });

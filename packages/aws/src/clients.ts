@@ -1,0 +1,55 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+export interface AwsClientConfig {
+  region: string;
+  /** Override for S3/SQS-compatible servers (an emulator, MinIO); path-style S3 is used then. */
+  endpoint?: string;
+  /** Static credentials; when absent the SDK's default provider chain applies. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Upper bound for one HTTP attempt, so a hung AWS call cannot hold a request forever. */
+  requestTimeoutMs?: number;
+  maxAttempts?: number;
+}
+
+export interface AwsClients {
+  s3: S3Client;
+  /** Signs URLs for uploaders; see ObjectStorage.signer. */
+  s3Signer: S3Client;
+  sqs: SQSClient;
+  destroy(): void;
+}
+
+/** Builds the SDK clients once per process; they are reused for every call. */
+export function createAwsClients(config: AwsClientConfig): AwsClients {
+  const common = {
+    region: config.region,
+    endpoint: config.endpoint,
+    credentials: config.credentials,
+    maxAttempts: config.maxAttempts ?? 3,
+    requestHandler: {
+      requestTimeout: config.requestTimeoutMs ?? 5_000,
+      connectionTimeout: 2_000,
+    },
+  };
+  const s3 = new S3Client({ ...common, forcePathStyle: config.endpoint !== undefined });
+  const s3Signer = new S3Client({
+    ...common,
+    forcePathStyle: config.endpoint !== undefined,
+    // Without these, presigned URLs carry x-amz-checksum-crc32 of an empty body
+    // and x-amz-sdk-checksum-algorithm, and real S3 refuses the upload.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const sqs = new SQSClient(common);
+  return {
+    s3,
+    s3Signer,
+    sqs,
+    destroy() {
+      s3.destroy();
+      s3Signer.destroy();
+      sqs.destroy();
+    },
+  };
+}

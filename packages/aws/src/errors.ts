@@ -1,0 +1,17 @@
+/**
+ * An AWS call failed for a reason other than "not found". The message is
+ * ours and safe to log; the SDK error (with its request ids and text) is the
+ * cause and must never reach an API caller.
+ */
+export class AwsUnavailableError extends Error {
+  override readonly name = 'AwsUnavailableError';
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(`${operation} failed`, options);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}

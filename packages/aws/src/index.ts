@@ -1,0 +1,11 @@
+export { createAwsClients, type AwsClientConfig, type AwsClients } from './clients.ts';
+export {
+  createS3Storage,
+  type ObjectStorage,
+  type PresignPutParams,
+  type PresignedUpload,
+  type S3StorageDeps,
+  type StoredObject,
+} from './storage.ts';
+export { createSqsQueue, type MessageQueue, type ReceiveParams, type ReceivedMessage } from './queue.ts';
+export { AwsUnavailableError } from './errors.ts';

@@ -1,0 +1,101 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+
+import { AwsUnavailableError } from './errors.ts';
+
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** How many times SQS has handed this message out, this time included. */
+  receiveCount: number;
+}
+
+export interface ReceiveParams {
+  maxMessages: number;
+  waitTimeSeconds: number;
+  visibilityTimeoutSeconds?: number;
+  abortSignal?: AbortSignal;
+}
+
+/** One SQS queue as the product needs it. */
+export interface MessageQueue {
+  send(body: string): Promise<{ messageId: string }>;
+  receive(params: ReceiveParams): Promise<ReceivedMessage[]>;
+  delete(receiptHandle: string): Promise<void>;
+  changeVisibility(receiptHandle: string, timeoutSeconds: number): Promise<void>;
+  /** Resolves when the queue answers; for health checks. */
+  ping(): Promise<void>;
+}
+
+export function createSqsQueue({ sqs, queueUrl }: { sqs: SQSClient; queueUrl: string }): MessageQueue {
+  const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw new AwsUnavailableError(operation, { cause: error });
+    }
+  };
+  return {
+    async send(body) {
+      const out = await call('send message', () =>
+        sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body })),
+      );
+      if (!out.MessageId) throw new AwsUnavailableError('send message');
+      return { messageId: out.MessageId };
+    },
+    async receive({ maxMessages, waitTimeSeconds, visibilityTimeoutSeconds, abortSignal }) {
+      const out = await call('receive messages', () =>
+        sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: maxMessages,
+            WaitTimeSeconds: waitTimeSeconds,
+            VisibilityTimeout: visibilityTimeoutSeconds,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+          { abortSignal },
+        ),
+      );
+      return (out.Messages ?? []).flatMap((m) =>
+        m.MessageId && m.ReceiptHandle
+          ? [
+              {
+                messageId: m.MessageId,
+                receiptHandle: m.ReceiptHandle,
+                body: m.Body ?? '',
+                receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+              },
+            ]
+          : [],
+      );
+    },
+    async delete(receiptHandle) {
+      await call('delete message', () =>
+        sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle })),
+      );
+    },
+    async changeVisibility(receiptHandle, timeoutSeconds) {
+      await call('change message visibility', () =>
+        sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: timeoutSeconds,
+          }),
+        ),
+      );
+    },
+    async ping() {
+      await call('get queue attributes', () =>
+        sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })),
+      );
+    },
+  };
+}

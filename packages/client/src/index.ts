@@ -1,0 +1,47 @@
+import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+
+// Type-only: a frontend bundle that imports this package never pulls server code.
+import type { AppRouter, RouterInputs, RouterOutputs } from '@coach/api';
+
+export type { AppRouter, RouterInputs, RouterOutputs };
+
+export interface CreateClientOptions {
+  /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */
+  url: string;
+  /** A bearer token, or a function returning the current one (called per request, so refreshes apply). */
+  token?: string | (() => string | undefined | Promise<string | undefined>);
+  /** Extra headers for every request (e.g. a trace id). */
+  headers?: Record<string, string>;
+  /** Custom fetch (tests, React Native polyfills). */
+  fetch?: typeof fetch;
+}
+
+export type ApiClient = TRPCClient<AppRouter>;
+
+/** A typed client for the Coach Plus API: plain JSON on the wire, batched requests. */
+export function createClient(options: CreateClientOptions): ApiClient {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url: options.url,
+        fetch: options.fetch,
+        async headers() {
+          const token = typeof options.token === 'function' ? await options.token() : options.token;
+          return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+        },
+      }),
+    ],
+  });
+}
+
+/** The stable error code of a failed call (`SESSION_NOT_FOUND`, `UPLOAD_NOT_FOUND`, …), if it has one. */
+export function errorCodeOf(error: unknown): string | undefined {
+  if (!(error instanceof TRPCClientError)) return undefined;
+  const data: unknown = error.data;
+  if (typeof data === 'object' && data !== null && 'appCode' in data && typeof data.appCode === 'string') {
+    return data.appCode;
+  }
+  return undefined;
+}
+
+export { TRPCClientError };

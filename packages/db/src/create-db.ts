@@ -1,0 +1,37 @@
+import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+import type { Database } from './schema.ts';
+
+export interface DbConfig {
+  connectionString: string;
+  /** Pool size; each API or worker process holds its own pool. */
+  maxConnections?: number;
+  /** Where to report errors of idle pooled connections (e.g. a server restart). */
+  onPoolError?: (error: Error) => void;
+}
+
+const INT8_OID = 20;
+
+/**
+ * A Kysely instance on its own pg pool. Callers own its lifetime and call
+ * `destroy()` on shutdown; nothing here is a module singleton.
+ */
+export function createDb(config: DbConfig): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: config.connectionString,
+    max: config.maxConnections ?? 10,
+    connectionTimeoutMillis: 5_000,
+    // Byte sizes are int8; every size we store is far below 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // Without a listener, an idle client's error (e.g. the server shutting down) crashes the process.
+  pool.on('error', (error) => config.onPoolError?.(error));
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [new CamelCasePlugin()],
+  });
+}

@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
+
+import * as createSessionsAndJobs from './migrations/2026_11_24_000001_create_sessions_and_jobs.ts';
+import type { Database } from './schema.ts';
+
+/**
+ * Migrations are listed explicitly rather than read from disk, so the same
+ * list works under tsx, vitest and a bundled build.
+ */
+const migrations: Record<string, Migration> = {
+  '2026_11_24_000001_create_sessions_and_jobs': createSessionsAndJobs,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+}
+
+/** Applies every pending migration; throws (and applies nothing further) on the first failure. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {
+  const result = await new Migrator({ db, provider }).migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} failed`, { cause: result.error });
+  }
+  return result;
+}
+
+/** True when no migration is pending: used by the health check. */
+export async function isMigrated(db: Kysely<Database>): Promise<boolean> {
+  const list = await new Migrator({ db, provider }).getMigrations();
+  return list.every((m) => m.executedAt !== undefined);
+}

@@ -1,0 +1,70 @@
+import type { Kysely } from 'kysely';
+
+import type { Database, VideoSession } from '../schema.ts';
+import type { Owner, PageCursor } from './owner.ts';
+
+export interface InsertSessionParams {
+  id: string;
+  owner: Owner;
+  createdBy: string;
+  title: string;
+  playerIds: string[];
+}
+
+export async function insertSession(
+  db: Kysely<Database>,
+  params: InsertSessionParams,
+): Promise<VideoSession> {
+  return db
+    .insertInto('videoSessions')
+    .values({
+      id: params.id,
+      ownerType: params.owner.type,
+      ownerId: params.owner.id,
+      createdBy: params.createdBy,
+      title: params.title,
+      playerIds: params.playerIds,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The session if it exists and belongs to `owner`; otherwise undefined, whichever the reason. */
+export async function findOwnedSession(
+  db: Kysely<Database>,
+  params: { sessionId: string; owner: Owner },
+): Promise<VideoSession | undefined> {
+  return db
+    .selectFrom('videoSessions')
+    .selectAll()
+    .where('id', '=', params.sessionId)
+    .where('ownerType', '=', params.owner.type)
+    .where('ownerId', '=', params.owner.id)
+    .executeTakeFirst();
+}
+
+/** Newest first; fetches one extra row so the caller knows whether another page exists. */
+export async function listOwnedSessions(
+  db: Kysely<Database>,
+  params: { owner: Owner; limit: number; after?: PageCursor },
+): Promise<VideoSession[]> {
+  const { after } = params;
+  let query = db
+    .selectFrom('videoSessions')
+    .selectAll()
+    .where('ownerType', '=', params.owner.type)
+    .where('ownerId', '=', params.owner.id);
+  if (after) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('createdAt', '<', after.createdAt),
+        eb.and([eb('createdAt', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  return query
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .limit(params.limit + 1)
+    .execute();
+}

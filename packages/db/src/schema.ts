@@ -1,0 +1,85 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Who owns a session: a coach (owner id = user id) or an organisation (owner id = org id). */
+export type OwnerType = 'coach' | 'org';
+
+export const JOB_STATUSES = [
+  'awaiting_upload',
+  'queued',
+  'processing',
+  'completed',
+  'failed',
+  'rejected',
+  'expired',
+] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** Has a database default, so inserts may omit it. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** Set by the database on insert and never changed. */
+type CreatedAt = ColumnType<Date, never, never>;
+
+export interface VideoSessionTable {
+  id: string;
+  ownerType: OwnerType;
+  ownerId: string;
+  createdBy: string;
+  title: string;
+  playerIds: string[];
+  createdAt: CreatedAt;
+}
+
+export interface VideoAnalysisJobTable {
+  id: string;
+  sessionId: string;
+  ownerType: OwnerType;
+  ownerId: string;
+  createdBy: string;
+  videoId: string;
+  status: JobStatus;
+  sampleFps: number;
+  includeFrames: boolean;
+  s3Bucket: string;
+  s3Key: string;
+  contentType: string;
+  declaredSizeBytes: number | null;
+  sizeBytes: number | null;
+  etag: string | null;
+  uploadExpiresAt: Timestamp;
+  sqsMessageId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: CreatedAt;
+  updatedAt: DefaultTimestamp;
+  queuedAt: Timestamp | null;
+  startedAt: Timestamp | null;
+  finishedAt: Timestamp | null;
+}
+
+export interface OutboxMessageTable {
+  id: Generated<string>;
+  /** Unique per logical message, so a retried write can never enqueue twice. */
+  dedupeKey: string;
+  jobId: string;
+  payload: unknown;
+  createdAt: CreatedAt;
+  availableAt: DefaultTimestamp;
+  attempts: Generated<number>;
+  lastError: string | null;
+  sentAt: Timestamp | null;
+  messageId: string | null;
+}
+
+export interface Database {
+  videoSessions: VideoSessionTable;
+  videoAnalysisJobs: VideoAnalysisJobTable;
+  outboxMessages: OutboxMessageTable;
+}
+
+export type VideoSession = Selectable<VideoSessionTable>;
+export type NewVideoSession = Insertable<VideoSessionTable>;
+export type VideoAnalysisJob = Selectable<VideoAnalysisJobTable>;
+export type NewVideoAnalysisJob = Insertable<VideoAnalysisJobTable>;
+export type VideoAnalysisJobUpdate = Updateable<VideoAnalysisJobTable>;
+export type OutboxMessage = Selectable<OutboxMessageTable>;

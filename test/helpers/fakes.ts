@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+
+import {
+  AwsUnavailableError,
+  type MessageQueue,
+  type ObjectStorage,
+  type PresignedUpload,
+  type ReceivedMessage,
+  type StoredObject,
+} from '@coach/aws';
+
+/**
+ * In-memory storage for caller tests of domain rules. `fail` injects an
+ * outage into the named operation; the integration suite uses the real emulator.
+ */
+export class MemoryStorage implements ObjectStorage {
+  readonly bucket = 'test-bucket';
+  readonly objects = new Map<string, StoredObject>();
+  readonly deleted: string[] = [];
+  readonly presigned: { key: string; contentType: string; contentLength?: number }[] = [];
+  fail = new Set<'presignPut' | 'head' | 'delete'>();
+
+  put(key: string, object: Partial<StoredObject> & { sizeBytes: number }) {
+    this.objects.set(key, { contentType: 'video/mp4', etag: `"${randomUUID()}"`, ...object });
+  }
+
+  presignPut(params: { key: string; contentType: string; contentLength?: number }): Promise<PresignedUpload> {
+    if (this.fail.has('presignPut')) return Promise.reject(new AwsUnavailableError('presign upload'));
+    this.presigned.push(params);
+    return Promise.resolve({
+      url: `https://storage.test/${this.bucket}/${params.key}?sig=1`,
+      method: 'PUT',
+      headers: { 'content-type': params.contentType },
+    });
+  }
+  presignGet({ key }: { key: string }) {
+    return Promise.resolve(`https://storage.test/${this.bucket}/${key}?get=1`);
+  }
+  head(key: string) {
+    if (this.fail.has('head')) return Promise.reject(new AwsUnavailableError('head object'));
+    return Promise.resolve(this.objects.get(key));
+  }
+  getStream() {
+    return Promise.resolve(undefined);
+  }
+  delete(key: string) {
+    if (this.fail.has('delete')) return Promise.reject(new AwsUnavailableError('delete object'));
+    this.objects.delete(key);
+    this.deleted.push(key);
+    return Promise.resolve();
+  }
+  ping() {
+    return Promise.resolve();
+  }
+}
+
+/** In-memory queue; `failSends` makes sends fail as an SQS outage would. */
+export class MemoryQueue implements MessageQueue {
+  readonly sent: { messageId: string; body: string }[] = [];
+  failSends = false;
+
+  send(body: string) {
+    if (this.failSends) return Promise.reject(new AwsUnavailableError('send message'));
+    const messageId = randomUUID();
+    this.sent.push({ messageId, body });
+    return Promise.resolve({ messageId });
+  }
+  receive(): Promise<ReceivedMessage[]> {
+    return Promise.resolve([]);
+  }
+  delete() {
+    return Promise.resolve();
+  }
+  changeVisibility() {
+    return Promise.resolve();
+  }
+  ping() {
+    return Promise.resolve();
+  }
+}
