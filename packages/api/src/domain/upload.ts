@@ -163,6 +163,13 @@ export async function completeUpload(
   if (job.status === 'awaiting_upload') {
     const object = await storage.head(job.s3Key);
     if (!object) {
+      // S3 checks expiry when a PUT starts, so a slow upload may still land: report, don't expire here.
+      if (job.uploadExpiresAt.getTime() < deps.now().getTime()) {
+        throw new AppError(
+          'UPLOAD_EXPIRED',
+          'The upload link expired before the file arrived. Start a new upload with upload.initiate.',
+        );
+      }
       throw new AppError(
         'UPLOAD_NOT_FOUND',
         'No video has been uploaded for this job yet. Upload the file to the presigned URL, then call upload.complete again.',

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError, loadConfig } from '../src/env.ts';
+
+const production = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://app:pw@db.internal:5432/coach',
+  AWS_REGION: 'eu-west-1',
+  S3_COACH_VIDEOS_BUCKET: 'coach-videos-prod',
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis',
+  AUTH_JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+  AUTH_ISSUER: 'https://id.example.com/',
+  AUTH_AUDIENCE: 'coach-plus-api',
+  CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
+};
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('uses embedded defaults outside production when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 8000,
+      databaseUrl: undefined,
+      aws: { kind: 'embedded', region: 'us-east-1' },
+      auth: { kind: 'hs256-dev' },
+      uploadUrlExpiresSeconds: 3600,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads a complete production configuration, keeping the seed names', () => {
+    const config = loadConfig(production);
+    expect(config.aws).toEqual({
+      kind: 'external',
+      region: 'eu-west-1',
+      endpoint: undefined,
+      bucket: 'coach-videos-prod',
+      queueUrl: production.SQS_VIDEO_ANALYSIS_QUEUE_URL,
+    });
+    expect(config.auth).toEqual({
+      kind: 'jwks',
+      jwksUrl: production.AUTH_JWKS_URL,
+      issuer: production.AUTH_ISSUER,
+      audience: production.AUTH_AUDIENCE,
+    });
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+  });
+
+  it('lists every missing production setting in one message', () => {
+    const message = configError({ NODE_ENV: 'production' });
+    for (const key of [
+      'DATABASE_URL',
+      'AWS_REGION',
+      'S3_COACH_VIDEOS_BUCKET',
+      'SQS_VIDEO_ANALYSIS_QUEUE_URL',
+      'AUTH_JWKS_URL or AUTH_JWT_SECRET',
+      'CORS_ORIGINS',
+    ]) {
+      expect(message).toContain(key);
+    }
+  });
+
+  it('lists every malformed value in one message', () => {
+    const message = configError({
+      PORT: 'eighty',
+      S3_UPLOAD_URL_EXPIRES_SECONDS: '999999999',
+      DATABASE_URL: 'mysql://nope',
+      AUTH_JWT_SECRET: 'short',
+    });
+    for (const key of ['PORT', 'S3_UPLOAD_URL_EXPIRES_SECONDS', 'DATABASE_URL', 'AUTH_JWT_SECRET']) {
+      expect(message).toContain(key);
+    }
+  });
+
+  it('refuses a partial S3/SQS configuration instead of silently mixing in the emulator', () => {
+    const message = configError({ S3_COACH_VIDEOS_BUCKET: 'mine' });
+    expect(message).toContain('SQS_VIDEO_ANALYSIS_QUEUE_URL');
+  });
+
+  it('requires issuer and audience with a JWKS URL', () => {
+    const message = configError({ AUTH_JWKS_URL: 'https://id.example.com/jwks' });
+    expect(message).toContain('AUTH_ISSUER');
+    expect(message).toContain('AUTH_AUDIENCE');
+  });
+});

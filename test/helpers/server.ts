@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+import {
+  createOutboxDispatcher,
+  createTokenVerifier,
+  signDevToken,
+  silentLogger,
+  type ApiConfig,
+  type Identity,
+  type OutboxDispatcher,
+} from '@coach/api';
+import {
+  AwsUnavailableError,
+  createAwsClients,
+  createS3Storage,
+  createSqsQueue,
+  type AwsClients,
+  type MessageQueue,
+  type ObjectStorage,
+  type ReceiveParams,
+} from '@coach/aws';
+import type { Database, Kysely } from '@coach/db';
+import { createClient, type ApiClient } from '@coach/client';
+import { inject } from 'vitest';
+
+// The repository root declares no AWS SDK dependency; take the very copy the server app and
+// the @coach/aws adapters resolve, so commands and clients come from one SDK build.
+import { CreateBucketCommand } from '../../apps/server/node_modules/@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '../../apps/server/node_modules/@aws-sdk/client-sqs';
+
+import { buildApp } from '../../apps/server/src/app.ts';
+import { createTestDatabase } from './database.ts';
+
+export const TEST_REGION = 'us-east-1';
+export const ALLOWED_ORIGIN = 'http://allowed.test';
+
+export const serverTestConfig: ApiConfig = {
+  uploadUrlExpiresSeconds: 900,
+  downloadUrlExpiresSeconds: 300,
+  maxUploadBytes: 10 * 1024 * 1024,
+};
+
+export interface TestServerOptions {
+  /** Wraps the real SQS adapter, to inject faults at the adapter boundary. */
+  wrapQueue?: (queue: MessageQueue) => MessageQueue;
+  /** Wraps the real S3 adapter, to inject faults at the adapter boundary. */
+  wrapStorage?: (storage: ObjectStorage) => ObjectStorage;
+  config?: Partial<ApiConfig>;
+  /** Outbox tuning; defaults retry fast and never skip inline sends. */
+  outbox?: { inlineCooldownMs?: number; baseRetryMs?: number; maxRetryMs?: number };
+  /** Receives before SQS moves a message to the DLQ. */
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `${url}/trpc` */
+  trpcUrl: string;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  db: Kysely<Database>;
+  /** A connection string for this server's own database. */
+  dbUrl: string;
+  /** The storage the app uses (wrapped, when a wrapper was given). */
+  storage: ObjectStorage;
+  /** The queue the app uses (wrapped, when a wrapper was given). */
+  queue: MessageQueue;
+  outbox: OutboxDispatcher;
+  aws: AwsClients;
+  sqs: SQSClient;
+  endpoint: string;
+  queueUrl: string;
+  dlqUrl: string;
+  bucket: string;
+  config: ApiConfig;
+  tokenSecret: string;
+  tokenFor(identity: Identity, options?: { expiresIn?: string | number }): Promise<string>;
+  clientFor(identity: Identity): ApiClient;
+  /** Receives (and deletes) every visible message on the main queue until it answers empty. */
+  drainQueue(queueUrl?: string): Promise<Message[]>;
+  close(): Promise<void>;
+}
+
+const uniqueName = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * A real server on a loopback port: its own migrated Postgres database, its own
+ * bucket and queue (with a DLQ) on the run's shared emulator, the real adapters,
+ * outbox dispatcher and token verifier, and `buildApp` exactly as production wires it.
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const endpoint = inject('awsEndpoint');
+  const testDb = await createTestDatabase();
+  const aws = createAwsClients({
+    region: TEST_REGION,
+    endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  let app: TestServer['app'] | undefined;
+  try {
+    const bucket = uniqueName('test-bucket');
+    await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+    // fauxqs answers with a sqs.<region>.localhost host; keep only its path on our endpoint.
+    const local = (url: string | undefined) => {
+      if (!url) throw new Error('CreateQueue returned no QueueUrl');
+      return `${endpoint}${new URL(url).pathname}`;
+    };
+    const queueName = uniqueName('test-queue');
+    const dlqUrl = local((await aws.sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }))).QueueUrl);
+    const dlqAttributes = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    );
+    const dlqArn = dlqAttributes.Attributes?.QueueArn;
+    if (!dlqArn) throw new Error('DLQ has no QueueArn');
+    const queueUrl = local(
+      (
+        await aws.sqs.send(
+          new CreateQueueCommand({
+            QueueName: queueName,
+            Attributes: {
+              VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
+              RedrivePolicy: JSON.stringify({
+                deadLetterTargetArn: dlqArn,
+                maxReceiveCount: options.maxReceiveCount ?? 5,
+              }),
+            },
+          }),
+        )
+      ).QueueUrl,
+    );
+
+    const realStorage = createS3Storage({ s3: aws.s3, signer: aws.s3Signer, bucket });
+    const realQueue = createSqsQueue({ sqs: aws.sqs, queueUrl });
+    const storage = options.wrapStorage ? options.wrapStorage(realStorage) : realStorage;
+    const queue = options.wrapQueue ? options.wrapQueue(realQueue) : realQueue;
+    const outbox = createOutboxDispatcher({
+      db: testDb.db,
+      queue,
+      logger: silentLogger,
+      inlineCooldownMs: options.outbox?.inlineCooldownMs ?? 0,
+      baseRetryMs: options.outbox?.baseRetryMs ?? 10,
+      maxRetryMs: options.outbox?.maxRetryMs,
+    });
+    const tokenSecret = randomBytes(32).toString('hex');
+    const verifyToken = createTokenVerifier({ kind: 'hs256', secret: tokenSecret });
+    const config = { ...serverTestConfig, ...options.config };
+
+    app = await buildApp(
+      { corsOrigins: [ALLOWED_ORIGIN] },
+      { db: testDb.db, storage, queue, outbox, config, verifyToken },
+    );
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}`;
+    const trpcUrl = `${url}/trpc`;
+
+    const tokenFor: TestServer['tokenFor'] = (identity, tokenOptions) =>
+      signDevToken(tokenSecret, {
+        userId: identity.userId,
+        role: identity.role,
+        orgId: identity.orgId ?? undefined,
+        features: identity.features ?? undefined,
+        expiresIn: tokenOptions?.expiresIn,
+      });
+
+    const drainQueue = async (url = queueUrl): Promise<Message[]> => {
+      const received: Message[] = [];
+      for (;;) {
+        const out = await aws.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            VisibilityTimeout: 30,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) return received;
+        for (const m of messages) {
+          received.push(m);
+          await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+        }
+      }
+    };
+
+    const started = app;
+    return {
+      url,
+      trpcUrl,
+      app: started,
+      db: testDb.db,
+      dbUrl: testDb.url,
+      storage,
+      queue,
+      outbox,
+      aws,
+      sqs: aws.sqs,
+      endpoint,
+      queueUrl,
+      dlqUrl,
+      bucket,
+      config,
+      tokenSecret,
+      tokenFor,
+      clientFor: (identity) => createClient({ url: trpcUrl, token: () => tokenFor(identity) }),
+      drainQueue,
+      async close() {
+        try {
+          await started.close();
+        } finally {
+          aws.destroy();
+          await testDb.drop();
+        }
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => {});
+    aws.destroy();
+    await testDb.drop().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * A MessageQueue that behaves like the real one until a flag is set, then fails
+ * the named operation the way the SQS adapter does when SQS is unreachable.
+ */
+export class FaultyQueue implements MessageQueue {
+  readonly fail = { send: false, receive: false, ping: false };
+  sendAttempts = 0;
+
+  constructor(private readonly inner: MessageQueue) {}
+
+  send(body: string) {
+    this.sendAttempts += 1;
+    if (this.fail.send) return Promise.reject(new AwsUnavailableError('send message'));
+    return this.inner.send(body);
+  }
+  receive(params: ReceiveParams) {
+    if (this.fail.receive) return Promise.reject(new AwsUnavailableError('receive messages'));
+    return this.inner.receive(params);
+  }
+  delete(receiptHandle: string) {
+    return this.inner.delete(receiptHandle);
+  }
+  changeVisibility(receiptHandle: string, timeoutSeconds: number) {
+    return this.inner.changeVisibility(receiptHandle, timeoutSeconds);
+  }
+  ping() {
+    if (this.fail.ping) return Promise.reject(new AwsUnavailableError('get queue attributes'));
+    return this.inner.ping();
+  }
+}
