@@ -128,7 +128,12 @@ describe('sessions.list', () => {
       pages++;
     } while (cursor);
     expect(pages).toBe(3);
-    expect(seen).toEqual(created.reverse().map((s) => s.sessionId));
+    // Newest first; rows created in the same millisecond are ordered by id, descending.
+    const expected = [...created]
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.sessionId.localeCompare(a.sessionId))
+      .map((s) => s.sessionId);
+    expect(seen).toEqual(expected);
+    expect(new Set(seen).size).toBe(7);
   });
 
   it('rejects a forged cursor with a clear code', async () => {

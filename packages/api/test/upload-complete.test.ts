@@ -1,0 +1,381 @@
+import type { Identity, RouterInputs } from '@coach/api';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { createTestApi, testConfig } from '../../../test/helpers/api.ts';
+import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import {
+  anonymous,
+  coachA,
+  coachB,
+  coachNamedLikeOrg,
+  coachWithoutUpload,
+  freeUser,
+  orgUserX1,
+  orgUserX2,
+  orgUserY,
+  signedIn,
+} from '../../../test/helpers/identities.ts';
+
+let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let api: ReturnType<typeof createTestApi>;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(() => testDb.drop());
+beforeEach(async () => {
+  await truncateAll(testDb.db);
+  api = createTestApi(testDb.db);
+});
+
+type InitiateInput = RouterInputs['upload']['initiate'];
+type CompleteInput = RouterInputs['upload']['complete'];
+
+const missingJobId = '00000000-0000-4000-8000-000000000000';
+
+/** A session of `owner` with one initiated upload; nothing is in storage yet. */
+async function startUpload(owner: Identity = coachA, input: Omit<InitiateInput, 'sessionId'> = {}) {
+  const caller = api.callerFor(signedIn(owner));
+  const session = await caller.sessions.create({ title: 'Fielding', playerIds: [] });
+  const upload = await caller.upload.initiate({ sessionId: session.sessionId, ...input });
+  return { session, upload };
+}
+
+const jobRow = (jobId: string) =>
+  testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+const outboxRows = () => testDb.db.selectFrom('outboxMessages').selectAll().orderBy('id').execute();
+
+describe('upload.complete', () => {
+  it('refuses to queue a job whose file has not arrived, changing nothing', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
+    const before = await jobRow(upload.jobId);
+    const input: CompleteInput = { jobId: upload.jobId };
+
+    await expect(api.callerFor(signedIn(coachA)).upload.complete(input)).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      cause: { code: 'UPLOAD_NOT_FOUND' },
+    });
+    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await outboxRows()).toHaveLength(0);
+    expect(api.queue.sent).toHaveLength(0);
+  });
+
+  it('queues the job and sends one analysis message', async () => {
+    const { session, upload } = await startUpload(coachA, { sizeBytes: 2048, sampleFps: 24, includeFrames: true });
+    api.storage.put(upload.s3Key, { sizeBytes: 2048, contentType: 'video/mp4', etag: '"abc"' });
+
+    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+
+    expect(api.queue.sent).toHaveLength(1);
+    const [message] = api.queue.sent;
+    expect(result).toEqual({
+      jobId: upload.jobId,
+      status: 'queued',
+      sqsMessageId: message?.messageId,
+      message: 'Video uploaded and queued for analysis.',
+    });
+    expect(JSON.parse(message?.body ?? '')).toEqual({
+      schema_version: 1,
+      job_id: upload.jobId,
+      session_id: session.sessionId,
+      sample_fps: 24,
+      include_frames: true,
+      s3_bucket: 'test-bucket',
+      s3_key: upload.s3Key,
+    });
+
+    const row = await jobRow(upload.jobId);
+    expect(row).toMatchObject({
+      status: 'queued',
+      sqsMessageId: message?.messageId,
+      sizeBytes: 2048,
+      etag: '"abc"',
+      errorCode: null,
+    });
+    expect(row.queuedAt).toBeInstanceOf(Date);
+
+    const outbox = await outboxRows();
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatchObject({
+      dedupeKey: `analysis:${upload.jobId}`,
+      jobId: upload.jobId,
+      messageId: message?.messageId,
+      attempts: 1,
+      lastError: null,
+    });
+    expect(outbox[0]?.sentAt).toBeInstanceOf(Date);
+    expect(outbox[0]?.payload).toEqual(JSON.parse(message?.body ?? ''));
+    // The file stays where the worker will read it.
+    expect(api.storage.objects.has(upload.s3Key)).toBe(true);
+  });
+
+  it('queues an upload with no declared size, and accepts content-type parameters and case', async () => {
+    const { upload } = await startUpload(coachA, { contentType: 'video/quicktime' });
+    api.storage.put(upload.s3Key, { sizeBytes: 777, contentType: 'Video/QuickTime; codecs="avc1"' });
+    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    expect(result.status).toBe('queued');
+    expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sizeBytes: 777 });
+    expect(api.queue.sent).toHaveLength(1);
+  });
+
+  it('lets any staff member of the owning org complete an upload another started', async () => {
+    const { upload } = await startUpload(orgUserX1, { sizeBytes: 10 });
+    api.storage.put(upload.s3Key, { sizeBytes: 10 });
+    const result = await api.callerFor(signedIn(orgUserX2)).upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
+    expect(api.queue.sent).toHaveLength(1);
+  });
+
+  it('answers a repeated call identically without sending again', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 100 });
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = api.callerFor(signedIn(coachA));
+    const first = await caller.upload.complete({ jobId: upload.jobId });
+    const rowAfterFirst = await jobRow(upload.jobId);
+    const second = await caller.upload.complete({ jobId: upload.jobId });
+    expect(second).toEqual(first);
+    expect(api.queue.sent).toHaveLength(1);
+    expect(await outboxRows()).toHaveLength(1);
+    expect(await jobRow(upload.jobId)).toEqual(rowAfterFirst);
+  });
+
+  it('queues once and answers alike when 20 calls race', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 100 });
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = api.callerFor(signedIn(coachA));
+
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => caller.upload.complete({ jobId: upload.jobId })),
+    );
+
+    expect(api.queue.sent).toHaveLength(1);
+    const messageId = api.queue.sent[0]?.messageId;
+    for (const result of results) {
+      expect(result).toEqual({
+        jobId: upload.jobId,
+        status: 'queued',
+        sqsMessageId: messageId,
+        message: 'Video uploaded and queued for analysis.',
+      });
+    }
+    const jobs = await testDb.db.selectFrom('videoAnalysisJobs').selectAll().execute();
+    expect(jobs.filter((j) => j.status === 'queued')).toHaveLength(1);
+    expect(jobs[0]?.sqsMessageId).toBe(messageId);
+    const outbox = await outboxRows();
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatchObject({ messageId, attempts: 1 });
+  });
+
+  it.each([
+    ['SIZE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 999, contentType: 'video/mp4' }],
+    ['SIZE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 1001, contentType: 'video/mp4' }],
+    ['CONTENT_TYPE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 1000, contentType: 'video/quicktime' }],
+    ['CONTENT_TYPE_MISMATCH', {}, { sizeBytes: 1000, contentType: undefined }],
+    ['EMPTY_UPLOAD', {}, { sizeBytes: 0, contentType: 'video/mp4' }],
+    ['FILE_TOO_LARGE', {}, { sizeBytes: testConfig.maxUploadBytes + 1, contentType: 'video/mp4' }],
+  ] as const)('rejects an upload with %s, deletes the file and queues nothing', async (errorCode, declared, stored) => {
+    const { upload } = await startUpload(coachA, declared);
+    api.storage.put(upload.s3Key, stored);
+    const caller = api.callerFor(signedIn(coachA));
+
+    const error = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', cause: { code: 'UPLOAD_REJECTED' } });
+
+    const row = await jobRow(upload.jobId);
+    expect(row).toMatchObject({ status: 'rejected', errorCode, sizeBytes: stored.sizeBytes, sqsMessageId: null });
+    expect(row.errorMessage).toEqual(expect.any(String));
+    expect(row.errorMessage?.length).toBeGreaterThan(0);
+    expect((error as Error).message).toContain(row.errorMessage);
+    expect(row.finishedAt).toBeInstanceOf(Date);
+
+    expect(api.storage.objects.has(upload.s3Key)).toBe(false);
+    expect(api.storage.deleted).toEqual([upload.s3Key]);
+    expect(api.queue.sent).toHaveLength(0);
+    expect(await outboxRows()).toHaveLength(0);
+
+    // Asking again gives the same answer and changes nothing.
+    const again = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
+    expect(again).toMatchObject({
+      code: 'UNPROCESSABLE_CONTENT',
+      message: (error as Error).message,
+      cause: { code: 'UPLOAD_REJECTED' },
+    });
+    expect(await jobRow(upload.jobId)).toEqual(row);
+    expect(api.storage.deleted).toEqual([upload.s3Key]);
+    expect(api.queue.sent).toHaveLength(0);
+  });
+
+  it('still rejects when the rejected file cannot be deleted', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 1000 });
+    api.storage.put(upload.s3Key, { sizeBytes: 5 });
+    api.storage.fail.add('delete');
+    await expect(api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
+      code: 'UNPROCESSABLE_CONTENT',
+      cause: { code: 'UPLOAD_REJECTED' },
+    });
+    expect(await jobRow(upload.jobId)).toMatchObject({ status: 'rejected', errorCode: 'SIZE_MISMATCH' });
+    expect(api.queue.sent).toHaveLength(0);
+  });
+
+  it('answers a storage outage with SERVICE_UNAVAILABLE, changing nothing, and queues once on retry', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 100 });
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const before = await jobRow(upload.jobId);
+    const caller = api.callerFor(signedIn(coachA));
+
+    api.storage.fail.add('head');
+    const error = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await outboxRows()).toHaveLength(0);
+    expect(api.queue.sent).toHaveLength(0);
+
+    api.storage.fail.delete('head');
+    const result = await caller.upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
+    await caller.upload.complete({ jobId: upload.jobId });
+    expect(api.queue.sent).toHaveLength(1);
+    expect(await outboxRows()).toHaveLength(1);
+  });
+
+  it('succeeds while the queue is down and the relay sends the message once it is back', async () => {
+    const { session, upload } = await startUpload(coachA, { sizeBytes: 100 });
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = api.callerFor(signedIn(coachA));
+
+    api.queue.failSends = true;
+    const result = await caller.upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ jobId: upload.jobId, status: 'queued', sqsMessageId: null });
+    expect(result.message).toMatch(/as soon as the queue is reachable/);
+    expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sqsMessageId: null });
+    const [pending] = await outboxRows();
+    expect(pending).toMatchObject({ jobId: upload.jobId, attempts: 1, sentAt: null, messageId: null });
+    expect(pending?.lastError).toEqual(expect.any(String));
+    expect(pending?.lastError?.length).toBeGreaterThan(0);
+    expect(api.queue.sent).toHaveLength(0);
+
+    api.queue.failSends = false;
+    // Make the backed-off row due now rather than waiting out the retry delay.
+    await testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    expect(await api.outbox.relayDue(10)).toEqual({ sent: 1, failed: 0 });
+    expect(api.queue.sent).toHaveLength(1);
+    const messageId = api.queue.sent[0]?.messageId;
+    expect(JSON.parse(api.queue.sent[0]?.body ?? '')).toMatchObject({ job_id: upload.jobId, session_id: session.sessionId });
+    expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sqsMessageId: messageId });
+    expect(await outboxRows()).toEqual([expect.objectContaining({ messageId, attempts: 2 })]);
+
+    expect(await api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(await caller.upload.complete({ jobId: upload.jobId })).toMatchObject({
+      status: 'queued',
+      sqsMessageId: messageId,
+      message: 'Video uploaded and queued for analysis.',
+    });
+    expect(api.queue.sent).toHaveLength(1);
+  });
+
+  it('sends inline on the next complete once the queue is back, still only once', async () => {
+    const { upload } = await startUpload(coachA);
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = api.callerFor(signedIn(coachA));
+
+    api.queue.failSends = true;
+    await caller.upload.complete({ jobId: upload.jobId });
+    await caller.upload.complete({ jobId: upload.jobId });
+    expect((await outboxRows())[0]).toMatchObject({ attempts: 2, sentAt: null });
+
+    api.queue.failSends = false;
+    const result = await caller.upload.complete({ jobId: upload.jobId });
+    expect(api.queue.sent).toHaveLength(1);
+    expect(result.sqsMessageId).toBe(api.queue.sent[0]?.messageId);
+    await testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    expect(await api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(api.queue.sent).toHaveLength(1);
+  });
+
+  it("answers another owner's job exactly like a missing one and touches nothing", async () => {
+    const coachJob = await startUpload(coachA, { sizeBytes: 100 });
+    const orgJob = await startUpload(orgUserX1, { sizeBytes: 100 });
+    api.storage.put(coachJob.upload.s3Key, { sizeBytes: 100 });
+    // A file that would be rejected (and deleted) if anyone but the owner could complete it.
+    api.storage.put(orgJob.upload.s3Key, { sizeBytes: 1 });
+    const coachBefore = await jobRow(coachJob.upload.jobId);
+    const orgBefore = await jobRow(orgJob.upload.jobId);
+
+    const missing = await api
+      .callerFor(signedIn(coachA))
+      .upload.complete({ jobId: missingJobId })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND', cause: { code: 'JOB_NOT_FOUND' } });
+
+    for (const [who, jobId] of [
+      [coachB, coachJob.upload.jobId],
+      [orgUserX1, coachJob.upload.jobId],
+      [orgUserY, orgJob.upload.jobId],
+      [coachNamedLikeOrg, orgJob.upload.jobId],
+    ] as const) {
+      const error = await api
+        .callerFor(signedIn(who))
+        .upload.complete({ jobId })
+        .catch((e: unknown) => e);
+      expect(error, `${who.userId} on ${jobId}`).toMatchObject({
+        code: 'NOT_FOUND',
+        message: (missing as Error).message,
+        cause: { code: 'JOB_NOT_FOUND' },
+      });
+    }
+
+    expect(await jobRow(coachJob.upload.jobId)).toEqual(coachBefore);
+    expect(await jobRow(orgJob.upload.jobId)).toEqual(orgBefore);
+    expect(await outboxRows()).toHaveLength(0);
+    expect(api.queue.sent).toHaveLength(0);
+    expect(api.storage.deleted).toHaveLength(0);
+    expect(api.storage.objects.has(orgJob.upload.s3Key)).toBe(true);
+  });
+
+  it('refuses anonymous callers, other roles and disabled features, even on their own job', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 100 });
+    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const before = await jobRow(upload.jobId);
+    const input: CompleteInput = { jobId: upload.jobId };
+
+    await expect(api.callerFor(anonymous).upload.complete(input)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'UNAUTHENTICATED' },
+    });
+    await expect(
+      api.callerFor({ status: 'invalid', reason: 'TOKEN_EXPIRED' }).upload.complete(input),
+    ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_EXPIRED' } });
+    await expect(api.callerFor(signedIn(freeUser)).upload.complete(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'ROLE_NOT_ALLOWED' },
+    });
+    // coach-a themselves, downgraded to a role without video.
+    await expect(
+      api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).upload.complete(input),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
+    // coach-a themselves, on a plan without upload.
+    await expect(api.callerFor(signedIn(coachWithoutUpload)).upload.complete(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'FEATURE_DISABLED' },
+    });
+
+    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await outboxRows()).toHaveLength(0);
+    expect(api.queue.sent).toHaveLength(0);
+  });
+
+  it.each([
+    [{ jobId: 'not-a-uuid' }, 'jobId'],
+    [{ jobId: '' }, 'jobId'],
+    [{}, 'jobId'],
+    [{ jobId: missingJobId, force: true }, ''],
+  ])('rejects bad input %j naming the field %s', async (bad, field) => {
+    const error = await api
+      .callerFor(signedIn(coachA))
+      .upload.complete(bad as CompleteInput)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BAD_REQUEST' });
+    const issues = (error as { cause: { issues: { path: PropertyKey[] }[] } }).cause.issues;
+    expect(issues.map((i) => i.path.join('.'))).toContain(field);
+  });
+});
