@@ -26,7 +26,7 @@ import { inject } from 'vitest';
 
 // The repository root declares no AWS SDK dependency; take the very copy the server app and
 // the @coach/aws adapters resolve, so commands and clients come from one SDK build.
-import { CreateBucketCommand } from '../../apps/server/node_modules/@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -34,7 +34,7 @@ import {
   ReceiveMessageCommand,
   type Message,
   type SQSClient,
-} from '../../apps/server/node_modules/@aws-sdk/client-sqs';
+} from '@aws-sdk/client-sqs';
 
 import { buildApp } from '../../apps/server/src/app.ts';
 import { createTestDatabase } from './database.ts';

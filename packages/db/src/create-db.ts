@@ -32,6 +32,8 @@ export function createDb(config: DbConfig): Kysely<Database> {
   pool.on('error', (error) => config.onPoolError?.(error));
   return new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
-    plugins: [new CamelCasePlugin()],
+    // Columns are snake_case in SQL and camelCase in code; JSON column contents
+    // (e.g. the SQS message contract, which is snake_case) are left as stored.
+    plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
   });
 }

