@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const report = path.join(root, 'test-results', 'vitest.json');
+// One report per run, so concurrent runs in one checkout never read each other's.
+const report = path.join(root, 'test-results', `vitest-${process.pid}.json`);
 mkdirSync(path.dirname(report), { recursive: true });
 rmSync(report, { force: true });
 
@@ -35,4 +36,5 @@ try {
   console.error(`No test report was written to ${report}; counting the run as failed.`);
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+rmSync(report, { force: true });
 process.exit(failed > 0 ? 1 : 0);

@@ -85,6 +85,37 @@ describe('upload.complete', () => {
     expect(api.queue.sent).toHaveLength(0);
   });
 
+  it('reports an upload whose link lapsed before the file arrived as UPLOAD_EXPIRED, changing nothing', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
+    await testDb.db
+      .updateTable('videoAnalysisJobs')
+      .set({ uploadExpiresAt: new Date(Date.now() - 60_000) })
+      .where('id', '=', upload.jobId)
+      .execute();
+    const before = await jobRow(upload.jobId);
+
+    await expect(api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      cause: { code: 'UPLOAD_EXPIRED' },
+    });
+    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await outboxRows()).toHaveLength(0);
+    expect(api.queue.sent).toHaveLength(0);
+  });
+
+  it('still queues a file that landed after the link lapsed (a slow upload started in time)', async () => {
+    const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
+    await testDb.db
+      .updateTable('videoAnalysisJobs')
+      .set({ uploadExpiresAt: new Date(Date.now() - 60_000) })
+      .where('id', '=', upload.jobId)
+      .execute();
+    api.storage.put(upload.s3Key, { sizeBytes: 2048 });
+    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
+    expect(api.queue.sent).toHaveLength(1);
+  });
+
   it('queues the job and sends one analysis message', async () => {
     const { session, upload } = await startUpload(coachA, { sizeBytes: 2048, sampleFps: 24, includeFrames: true });
     api.storage.put(upload.s3Key, { sizeBytes: 2048, contentType: 'video/mp4', etag: '"abc"' });
