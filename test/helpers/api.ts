@@ -7,6 +7,9 @@ import {
   type AuthState,
 } from '@coach/api';
 import type { Database, Kysely } from '@coach/db';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+
+import { createTestDatabase, truncateAll, type TestDatabase } from './database.ts';
 
 import { MemoryQueue, MemoryStorage } from './fakes.ts';
 
@@ -24,4 +27,35 @@ export function createTestApi(db: Kysely<Database>) {
   const deps = { db, storage, queue, outbox, config: testConfig, logger: silentLogger };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
   return { storage, queue, outbox, deps, callerFor };
+}
+
+export type TestApi = ReturnType<typeof createTestApi>;
+
+/**
+ * Registers the hooks every caller-test file needs: its own migrated
+ * database, emptied before each test, and a fresh API over it. Read `db` and
+ * `api` inside tests (they change per test).
+ */
+export function useCallerTests(): { readonly testDb: TestDatabase; readonly api: TestApi } {
+  let testDb: TestDatabase | undefined;
+  let api: TestApi | undefined;
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+  });
+  afterAll(() => testDb?.drop());
+  beforeEach(async () => {
+    if (!testDb) throw new Error('test database not created');
+    await truncateAll(testDb.db);
+    api = createTestApi(testDb.db);
+  });
+  return {
+    get testDb() {
+      if (!testDb) throw new Error('useCallerTests: read testDb inside a test or hook');
+      return testDb;
+    },
+    get api() {
+      if (!api) throw new Error('useCallerTests: read api inside a test or hook');
+      return api;
+    },
+  };
 }

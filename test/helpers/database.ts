@@ -8,7 +8,13 @@ import { inject } from 'vitest';
  * A fresh, migrated database of this test file's own, cloned from the
  * template the global setup migrated. Files run in parallel without sharing rows.
  */
-export async function createTestDatabase(): Promise<{ db: Kysely<Database>; url: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  db: Kysely<Database>;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('pgTemplateDb');
   const urlFor = (name: string) => inject('pgUrlTemplate').replace('%7Bdb%7D', name).replace('{db}', name);
   const name = `test_${randomBytes(6).toString('hex')}`;

@@ -1,8 +1,7 @@
 import type { Identity, RouterInputs } from '@coach/api';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { useCallerTests } from '../../../test/helpers/api.ts';
 import {
   anonymous,
   coachA,
@@ -15,17 +14,7 @@ import {
   signedIn,
 } from '../../../test/helpers/identities.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 type GetInput = RouterInputs['jobs']['get'];
 type ListInput = RouterInputs['jobs']['list'];
@@ -34,16 +23,16 @@ const missingId = '00000000-0000-4000-8000-000000000000';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 async function createSession(owner: Identity) {
-  return api.callerFor(signedIn(owner)).sessions.create({ title: 'Nets', playerIds: [] });
+  return t.api.callerFor(signedIn(owner)).sessions.create({ title: 'Nets', playerIds: [] });
 }
 
 async function initiate(owner: Identity, sessionId: string, input: Omit<RouterInputs['upload']['initiate'], 'sessionId'> = {}) {
-  return api.callerFor(signedIn(owner)).upload.initiate({ sessionId, ...input });
+  return t.api.callerFor(signedIn(owner)).upload.initiate({ sessionId, ...input });
 }
 
 /** Job ids of a session as the database orders them: newest first, ties by id. */
 async function jobIdsNewestFirst(sessionId: string): Promise<string[]> {
-  const rows = await testDb.db
+  const rows = await t.testDb.db
     .selectFrom('videoAnalysisJobs')
     .select('id')
     .where('sessionId', '=', sessionId)
@@ -59,8 +48,8 @@ describe('jobs.get', () => {
     const upload = await initiate(coachA, session.sessionId, { sizeBytes: 321, sampleFps: 5, includeFrames: true });
     const input: GetInput = { jobId: upload.jobId };
 
-    const view = await api.callerFor(signedIn(coachA)).jobs.get(input);
-    const row = await testDb.db
+    const view = await t.api.callerFor(signedIn(coachA)).jobs.get(input);
+    const row = await t.testDb.db
       .selectFrom('videoAnalysisJobs')
       .selectAll()
       .where('id', '=', upload.jobId)
@@ -100,10 +89,10 @@ describe('jobs.get', () => {
   it('reflects a completed upload, with queuedAt as an ISO string', async () => {
     const session = await createSession(coachA);
     const upload = await initiate(coachA, session.sessionId, { sizeBytes: 50 });
-    api.storage.put(upload.s3Key, { sizeBytes: 50 });
-    const completed = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 50 });
+    const completed = await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
 
-    const view = await api.callerFor(signedIn(coachA)).jobs.get({ jobId: upload.jobId });
+    const view = await t.api.callerFor(signedIn(coachA)).jobs.get({ jobId: upload.jobId });
     expect(view).toMatchObject({ status: 'queued', sizeBytes: 50, sqsMessageId: completed.sqsMessageId });
     expect(view.sqsMessageId).toEqual(expect.any(String));
     expect(view.queuedAt).toMatch(ISO);
@@ -113,8 +102,8 @@ describe('jobs.get', () => {
   it('shows an org job to every staff member of the org', async () => {
     const session = await createSession(orgUserX1);
     const upload = await initiate(orgUserX1, session.sessionId);
-    const asStaff1 = await api.callerFor(signedIn(orgUserX1)).jobs.get({ jobId: upload.jobId });
-    const asStaff2 = await api.callerFor(signedIn(orgUserX2)).jobs.get({ jobId: upload.jobId });
+    const asStaff1 = await t.api.callerFor(signedIn(orgUserX1)).jobs.get({ jobId: upload.jobId });
+    const asStaff2 = await t.api.callerFor(signedIn(orgUserX2)).jobs.get({ jobId: upload.jobId });
     expect(asStaff2).toEqual(asStaff1);
     expect(asStaff1.jobId).toBe(upload.jobId);
   });
@@ -125,7 +114,7 @@ describe('jobs.get', () => {
     const coachJob = await initiate(coachA, coachSession.sessionId);
     const orgJob = await initiate(orgUserX1, orgSession.sessionId);
 
-    const missing = await api
+    const missing = await t.api
       .callerFor(signedIn(coachA))
       .jobs.get({ jobId: missingId })
       .catch((e: unknown) => e);
@@ -137,7 +126,7 @@ describe('jobs.get', () => {
       [orgUserY, orgJob.jobId],
       [coachNamedLikeOrg, orgJob.jobId],
     ] as const) {
-      const error = await api
+      const error = await t.api
         .callerFor(signedIn(who))
         .jobs.get({ jobId })
         .catch((e: unknown) => e);
@@ -152,12 +141,12 @@ describe('jobs.get', () => {
   it('refuses anonymous callers and other roles', async () => {
     const session = await createSession(coachA);
     const upload = await initiate(coachA, session.sessionId);
-    await expect(api.callerFor(anonymous).jobs.get({ jobId: upload.jobId })).rejects.toMatchObject({
+    await expect(t.api.callerFor(anonymous).jobs.get({ jobId: upload.jobId })).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
     await expect(
-      api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).jobs.get({ jobId: upload.jobId }),
+      t.api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).jobs.get({ jobId: upload.jobId }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
   });
 
@@ -166,7 +155,7 @@ describe('jobs.get', () => {
     [{}, 'jobId'],
     [{ jobId: missingId, sessionId: missingId }, ''],
   ])('rejects bad input %j naming the field %s', async (bad, field) => {
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .jobs.get(bad as GetInput)
       .catch((e: unknown) => e);
@@ -185,7 +174,7 @@ describe('jobs.list', () => {
     await initiate(coachA, otherSession.sessionId);
     await initiate(coachB, (await createSession(coachB)).sessionId);
 
-    const caller = api.callerFor(signedIn(coachA));
+    const caller = t.api.callerFor(signedIn(coachA));
     const seen: string[] = [];
     const pageSizes: number[] = [];
     let cursor: string | undefined;
@@ -207,7 +196,7 @@ describe('jobs.list', () => {
   it('returns the last page without a next cursor, and defaults the page size', async () => {
     const session = await createSession(coachA);
     for (let i = 0; i < 3; i++) await initiate(coachA, session.sessionId);
-    const caller = api.callerFor(signedIn(coachA));
+    const caller = t.api.callerFor(signedIn(coachA));
 
     const exact = await caller.jobs.list({ sessionId: session.sessionId, limit: 3 });
     expect(exact.items).toHaveLength(3);
@@ -221,7 +210,7 @@ describe('jobs.list', () => {
 
   it('returns an empty page for an own session with no jobs', async () => {
     const session = await createSession(coachA);
-    await expect(api.callerFor(signedIn(coachA)).jobs.list({ sessionId: session.sessionId })).resolves.toEqual({
+    await expect(t.api.callerFor(signedIn(coachA)).jobs.list({ sessionId: session.sessionId })).resolves.toEqual({
       items: [],
       nextCursor: null,
     });
@@ -233,7 +222,7 @@ describe('jobs.list', () => {
     await initiate(coachA, coachSession.sessionId);
     await initiate(orgUserX1, orgSession.sessionId);
 
-    const missing = await api
+    const missing = await t.api
       .callerFor(signedIn(coachA))
       .jobs.list({ sessionId: missingId })
       .catch((e: unknown) => e);
@@ -245,7 +234,7 @@ describe('jobs.list', () => {
       [orgUserY, orgSession.sessionId],
       [coachNamedLikeOrg, orgSession.sessionId],
     ] as const) {
-      const error = await api
+      const error = await t.api
         .callerFor(signedIn(who))
         .jobs.list({ sessionId })
         .catch((e: unknown) => e);
@@ -264,8 +253,8 @@ describe('jobs.list', () => {
       (await initiate(orgUserX2, session.sessionId)).jobId,
       (await initiate(orgUserX1, session.sessionId)).jobId,
     ];
-    const asStaff1 = await api.callerFor(signedIn(orgUserX1)).jobs.list({ sessionId: session.sessionId });
-    const asStaff2 = await api.callerFor(signedIn(orgUserX2)).jobs.list({ sessionId: session.sessionId });
+    const asStaff1 = await t.api.callerFor(signedIn(orgUserX1)).jobs.list({ sessionId: session.sessionId });
+    const asStaff2 = await t.api.callerFor(signedIn(orgUserX2)).jobs.list({ sessionId: session.sessionId });
     expect(asStaff2).toEqual(asStaff1);
     expect(asStaff1.items.map((j) => j.jobId).sort()).toEqual([...jobIds].sort());
     expect(asStaff1.nextCursor).toBeNull();
@@ -273,12 +262,12 @@ describe('jobs.list', () => {
 
   it('refuses anonymous callers and other roles', async () => {
     const session = await createSession(coachA);
-    await expect(api.callerFor(anonymous).jobs.list({ sessionId: session.sessionId })).rejects.toMatchObject({
+    await expect(t.api.callerFor(anonymous).jobs.list({ sessionId: session.sessionId })).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
     await expect(
-      api.callerFor(signedIn(freeUser)).jobs.list({ sessionId: session.sessionId }),
+      t.api.callerFor(signedIn(freeUser)).jobs.list({ sessionId: session.sessionId }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
   });
 
@@ -291,7 +280,7 @@ describe('jobs.list', () => {
     [{ sessionId: missingId, cursor: '' }, 'cursor'],
     [{ sessionId: missingId, status: 'queued' }, ''],
   ])('rejects bad input %j naming the field %s', async (bad, field) => {
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .jobs.list(bad as ListInput)
       .catch((e: unknown) => e);
@@ -303,7 +292,7 @@ describe('jobs.list', () => {
   it('rejects a forged cursor with a clear code', async () => {
     const session = await createSession(coachA);
     await expect(
-      api.callerFor(signedIn(coachA)).jobs.list({ sessionId: session.sessionId, cursor: 'not-a-cursor' }),
+      t.api.callerFor(signedIn(coachA)).jobs.list({ sessionId: session.sessionId, cursor: 'not-a-cursor' }),
     ).rejects.toMatchObject({ code: 'BAD_REQUEST', cause: { code: 'INVALID_CURSOR' } });
   });
 });

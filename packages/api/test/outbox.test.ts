@@ -2,24 +2,13 @@ import { createOutboxDispatcher, silentLogger, type OutboxDispatcher } from '@co
 import { AnalysisJobMessageSchema } from '@coach/api/messages';
 import { AwsUnavailableError } from '@coach/aws';
 import { sql } from '@coach/db';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { useCallerTests } from '../../../test/helpers/api.ts';
 import { MemoryQueue } from '../../../test/helpers/fakes.ts';
 import { coachA, signedIn } from '../../../test/helpers/identities.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 /** A queue that accepts `budget` more sends, then fails like an SQS outage. */
 class SendBudgetQueue extends MemoryQueue {
@@ -40,25 +29,25 @@ const dedupeKey = (jobId: string) => `analysis:${jobId}`;
  * pending outbox row (one failed attempt), made due now, oldest row first.
  */
 async function pendingJobs(n: number): Promise<string[]> {
-  const caller = api.callerFor(signedIn(coachA));
+  const caller = t.api.callerFor(signedIn(coachA));
   const session = await caller.sessions.create({ title: 'Outbox', playerIds: [] });
   const jobIds: string[] = [];
-  api.queue.failSends = true;
+  t.api.queue.failSends = true;
   for (let i = 0; i < n; i++) {
     const upload = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 10 });
-    api.storage.put(upload.s3Key, { sizeBytes: 10 });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 10 });
     const result = await caller.upload.complete({ jobId: upload.jobId });
     expect(result).toMatchObject({ status: 'queued', sqsMessageId: null });
     jobIds.push(upload.jobId);
   }
-  api.queue.failSends = false;
+  t.api.queue.failSends = false;
   await makeDue();
   return jobIds;
 }
 
 /** Moves pending rows' next attempt into the past, keeping their relative order. */
 async function makeDue(jobIds?: string[]) {
-  let query = testDb.db
+  let query = t.testDb.db
     .updateTable('outboxMessages')
     .set({ availableAt: sql<Date>`now() - interval '1 minute' + (id * interval '1 millisecond')` })
     .where('sentAt', 'is', null);
@@ -67,9 +56,9 @@ async function makeDue(jobIds?: string[]) {
 }
 
 const outboxRow = (jobId: string) =>
-  testDb.db.selectFrom('outboxMessages').selectAll().where('jobId', '=', jobId).executeTakeFirstOrThrow();
+  t.testDb.db.selectFrom('outboxMessages').selectAll().where('jobId', '=', jobId).executeTakeFirstOrThrow();
 const jobRow = (jobId: string) =>
-  testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+  t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
 /**
  * Which job each sent message was for. Reads either key spelling so that these
  * delivery tests stay about delivery; the exact body is checked by the contract test.
@@ -81,34 +70,34 @@ const sentJobIds = (queue: MemoryQueue) =>
   });
 
 function dispatcherWith(queue: MemoryQueue, options: { baseRetryMs?: number; maxRetryMs?: number } = {}) {
-  return createOutboxDispatcher({ db: testDb.db, queue, logger: silentLogger, inlineCooldownMs: 0, ...options });
+  return createOutboxDispatcher({ db: t.testDb.db, queue, logger: silentLogger, inlineCooldownMs: 0, ...options });
 }
 
 describe('outbox.relayDue', () => {
   it('sends every due row once, records its message id on the row and the job', async () => {
     const jobIds = await pendingJobs(3);
 
-    expect(await api.outbox.relayDue(10)).toEqual({ sent: 3, failed: 0 });
-    expect(api.queue.sent).toHaveLength(3);
-    expect(sentJobIds(api.queue)).toEqual(jobIds);
+    expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 3, failed: 0 });
+    expect(t.api.queue.sent).toHaveLength(3);
+    expect(sentJobIds(t.api.queue)).toEqual(jobIds);
 
     for (const [i, jobId] of jobIds.entries()) {
-      const messageId = api.queue.sent[i]?.messageId;
+      const messageId = t.api.queue.sent[i]?.messageId;
       const row = await outboxRow(jobId);
       expect(row).toMatchObject({ messageId, attempts: 2 });
       expect(row.sentAt).toBeInstanceOf(Date);
       expect(await jobRow(jobId)).toMatchObject({ status: 'queued', sqsMessageId: messageId });
     }
 
-    expect(await api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
-    expect(api.queue.sent).toHaveLength(3);
+    expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(t.api.queue.sent).toHaveLength(3);
   });
 
   it('relays the analysis-job contract the worker validates', async () => {
     const [jobId] = await pendingJobs(1);
-    await api.outbox.relayDue(10);
+    await t.api.outbox.relayDue(10);
     const job = await jobRow(jobId ?? '');
-    const body: unknown = JSON.parse(api.queue.sent[0]?.body ?? '');
+    const body: unknown = JSON.parse(t.api.queue.sent[0]?.body ?? '');
     expect(body).toEqual({
       schema_version: 1,
       job_id: job.id,
@@ -123,10 +112,10 @@ describe('outbox.relayDue', () => {
 
   it('sends at most `limit` rows per pass, oldest first', async () => {
     const jobIds = await pendingJobs(3);
-    expect(await api.outbox.relayDue(2)).toEqual({ sent: 2, failed: 0 });
-    expect(sentJobIds(api.queue)).toEqual(jobIds.slice(0, 2));
-    expect(await api.outbox.relayDue(2)).toEqual({ sent: 1, failed: 0 });
-    expect(sentJobIds(api.queue)).toEqual(jobIds);
+    expect(await t.api.outbox.relayDue(2)).toEqual({ sent: 2, failed: 0 });
+    expect(sentJobIds(t.api.queue)).toEqual(jobIds.slice(0, 2));
+    expect(await t.api.outbox.relayDue(2)).toEqual({ sent: 1, failed: 0 });
+    expect(sentJobIds(t.api.queue)).toEqual(jobIds);
   });
 
   it('stops at the first failed send and leaves the rest due', async () => {
@@ -159,10 +148,10 @@ describe('outbox.relayDue', () => {
   it('backs a failed row off and does not pick it again until it is due', async () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
-    const dispatcher = dispatcherWith(api.queue, { baseRetryMs: 10_000, maxRetryMs: 25_000 });
+    const dispatcher = dispatcherWith(t.api.queue, { baseRetryMs: 10_000, maxRetryMs: 25_000 });
 
     // Attempt 2 (one failure so far): 10 s × 2¹.
-    api.queue.failSends = true;
+    t.api.queue.failSends = true;
     let before = Date.now();
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 0, failed: 1 });
     let row = await outboxRow(jobId);
@@ -171,14 +160,14 @@ describe('outbox.relayDue', () => {
     expect(row.availableAt.getTime() - before).toBeLessThanOrEqual(20_000 + 2_000);
 
     // Not due yet: the relay leaves it alone even though the queue is back.
-    api.queue.failSends = false;
+    t.api.queue.failSends = false;
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 0, failed: 0 });
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
     expect((await outboxRow(jobId)).attempts).toBe(2);
 
     // Attempt 3: 10 s × 2² = 40 s, capped at 25 s.
     await makeDue();
-    api.queue.failSends = true;
+    t.api.queue.failSends = true;
     before = Date.now();
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 0, failed: 1 });
     row = await outboxRow(jobId);
@@ -186,69 +175,69 @@ describe('outbox.relayDue', () => {
     expect(row.availableAt.getTime() - before).toBeGreaterThanOrEqual(25_000 - 1_000);
     expect(row.availableAt.getTime() - before).toBeLessThanOrEqual(25_000 + 2_000);
 
-    api.queue.failSends = false;
+    t.api.queue.failSends = false;
     await makeDue();
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 1, failed: 0 });
-    expect(sentJobIds(api.queue)).toEqual([jobId]);
-    expect(await outboxRow(jobId)).toMatchObject({ attempts: 4, messageId: api.queue.sent[0]?.messageId });
+    expect(sentJobIds(t.api.queue)).toEqual([jobId]);
+    expect(await outboxRow(jobId)).toMatchObject({ attempts: 4, messageId: t.api.queue.sent[0]?.messageId });
   });
 
   it('lets concurrent relays share the due rows without sending any twice', async () => {
     const jobIds = await pendingJobs(6);
-    const results = await Promise.all([api.outbox.relayDue(10), api.outbox.relayDue(10), api.outbox.relayDue(10)]);
+    const results = await Promise.all([t.api.outbox.relayDue(10), t.api.outbox.relayDue(10), t.api.outbox.relayDue(10)]);
     expect(results.reduce((n, r) => n + r.sent, 0)).toBe(6);
     expect(results.every((r) => r.failed === 0)).toBe(true);
-    expect(api.queue.sent).toHaveLength(6);
-    expect([...sentJobIds(api.queue)].sort()).toEqual([...jobIds].sort());
+    expect(t.api.queue.sent).toHaveLength(6);
+    expect([...sentJobIds(t.api.queue)].sort()).toEqual([...jobIds].sort());
   });
 });
 
 describe('outbox.dispatch', () => {
   it('returns the stored message id of an already-sent key without sending again', async () => {
-    const caller = api.callerFor(signedIn(coachA));
+    const caller = t.api.callerFor(signedIn(coachA));
     const session = await caller.sessions.create({ title: 'Outbox', playerIds: [] });
     const upload = await caller.upload.initiate({ sessionId: session.sessionId });
-    api.storage.put(upload.s3Key, { sizeBytes: 10 });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 10 });
     const completed = await caller.upload.complete({ jobId: upload.jobId });
-    expect(api.queue.sent).toHaveLength(1);
-    expect(completed.sqsMessageId).toBe(api.queue.sent[0]?.messageId);
+    expect(t.api.queue.sent).toHaveLength(1);
+    expect(completed.sqsMessageId).toBe(t.api.queue.sent[0]?.messageId);
 
-    await expect(api.outbox.dispatch(dedupeKey(upload.jobId))).resolves.toBe(completed.sqsMessageId);
+    await expect(t.api.outbox.dispatch(dedupeKey(upload.jobId))).resolves.toBe(completed.sqsMessageId);
     // Another process's dispatcher, with no memory of the send, answers the same.
     const otherQueue = new MemoryQueue();
     await expect(dispatcherWith(otherQueue).dispatch(dedupeKey(upload.jobId))).resolves.toBe(completed.sqsMessageId);
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
     expect(otherQueue.sent).toHaveLength(0);
     expect((await outboxRow(upload.jobId)).attempts).toBe(1);
   });
 
   it('returns undefined for an unknown key and sends nothing', async () => {
-    await expect(api.outbox.dispatch(dedupeKey('00000000-0000-4000-8000-000000000000'))).resolves.toBeUndefined();
-    expect(api.queue.sent).toHaveLength(0);
+    await expect(t.api.outbox.dispatch(dedupeKey('00000000-0000-4000-8000-000000000000'))).resolves.toBeUndefined();
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it('sends a pending row even before its retry time, once', async () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
-    await testDb.db
+    await t.testDb.db
       .updateTable('outboxMessages')
       .set({ availableAt: sql<Date>`now() + interval '1 hour'` })
       .execute();
-    const messageId = await api.outbox.dispatch(dedupeKey(jobId));
-    expect(messageId).toBe(api.queue.sent[0]?.messageId);
+    const messageId = await t.api.outbox.dispatch(dedupeKey(jobId));
+    expect(messageId).toBe(t.api.queue.sent[0]?.messageId);
     expect(await jobRow(jobId)).toMatchObject({ sqsMessageId: messageId });
-    expect(await api.outbox.dispatch(dedupeKey(jobId))).toBe(messageId);
-    expect(api.queue.sent).toHaveLength(1);
+    expect(await t.api.outbox.dispatch(dedupeKey(jobId))).toBe(messageId);
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it('sends once when many callers dispatch the same key at the same time', async () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
 
-    const ids = await Promise.all(Array.from({ length: 12 }, () => api.outbox.dispatch(dedupeKey(jobId))));
+    const ids = await Promise.all(Array.from({ length: 12 }, () => t.api.outbox.dispatch(dedupeKey(jobId))));
 
-    expect(api.queue.sent).toHaveLength(1);
-    const messageId = api.queue.sent[0]?.messageId;
+    expect(t.api.queue.sent).toHaveLength(1);
+    const messageId = t.api.queue.sent[0]?.messageId;
     expect(messageId).toEqual(expect.any(String));
     expect(ids).toEqual(Array.from({ length: 12 }, () => messageId));
     expect(await outboxRow(jobId)).toMatchObject({ messageId, attempts: 2 });
@@ -258,13 +247,13 @@ describe('outbox.dispatch', () => {
   it('records a failed send with a backoff and returns undefined', async () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
-    api.queue.failSends = true;
-    await expect(api.outbox.dispatch(dedupeKey(jobId))).resolves.toBeUndefined();
+    t.api.queue.failSends = true;
+    await expect(t.api.outbox.dispatch(dedupeKey(jobId))).resolves.toBeUndefined();
     const row = await outboxRow(jobId);
     expect(row).toMatchObject({ attempts: 2, sentAt: null, messageId: null });
     expect(row.lastError).toEqual(expect.any(String));
     const { rows } = await sql<{ due: boolean }>`select available_at <= now() as due from outbox_messages`.execute(
-      testDb.db,
+      t.testDb.db,
     );
     expect(rows).toEqual([{ due: false }]);
   });
@@ -274,26 +263,26 @@ describe('outbox.dispatch', () => {
     if (!jobId) throw new Error('expected a job');
     let clock = 1_000_000;
     const dispatcher: OutboxDispatcher = createOutboxDispatcher({
-      db: testDb.db,
-      queue: api.queue,
+      db: t.testDb.db,
+      queue: t.api.queue,
       logger: silentLogger,
       inlineCooldownMs: 5_000,
       now: () => clock,
     });
 
-    api.queue.failSends = true;
+    t.api.queue.failSends = true;
     await expect(dispatcher.dispatch(dedupeKey(jobId))).resolves.toBeUndefined();
     expect((await outboxRow(jobId)).attempts).toBe(2);
 
-    api.queue.failSends = false;
+    t.api.queue.failSends = false;
     clock += 4_000;
     await expect(dispatcher.dispatch(dedupeKey(jobId))).resolves.toBeUndefined();
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
     expect((await outboxRow(jobId)).attempts).toBe(2);
 
     clock += 2_000;
     const messageId = await dispatcher.dispatch(dedupeKey(jobId));
-    expect(messageId).toBe(api.queue.sent[0]?.messageId);
-    expect(api.queue.sent).toHaveLength(1);
+    expect(messageId).toBe(t.api.queue.sent[0]?.messageId);
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 });

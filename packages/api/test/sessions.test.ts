@@ -1,8 +1,7 @@
 import type { RouterInputs } from '@coach/api';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { useCallerTests } from '../../../test/helpers/api.ts';
 import {
   anonymous,
   coachA,
@@ -15,46 +14,36 @@ import {
   signedIn,
 } from '../../../test/helpers/identities.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 const input: RouterInputs['sessions']['create'] = { title: 'Batting technique', playerIds: ['p1', 'p2'] };
 
 describe('sessions.create', () => {
   it('creates a coach session owned by the coach', async () => {
-    const session = await api.callerFor(signedIn(coachA)).sessions.create(input);
+    const session = await t.api.callerFor(signedIn(coachA)).sessions.create(input);
     expect(session).toMatchObject({ ownerType: 'coach', ownerId: 'coach-a', title: 'Batting technique', playerIds: ['p1', 'p2'] });
-    const row = await testDb.db.selectFrom('videoSessions').selectAll().executeTakeFirstOrThrow();
+    const row = await t.testDb.db.selectFrom('videoSessions').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ id: session.sessionId, ownerType: 'coach', ownerId: 'coach-a', createdBy: 'coach-a' });
   });
 
   it('creates an org session owned by the organisation, not the staff member', async () => {
-    const session = await api.callerFor(signedIn(orgUserX1)).sessions.create(input);
+    const session = await t.api.callerFor(signedIn(orgUserX1)).sessions.create(input);
     expect(session).toMatchObject({ ownerType: 'org', ownerId: 'org-x', createdBy: 'org-x-staff-1' });
   });
 
   it('refuses anonymous callers and other roles with distinct codes', async () => {
-    await expect(api.callerFor(anonymous).sessions.create(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(anonymous).sessions.create(input)).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
-    await expect(api.callerFor(signedIn(freeUser)).sessions.create(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(freeUser)).sessions.create(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
     });
     await expect(
-      api.callerFor(signedIn({ ...orgUserX1, orgId: null })).sessions.create(input),
+      t.api.callerFor(signedIn({ ...orgUserX1, orgId: null })).sessions.create(input),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ORG_CLAIM_MISSING' } });
-    expect(await testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
+    expect(await t.testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
   });
 
   it.each([
@@ -65,29 +54,29 @@ describe('sessions.create', () => {
     [{ title: 'ok', playerIds: [''] }, 'playerIds.0'],
     [{ title: 'ok', playerIds: [], ownerId: 'someone-else' }, ''],
   ])('rejects bad input %j naming the field %s', async (bad, field) => {
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .sessions.create(bad as typeof input)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'BAD_REQUEST' });
     const issues = (error as { cause: { issues: { path: PropertyKey[] }[] } }).cause.issues;
     expect(issues.map((i) => i.path.join('.'))).toContain(field);
-    expect(await testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
+    expect(await t.testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
   });
 });
 
 describe('sessions.get', () => {
   it('returns an own session to its coach and to every staff member of the owning org', async () => {
-    const coachSession = await api.callerFor(signedIn(coachA)).sessions.create(input);
-    const orgSession = await api.callerFor(signedIn(orgUserX1)).sessions.create(input);
-    await expect(api.callerFor(signedIn(coachA)).sessions.get({ sessionId: coachSession.sessionId })).resolves.toEqual(coachSession);
-    await expect(api.callerFor(signedIn(orgUserX2)).sessions.get({ sessionId: orgSession.sessionId })).resolves.toEqual(orgSession);
+    const coachSession = await t.api.callerFor(signedIn(coachA)).sessions.create(input);
+    const orgSession = await t.api.callerFor(signedIn(orgUserX1)).sessions.create(input);
+    await expect(t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: coachSession.sessionId })).resolves.toEqual(coachSession);
+    await expect(t.api.callerFor(signedIn(orgUserX2)).sessions.get({ sessionId: orgSession.sessionId })).resolves.toEqual(orgSession);
   });
 
   it("answers another owner's session exactly like a missing one", async () => {
-    const coachSession = await api.callerFor(signedIn(coachA)).sessions.create(input);
-    const orgSession = await api.callerFor(signedIn(orgUserX1)).sessions.create(input);
-    const missing = await api
+    const coachSession = await t.api.callerFor(signedIn(coachA)).sessions.create(input);
+    const orgSession = await t.api.callerFor(signedIn(orgUserX1)).sessions.create(input);
+    const missing = await t.api
       .callerFor(signedIn(coachA))
       .sessions.get({ sessionId: '00000000-0000-4000-8000-000000000000' })
       .catch((e: unknown) => e);
@@ -98,25 +87,25 @@ describe('sessions.get', () => {
       [orgUserY, orgSession.sessionId],
       [coachNamedLikeOrg, orgSession.sessionId],
     ] as const) {
-      const error = await api.callerFor(signedIn(who)).sessions.get({ sessionId }).catch((e: unknown) => e);
+      const error = await t.api.callerFor(signedIn(who)).sessions.get({ sessionId }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NOT_FOUND', message: (missing as Error).message });
     }
   });
 
   it('rejects an id that is not a UUID', async () => {
     await expect(
-      api.callerFor(signedIn(coachA)).sessions.get({ sessionId: '../../etc/passwd' }),
+      t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: '../../etc/passwd' }),
     ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
 
 describe('sessions.list', () => {
   it('pages through only the caller’s sessions, newest first, without gaps or repeats', async () => {
-    const coach = api.callerFor(signedIn(coachA));
+    const coach = t.api.callerFor(signedIn(coachA));
     const created = [];
     for (let i = 0; i < 7; i++) created.push(await coach.sessions.create({ title: `s${i}`, playerIds: [] }));
-    await api.callerFor(signedIn(coachB)).sessions.create(input);
-    await api.callerFor(signedIn(orgUserX1)).sessions.create(input);
+    await t.api.callerFor(signedIn(coachB)).sessions.create(input);
+    await t.api.callerFor(signedIn(orgUserX1)).sessions.create(input);
 
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -138,7 +127,7 @@ describe('sessions.list', () => {
 
   it('rejects a forged cursor with a clear code', async () => {
     await expect(
-      api.callerFor(signedIn(coachA)).sessions.list({ cursor: 'not-a-cursor' }),
+      t.api.callerFor(signedIn(coachA)).sessions.list({ cursor: 'not-a-cursor' }),
     ).rejects.toMatchObject({ code: 'BAD_REQUEST', cause: { code: 'INVALID_CURSOR' } });
   });
 });

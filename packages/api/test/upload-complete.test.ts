@@ -1,10 +1,9 @@
 import type { Identity, RouterInputs } from '@coach/api';
 import { AnalysisJobMessageSchema } from '@coach/api/messages';
 import { sql } from '@coach/db';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi, testConfig } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { testConfig, useCallerTests } from '../../../test/helpers/api.ts';
 import {
   anonymous,
   coachA,
@@ -18,17 +17,7 @@ import {
   signedIn,
 } from '../../../test/helpers/identities.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 type InitiateInput = RouterInputs['upload']['initiate'];
 type CompleteInput = RouterInputs['upload']['complete'];
@@ -37,18 +26,18 @@ const missingJobId = '00000000-0000-4000-8000-000000000000';
 
 /** A session of `owner` with one initiated upload; nothing is in storage yet. */
 async function startUpload(owner: Identity = coachA, input: Omit<InitiateInput, 'sessionId'> = {}) {
-  const caller = api.callerFor(signedIn(owner));
+  const caller = t.api.callerFor(signedIn(owner));
   const session = await caller.sessions.create({ title: 'Fielding', playerIds: [] });
   const upload = await caller.upload.initiate({ sessionId: session.sessionId, ...input });
   return { session, upload };
 }
 
 const jobRow = (jobId: string) =>
-  testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+  t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
 /** The outbox payload exactly as Postgres stores it. */
 async function rawPayload(jobId: string): Promise<string> {
   const { rows } = await sql<{ payload: string }>`select payload::text as payload from outbox_messages where job_id = ${jobId}`.execute(
-    testDb.db,
+    t.testDb.db,
   );
   return rows[0]?.payload ?? '';
 }
@@ -68,7 +57,7 @@ function expectedMessage(
     s3_key: upload.s3Key,
   };
 }
-const outboxRows = () => testDb.db.selectFrom('outboxMessages').selectAll().orderBy('id').execute();
+const outboxRows = () => t.testDb.db.selectFrom('outboxMessages').selectAll().orderBy('id').execute();
 
 describe('upload.complete', () => {
   it('refuses to queue a job whose file has not arrived, changing nothing', async () => {
@@ -76,54 +65,54 @@ describe('upload.complete', () => {
     const before = await jobRow(upload.jobId);
     const input: CompleteInput = { jobId: upload.jobId };
 
-    await expect(api.callerFor(signedIn(coachA)).upload.complete(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(coachA)).upload.complete(input)).rejects.toMatchObject({
       code: 'PRECONDITION_FAILED',
       cause: { code: 'UPLOAD_NOT_FOUND' },
     });
     expect(await jobRow(upload.jobId)).toEqual(before);
     expect(await outboxRows()).toHaveLength(0);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it('reports an upload whose link lapsed before the file arrived as UPLOAD_EXPIRED, changing nothing', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
-    await testDb.db
+    await t.testDb.db
       .updateTable('videoAnalysisJobs')
       .set({ uploadExpiresAt: new Date(Date.now() - 60_000) })
       .where('id', '=', upload.jobId)
       .execute();
     const before = await jobRow(upload.jobId);
 
-    await expect(api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
       code: 'PRECONDITION_FAILED',
       cause: { code: 'UPLOAD_EXPIRED' },
     });
     expect(await jobRow(upload.jobId)).toEqual(before);
     expect(await outboxRows()).toHaveLength(0);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it('still queues a file that landed after the link lapsed (a slow upload started in time)', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
-    await testDb.db
+    await t.testDb.db
       .updateTable('videoAnalysisJobs')
       .set({ uploadExpiresAt: new Date(Date.now() - 60_000) })
       .where('id', '=', upload.jobId)
       .execute();
-    api.storage.put(upload.s3Key, { sizeBytes: 2048 });
-    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
-    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
-    expect(api.queue.sent).toHaveLength(1);
+    t.api.storage.put(upload.s3Key, { sizeBytes: 2048 });
+    const result = await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: t.api.queue.sent[0]?.messageId });
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it('queues the job and sends one analysis message', async () => {
     const { session, upload } = await startUpload(coachA, { sizeBytes: 2048, sampleFps: 24, includeFrames: true });
-    api.storage.put(upload.s3Key, { sizeBytes: 2048, contentType: 'video/mp4', etag: '"abc"' });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 2048, contentType: 'video/mp4', etag: '"abc"' });
 
-    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    const result = await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
 
-    expect(api.queue.sent).toHaveLength(1);
-    const messageId = api.queue.sent[0]?.messageId;
+    expect(t.api.queue.sent).toHaveLength(1);
+    const messageId = t.api.queue.sent[0]?.messageId;
     expect(messageId).toEqual(expect.any(String));
     expect(result).toEqual({
       jobId: upload.jobId,
@@ -155,16 +144,16 @@ describe('upload.complete', () => {
     // The stored row carries the contract (read as text, untouched by the query layer's key mapping).
     expect(JSON.parse(await rawPayload(upload.jobId))).toEqual(expectedMessage(session.sessionId, upload, 24, true));
     // The file stays where the worker will read it.
-    expect(api.storage.objects.has(upload.s3Key)).toBe(true);
+    expect(t.api.storage.objects.has(upload.s3Key)).toBe(true);
   });
 
   it('sends exactly the analysis-job contract as the message body', async () => {
     const { session, upload } = await startUpload(coachA, { sizeBytes: 2048, sampleFps: 24, includeFrames: true });
-    api.storage.put(upload.s3Key, { sizeBytes: 2048 });
-    await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 2048 });
+    await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
 
-    expect(api.queue.sent).toHaveLength(1);
-    const body: unknown = JSON.parse(api.queue.sent[0]?.body ?? '');
+    expect(t.api.queue.sent).toHaveLength(1);
+    const body: unknown = JSON.parse(t.api.queue.sent[0]?.body ?? '');
     expect(body).toEqual(expectedMessage(session.sessionId, upload, 24, true));
     // The worker validates with this schema; a body it refuses would never be analysed.
     expect(AnalysisJobMessageSchema.safeParse(body).success).toBe(true);
@@ -172,45 +161,45 @@ describe('upload.complete', () => {
 
   it('queues an upload with no declared size, and accepts content-type parameters and case', async () => {
     const { upload } = await startUpload(coachA, { contentType: 'video/quicktime' });
-    api.storage.put(upload.s3Key, { sizeBytes: 777, contentType: 'Video/QuickTime; codecs="avc1"' });
-    const result = await api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 777, contentType: 'Video/QuickTime; codecs="avc1"' });
+    const result = await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
     expect(result.status).toBe('queued');
     expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sizeBytes: 777 });
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it('lets any staff member of the owning org complete an upload another started', async () => {
     const { upload } = await startUpload(orgUserX1, { sizeBytes: 10 });
-    api.storage.put(upload.s3Key, { sizeBytes: 10 });
-    const result = await api.callerFor(signedIn(orgUserX2)).upload.complete({ jobId: upload.jobId });
-    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
-    expect(api.queue.sent).toHaveLength(1);
+    t.api.storage.put(upload.s3Key, { sizeBytes: 10 });
+    const result = await t.api.callerFor(signedIn(orgUserX2)).upload.complete({ jobId: upload.jobId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: t.api.queue.sent[0]?.messageId });
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it('answers a repeated call identically without sending again', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
-    const caller = api.callerFor(signedIn(coachA));
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = t.api.callerFor(signedIn(coachA));
     const first = await caller.upload.complete({ jobId: upload.jobId });
     const rowAfterFirst = await jobRow(upload.jobId);
     const second = await caller.upload.complete({ jobId: upload.jobId });
     expect(second).toEqual(first);
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
     expect(await outboxRows()).toHaveLength(1);
     expect(await jobRow(upload.jobId)).toEqual(rowAfterFirst);
   });
 
   it('queues once and answers alike when 20 calls race', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
-    const caller = api.callerFor(signedIn(coachA));
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = t.api.callerFor(signedIn(coachA));
 
     const results = await Promise.all(
       Array.from({ length: 20 }, () => caller.upload.complete({ jobId: upload.jobId })),
     );
 
-    expect(api.queue.sent).toHaveLength(1);
-    const messageId = api.queue.sent[0]?.messageId;
+    expect(t.api.queue.sent).toHaveLength(1);
+    const messageId = t.api.queue.sent[0]?.messageId;
     for (const result of results) {
       expect(result).toEqual({
         jobId: upload.jobId,
@@ -219,7 +208,7 @@ describe('upload.complete', () => {
         message: 'Video uploaded and queued for analysis.',
       });
     }
-    const jobs = await testDb.db.selectFrom('videoAnalysisJobs').selectAll().execute();
+    const jobs = await t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().execute();
     expect(jobs.filter((j) => j.status === 'queued')).toHaveLength(1);
     expect(jobs[0]?.sqsMessageId).toBe(messageId);
     const outbox = await outboxRows();
@@ -236,8 +225,8 @@ describe('upload.complete', () => {
     ['FILE_TOO_LARGE', {}, { sizeBytes: testConfig.maxUploadBytes + 1, contentType: 'video/mp4' }],
   ] as const)('rejects an upload with %s, deletes the file and queues nothing', async (errorCode, declared, stored) => {
     const { upload } = await startUpload(coachA, declared);
-    api.storage.put(upload.s3Key, stored);
-    const caller = api.callerFor(signedIn(coachA));
+    t.api.storage.put(upload.s3Key, stored);
+    const caller = t.api.callerFor(signedIn(coachA));
 
     const error = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UNPROCESSABLE_CONTENT', cause: { code: 'UPLOAD_REJECTED' } });
@@ -249,9 +238,9 @@ describe('upload.complete', () => {
     expect((error as Error).message).toContain(row.errorMessage);
     expect(row.finishedAt).toBeInstanceOf(Date);
 
-    expect(api.storage.objects.has(upload.s3Key)).toBe(false);
-    expect(api.storage.deleted).toEqual([upload.s3Key]);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.storage.objects.has(upload.s3Key)).toBe(false);
+    expect(t.api.storage.deleted).toEqual([upload.s3Key]);
+    expect(t.api.queue.sent).toHaveLength(0);
     expect(await outboxRows()).toHaveLength(0);
 
     // Asking again gives the same answer and changes nothing.
@@ -262,49 +251,49 @@ describe('upload.complete', () => {
       cause: { code: 'UPLOAD_REJECTED' },
     });
     expect(await jobRow(upload.jobId)).toEqual(row);
-    expect(api.storage.deleted).toEqual([upload.s3Key]);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.storage.deleted).toEqual([upload.s3Key]);
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it('still rejects when the rejected file cannot be deleted', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 1000 });
-    api.storage.put(upload.s3Key, { sizeBytes: 5 });
-    api.storage.fail.add('delete');
-    await expect(api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
+    t.api.storage.put(upload.s3Key, { sizeBytes: 5 });
+    t.api.storage.fail.add('delete');
+    await expect(t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId })).rejects.toMatchObject({
       code: 'UNPROCESSABLE_CONTENT',
       cause: { code: 'UPLOAD_REJECTED' },
     });
     expect(await jobRow(upload.jobId)).toMatchObject({ status: 'rejected', errorCode: 'SIZE_MISMATCH' });
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it('answers a storage outage with SERVICE_UNAVAILABLE, changing nothing, and queues once on retry', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
     const before = await jobRow(upload.jobId);
-    const caller = api.callerFor(signedIn(coachA));
+    const caller = t.api.callerFor(signedIn(coachA));
 
-    api.storage.fail.add('head');
+    t.api.storage.fail.add('head');
     const error = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: { code: 'SERVICE_UNAVAILABLE' } });
     expect(await jobRow(upload.jobId)).toEqual(before);
     expect(await outboxRows()).toHaveLength(0);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
 
-    api.storage.fail.delete('head');
+    t.api.storage.fail.delete('head');
     const result = await caller.upload.complete({ jobId: upload.jobId });
-    expect(result).toMatchObject({ status: 'queued', sqsMessageId: api.queue.sent[0]?.messageId });
+    expect(result).toMatchObject({ status: 'queued', sqsMessageId: t.api.queue.sent[0]?.messageId });
     await caller.upload.complete({ jobId: upload.jobId });
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
     expect(await outboxRows()).toHaveLength(1);
   });
 
   it('succeeds while the queue is down and the relay sends the message once it is back', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
-    const caller = api.callerFor(signedIn(coachA));
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = t.api.callerFor(signedIn(coachA));
 
-    api.queue.failSends = true;
+    t.api.queue.failSends = true;
     const result = await caller.upload.complete({ jobId: upload.jobId });
     expect(result).toMatchObject({ jobId: upload.jobId, status: 'queued', sqsMessageId: null });
     expect(result.message).toMatch(/as soon as the queue is reachable/);
@@ -313,55 +302,55 @@ describe('upload.complete', () => {
     expect(pending).toMatchObject({ jobId: upload.jobId, attempts: 1, sentAt: null, messageId: null });
     expect(pending?.lastError).toEqual(expect.any(String));
     expect(pending?.lastError?.length).toBeGreaterThan(0);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
 
-    api.queue.failSends = false;
+    t.api.queue.failSends = false;
     // Make the backed-off row due now rather than waiting out the retry delay.
-    await testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
-    expect(await api.outbox.relayDue(10)).toEqual({ sent: 1, failed: 0 });
-    expect(api.queue.sent).toHaveLength(1);
-    const messageId = api.queue.sent[0]?.messageId;
+    await t.testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 1, failed: 0 });
+    expect(t.api.queue.sent).toHaveLength(1);
+    const messageId = t.api.queue.sent[0]?.messageId;
     expect(await jobRow(upload.jobId)).toMatchObject({ status: 'queued', sqsMessageId: messageId });
     expect(await outboxRows()).toEqual([expect.objectContaining({ messageId, attempts: 2 })]);
 
-    expect(await api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
     expect(await caller.upload.complete({ jobId: upload.jobId })).toMatchObject({
       status: 'queued',
       sqsMessageId: messageId,
       message: 'Video uploaded and queued for analysis.',
     });
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it('sends inline on the next complete once the queue is back, still only once', async () => {
     const { upload } = await startUpload(coachA);
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
-    const caller = api.callerFor(signedIn(coachA));
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    const caller = t.api.callerFor(signedIn(coachA));
 
-    api.queue.failSends = true;
+    t.api.queue.failSends = true;
     await caller.upload.complete({ jobId: upload.jobId });
     await caller.upload.complete({ jobId: upload.jobId });
     expect((await outboxRows())[0]).toMatchObject({ attempts: 2, sentAt: null });
 
-    api.queue.failSends = false;
+    t.api.queue.failSends = false;
     const result = await caller.upload.complete({ jobId: upload.jobId });
-    expect(api.queue.sent).toHaveLength(1);
-    expect(result.sqsMessageId).toBe(api.queue.sent[0]?.messageId);
-    await testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
-    expect(await api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
-    expect(api.queue.sent).toHaveLength(1);
+    expect(t.api.queue.sent).toHaveLength(1);
+    expect(result.sqsMessageId).toBe(t.api.queue.sent[0]?.messageId);
+    await t.testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(t.api.queue.sent).toHaveLength(1);
   });
 
   it("answers another owner's job exactly like a missing one and touches nothing", async () => {
     const coachJob = await startUpload(coachA, { sizeBytes: 100 });
     const orgJob = await startUpload(orgUserX1, { sizeBytes: 100 });
-    api.storage.put(coachJob.upload.s3Key, { sizeBytes: 100 });
+    t.api.storage.put(coachJob.upload.s3Key, { sizeBytes: 100 });
     // A file that would be rejected (and deleted) if anyone but the owner could complete it.
-    api.storage.put(orgJob.upload.s3Key, { sizeBytes: 1 });
+    t.api.storage.put(orgJob.upload.s3Key, { sizeBytes: 1 });
     const coachBefore = await jobRow(coachJob.upload.jobId);
     const orgBefore = await jobRow(orgJob.upload.jobId);
 
-    const missing = await api
+    const missing = await t.api
       .callerFor(signedIn(coachA))
       .upload.complete({ jobId: missingJobId })
       .catch((e: unknown) => e);
@@ -373,7 +362,7 @@ describe('upload.complete', () => {
       [orgUserY, orgJob.upload.jobId],
       [coachNamedLikeOrg, orgJob.upload.jobId],
     ] as const) {
-      const error = await api
+      const error = await t.api
         .callerFor(signedIn(who))
         .upload.complete({ jobId })
         .catch((e: unknown) => e);
@@ -387,41 +376,41 @@ describe('upload.complete', () => {
     expect(await jobRow(coachJob.upload.jobId)).toEqual(coachBefore);
     expect(await jobRow(orgJob.upload.jobId)).toEqual(orgBefore);
     expect(await outboxRows()).toHaveLength(0);
-    expect(api.queue.sent).toHaveLength(0);
-    expect(api.storage.deleted).toHaveLength(0);
-    expect(api.storage.objects.has(orgJob.upload.s3Key)).toBe(true);
+    expect(t.api.queue.sent).toHaveLength(0);
+    expect(t.api.storage.deleted).toHaveLength(0);
+    expect(t.api.storage.objects.has(orgJob.upload.s3Key)).toBe(true);
   });
 
   it('refuses anonymous callers, other roles and disabled features, even on their own job', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
-    api.storage.put(upload.s3Key, { sizeBytes: 100 });
+    t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
     const before = await jobRow(upload.jobId);
     const input: CompleteInput = { jobId: upload.jobId };
 
-    await expect(api.callerFor(anonymous).upload.complete(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(anonymous).upload.complete(input)).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
     await expect(
-      api.callerFor({ status: 'invalid', reason: 'TOKEN_EXPIRED' }).upload.complete(input),
+      t.api.callerFor({ status: 'invalid', reason: 'TOKEN_EXPIRED' }).upload.complete(input),
     ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_EXPIRED' } });
-    await expect(api.callerFor(signedIn(freeUser)).upload.complete(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(freeUser)).upload.complete(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
     });
     // coach-a themselves, downgraded to a role without video.
     await expect(
-      api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).upload.complete(input),
+      t.api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).upload.complete(input),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
     // coach-a themselves, on a plan without upload.
-    await expect(api.callerFor(signedIn(coachWithoutUpload)).upload.complete(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(coachWithoutUpload)).upload.complete(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'FEATURE_DISABLED' },
     });
 
     expect(await jobRow(upload.jobId)).toEqual(before);
     expect(await outboxRows()).toHaveLength(0);
-    expect(api.queue.sent).toHaveLength(0);
+    expect(t.api.queue.sent).toHaveLength(0);
   });
 
   it.each([
@@ -430,7 +419,7 @@ describe('upload.complete', () => {
     [{}, 'jobId'],
     [{ jobId: missingJobId, force: true }, ''],
   ])('rejects bad input %j naming the field %s', async (bad, field) => {
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .upload.complete(bad as CompleteInput)
       .catch((e: unknown) => e);

@@ -1,8 +1,7 @@
 import type { Identity, RouterInputs } from '@coach/api';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi, testConfig } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { testConfig, useCallerTests } from '../../../test/helpers/api.ts';
 import {
   anonymous,
   coachA,
@@ -16,27 +15,17 @@ import {
   signedIn,
 } from '../../../test/helpers/identities.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 type InitiateInput = RouterInputs['upload']['initiate'];
 
 const missingSessionId = '00000000-0000-4000-8000-000000000000';
 
 async function createSession(owner: Identity) {
-  return api.callerFor(signedIn(owner)).sessions.create({ title: 'Bowling drills', playerIds: ['p1'] });
+  return t.api.callerFor(signedIn(owner)).sessions.create({ title: 'Bowling drills', playerIds: ['p1'] });
 }
 
-const jobRows = () => testDb.db.selectFrom('videoAnalysisJobs').selectAll().execute();
+const jobRows = () => t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().execute();
 
 describe('upload.initiate', () => {
   it('creates an awaiting_upload job and a presigned PUT for a coach session', async () => {
@@ -49,10 +38,10 @@ describe('upload.initiate', () => {
       sizeBytes: 5_000_000,
     };
     const before = Date.now();
-    const upload = await api.callerFor(signedIn(coachA)).upload.initiate(input);
+    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate(input);
     const after = Date.now();
 
-    const row = await testDb.db.selectFrom('videoAnalysisJobs').selectAll().executeTakeFirstOrThrow();
+    const row = await t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({
       id: upload.jobId,
       sessionId: session.sessionId,
@@ -96,7 +85,7 @@ describe('upload.initiate', () => {
       maxSizeBytes: testConfig.maxUploadBytes,
     });
 
-    expect(api.storage.presigned).toEqual([
+    expect(t.api.storage.presigned).toEqual([
       {
         key: row.s3Key,
         contentType: 'video/mp4',
@@ -108,12 +97,12 @@ describe('upload.initiate', () => {
 
   it('files an org session’s upload under the organisation, whichever staff member starts it', async () => {
     const session = await createSession(orgUserX1);
-    const upload = await api.callerFor(signedIn(orgUserX2)).upload.initiate({
+    const upload = await t.api.callerFor(signedIn(orgUserX2)).upload.initiate({
       sessionId: session.sessionId,
       contentType: 'video/quicktime',
       sizeBytes: 1234,
     });
-    const row = await testDb.db
+    const row = await t.testDb.db
       .selectFrom('videoAnalysisJobs')
       .selectAll()
       .where('id', '=', upload.jobId)
@@ -127,7 +116,7 @@ describe('upload.initiate', () => {
       declaredSizeBytes: 1234,
     });
     expect(upload.s3Key).toBe(`coach_plus/org/org-x/${session.sessionId}/${row.videoId}/original.mov`);
-    expect(api.storage.presigned).toEqual([
+    expect(t.api.storage.presigned).toEqual([
       expect.objectContaining({ key: upload.s3Key, contentType: 'video/quicktime', contentLength: 1234 }),
     ]);
   });
@@ -139,7 +128,7 @@ describe('upload.initiate', () => {
     ['video/3gpp', '3gp'],
   ] as const)('stores %s uploads with the .%s extension', async (contentType, ext) => {
     const session = await createSession(coachA);
-    const upload = await api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, contentType });
+    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, contentType });
     expect(upload.s3Key).toBe(`coach_plus/coach/coach-a/${session.sessionId}/${upload.videoId}/original.${ext}`);
     expect(upload.headers).toEqual({ 'content-type': contentType });
     const [row] = await jobRows();
@@ -148,7 +137,7 @@ describe('upload.initiate', () => {
 
   it('defaults to video/mp4, 10 fps, no frames and no declared size', async () => {
     const session = await createSession(coachA);
-    const upload = await api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
+    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
     const [row] = await jobRows();
     expect(row).toMatchObject({
       id: upload.jobId,
@@ -158,14 +147,14 @@ describe('upload.initiate', () => {
       declaredSizeBytes: null,
     });
     expect(upload.s3Key.endsWith('/original.mp4')).toBe(true);
-    expect(api.storage.presigned).toHaveLength(1);
-    expect(api.storage.presigned[0]).toMatchObject({ contentType: 'video/mp4' });
-    expect(api.storage.presigned[0]?.contentLength).toBeUndefined();
+    expect(t.api.storage.presigned).toHaveLength(1);
+    expect(t.api.storage.presigned[0]).toMatchObject({ contentType: 'video/mp4' });
+    expect(t.api.storage.presigned[0]?.contentLength).toBeUndefined();
   });
 
   it('gives every upload its own job, video id and key', async () => {
     const session = await createSession(coachA);
-    const caller = api.callerFor(signedIn(coachA));
+    const caller = t.api.callerFor(signedIn(coachA));
     const first = await caller.upload.initiate({ sessionId: session.sessionId });
     const second = await caller.upload.initiate({ sessionId: session.sessionId });
     expect(new Set([first.jobId, second.jobId]).size).toBe(2);
@@ -178,19 +167,19 @@ describe('upload.initiate', () => {
     const session = await createSession(coachA);
     const input: InitiateInput = { sessionId: session.sessionId };
 
-    await expect(api.callerFor(anonymous).upload.initiate(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(anonymous).upload.initiate(input)).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
     await expect(
-      api.callerFor({ status: 'invalid', reason: 'TOKEN_INVALID' }).upload.initiate(input),
+      t.api.callerFor({ status: 'invalid', reason: 'TOKEN_INVALID' }).upload.initiate(input),
     ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_INVALID' } });
-    await expect(api.callerFor(signedIn(freeUser)).upload.initiate(input)).rejects.toMatchObject({
+    await expect(t.api.callerFor(signedIn(freeUser)).upload.initiate(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
     });
     // The session's own coach, but on a plan without upload: a feature error, not a role error.
-    const disabled = await api
+    const disabled = await t.api
       .callerFor(signedIn(coachWithoutUpload))
       .upload.initiate(input)
       .catch((e: unknown) => e);
@@ -198,16 +187,16 @@ describe('upload.initiate', () => {
     expect((disabled as Error).message).toContain('video_upload_enabled');
     // An explicit empty feature list is also "no upload".
     await expect(
-      api.callerFor(signedIn({ ...coachA, features: [] })).upload.initiate(input),
+      t.api.callerFor(signedIn({ ...coachA, features: [] })).upload.initiate(input),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'FEATURE_DISABLED' } });
 
     expect(await jobRows()).toHaveLength(0);
-    expect(api.storage.presigned).toHaveLength(0);
+    expect(t.api.storage.presigned).toHaveLength(0);
   });
 
   it('accepts a features claim that includes video upload', async () => {
     const session = await createSession(coachA);
-    const upload = await api
+    const upload = await t.api
       .callerFor(signedIn({ ...coachA, features: ['analytics', 'video_upload_enabled'] }))
       .upload.initiate({ sessionId: session.sessionId });
     expect(upload.status).toBe('awaiting_upload');
@@ -218,7 +207,7 @@ describe('upload.initiate', () => {
     const coachSession = await createSession(coachA);
     const orgSession = await createSession(orgUserX1);
 
-    const missing = await api
+    const missing = await t.api
       .callerFor(signedIn(coachA))
       .upload.initiate({ sessionId: missingSessionId })
       .catch((e: unknown) => e);
@@ -230,7 +219,7 @@ describe('upload.initiate', () => {
       [orgUserX1, coachSession.sessionId],
       [coachNamedLikeOrg, orgSession.sessionId],
     ] as const) {
-      const error = await api
+      const error = await t.api
         .callerFor(signedIn(who))
         .upload.initiate({ sessionId, sizeBytes: 10 })
         .catch((e: unknown) => e);
@@ -259,7 +248,7 @@ describe('upload.initiate', () => {
     [{ s3Key: 'coach_plus/coach/coach-b/x' }, ''],
   ])('rejects bad input %j naming the field %s, writing and signing nothing', async (bad, field) => {
     const session = await createSession(coachA);
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .upload.initiate({ sessionId: session.sessionId, ...bad } as InitiateInput)
       .catch((e: unknown) => e);
@@ -267,24 +256,24 @@ describe('upload.initiate', () => {
     const issues = (error as { cause: { issues: { path: PropertyKey[] }[] } }).cause.issues;
     expect(issues.map((i) => i.path.join('.'))).toContain(field);
     expect(await jobRows()).toHaveLength(0);
-    expect(api.storage.presigned).toHaveLength(0);
+    expect(t.api.storage.presigned).toHaveLength(0);
   });
 
   it('rejects a declared size above the limit as PAYLOAD_TOO_LARGE before signing anything', async () => {
     const session = await createSession(coachA);
-    const error = await api
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .upload.initiate({ sessionId: session.sessionId, sizeBytes: testConfig.maxUploadBytes + 1 })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', cause: { code: 'FILE_TOO_LARGE' } });
     expect((error as Error).message).toContain('100 MiB');
     expect(await jobRows()).toHaveLength(0);
-    expect(api.storage.presigned).toHaveLength(0);
+    expect(t.api.storage.presigned).toHaveLength(0);
   });
 
   it('accepts a declared size exactly at the limit', async () => {
     const session = await createSession(coachA);
-    await api
+    await t.api
       .callerFor(signedIn(coachA))
       .upload.initiate({ sessionId: session.sessionId, sizeBytes: testConfig.maxUploadBytes });
     const [row] = await jobRows();
@@ -293,8 +282,8 @@ describe('upload.initiate', () => {
 
   it('answers a signing outage with SERVICE_UNAVAILABLE and leaves no orphan job', async () => {
     const session = await createSession(coachA);
-    api.storage.fail.add('presignPut');
-    const error = await api
+    t.api.storage.fail.add('presignPut');
+    const error = await t.api
       .callerFor(signedIn(coachA))
       .upload.initiate({ sessionId: session.sessionId })
       .catch((e: unknown) => e);
@@ -303,8 +292,8 @@ describe('upload.initiate', () => {
     expect((error as Error).message).not.toMatch(/presign|aws|s3/i);
     expect(await jobRows()).toHaveLength(0);
 
-    api.storage.fail.delete('presignPut');
-    await api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
+    t.api.storage.fail.delete('presignPut');
+    await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
     expect(await jobRows()).toHaveLength(1);
   });
 });

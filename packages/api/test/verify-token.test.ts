@@ -2,22 +2,11 @@ import { createSecretKey } from 'node:crypto';
 
 import { createTokenVerifier, signDevToken, type AuthState } from '@coach/api';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createTestApi } from '../../../test/helpers/api.ts';
-import { createTestDatabase, truncateAll } from '../../../test/helpers/database.ts';
+import { useCallerTests } from '../../../test/helpers/api.ts';
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let api: ReturnType<typeof createTestApi>;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-});
-afterAll(() => testDb.drop());
-beforeEach(async () => {
-  await truncateAll(testDb.db);
-  api = createTestApi(testDb.db);
-});
+const t = useCallerTests();
 
 const secret = 'test-secret-0123456789-abcdefghijklmnop';
 const otherSecret = 'another-secret-0123456789-abcdefghijkl';
@@ -171,7 +160,7 @@ describe('verified tokens through the API', () => {
       role: 'coach_pro_plus',
       expiresIn: epochSeconds() - 60,
     });
-    const caller = api.callerFor(await verify(`Bearer ${token}`));
+    const caller = t.api.callerFor(await verify(`Bearer ${token}`));
     await expect(caller.sessions.list()).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'TOKEN_EXPIRED' },
@@ -179,16 +168,16 @@ describe('verified tokens through the API', () => {
     await expect(
       caller.sessions.create({ title: 'Nets', playerIds: [] }),
     ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_EXPIRED' } });
-    expect(await testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
+    expect(await t.testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
   });
 
   it('answers a forged token with UNAUTHORIZED / TOKEN_INVALID and no header with UNAUTHENTICATED', async () => {
     const forged = await signDevToken(otherSecret, { userId: 'coach-123', role: 'coach_pro_plus' });
-    await expect(api.callerFor(await verify(`Bearer ${forged}`)).sessions.list()).rejects.toMatchObject({
+    await expect(t.api.callerFor(await verify(`Bearer ${forged}`)).sessions.list()).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'TOKEN_INVALID' },
     });
-    await expect(api.callerFor(await verify(undefined)).sessions.list()).rejects.toMatchObject({
+    await expect(t.api.callerFor(await verify(undefined)).sessions.list()).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
@@ -196,7 +185,7 @@ describe('verified tokens through the API', () => {
 
   it('lets a valid token act as its user, and applies its features claim', async () => {
     const token = await signDevToken(secret, { userId: 'coach-123', role: 'coach_pro_plus' });
-    const caller = api.callerFor(await verify(`Bearer ${token}`));
+    const caller = t.api.callerFor(await verify(`Bearer ${token}`));
     const session = await caller.sessions.create({ title: 'Nets', playerIds: [] });
     expect(session).toMatchObject({ ownerType: 'coach', ownerId: 'coach-123', createdBy: 'coach-123' });
     await expect(caller.upload.initiate({ sessionId: session.sessionId })).resolves.toMatchObject({
@@ -205,7 +194,7 @@ describe('verified tokens through the API', () => {
 
     const noUpload = await signDevToken(secret, { userId: 'coach-123', role: 'coach_pro_plus', features: ['analytics'] });
     await expect(
-      api.callerFor(await verify(`Bearer ${noUpload}`)).upload.initiate({ sessionId: session.sessionId }),
+      t.api.callerFor(await verify(`Bearer ${noUpload}`)).upload.initiate({ sessionId: session.sessionId }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'FEATURE_DISABLED' } });
   });
 });

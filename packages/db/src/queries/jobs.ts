@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 import type { Database, JobStatus, VideoAnalysisJob, VideoAnalysisJobUpdate } from '../schema.ts';
-import type { Owner, PageCursor } from './owner.ts';
+import { isAfterCursor, type Owner, type PageCursor } from './owner.ts';
 
 export interface InsertJobParams {
   id: string;
@@ -104,14 +104,7 @@ export async function listOwnedJobs(
     .where('sessionId', '=', params.sessionId)
     .where('ownerType', '=', params.owner.type)
     .where('ownerId', '=', params.owner.id);
-  if (after) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('createdAt', '<', after.createdAt),
-        eb.and([eb('createdAt', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
+  if (after) query = query.where(isAfterCursor(after));
   return query
     .orderBy('createdAt', 'desc')
     .orderBy('id', 'desc')

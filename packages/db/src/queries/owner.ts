@@ -1,3 +1,5 @@
+import { sql, type RawBuilder } from 'kysely';
+
 import type { OwnerType } from '../schema.ts';
 
 /** The (owner_type, owner_id) pair every session and job query is scoped by. */
@@ -10,4 +12,12 @@ export interface Owner {
 export interface PageCursor {
   createdAt: Date;
   id: string;
+}
+
+/**
+ * Rows strictly after `after` in (created_at DESC, id DESC) order, as one
+ * row comparison that the (…, created_at desc, id desc) indexes serve.
+ */
+export function isAfterCursor(after: PageCursor): RawBuilder<boolean> {
+  return sql<boolean>`(created_at, id) < (${after.createdAt}, ${after.id}::uuid)`;
 }
