@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
 
 import * as createSessionsAndJobs from './migrations/2026_11_24_000001_create_sessions_and_jobs.ts';
+import * as addJobLeasesAndResults from './migrations/2026_11_24_000002_add_job_leases_and_results.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -10,6 +11,7 @@ import type { Database } from './schema.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026_11_24_000001_create_sessions_and_jobs': createSessionsAndJobs,
+  '2026_11_24_000002_add_job_leases_and_results': addJobLeasesAndResults,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

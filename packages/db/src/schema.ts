@@ -55,6 +55,17 @@ export interface VideoAnalysisJobTable {
   queuedAt: Timestamp | null;
   startedAt: Timestamp | null;
   finishedAt: Timestamp | null;
+  /** Claims so far; each claim by a worker adds one. */
+  attempts: Generated<number>;
+  /** Fresh per claim: only the holder of the current token may write the job. */
+  leaseToken: string | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: Timestamp | null;
+  progressPercent: Generated<number>;
+  framesTotal: number | null;
+  framesDone: Generated<number>;
+  /** The analysis summary written on completion (see the worker's AnalysisResult). */
+  result: unknown;
 }
 
 export interface OutboxMessageTable {

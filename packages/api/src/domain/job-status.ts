@@ -15,7 +15,8 @@ import {
 export const JOB_TRANSITIONS = {
   awaiting_upload: ['queued', 'rejected', 'expired'],
   queued: ['processing', 'failed'],
-  processing: ['completed', 'failed', 'queued'],
+  // processing → processing: a worker reclaims a job whose previous lease lapsed.
+  processing: ['completed', 'failed', 'queued', 'processing'],
   completed: [],
   failed: [],
   rejected: [],

@@ -1,0 +1,124 @@
+import { sql, type Kysely } from 'kysely';
+
+import type { Database, JobStatus, VideoAnalysisJob, VideoAnalysisJobUpdate } from '../schema.ts';
+
+/**
+ * Claims a job for one worker: `queued`, or `processing` whose lease lapsed,
+ * becomes `processing` under a new lease token. Undefined: not claimable.
+ */
+export async function claimJob(
+  db: Kysely<Database>,
+  p: { jobId: string; leaseToken: string; leaseOwner: string; leaseSeconds: number },
+): Promise<VideoAnalysisJob | undefined> {
+  return db
+    .updateTable('videoAnalysisJobs')
+    .set({
+      status: 'processing',
+      leaseToken: p.leaseToken,
+      leaseOwner: p.leaseOwner,
+      leaseExpiresAt: sql<Date>`now() + make_interval(secs => ${p.leaseSeconds})`,
+      attempts: sql<number>`attempts + 1`,
+      startedAt: sql<Date>`coalesce(started_at, now())`,
+      updatedAt: sql<Date>`now()`,
+    })
+    .where('id', '=', p.jobId)
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
+      ]),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Pushes the lease out; false means the lease is no longer ours. */
+export async function extendLease(
+  db: Kysely<Database>,
+  p: { jobId: string; leaseToken: string; leaseSeconds: number },
+): Promise<boolean> {
+  const row = await db
+    .updateTable('videoAnalysisJobs')
+    .set({ leaseExpiresAt: sql<Date>`now() + make_interval(secs => ${p.leaseSeconds})` })
+    .where('id', '=', p.jobId)
+    .where('leaseToken', '=', p.leaseToken)
+    .where('status', '=', 'processing')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Writes a job this worker holds the lease of, optionally moving it out of
+ * `processing`. Undefined means the lease was lost and nothing was written.
+ */
+export async function updateLeasedJob(
+  db: Kysely<Database>,
+  p: {
+    jobId: string;
+    leaseToken: string;
+    to?: Exclude<JobStatus, 'awaiting_upload' | 'rejected' | 'expired'>;
+    set?: Omit<VideoAnalysisJobUpdate, 'id' | 'status' | 'leaseToken' | 'updatedAt'>;
+    /** Clears the lease (when leaving `processing`). */
+    release?: boolean;
+  },
+): Promise<VideoAnalysisJob | undefined> {
+  return db
+    .updateTable('videoAnalysisJobs')
+    .set({
+      ...p.set,
+      ...(p.to ? { status: p.to } : {}),
+      ...(p.release ? { leaseToken: null, leaseOwner: null, leaseExpiresAt: null } : {}),
+      updatedAt: sql<Date>`now()`,
+    })
+    .where('id', '=', p.jobId)
+    .where('leaseToken', '=', p.leaseToken)
+    .where('status', '=', 'processing')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Jobs whose upload window (plus grace) has passed without a completed upload. */
+export async function findExpiredUploads(
+  db: Kysely<Database>,
+  p: { graceSeconds: number; limit: number },
+): Promise<VideoAnalysisJob[]> {
+  return db
+    .selectFrom('videoAnalysisJobs')
+    .selectAll()
+    .where('status', '=', 'awaiting_upload')
+    .where('uploadExpiresAt', '<', sql<Date>`now() - make_interval(secs => ${p.graceSeconds})`)
+    .orderBy('uploadExpiresAt')
+    .limit(p.limit)
+    .execute();
+}
+
+/** `processing` jobs whose lease lapsed more than `graceSeconds` ago: their worker is gone. */
+export async function findAbandonedJobs(
+  db: Kysely<Database>,
+  p: { graceSeconds: number; limit: number },
+): Promise<VideoAnalysisJob[]> {
+  return db
+    .selectFrom('videoAnalysisJobs')
+    .selectAll()
+    .where('status', '=', 'processing')
+    .where('leaseExpiresAt', '<', sql<Date>`now() - make_interval(secs => ${p.graceSeconds})`)
+    .orderBy('leaseExpiresAt')
+    .limit(p.limit)
+    .execute();
+}
+
+/** `queued` jobs untouched for `staleSeconds` whose message may have been lost. */
+export async function findStaleQueuedJobs(
+  db: Kysely<Database>,
+  p: { staleSeconds: number; limit: number },
+): Promise<VideoAnalysisJob[]> {
+  return db
+    .selectFrom('videoAnalysisJobs')
+    .selectAll()
+    .where('status', '=', 'queued')
+    .where('updatedAt', '<', sql<Date>`now() - make_interval(secs => ${p.staleSeconds})`)
+    .orderBy('updatedAt')
+    .limit(p.limit)
+    .execute();
+}

@@ -1,0 +1,171 @@
+import type { MessageQueue, ReceivedMessage } from '@coach/aws';
+import type { Logger } from '@coach/api';
+
+/** What to do with a message once its handler is done. */
+export type Disposition =
+  | { kind: 'delete' }
+  /** Make it visible again after `delaySeconds`; SQS redelivers it (and dead-letters it after maxReceiveCount). */
+  | { kind: 'retry'; delaySeconds: number }
+  /** Touch nothing: someone else owns the work, or SQS should redeliver on its own schedule. */
+  | { kind: 'leave' }
+  /** Poison: copy it to the dead-letter queue and delete it, never retrying. */
+  | { kind: 'dead-letter' };
+
+export interface HandlerContext {
+  /** Aborted when the worker shuts down past its budget; handlers must stop and release. */
+  signal: AbortSignal;
+  /** Keeps the message hidden while a long job runs. */
+  extendVisibility(seconds: number): Promise<void>;
+}
+
+export type MessageHandler = (message: ReceivedMessage, ctx: HandlerContext) => Promise<Disposition>;
+
+export interface ConsumerOptions {
+  queue: MessageQueue;
+  deadLetterQueue: MessageQueue;
+  handler: MessageHandler;
+  logger: Logger;
+  /** Messages processed at once. */
+  concurrency: number;
+  visibilityTimeoutSeconds: number;
+  waitTimeSeconds?: number;
+  /** Pause after a failed receive, so an outage does not spin. */
+  errorBackoffMs?: number;
+}
+
+export interface Consumer {
+  readonly inFlight: number;
+  /**
+   * Stops receiving, gives in-flight handlers `budgetMs` to finish, then
+   * aborts the rest (they release their work) and waits for them to return.
+   */
+  stop(budgetMs: number): Promise<void>;
+}
+
+/**
+ * A slot-based long-poll loop: it asks SQS only for as many messages as it has
+ * free slots, so one long video never holds up the others, and it applies each
+ * handler's disposition itself.
+ */
+export function startConsumer(options: ConsumerOptions): Consumer {
+  const { queue, deadLetterQueue, handler, logger, concurrency } = options;
+  const receiving = new AbortController();
+  const jobs = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+
+  const settle = async (message: ReceivedMessage, disposition: Disposition) => {
+    switch (disposition.kind) {
+      case 'delete':
+        return queue.delete(message.receiptHandle);
+      case 'retry':
+        return queue.changeVisibility(message.receiptHandle, Math.max(0, Math.round(disposition.delaySeconds)));
+      case 'leave':
+        return;
+      case 'dead-letter':
+        await deadLetterQueue.send(message.body);
+        return queue.delete(message.receiptHandle);
+    }
+  };
+
+  const run = (message: ReceivedMessage) => {
+    const task = (async () => {
+      let disposition: Disposition;
+      try {
+        disposition = await handler(message, {
+          signal: jobs.signal,
+          extendVisibility: (seconds) => queue.changeVisibility(message.receiptHandle, seconds),
+        });
+      } catch (error) {
+        // A handler that throws has not recorded an outcome; SQS redelivers after the timeout.
+        logger.error({ err: error, messageId: message.messageId }, 'message handler failed');
+        disposition = { kind: 'leave' };
+      }
+      try {
+        await settle(message, disposition);
+      } catch (error) {
+        logger.warn({ err: error, messageId: message.messageId, disposition: disposition.kind }, 'could not settle message');
+      }
+    })();
+    inFlight.add(task);
+    void task.finally(() => {
+      inFlight.delete(task);
+      slotFreed?.();
+    });
+  };
+
+  const waitForSlot = () =>
+    new Promise<void>((resolve) => {
+      slotFreed = resolve;
+    });
+
+  // The long poll is never aborted: SQS may already have handed messages to
+  // an abandoned poll, hiding them for a whole visibility timeout. Stopping
+  // instead waits for the poll to return and releases what it brought.
+  const loop = (async () => {
+    while (!receiving.signal.aborted) {
+      if (inFlight.size >= concurrency) {
+        await Promise.race([waitForSlot(), aborted(receiving.signal)]);
+        continue;
+      }
+      try {
+        const messages = await queue.receive({
+          maxMessages: Math.min(10, concurrency - inFlight.size),
+          waitTimeSeconds: options.waitTimeSeconds ?? 20,
+          visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+        });
+        if (receiving.signal.aborted) {
+          await Promise.all(messages.map((m) => settle(m, { kind: 'retry', delaySeconds: 0 }).catch(() => {})));
+          break;
+        }
+        for (const message of messages) run(message);
+      } catch (error) {
+        if (receiving.signal.aborted) break;
+        logger.warn({ err: error }, 'receive failed; backing off');
+        await sleep(options.errorBackoffMs ?? 2_000, receiving.signal);
+      }
+    }
+  })();
+
+  return {
+    get inFlight() {
+      return inFlight.size;
+    },
+    async stop(budgetMs) {
+      receiving.abort();
+      const finishJobs = async () => {
+        const drained = Promise.all(inFlight).then(() => true);
+        const inTime = await Promise.race([drained, sleep(budgetMs).then(() => false)]);
+        if (!inTime) {
+          logger.warn({ remaining: inFlight.size }, 'shutdown budget spent; releasing in-flight jobs');
+          jobs.abort();
+          await Promise.all(inFlight);
+        }
+      };
+      // The last poll (at most waitTimeSeconds) and the in-flight jobs wind down together.
+      await Promise.all([loop, finishJobs()]);
+      await Promise.all(inFlight);
+    },
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

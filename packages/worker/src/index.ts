@@ -1,0 +1,5 @@
+export { startWorker, DEFAULT_WORKER_CONFIG, type Worker, type WorkerConfig, type WorkerDeps } from './worker.ts';
+export { createJobProcessor, type AnalysisInput, type VideoAnalyzer } from './process-job.ts';
+export { startConsumer, type Consumer, type Disposition, type MessageHandler } from './consumer.ts';
+export { sweepOnce, startSweeper, type SweepReport, type SweeperOptions } from './sweeper.ts';
+export { PermanentAnalysisError, WORKER_FAILURE } from './errors.ts';

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+
+import type { ReceivedMessage } from '@coach/aws';
+import { isTerminal, moveJob, type Logger } from '@coach/api';
+import { AnalysisJobMessageSchema } from '@coach/api/messages';
+import {
+  claimJob,
+  extendLease,
+  findJob,
+  updateLeasedJob,
+  type Database,
+  type Kysely,
+  type VideoAnalysisJob,
+} from '@coach/db';
+
+import type { Disposition, MessageHandler } from './consumer.ts';
+import { PermanentAnalysisError, WORKER_FAILURE } from './errors.ts';
+
+export interface AnalysisInput {
+  job: VideoAnalysisJob;
+  /** Aborted on shutdown or when the lease is lost: stop and throw. */
+  signal: AbortSignal;
+  /** Frames analysed so far; the job's progress follows it. */
+  reportProgress(done: number, total: number): Promise<void>;
+}
+
+/** Turns one uploaded video into a result stored on the job (JSON-serialisable). */
+export type VideoAnalyzer = (input: AnalysisInput) => Promise<Record<string, unknown>>;
+
+export interface JobProcessorOptions {
+  db: Kysely<Database>;
+  analyzer: VideoAnalyzer;
+  logger: Logger;
+  workerId: string;
+  leaseSeconds: number;
+  visibilityTimeoutSeconds: number;
+  /** Must equal the queue's redrive maxReceiveCount: the last delivery fails the job. */
+  maxReceives: number;
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+}
+
+type Stop = 'shutdown' | 'lease-lost';
+
+/** Handles one analysis message end to end; see DESIGN.md for every outcome. */
+export function createJobProcessor(options: JobProcessorOptions): MessageHandler {
+  const { db, logger } = options;
+
+  return async (message, ctx) => {
+    const parsed = parseMessage(message.body);
+    if (!parsed.ok) {
+      logger.error({ messageId: message.messageId, issues: parsed.issues }, 'invalid analysis message');
+      if (parsed.jobId) {
+        await moveJob(db, {
+          jobId: parsed.jobId,
+          from: 'queued',
+          to: 'failed',
+          set: {
+            errorCode: WORKER_FAILURE.INVALID_MESSAGE,
+            errorMessage: 'The analysis request was malformed. Please upload the video again.',
+            finishedAt: new Date(),
+          },
+        });
+      }
+      return { kind: 'dead-letter' };
+    }
+
+    const leaseToken = randomUUID();
+    const job = await claimJob(db, {
+      jobId: parsed.message.job_id,
+      leaseToken,
+      leaseOwner: options.workerId,
+      leaseSeconds: options.leaseSeconds,
+    });
+    if (!job) return dispositionForUnclaimed(db, parsed.message.job_id, logger, message);
+
+    const jobId = job.id;
+    const log = { jobId, attempt: job.attempts, receiveCount: message.receiveCount };
+    logger.info(log, 'analysis started');
+    const stop = new AbortController();
+    let stopReason: Stop | undefined;
+    const halt = (reason: Stop) => {
+      stopReason ??= reason;
+      stop.abort(reason);
+    };
+    const onShutdown = () => halt('shutdown');
+    ctx.signal.addEventListener('abort', onShutdown, { once: true });
+    // One tick at a time, and awaited before any final write: a tick that
+    // started before a release must not re-hide the message afterwards.
+    let tick: Promise<void> = Promise.resolve();
+    const heartbeat = setInterval(() => {
+      tick = tick.then(async () => {
+        if (stopReason) return;
+        try {
+          const held = await extendLease(db, { jobId, leaseToken, leaseSeconds: options.leaseSeconds });
+          if (!held) return halt('lease-lost');
+          await ctx.extendVisibility(options.visibilityTimeoutSeconds);
+        } catch (error) {
+          logger.warn({ ...log, err: error }, 'heartbeat failed');
+        }
+      });
+    }, (options.leaseSeconds * 1000) / 3);
+    const stopHeartbeat = async () => {
+      clearInterval(heartbeat);
+      await tick;
+    };
+
+    let lastPercent = -1;
+    const reportProgress = async (done: number, total: number) => {
+      const percent = total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0;
+      if (percent === lastPercent) return;
+      lastPercent = percent;
+      const row = await updateLeasedJob(db, {
+        jobId: job.id,
+        leaseToken,
+        set: { framesDone: done, framesTotal: total, progressPercent: percent },
+      });
+      if (!row) halt('lease-lost');
+    };
+
+    try {
+      const result = await options.analyzer({ job, signal: stop.signal, reportProgress });
+      await stopHeartbeat();
+      if (stopReason) throw stop.signal.reason;
+      const done = await updateLeasedJob(db, {
+        jobId: job.id,
+        leaseToken,
+        to: 'completed',
+        release: true,
+        set: { result: JSON.stringify(result), progressPercent: 100, finishedAt: new Date(), errorCode: null, errorMessage: null },
+      });
+      if (!done) {
+        logger.warn(log, 'lease lost before the result was committed; result discarded');
+        return { kind: 'leave' };
+      }
+      logger.info(log, 'analysis completed');
+      return { kind: 'delete' };
+    } catch (error) {
+      await stopHeartbeat();
+      return await settleFailure(error);
+    } finally {
+      clearInterval(heartbeat);
+      ctx.signal.removeEventListener('abort', onShutdown);
+    }
+
+    async function settleFailure(error: unknown): Promise<Disposition> {
+      if (stopReason === 'lease-lost') {
+        logger.warn(log, 'lease lost; stopped without writing');
+        return { kind: 'leave' };
+      }
+      if (stopReason === 'shutdown') {
+        await updateLeasedJob(db, { jobId, leaseToken, to: 'queued', release: true });
+        logger.info(log, 'released for another worker at shutdown');
+        return { kind: 'retry', delaySeconds: 0 };
+      }
+      if (error instanceof PermanentAnalysisError) {
+        const failed = await updateLeasedJob(db, {
+          jobId,
+          leaseToken,
+          to: 'failed',
+          release: true,
+          set: { errorCode: error.code, errorMessage: error.message, finishedAt: new Date() },
+        });
+        logger.info({ ...log, code: error.code }, 'analysis failed permanently');
+        return failed ? { kind: 'delete' } : { kind: 'leave' };
+      }
+      logger.warn({ ...log, err: error }, 'analysis failed; will retry');
+      if (message.receiveCount >= options.maxReceives) {
+        await updateLeasedJob(db, {
+          jobId,
+          leaseToken,
+          to: 'failed',
+          release: true,
+          set: {
+            errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
+            errorMessage: `We could not analyse this video after ${message.receiveCount} attempts. Please try uploading it again later.`,
+            finishedAt: new Date(),
+          },
+        });
+        // Visible at once: SQS moves it to the dead-letter queue on the next receive.
+        return { kind: 'retry', delaySeconds: 0 };
+      }
+      await updateLeasedJob(db, { jobId, leaseToken, to: 'queued', release: true });
+      const delaySeconds = Math.min(
+        options.backoffMaxSeconds,
+        options.backoffBaseSeconds * 2 ** Math.max(0, message.receiveCount - 1),
+      );
+      return { kind: 'retry', delaySeconds };
+    }
+  };
+}
+
+type ParsedMessage =
+  | { ok: true; message: ReturnType<typeof AnalysisJobMessageSchema.parse> }
+  | { ok: false; jobId: string | undefined; issues: string[] };
+
+function parseMessage(body: string): ParsedMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, jobId: undefined, issues: ['body is not JSON'] };
+  }
+  const result = AnalysisJobMessageSchema.safeParse(json);
+  if (result.success) return { ok: true, message: result.data };
+  const jobId = AnalysisJobMessageSchema.shape.job_id.safeParse(
+    typeof json === 'object' && json !== null && 'job_id' in json ? json.job_id : undefined,
+  );
+  return {
+    ok: false,
+    jobId: jobId.success ? jobId.data : undefined,
+    issues: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+  };
+}
+
+/** Why a job could not be claimed decides what happens to its message. */
+async function dispositionForUnclaimed(
+  db: Kysely<Database>,
+  jobId: string,
+  logger: Logger,
+  message: ReceivedMessage,
+): Promise<Disposition> {
+  const job = await findJob(db, { jobId });
+  if (!job) {
+    logger.error({ jobId, messageId: message.messageId }, 'analysis message for an unknown job');
+    return { kind: 'dead-letter' };
+  }
+  if (isTerminal(job.status)) {
+    logger.info({ jobId, status: job.status }, 'duplicate or late message for a finished job; acknowledged');
+    return { kind: 'delete' };
+  }
+  if (job.status === 'processing') return { kind: 'leave' }; // another worker holds a live lease
+  logger.error({ jobId, status: job.status }, 'analysis message for a job that was never queued');
+  return { kind: 'dead-letter' };
+}

@@ -1,0 +1,158 @@
+import type { ObjectStorage } from '@coach/aws';
+import { moveJob, type Logger } from '@coach/api';
+import { buildAnalysisJobMessage } from '@coach/api/messages';
+import {
+  findAbandonedJobs,
+  findExpiredUploads,
+  findStaleQueuedJobs,
+  insertOutboxMessage,
+  sql,
+  updateLeasedJob,
+  type Database,
+  type Kysely,
+} from '@coach/db';
+
+import { WORKER_FAILURE } from './errors.ts';
+
+export interface SweeperOptions {
+  db: Kysely<Database>;
+  storage: ObjectStorage;
+  logger: Logger;
+  /** After the upload URL expired, how long a slow PUT may still be finishing. */
+  uploadGraceSeconds: number;
+  /** How long past its lease a `processing` job must be before it counts as abandoned. */
+  abandonedGraceSeconds: number;
+  /** How long a `queued` job may sit untouched before its message is presumed lost. */
+  staleQueuedSeconds: number;
+  /** Claims allowed per job before it is failed. */
+  maxAttempts: number;
+  batchSize?: number;
+}
+
+export interface SweepReport {
+  expired: number;
+  requeued: number;
+  failed: number;
+  redispatched: number;
+}
+
+/** One pass of housekeeping; every step is a conditional update, so passes may overlap safely. */
+export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
+  const { db, storage, logger } = options;
+  const limit = options.batchSize ?? 100;
+  const report: SweepReport = { expired: 0, requeued: 0, failed: 0, redispatched: 0 };
+
+  for (const job of await findExpiredUploads(db, { graceSeconds: options.uploadGraceSeconds, limit })) {
+    const expired = await moveJob(db, {
+      jobId: job.id,
+      from: 'awaiting_upload',
+      to: 'expired',
+      set: {
+        errorCode: 'UPLOAD_EXPIRED',
+        errorMessage: 'The upload link expired before the video arrived. Start a new upload.',
+        finishedAt: new Date(),
+      },
+    });
+    if (!expired) continue;
+    report.expired += 1;
+    // A PUT that finished after the deadline would otherwise be stored forever.
+    await storage.delete(job.s3Key).catch((error: unknown) => {
+      logger.warn({ err: error, jobId: job.id }, 'could not delete an expired upload');
+    });
+  }
+
+  for (const job of await findAbandonedJobs(db, { graceSeconds: options.abandonedGraceSeconds, limit })) {
+    const leaseToken = job.leaseToken;
+    if (!leaseToken) continue;
+    if (job.attempts >= options.maxAttempts) {
+      const failed = await updateLeasedJob(db, {
+        jobId: job.id,
+        leaseToken,
+        to: 'failed',
+        release: true,
+        set: {
+          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
+          errorMessage: `We could not analyse this video after ${job.attempts} attempts. Please try uploading it again later.`,
+          finishedAt: new Date(),
+        },
+      });
+      if (failed) report.failed += 1;
+      continue;
+    }
+    const requeued = await db.transaction().execute(async (trx) => {
+      const row = await updateLeasedJob(trx, { jobId: job.id, leaseToken, to: 'queued', release: true });
+      if (row) {
+        await insertOutboxMessage(trx, {
+          dedupeKey: `analysis:${row.id}:retry:${row.attempts}`,
+          jobId: row.id,
+          payload: buildAnalysisJobMessage(row),
+        });
+      }
+      return row;
+    });
+    if (requeued) {
+      report.requeued += 1;
+      logger.warn({ jobId: job.id, attempts: job.attempts }, 'abandoned job re-queued');
+    }
+  }
+
+  for (const job of await findStaleQueuedJobs(db, { staleSeconds: options.staleQueuedSeconds, limit })) {
+    const redispatched = await db.transaction().execute(async (trx) => {
+      // Only when every message so far went out: an unsent one is still the relay's to deliver.
+      const pending = await trx
+        .selectFrom('outboxMessages')
+        .select('id')
+        .where('jobId', '=', job.id)
+        .where('sentAt', 'is', null)
+        .executeTakeFirst();
+      if (pending) return false;
+      const touched = await trx
+        .updateTable('videoAnalysisJobs')
+        .set({ updatedAt: sql<Date>`now()` })
+        .where('id', '=', job.id)
+        .where('status', '=', 'queued')
+        // Re-check staleness here: another sweeper may have just redispatched it.
+        .where('updatedAt', '<', sql<Date>`now() - make_interval(secs => ${options.staleQueuedSeconds})`)
+        .returning('id')
+        .executeTakeFirst();
+      if (!touched) return false;
+      const { count } = await trx
+        .selectFrom('outboxMessages')
+        .select((eb) => eb.fn.countAll<string>().as('count'))
+        .where('jobId', '=', job.id)
+        .executeTakeFirstOrThrow();
+      await insertOutboxMessage(trx, {
+        dedupeKey: `analysis:${job.id}:redispatch:${count}`,
+        jobId: job.id,
+        payload: buildAnalysisJobMessage(job),
+      });
+      return true;
+    });
+    if (redispatched) {
+      report.redispatched += 1;
+      logger.warn({ jobId: job.id }, 'queued job had no live message; sent another');
+    }
+  }
+  return report;
+}
+
+/** Runs `sweepOnce` every `intervalMs` until stopped. */
+export function startSweeper(options: SweeperOptions & { intervalMs: number }): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      sweepOnce(options).then(
+        (report) => {
+          if (Object.values(report).some((n) => n > 0)) options.logger.info({ ...report }, 'sweep finished');
+        },
+        (error: unknown) => options.logger.error({ err: error }, 'sweep failed'),
+      ),
+    );
+  }, options.intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+
+import type { MessageQueue, ObjectStorage } from '@coach/aws';
+import type { Logger } from '@coach/api';
+import type { Database, Kysely } from '@coach/db';
+
+import { startConsumer } from './consumer.ts';
+import { createJobProcessor, type VideoAnalyzer } from './process-job.ts';
+import { startSweeper } from './sweeper.ts';
+
+export interface WorkerDeps {
+  db: Kysely<Database>;
+  storage: ObjectStorage;
+  queue: MessageQueue;
+  deadLetterQueue: MessageQueue;
+  analyzer: VideoAnalyzer;
+  logger: Logger;
+}
+
+export interface WorkerConfig {
+  /** Jobs analysed at once by this process. */
+  concurrency: number;
+  leaseSeconds: number;
+  /** Hidden time per receive; the heartbeat renews it while a job runs. */
+  visibilityTimeoutSeconds: number;
+  /** Equal to the queue's redrive maxReceiveCount. */
+  maxReceives: number;
+  backoffBaseSeconds: number;
+  backoffMaxSeconds: number;
+  waitTimeSeconds: number;
+  shutdownBudgetMs: number;
+  sweepIntervalMs: number;
+  uploadGraceSeconds: number;
+  abandonedGraceSeconds: number;
+  staleQueuedSeconds: number;
+}
+
+export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
+  concurrency: 2,
+  leaseSeconds: 60,
+  visibilityTimeoutSeconds: 90,
+  maxReceives: 5,
+  backoffBaseSeconds: 10,
+  backoffMaxSeconds: 300,
+  waitTimeSeconds: 20,
+  shutdownBudgetMs: 20_000,
+  sweepIntervalMs: 30_000,
+  uploadGraceSeconds: 3_600,
+  abandonedGraceSeconds: 120,
+  staleQueuedSeconds: 900,
+};
+
+export interface Worker {
+  readonly id: string;
+  /** Stops receiving, lets in-flight jobs finish within the budget, releases the rest. */
+  stop(): Promise<void>;
+}
+
+export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WORKER_CONFIG): Worker {
+  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const handler = createJobProcessor({
+    db: deps.db,
+    analyzer: deps.analyzer,
+    logger: deps.logger,
+    workerId: id,
+    leaseSeconds: config.leaseSeconds,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    maxReceives: config.maxReceives,
+    backoffBaseSeconds: config.backoffBaseSeconds,
+    backoffMaxSeconds: config.backoffMaxSeconds,
+  });
+  const consumer = startConsumer({
+    queue: deps.queue,
+    deadLetterQueue: deps.deadLetterQueue,
+    handler,
+    logger: deps.logger,
+    concurrency: config.concurrency,
+    visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    waitTimeSeconds: config.waitTimeSeconds,
+  });
+  const sweeper = startSweeper({
+    db: deps.db,
+    storage: deps.storage,
+    logger: deps.logger,
+    intervalMs: config.sweepIntervalMs,
+    uploadGraceSeconds: config.uploadGraceSeconds,
+    abandonedGraceSeconds: config.abandonedGraceSeconds,
+    staleQueuedSeconds: config.staleQueuedSeconds,
+    maxAttempts: config.maxReceives,
+  });
+  deps.logger.info({ workerId: id, concurrency: config.concurrency }, 'worker started');
+  return {
+    id,
+    async stop() {
+      await sweeper.stop();
+      await consumer.stop(config.shutdownBudgetMs);
+      deps.logger.info({ workerId: id }, 'worker stopped');
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { silentLogger } from '@coach/api';
+import { buildAnalysisJobMessage } from '@coach/api/messages';
+import { createSqsQueue } from '@coach/aws';
+import { claimJob, findJob, sql } from '@coach/db';
+import {
+  DEFAULT_WORKER_CONFIG,
+  PermanentAnalysisError,
+  startWorker,
+  type VideoAnalyzer,
+  type Worker,
+  type WorkerConfig,
+} from '@coach/worker';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { coachA } from '../../../test/helpers/identities.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
+
+const fast: WorkerConfig = {
+  ...DEFAULT_WORKER_CONFIG,
+  leaseSeconds: 2,
+  visibilityTimeoutSeconds: 2,
+  waitTimeSeconds: 1,
+  backoffBaseSeconds: 0,
+  backoffMaxSeconds: 0,
+  shutdownBudgetMs: 300,
+  sweepIntervalMs: 60_000,
+};
+
+let server: TestServer | undefined;
+let worker: Worker | undefined;
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+/** Real API flow up to a queued job: session, initiate, a real PUT, complete. */
+async function queuedJob(s: TestServer) {
+  const client = s.clientFor(coachA);
+  const { sessionId } = await client.sessions.create.mutate({ title: 'Nets', playerIds: [] });
+  const body = new Uint8Array(1024).fill(1);
+  const upload = await client.upload.initiate.mutate({ sessionId, sizeBytes: body.byteLength });
+  const put = await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body });
+  expect(put.status).toBe(200);
+  await client.upload.complete.mutate({ jobId: upload.jobId });
+  return upload.jobId;
+}
+
+function runWorker(s: TestServer, analyzer: VideoAnalyzer, config: Partial<WorkerConfig> = {}) {
+  worker = startWorker(
+    {
+      db: s.db,
+      storage: s.storage,
+      queue: s.queue,
+      deadLetterQueue: createSqsQueue({ sqs: s.sqs, queueUrl: s.dlqUrl }),
+      analyzer,
+      logger: process.env.DEBUG_WORKER ? { info: (o: object, m?: string) => console.log('INFO', m, JSON.stringify(o)), warn: (o: object, m?: string) => console.log('WARN', m, JSON.stringify(o)), error: (o: object, m?: string) => console.log('ERR', m, JSON.stringify(o)) } : silentLogger,
+    },
+    { ...fast, ...config },
+  );
+  return worker;
+}
+
+const jobIn = (s: TestServer, jobId: string, ...statuses: string[]) =>
+  waitFor(async () => {
+    const job = await findJob(s.db, { jobId });
+    return job && statuses.includes(job.status) ? job : undefined;
+  }, { what: `job ${jobId} in ${statuses.join('/')}` });
+
+/** Messages in the queue, visible or in flight. */
+async function queueDepth(s: TestServer | undefined): Promise<number> {
+  if (!s) throw new Error('no server');
+  const { Attributes } = await s.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: s.queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** An analyzer that counts calls and resolves with a marker result. */
+function countingAnalyzer(behaviour: (call: number, signal: AbortSignal) => Promise<Record<string, unknown>>) {
+  const calls: string[] = [];
+  const analyzer: VideoAnalyzer = async ({ job, signal, reportProgress }) => {
+    calls.push(job.id);
+    await reportProgress(1, 2);
+    return behaviour(calls.length, signal);
+  };
+  return { analyzer, calls };
+}
+
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => {
+    signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+  });
+
+describe('worker', () => {
+  it('takes a queued job to completed once, records the result and deletes the message', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    const { analyzer, calls } = countingAnalyzer(async () => ({ frames: 3 }));
+    runWorker(server, analyzer);
+    const job = await jobIn(server, jobId, 'completed');
+    expect(job).toMatchObject({ progressPercent: 100, attempts: 1, leaseToken: null, result: { frames: 3 } });
+    expect(calls).toEqual([jobId]);
+    await worker?.stop();
+    worker = undefined;
+    expect(await server.drainQueue()).toHaveLength(0);
+    expect(await server.drainQueue(server.dlqUrl)).toHaveLength(0);
+  });
+
+  it('processes a duplicated message only once', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    const job = await findJob(server.db, { jobId });
+    if (!job) throw new Error('job missing');
+    await server.queue.send(JSON.stringify(buildAnalysisJobMessage(job)));
+    const { analyzer, calls } = countingAnalyzer(async () => ({ ok: true }));
+    runWorker(server, analyzer);
+    await jobIn(server, jobId, 'completed');
+    await waitFor(async () => (await queueDepth(server)) === 0, { what: 'both copies to be consumed' });
+    await worker?.stop();
+    worker = undefined;
+    expect(calls).toEqual([jobId]);
+    expect(await server.drainQueue()).toHaveLength(0);
+  });
+
+  it('fails a job at once on a permanent error, with its code and reason', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    const { analyzer, calls } = countingAnalyzer(async () => {
+      throw new PermanentAnalysisError('NOT_A_VIDEO', 'This file is not a video we can read.');
+    });
+    runWorker(server, analyzer);
+    const job = await jobIn(server, jobId, 'failed');
+    expect(job).toMatchObject({ errorCode: 'NOT_A_VIDEO', errorMessage: 'This file is not a video we can read.' });
+    await worker?.stop();
+    worker = undefined;
+    expect(calls).toHaveLength(1);
+    expect(await server.drainQueue()).toHaveLength(0);
+    expect(await server.drainQueue(server.dlqUrl)).toHaveLength(0);
+  });
+
+  it('retries transient failures, then fails the job and dead-letters the message', async () => {
+    server = await startTestServer({ maxReceiveCount: 3, visibilityTimeoutSeconds: 2 });
+    const jobId = await queuedJob(server);
+    const { analyzer, calls } = countingAnalyzer(async () => {
+      throw new Error('storage hiccup');
+    });
+    runWorker(server, analyzer, { maxReceives: 3 });
+    const job = await jobIn(server, jobId, 'failed');
+    expect(job).toMatchObject({ errorCode: 'ANALYSIS_RETRIES_EXHAUSTED', attempts: 3 });
+    expect(job.errorMessage).toMatch(/could not analyse this video after 3 attempts/);
+    const dead = await waitFor(async () => {
+      const messages = await server?.drainQueue(server.dlqUrl);
+      return messages && messages.length > 0 ? messages : undefined;
+    }, { what: 'the message in the dead-letter queue' });
+    expect(JSON.parse(dead[0]?.Body ?? '{}')).toMatchObject({ job_id: jobId });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('dead-letters a poison message and fails the job it names', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    expect(await server.drainQueue()).toHaveLength(1); // take the real message away
+    await server.queue.send('this is not json');
+    await server.queue.send(JSON.stringify({ job_id: jobId, sample_fps: 'many' }));
+    const { analyzer, calls } = countingAnalyzer(async () => ({}));
+    runWorker(server, analyzer);
+    const job = await jobIn(server, jobId, 'failed');
+    expect(job.errorCode).toBe('INVALID_MESSAGE');
+    const dead = await waitFor(async () => {
+      const all = [...((await server?.drainQueue(server.dlqUrl)) ?? [])];
+      return all.length > 0 ? all : undefined;
+    }, { what: 'poison messages in the dead-letter queue' });
+    const more = await waitFor(async () => ((await server?.drainQueue(server.dlqUrl)) ?? []), { what: 'rest' });
+    expect([...dead, ...more].map((m) => m.Body).sort()).toEqual(
+      [JSON.stringify({ job_id: jobId, sample_fps: 'many' }), 'this is not json'].sort(),
+    );
+    expect(calls).toHaveLength(0);
+  });
+
+  it('stops without writing when its lease is taken over, leaving one result', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    let sawAbort = false;
+    const { analyzer } = countingAnalyzer(async (_call, signal) => {
+      await untilAborted(signal).catch((error: unknown) => {
+        sawAbort = true;
+        throw error;
+      });
+      return { stale: true };
+    });
+    runWorker(server, analyzer, { leaseSeconds: 1 });
+    await jobIn(server, jobId, 'processing');
+    // Another worker takes the job over (as after a lease lapse).
+    await sql`update video_analysis_jobs set lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 hour' where id = ${jobId}`.execute(server.db);
+    await waitFor(() => sawAbort, { what: 'the analyzer to be aborted' });
+    await worker?.stop();
+    worker = undefined;
+    const job = await findJob(server.db, { jobId });
+    expect(job).toMatchObject({ status: 'processing', result: null });
+  });
+
+  it('finishes a job whose previous worker died mid-job, once its lease lapsed', async () => {
+    server = await startTestServer({ visibilityTimeoutSeconds: 1 });
+    const jobId = await queuedJob(server);
+    // The dead worker: received the message and claimed the job, then vanished.
+    const [received] = await server.queue.receive({ maxMessages: 1, waitTimeSeconds: 1, visibilityTimeoutSeconds: 1 });
+    expect(received).toBeDefined();
+    const dead = await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'dead', leaseSeconds: 1 });
+    expect(dead?.status).toBe('processing');
+    const { analyzer, calls } = countingAnalyzer(async () => ({ recovered: true }));
+    runWorker(server, analyzer);
+    const job = await jobIn(server, jobId, 'completed');
+    expect(job).toMatchObject({ attempts: 2, result: { recovered: true } });
+    expect(calls).toEqual([jobId]);
+  });
+
+  it('releases an in-flight job at shutdown so another worker can take it at once', async () => {
+    server = await startTestServer({ visibilityTimeoutSeconds: 30 });
+    const jobId = await queuedJob(server);
+    const { analyzer } = countingAnalyzer(async (_call, signal) => untilAborted(signal));
+    const w = runWorker(server, analyzer, { shutdownBudgetMs: 200, visibilityTimeoutSeconds: 30 });
+    await jobIn(server, jobId, 'processing');
+    await w.stop();
+    worker = undefined;
+    const job = await findJob(server.db, { jobId });
+    expect(job).toMatchObject({ status: 'queued', leaseToken: null });
+    // Visible again immediately, not after the 30 s visibility timeout.
+    const again = await server.queue.receive({ maxMessages: 1, waitTimeSeconds: 1 });
+    expect(again.map((m) => JSON.parse(m.body) as { job_id: string }).map((m) => m.job_id)).toEqual([jobId]);
+  });
+});
