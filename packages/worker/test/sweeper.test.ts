@@ -1,0 +1,102 @@
+import { silentLogger } from '@coach/api';
+import { claimJob, findJob, sql } from '@coach/db';
+import { sweepOnce, type SweeperOptions } from '@coach/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { coachA } from '../../../test/helpers/identities.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+const options = (): SweeperOptions => ({
+  db: server.db,
+  storage: server.storage,
+  logger: silentLogger,
+  uploadGraceSeconds: 60,
+  abandonedGraceSeconds: 30,
+  staleQueuedSeconds: 600,
+  maxAttempts: 3,
+});
+
+async function initiated() {
+  const client = server.clientFor(coachA);
+  const { sessionId } = await client.sessions.create.mutate({ title: 'Sweep', playerIds: [] });
+  return client.upload.initiate.mutate({ sessionId, sizeBytes: 4 });
+}
+
+async function queued() {
+  const upload = await initiated();
+  await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body: new Uint8Array(4) });
+  await server.clientFor(coachA).upload.complete.mutate({ jobId: upload.jobId });
+  await server.drainQueue();
+  return upload.jobId;
+}
+
+const outboxKeys = async (jobId: string) =>
+  (await server.db.selectFrom('outboxMessages').select('dedupeKey').where('jobId', '=', jobId).orderBy('id').execute()).map(
+    (r) => r.dedupeKey,
+  );
+
+describe('sweepOnce', () => {
+  it('expires uploads past their deadline plus grace, deletes late objects, and leaves fresh ones alone', async () => {
+    const stale = await initiated();
+    const fresh = await initiated();
+    // A PUT that landed after the deadline must not be kept.
+    await fetch(stale.presignedUrl, { method: 'PUT', headers: stale.headers, body: new Uint8Array(4) });
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${stale.jobId}`.execute(server.db);
+
+    const report = await sweepOnce(options());
+    expect(report.expired).toBe(1);
+    expect(await findJob(server.db, { jobId: stale.jobId })).toMatchObject({ status: 'expired', errorCode: 'UPLOAD_EXPIRED' });
+    expect(await server.storage.head(stale.s3Key)).toBeUndefined();
+    expect((await findJob(server.db, { jobId: fresh.jobId }))?.status).toBe('awaiting_upload');
+    expect((await sweepOnce(options())).expired).toBe(0);
+  });
+
+  it('re-queues a job whose worker vanished, with a new message, and fails it once attempts run out', async () => {
+    const retried = await queued();
+    const exhausted = await queued();
+    for (const [jobId, attempts] of [[retried, 1], [exhausted, 3]] as const) {
+      await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'gone', leaseSeconds: 1 });
+      await sql`update video_analysis_jobs set attempts = ${attempts}, lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(server.db);
+    }
+
+    const report = await sweepOnce(options());
+    expect(report).toMatchObject({ requeued: 1, failed: 1 });
+    expect(await findJob(server.db, { jobId: retried })).toMatchObject({ status: 'queued', leaseToken: null });
+    expect(await outboxKeys(retried)).toEqual([`analysis:${retried}`, `analysis:${retried}:retry:1`]);
+    expect(await findJob(server.db, { jobId: exhausted })).toMatchObject({
+      status: 'failed',
+      errorCode: 'ANALYSIS_RETRIES_EXHAUSTED',
+    });
+    expect(await outboxKeys(exhausted)).toEqual([`analysis:${exhausted}`]);
+  });
+
+  it('leaves a live lease alone', async () => {
+    const jobId = await queued();
+    await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'alive', leaseSeconds: 300 });
+    await sweepOnce(options());
+    expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'processing', leaseOwner: 'alive' });
+  });
+
+  it('sends another message for a queued job whose message went missing, once per stale period', async () => {
+    const jobId = await queued();
+    await sql`update video_analysis_jobs set updated_at = now() - interval '1 hour' where id = ${jobId}`.execute(server.db);
+    const [first, second] = await Promise.all([sweepOnce(options()), sweepOnce(options())]);
+    expect((first?.redispatched ?? 0) + (second?.redispatched ?? 0)).toBe(1);
+    expect(await outboxKeys(jobId)).toEqual([`analysis:${jobId}`, `analysis:${jobId}:redispatch:1`]);
+    expect((await sweepOnce(options())).redispatched).toBe(0);
+  });
+
+  it('does not redispatch while the first message is still unsent (the relay owns it)', async () => {
+    const jobId = await queued();
+    await sql`update outbox_messages set sent_at = null where job_id = ${jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set updated_at = now() - interval '1 hour' where id = ${jobId}`.execute(server.db);
+    expect((await sweepOnce(options())).redispatched).toBe(0);
+    expect(await outboxKeys(jobId)).toEqual([`analysis:${jobId}`]);
+  });
+});
