@@ -1,5 +1,6 @@
 import {
   createCaller,
+  createJobEventHub,
   createContext,
   createOutboxDispatcher,
   silentLogger,
@@ -24,9 +25,10 @@ export function createTestApi(db: Kysely<Database>) {
   const storage = new MemoryStorage();
   const queue = new MemoryQueue();
   const outbox = createOutboxDispatcher({ db, queue, logger: silentLogger, inlineCooldownMs: 0, baseRetryMs: 10 });
-  const deps = { db, storage, queue, outbox, config: testConfig, logger: silentLogger };
+  const jobEvents = createJobEventHub();
+  const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, logger: silentLogger };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
-  return { storage, queue, outbox, deps, callerFor };
+  return { storage, queue, outbox, jobEvents, deps, callerFor };
 }
 
 export type TestApi = ReturnType<typeof createTestApi>;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
 import {
+  createJobEventHub,
   createOutboxDispatcher,
   createTokenVerifier,
   signDevToken,
@@ -20,12 +21,10 @@ import {
   type ObjectStorage,
   type ReceiveParams,
 } from '@coach/aws';
-import type { Database, Kysely } from '@coach/db';
+import { JOB_EVENTS_CHANNEL, listenForNotifications, type Database, type Kysely } from '@coach/db';
 import { createClient, type ApiClient } from '@coach/client';
 import { inject } from 'vitest';
 
-// The repository root declares no AWS SDK dependency; take the very copy the server app and
-// the @coach/aws adapters resolve, so commands and clients come from one SDK build.
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -106,6 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
   let app: TestServer['app'] | undefined;
+  let closeListener = async () => {};
   try {
     const bucket = uniqueName('test-bucket');
     await aws.s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -155,9 +155,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const verifyToken = createTokenVerifier({ kind: 'hs256', secret: tokenSecret });
     const config = { ...serverTestConfig, ...options.config };
 
+    // Real change notifications from this test database, as in production.
+    const jobEvents = createJobEventHub();
+    const listener = await listenForNotifications({
+      connectionString: testDb.url,
+      channel: JOB_EVENTS_CHANNEL,
+      onNotification: (jobId) => jobEvents.publish(jobId),
+      onConnected: () => jobEvents.publishAll(),
+    });
+    closeListener = () => listener.close();
+
     app = await buildApp(
       { corsOrigins: [ALLOWED_ORIGIN] },
-      { db: testDb.db, storage, queue, outbox, config, verifyToken },
+      { db: testDb.db, storage, queue, outbox, jobEvents, config, verifyToken },
     );
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -219,6 +229,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         try {
           await started.close();
         } finally {
+          await closeListener();
           aws.destroy();
           await testDb.drop();
         }
@@ -226,6 +237,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     };
   } catch (error) {
     await app?.close().catch(() => {});
+    await closeListener();
     aws.destroy();
     await testDb.drop().catch(() => {});
     throw error;

@@ -19,7 +19,15 @@ const logger = pino({ level: config.logLevel, redact: ['req.headers.authorizatio
 const runtime = await startRuntime(config, logger);
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
-  { db: runtime.db, storage: runtime.storage, queue: runtime.queue, outbox: runtime.outbox, verifyToken: runtime.verifyToken, config },
+  {
+    db: runtime.db,
+    storage: runtime.storage,
+    queue: runtime.queue,
+    outbox: runtime.outbox,
+    jobEvents: runtime.jobEvents,
+    verifyToken: runtime.verifyToken,
+    config,
+  },
 );
 app.addHook('onClose', () => runtime.close());
 

@@ -1,4 +1,11 @@
-import { migrateToLatest, createDb, type Database, type Kysely } from '@coach/db';
+import {
+  createDb,
+  JOB_EVENTS_CHANNEL,
+  listenForNotifications,
+  migrateToLatest,
+  type Database,
+  type Kysely,
+} from '@coach/db';
 import {
   createAwsClients,
   createS3Storage,
@@ -8,9 +15,11 @@ import {
   type ObjectStorage,
 } from '@coach/aws';
 import {
+  createJobEventHub,
   createOutboxDispatcher,
   createTokenVerifier,
   startOutboxRelay,
+  type JobEvents,
   type Logger,
   type OutboxDispatcher,
   type OutboxRelay,
@@ -26,6 +35,7 @@ export interface Runtime {
   storage: ObjectStorage;
   queue: MessageQueue;
   outbox: OutboxDispatcher;
+  jobEvents: JobEvents;
   verifyToken: TokenVerifier;
   /** Stops background loops, then closes every connection, embedded servers last. */
   close(): Promise<void>;
@@ -87,6 +97,16 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     const storage = createS3Storage({ s3: clients.s3, signer: clients.s3Signer, bucket: aws.bucket });
     const queue = createSqsQueue({ sqs: clients.sqs, queueUrl: aws.queueUrl });
 
+    const jobEvents = createJobEventHub();
+    const listener = await listenForNotifications({
+      connectionString: databaseUrl,
+      channel: JOB_EVENTS_CHANNEL,
+      onNotification: (jobId) => jobEvents.publish(jobId),
+      onConnected: () => jobEvents.publishAll(),
+      onError: (error) => logger.warn({ err: error }, 'job event listener disconnected; reconnecting'),
+    });
+    closers.push(() => listener.close());
+
     const outbox = createOutboxDispatcher({ db, queue, logger });
     const relay: OutboxRelay = startOutboxRelay({ dispatcher: outbox, logger });
     closers.push(() => relay.stop());
@@ -96,7 +116,7 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       auth.kind === 'hs256-dev' ? { kind: 'hs256', secret: loadOrCreateDevSecret(root) } : auth,
     );
 
-    return { db, storage, queue, outbox, verifyToken, close };
+    return { db, storage, queue, outbox, jobEvents, verifyToken, close };
   } catch (error) {
     await close();
     throw error;

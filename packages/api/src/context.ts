@@ -2,6 +2,7 @@ import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 
 import type { AuthState } from './auth/identity.ts';
+import type { JobEvents } from './events/job-events.ts';
 import type { Logger } from './logger.ts';
 import type { OutboxDispatcher } from './outbox/dispatcher.ts';
 
@@ -18,6 +19,8 @@ export interface ApiDeps {
   storage: ObjectStorage;
   queue: MessageQueue;
   outbox: OutboxDispatcher;
+  /** Change notifications for jobs.watch, whichever process changed the job. */
+  jobEvents: JobEvents;
   config: ApiConfig;
   logger: Logger;
   now?: () => Date;

@@ -13,6 +13,7 @@ export { JOB_TRANSITIONS, isTerminal, moveJob } from './domain/job-status.ts';
 export { createOutboxDispatcher, type OutboxDispatcher } from './outbox/dispatcher.ts';
 export { startOutboxRelay, type OutboxRelay } from './outbox/relay.ts';
 export { silentLogger, type Logger } from './logger.ts';
+export { createJobEventHub, type JobEventHub, type JobEvents } from './events/job-events.ts';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;

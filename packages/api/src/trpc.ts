@@ -11,6 +11,11 @@ import { describeZodError } from './validation.ts';
 const t = initTRPC.context<Context>().create({
   // Never put stack traces in responses, whatever NODE_ENV says.
   isDev: false,
+  sse: {
+    // Keeps proxies from closing a quiet job stream; clients reconnect if pings stop.
+    ping: { enabled: true, intervalMs: 10_000 },
+    client: { reconnectAfterInactivityMs: 25_000 },
+  },
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : undefined;
     const appCode =

@@ -42,3 +42,9 @@ export const InitiateUploadInputSchema = z.strictObject({
 export const JobRefInputSchema = z.strictObject({ jobId: IdSchema });
 
 export const ListJobsInputSchema = PageInputSchema.extend({ sessionId: IdSchema });
+
+export const WatchJobInputSchema = z.strictObject({
+  jobId: IdSchema,
+  /** Set by tRPC's SSE link on reconnect. */
+  lastEventId: z.string().max(200).nullish(),
+});

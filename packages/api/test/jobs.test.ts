@@ -76,6 +76,10 @@ describe('jobs.get', () => {
       queuedAt: null,
       startedAt: null,
       finishedAt: null,
+      progressPercent: 0,
+      framesDone: 0,
+      framesTotal: null,
+      attempts: 0,
     });
     expect(Object.values(view).some((v) => v instanceof Date)).toBe(false);
     expect(view.createdAt).toMatch(ISO);

@@ -1,4 +1,12 @@
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+  type TRPCClient,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 
 // Type-only: a frontend bundle that imports this package never pulls server code.
 import type { AppRouter, RouterInputs, RouterOutputs } from '@coach/api';
@@ -20,17 +28,36 @@ export type ApiClient = TRPCClient<AppRouter>;
 
 /** A typed client for the Coach Plus API: plain JSON on the wire, batched requests. */
 export function createClient(options: CreateClientOptions): ApiClient {
+  const resolveToken = async () =>
+    typeof options.token === 'function' ? await options.token() : options.token;
+  const authHeaders = async (): Promise<Record<string, string>> => {
+    const token = await resolveToken();
+    return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  };
+  const baseFetch = options.fetch ?? globalThis.fetch;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: options.url,
-        fetch: options.fetch,
-        // Batched queries travel in the URL; split batches before proxies start refusing them.
-        maxURLLength: 2083,
-        async headers() {
-          const token = typeof options.token === 'function' ? await options.token() : options.token;
-          return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };
-        },
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // Live job status over SSE. This EventSource (browsers and Node alike) is
+        // fetch-based, so the token travels in a header, never in the URL.
+        true: httpSubscriptionLink({
+          url: options.url,
+          EventSource,
+          eventSourceOptions: async () => {
+            const headers = await authHeaders();
+            return {
+              fetch: (input, init) => baseFetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+            };
+          },
+        }),
+        false: httpBatchLink({
+          url: options.url,
+          fetch: options.fetch,
+          // Batched queries travel in the URL; split batches before proxies start refusing them.
+          maxURLLength: 2083,
+          headers: authHeaders,
+        }),
       }),
     ],
   });

@@ -34,6 +34,11 @@ export interface JobView {
   queuedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Share of sampled frames analysed so far (100 once completed). */
+  progressPercent: number;
+  framesDone: number;
+  framesTotal: number | null;
+  attempts: number;
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -60,6 +65,10 @@ export function toJobView(row: VideoAnalysisJob): JobView {
     queuedAt: iso(row.queuedAt),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),
+    progressPercent: row.progressPercent,
+    framesDone: row.framesDone,
+    framesTotal: row.framesTotal,
+    attempts: row.attempts,
   };
 }
 

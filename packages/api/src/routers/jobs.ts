@@ -1,8 +1,9 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
 import { getJob, listJobs } from '../domain/jobs.ts';
+import { watchJob } from '../domain/watch-job.ts';
 import { protectedProcedure } from '../trpc.ts';
-import { JobRefInputSchema, ListJobsInputSchema } from '../validation.ts';
+import { JobRefInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
 
 export const jobsRouter = {
   get: protectedProcedure
@@ -11,4 +12,13 @@ export const jobsRouter = {
   list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
     listJobs(ctx.db, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
   ),
+  /**
+   * Live status over SSE until the job is terminal. Reconnecting clients pass
+   * the last event id (tRPC's httpSubscriptionLink does) and resume from there.
+   */
+  watch: protectedProcedure.input(WatchJobInputSchema).subscription(async ({ ctx, input, signal }) => {
+    // Refuse before the stream opens, so the caller gets a plain NOT_FOUND.
+    await getJob(ctx.db, { owner: ctx.owner, jobId: input.jobId });
+    return watchJob(ctx, { owner: ctx.owner, jobId: input.jobId, lastEventId: input.lastEventId, signal });
+  }),
 } satisfies TRPCRouterRecord;
