@@ -43,6 +43,10 @@ export class MemoryStorage implements ObjectStorage {
   getStream() {
     return Promise.resolve(undefined);
   }
+  putObject(key: string, body: Uint8Array | string, contentType: string) {
+    this.put(key, { sizeBytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, contentType });
+    return Promise.resolve();
+  }
   delete(key: string) {
     if (this.fail.has('delete')) return Promise.reject(new AwsUnavailableError('delete object'));
     this.objects.delete(key);

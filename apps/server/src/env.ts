@@ -1,3 +1,4 @@
+import { toWorkerSettings, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 import { z } from 'zod';
 
 /** Raised at start-up with every bad or missing setting listed. */
@@ -14,7 +15,7 @@ const optionalString = z
   .optional();
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-const EnvSchema = z.object({
+const EnvSchema = WorkerSettingsSchema.extend({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(8000),
@@ -24,6 +25,8 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
   S3_COACH_VIDEOS_BUCKET: optionalString,
   SQS_VIDEO_ANALYSIS_QUEUE_URL: optionalString.pipe(z.url().optional()),
+  SQS_VIDEO_ANALYSIS_DLQ_URL: optionalString.pipe(z.url().optional()),
+  WORKER_IN_PROCESS: z.enum(['true', 'false']).optional(),
   S3_UPLOAD_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(3600),
   S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 7 * 24 * 3600).default(300),
   MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * GIB),
@@ -42,7 +45,15 @@ export type AuthConfig =
 
 export type AwsConfig =
   | { kind: 'embedded'; region: string; bucket: string; queueName: string }
-  | { kind: 'external'; region: string; endpoint?: string; bucket: string; queueUrl: string };
+  | {
+      kind: 'external';
+      region: string;
+      endpoint?: string;
+      bucket: string;
+      queueUrl: string;
+      /** Needed only where this process runs the worker (it dead-letters poison messages). */
+      deadLetterQueueUrl?: string;
+    };
 
 export interface ServerConfig {
   env: 'development' | 'test' | 'production';
@@ -58,6 +69,9 @@ export interface ServerConfig {
   uploadUrlExpiresSeconds: number;
   downloadUrlExpiresSeconds: number;
   maxUploadBytes: number;
+  /** Run the analysis worker inside this process (the default outside production). */
+  workerInProcess: boolean;
+  worker: WorkerSettings;
 }
 
 const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173', 'http://localhost:3000'];
@@ -104,6 +118,8 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
   } else {
     auth = { kind: 'hs256-dev' };
   }
+  const workerInProcess = env.WORKER_IN_PROCESS ? env.WORKER_IN_PROCESS === 'true' : !isProduction;
+  if (workerInProcess && !embeddedAws) need('SQS_VIDEO_ANALYSIS_DLQ_URL', 'when the worker runs in this process');
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
 
   const region = env.AWS_REGION ?? 'us-east-1';
@@ -115,6 +131,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
         endpoint: env.AWS_ENDPOINT_URL,
         bucket: env.S3_COACH_VIDEOS_BUCKET ?? '',
         queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL ?? '',
+        deadLetterQueueUrl: env.SQS_VIDEO_ANALYSIS_DLQ_URL,
       };
 
   return Object.freeze({
@@ -132,5 +149,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     uploadUrlExpiresSeconds: env.S3_UPLOAD_URL_EXPIRES_SECONDS,
     downloadUrlExpiresSeconds: env.S3_DOWNLOAD_URL_EXPIRES_SECONDS,
     maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    workerInProcess,
+    worker: toWorkerSettings(env),
   });
 }

@@ -26,6 +26,8 @@ import {
   type TokenVerifier,
 } from '@coach/api';
 
+import { startAnalysisWorker } from '@coach/worker';
+
 import { loadOrCreateDevSecret } from './dev/dev-secret.ts';
 import { dataDir } from './dev/paths.ts';
 import type { ServerConfig } from './env.ts';
@@ -68,14 +70,31 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       logger.info({ port: pg.port }, 'embedded Postgres started');
     }
 
-    let aws: { region: string; endpoint?: string; bucket: string; queueUrl: string; local: boolean };
+    let aws: {
+      region: string;
+      endpoint?: string;
+      bucket: string;
+      queueUrl: string;
+      deadLetterQueueUrl?: string;
+      local: boolean;
+    };
     if (config.aws.kind === 'embedded') {
       const { startLocalAws } = await import('@coach/local-stack');
       const local = await startLocalAws({ region: config.aws.region, corsOrigins: config.corsOrigins });
       closers.push(() => local.stop());
       await local.createBucket(config.aws.bucket);
-      const { queueUrl } = await local.createQueueWithDlq(config.aws.queueName, { maxReceiveCount: 5 });
-      aws = { region: config.aws.region, endpoint: local.endpoint, bucket: config.aws.bucket, queueUrl, local: true };
+      const { queueUrl, dlqUrl } = await local.createQueueWithDlq(config.aws.queueName, {
+        maxReceiveCount: config.worker.worker.maxReceives,
+        visibilityTimeoutSeconds: config.worker.worker.visibilityTimeoutSeconds,
+      });
+      aws = {
+        region: config.aws.region,
+        endpoint: local.endpoint,
+        bucket: config.aws.bucket,
+        queueUrl,
+        deadLetterQueueUrl: dlqUrl,
+        local: true,
+      };
       logger.info({ endpoint: local.endpoint }, 'embedded S3/SQS emulator started (in memory)');
     } else {
       aws = { ...config.aws, local: false };
@@ -110,6 +129,30 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     const outbox = createOutboxDispatcher({ db, queue, logger });
     const relay: OutboxRelay = startOutboxRelay({ dispatcher: outbox, logger });
     closers.push(() => relay.stop());
+
+    if (config.workerInProcess) {
+      if (!aws.deadLetterQueueUrl) throw new Error('the in-process worker needs a dead-letter queue URL');
+      // Long polls wait up to 20 s, so the worker's SQS client needs a longer request timeout.
+      const workerClients = createAwsClients({
+        region: aws.region,
+        endpoint: aws.endpoint,
+        credentials: aws.local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
+        requestTimeoutMs: 30_000,
+      });
+      closers.push(() => workerClients.destroy());
+      const worker = await startAnalysisWorker(
+        {
+          db,
+          storage,
+          queue: createSqsQueue({ sqs: workerClients.sqs, queueUrl: aws.queueUrl }),
+          deadLetterQueue: createSqsQueue({ sqs: workerClients.sqs, queueUrl: aws.deadLetterQueueUrl }),
+          logger,
+        },
+        config.worker,
+      );
+      closers.push(() => worker.stop());
+      logger.info({ workerId: worker.id, model: config.worker.pose.model }, 'analysis worker running in this process');
+    }
 
     const auth = config.auth;
     const verifyToken = createTokenVerifier(

@@ -9,7 +9,7 @@ import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
 
-type JobState = RouterOutputs['jobs']['get'];
+type JobState = RouterOutputs['jobs']['list']['items'][number];
 interface Received {
   events: { id: string; data: JobState }[];
   error?: unknown;

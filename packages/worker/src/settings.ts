@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from './worker.ts';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Worker tuning from environment-style settings. Parses a record it is given
+ * (apps pass their environment); defaults suit one 2-core machine.
+ */
+export const WorkerSettingsSchema = z.object({
+  WORKER_CONCURRENCY: int(1, 64).default(DEFAULT_WORKER_CONFIG.concurrency),
+  WORKER_LEASE_SECONDS: int(5, 3600).default(DEFAULT_WORKER_CONFIG.leaseSeconds),
+  WORKER_VISIBILITY_TIMEOUT_SECONDS: int(5, 43_200).default(DEFAULT_WORKER_CONFIG.visibilityTimeoutSeconds),
+  WORKER_MAX_RECEIVES: int(1, 1000).default(DEFAULT_WORKER_CONFIG.maxReceives),
+  WORKER_SHUTDOWN_BUDGET_SECONDS: int(0, 3600).default(DEFAULT_WORKER_CONFIG.shutdownBudgetMs / 1000),
+  WORKER_SWEEP_INTERVAL_SECONDS: int(1, 3600).default(DEFAULT_WORKER_CONFIG.sweepIntervalMs / 1000),
+  POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
+  POSE_THREADS: int(1, 64).default(2),
+});
+
+export interface WorkerSettings {
+  worker: WorkerConfig;
+  pose: { model: 'lightning' | 'thunder'; threads: number };
+}
+
+export function toWorkerSettings(values: z.infer<typeof WorkerSettingsSchema>): WorkerSettings {
+  return {
+    worker: {
+      ...DEFAULT_WORKER_CONFIG,
+      concurrency: values.WORKER_CONCURRENCY,
+      leaseSeconds: values.WORKER_LEASE_SECONDS,
+      visibilityTimeoutSeconds: Math.max(values.WORKER_VISIBILITY_TIMEOUT_SECONDS, values.WORKER_LEASE_SECONDS),
+      maxReceives: values.WORKER_MAX_RECEIVES,
+      shutdownBudgetMs: values.WORKER_SHUTDOWN_BUDGET_SECONDS * 1000,
+      sweepIntervalMs: values.WORKER_SWEEP_INTERVAL_SECONDS * 1000,
+    },
+    pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
+  };
+}
