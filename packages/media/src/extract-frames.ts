@@ -1,0 +1,136 @@
+import type { Readable } from 'node:stream';
+
+import { MediaToolError } from './errors.ts';
+import { probeVideo, type VideoProbe } from './probe-video.ts';
+import { resolveFfmpeg } from './resolve-ffmpeg.ts';
+import { lastLine, startTool } from './run-tool.ts';
+
+/** One decoded frame: packed RGB24, rows top to bottom, no padding. */
+export interface VideoFrame {
+  /** 0-based position in the extracted sequence. */
+  index: number;
+  /** Nominal time of the frame in the video: `index / fps`. */
+  timestampSeconds: number;
+  width: number;
+  height: number;
+  /** `width * height * 3` bytes, owned by the caller (never reused for a later frame). */
+  data: Uint8Array;
+}
+
+export interface ExtractFramesOptions {
+  /** Frames per second to sample; ffmpeg's `fps` filter drops or repeats frames to hit it. */
+  fps: number;
+  /** Longest side of the output, in pixels. Smaller videos are never upscaled. */
+  maxDimension?: number | undefined;
+  /** Aborting kills ffmpeg; the iteration then throws the signal's reason. */
+  signal?: AbortSignal | undefined;
+  /** A probe of this file made earlier, to skip probing it again. */
+  probe?: VideoProbe | undefined;
+}
+
+/**
+ * Streams a video's frames, upright (ffmpeg applies the display rotation by
+ * default) and scaled to fit `maxDimension`. Frames are cut from ffmpeg's
+ * stdout as they arrive, and the pipe's back-pressure pauses ffmpeg while the
+ * consumer is busy, so memory stays flat however long the video is.
+ *
+ * Leaving the loop early (`break`, `return`, a throw) or aborting kills
+ * ffmpeg and waits for it to exit. An ffmpeg failure throws `MediaToolError`.
+ * Nothing starts until the first frame is requested.
+ */
+export async function* extractFrames(filePath: string, options: ExtractFramesOptions): AsyncGenerator<VideoFrame> {
+  const { fps, maxDimension = 640, signal } = options;
+  if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`fps must be a positive number, got ${fps}`);
+  if (!(Number.isInteger(maxDimension) && maxDimension >= 2)) {
+    throw new RangeError(`maxDimension must be an integer of at least 2, got ${maxDimension}`);
+  }
+  signal?.throwIfAborted();
+
+  const probe = options.probe ?? (await probeVideo(filePath, { signal }));
+  const { width, height } = fitWithin(probe.displayWidth, probe.displayHeight, maxDimension);
+  const frameBytes = width * height * 3;
+  const { ffmpegPath } = await resolveFfmpeg();
+  signal?.throwIfAborted();
+
+  // An explicit output size (not `-2`) so the byte count per frame is known
+  // exactly; setsar=1 because the size already accounts for non-square pixels.
+  const filter = `fps=${fps},scale=${width}:${height}:flags=area,setsar=1`;
+  const proc = startTool('ffmpeg', ffmpegPath, [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-i', filePath,
+    '-map', `0:${probe.videoStreamIndex}`, '-an', '-sn', '-dn',
+    '-vf', filter,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+  ]);
+  proc.stdin.end();
+  const onAbort = () => void proc.kill();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    let index = 0;
+    let frame = new Uint8Array(frameBytes);
+    let filled = 0;
+    for await (const chunk of readChunks(proc.stdout, signal)) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        if (filled === frameBytes) {
+          yield { index, timestampSeconds: index / fps, width, height, data: frame };
+          index++;
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
+        }
+      }
+    }
+
+    const exit = await proc.exited;
+    signal?.throwIfAborted();
+    const stderr = proc.stderrTail();
+    const spawnError = proc.spawnError();
+    if (spawnError !== undefined) {
+      throw new MediaToolError('TOOL_FAILED', 'ffmpeg could not be started', { tool: 'ffmpeg', stderr, cause: spawnError });
+    }
+    if (exit.exitCode !== 0) {
+      const reason = lastLine(stderr);
+      throw new MediaToolError(
+        'TOOL_FAILED',
+        `Could not extract frames: ffmpeg exited with ${exit.exitCode ?? exit.signal}${reason === '' ? '' : ` (${reason})`}`,
+        { tool: 'ffmpeg', exitCode: exit.exitCode, stderr },
+      );
+    }
+    if (filled !== 0) {
+      throw new MediaToolError('TOOL_FAILED', `ffmpeg ended in the middle of a ${width}x${height} frame`, {
+        tool: 'ffmpeg',
+        stderr,
+      });
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await proc.kill();
+  }
+}
+
+/** The pipe's chunks; once aborted, the abort reason instead of the "premature close" that killing causes. */
+async function* readChunks(stdout: Readable, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stdout as AsyncIterable<Buffer>) yield chunk;
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
+  }
+}
+
+/**
+ * The output size for a `width`x`height` picture: aspect ratio kept, longest
+ * side at most `maxDimension`, never larger than the source, both sides even
+ * (what most encoders and pose models downstream expect).
+ */
+export function fitWithin(width: number, height: number, maxDimension: number): { width: number; height: number } {
+  const scale = Math.min(1, maxDimension / Math.max(width, height));
+  const even = (size: number, limit: number) =>
+    Math.max(2, Math.min(2 * Math.round((size * scale) / 2), 2 * Math.floor(limit / 2)));
+  return { width: even(width, Math.min(width, maxDimension)), height: even(height, Math.min(height, maxDimension)) };
+}

@@ -1,0 +1,6 @@
+export { resolveFfmpeg, type FfmpegBinaries } from './resolve-ffmpeg.ts';
+export { sniffContainer, SNIFF_BYTES, type ContainerKind } from './sniff-container.ts';
+export { probeVideo, type ProbeOptions, type Rotation, type VideoProbe } from './probe-video.ts';
+export { extractFrames, fitWithin, type ExtractFramesOptions, type VideoFrame } from './extract-frames.ts';
+export { encodeJpeg, type EncodeJpegOptions, type RgbImage } from './encode-jpeg.ts';
+export { MediaToolError, NotAVideoError, type MediaToolErrorCode, type NotAVideoCode } from './errors.ts';

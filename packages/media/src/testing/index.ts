@@ -1,0 +1,6 @@
+export {
+  generateTestAudio,
+  generateTestVideo,
+  type GenerateTestVideoOptions,
+} from './generate-test-video.ts';
+export { videoFromImage, type VideoFromImageOptions } from './video-from-image.ts';
