@@ -1,0 +1,46 @@
+import { toWorkerSettings, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
+import { z } from 'zod';
+
+export interface WorkerAppConfig {
+  logLevel: string;
+  databaseUrl: string;
+  aws: { region: string; endpoint?: string; bucket: string; queueUrl: string; deadLetterQueueUrl: string };
+  settings: WorkerSettings;
+}
+
+const required = z.string().trim().min(1, 'required');
+
+const EnvSchema = WorkerSettingsSchema.extend({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: required.pipe(z.url({ protocol: /^postgres(ql)?$/ })),
+  AWS_REGION: required,
+  AWS_ENDPOINT_URL: z.url().optional(),
+  S3_COACH_VIDEOS_BUCKET: required,
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: required.pipe(z.url()),
+  SQS_VIDEO_ANALYSIS_DLQ_URL: required.pipe(z.url()),
+});
+
+/**
+ * The standalone worker always talks to real services (no embedded stack):
+ * every connection setting is required, and all problems are listed at once.
+ */
+export function loadWorkerConfig(source: Record<string, string | undefined>): Readonly<WorkerAppConfig> {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  return Object.freeze({
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: env.DATABASE_URL,
+    aws: {
+      region: env.AWS_REGION,
+      endpoint: env.AWS_ENDPOINT_URL,
+      bucket: env.S3_COACH_VIDEOS_BUCKET,
+      queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL,
+      deadLetterQueueUrl: env.SQS_VIDEO_ANALYSIS_DLQ_URL,
+    },
+    settings: toWorkerSettings(env),
+  });
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+
+import { loadWorkerConfig } from '../src/env.ts';
+
+const complete = {
+  DATABASE_URL: 'postgres://app:pw@db.internal:5432/coach',
+  AWS_REGION: 'eu-west-1',
+  S3_COACH_VIDEOS_BUCKET: 'coach-videos-prod',
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis',
+  SQS_VIDEO_ANALYSIS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis-dlq',
+};
+
+describe('loadWorkerConfig', () => {
+  it('reads a complete configuration with worker defaults', () => {
+    const config = loadWorkerConfig({ ...complete, POSE_MODEL: 'thunder', WORKER_CONCURRENCY: '3' });
+    expect(config.aws.deadLetterQueueUrl).toBe(complete.SQS_VIDEO_ANALYSIS_DLQ_URL);
+    expect(config.settings.pose).toEqual({ model: 'thunder', threads: 2 });
+    expect(config.settings.worker).toMatchObject({ concurrency: 3, leaseSeconds: 60, maxReceives: 5 });
+    // The message must stay hidden at least as long as the lease.
+    expect(loadWorkerConfig({ ...complete, WORKER_LEASE_SECONDS: '120' }).settings.worker.visibilityTimeoutSeconds).toBe(120);
+  });
+
+  it('lists every missing or malformed setting at once', () => {
+    expect(() => loadWorkerConfig({ POSE_MODEL: 'huge', WORKER_CONCURRENCY: '0' })).toThrow(
+      /DATABASE_URL[\s\S]*AWS_REGION[\s\S]*S3_COACH_VIDEOS_BUCKET[\s\S]*SQS_VIDEO_ANALYSIS_QUEUE_URL[\s\S]*SQS_VIDEO_ANALYSIS_DLQ_URL/,
+    );
+    const message = (() => {
+      try {
+        loadWorkerConfig({ ...complete, POSE_MODEL: 'huge', WORKER_CONCURRENCY: '0' });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('POSE_MODEL');
+    expect(message).toContain('WORKER_CONCURRENCY');
+  });
+});
