@@ -20,6 +20,7 @@ import {
   type MessageQueue,
   type ObjectStorage,
   type ReceiveParams,
+  type SendOptions,
 } from '@coach/aws';
 import { JOB_EVENTS_CHANNEL, listenForNotifications, type Database, type Kysely } from '@coach/db';
 import { createClient, type ApiClient } from '@coach/client';
@@ -254,10 +255,10 @@ export class FaultyQueue implements MessageQueue {
 
   constructor(private readonly inner: MessageQueue) {}
 
-  send(body: string) {
+  send(body: string, options?: SendOptions) {
     this.sendAttempts += 1;
     if (this.fail.send) return Promise.reject(new AwsUnavailableError('send message'));
-    return this.inner.send(body);
+    return this.inner.send(body, options);
   }
   receive(params: ReceiveParams) {
     if (this.fail.receive) return Promise.reject(new AwsUnavailableError('receive messages'));

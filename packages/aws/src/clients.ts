@@ -29,6 +29,9 @@ export function createAwsClients(config: AwsClientConfig): AwsClients {
     maxAttempts: config.maxAttempts ?? 3,
     requestHandler: {
       requestTimeout: config.requestTimeoutMs ?? 5_000,
+      // Without this the SDK only logs a breached requestTimeout and keeps waiting,
+      // so a hung endpoint would hold the caller (and its socket) forever.
+      throwOnRequestTimeout: true,
       connectionTimeout: 2_000,
     },
   };

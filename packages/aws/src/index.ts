@@ -7,5 +7,11 @@ export {
   type S3StorageDeps,
   type StoredObject,
 } from './storage.ts';
-export { createSqsQueue, type MessageQueue, type ReceiveParams, type ReceivedMessage } from './queue.ts';
+export {
+  createSqsQueue,
+  type MessageQueue,
+  type ReceiveParams,
+  type ReceivedMessage,
+  type SendOptions,
+} from './queue.ts';
 export { AwsUnavailableError } from './errors.ts';

@@ -25,8 +25,13 @@ export interface ReceiveParams {
 }
 
 /** One SQS queue as the product needs it. */
+export interface SendOptions {
+  /** Gives up (and throws AwsUnavailableError) after this long, retries included. */
+  timeoutMs?: number;
+}
+
 export interface MessageQueue {
-  send(body: string): Promise<{ messageId: string }>;
+  send(body: string, options?: SendOptions): Promise<{ messageId: string }>;
   receive(params: ReceiveParams): Promise<ReceivedMessage[]>;
   delete(receiptHandle: string): Promise<void>;
   changeVisibility(receiptHandle: string, timeoutSeconds: number): Promise<void>;
@@ -43,9 +48,10 @@ export function createSqsQueue({ sqs, queueUrl }: { sqs: SQSClient; queueUrl: st
     }
   };
   return {
-    async send(body) {
+    async send(body, options) {
+      const abortSignal = options?.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
       const out = await call('send message', () =>
-        sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body })),
+        sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal }),
       );
       if (!out.MessageId) throw new AwsUnavailableError('send message');
       return { messageId: out.MessageId };

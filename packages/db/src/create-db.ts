@@ -22,6 +22,8 @@ export function createDb(config: DbConfig): Kysely<Database> {
     connectionString: config.connectionString,
     max: config.maxConnections ?? 10,
     connectionTimeoutMillis: 5_000,
+    // Backstop: a transaction left open by a bug cannot hold a pooled connection forever.
+    idle_in_transaction_session_timeout: 60_000,
     // Byte sizes are int8; every size we store is far below 2^53.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>

@@ -3,6 +3,7 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 
 import * as createSessionsAndJobs from './migrations/2026_11_24_000001_create_sessions_and_jobs.ts';
 import * as addJobLeasesAndResults from './migrations/2026_11_24_000002_add_job_leases_and_results.ts';
+import * as addOutboxClaims from './migrations/2026_11_24_000003_add_outbox_claims.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -12,6 +13,7 @@ import type { Database } from './schema.ts';
 const migrations: Record<string, Migration> = {
   '2026_11_24_000001_create_sessions_and_jobs': createSessionsAndJobs,
   '2026_11_24_000002_add_job_leases_and_results': addJobLeasesAndResults,
+  '2026_11_24_000003_add_outbox_claims': addOutboxClaims,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

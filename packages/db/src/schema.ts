@@ -80,6 +80,8 @@ export interface OutboxMessageTable {
   lastError: string | null;
   sentAt: Timestamp | null;
   messageId: string | null;
+  /** While in the future, one sender is sending this row; nobody else may. */
+  claimedUntil: Timestamp | null;
 }
 
 export interface Database {

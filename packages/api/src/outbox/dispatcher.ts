@@ -1,10 +1,11 @@
 import type { MessageQueue } from '@coach/aws';
 import {
-  lockDueOutboxMessages,
-  lockOutboxMessage,
+  claimDueOutboxMessages,
+  claimOutboxMessage,
+  findOutboxMessage,
   markOutboxMessageFailed,
   markOutboxMessageSent,
-  sql,
+  releaseOutboxClaims,
   type Database,
   type Kysely,
   type OutboxMessage,
@@ -21,6 +22,14 @@ export interface OutboxDispatcherOptions {
   maxRetryMs?: number;
   /** After a failed send, inline dispatch is skipped this long and left to the relay. */
   inlineCooldownMs?: number;
+  /** Bound on one inline send, so a hanging queue cannot hold a request. */
+  inlineTimeoutMs?: number;
+  /** Bound on one relay send. */
+  relayTimeoutMs?: number;
+  /** How long a claim lasts: a sender that dies mid-send blocks the row this long. */
+  claimSeconds?: number;
+  /** How long a caller that lost the claim waits for the claimant's outcome. */
+  waitForClaimantMs?: number;
   now?: () => number;
 }
 
@@ -34,66 +43,79 @@ export interface OutboxDispatcher {
   relayDue(limit: number): Promise<{ sent: number; failed: number }>;
 }
 
+/**
+ * Sends outbox rows to SQS. A row is claimed in a short statement, sent with
+ * no transaction or lock held, then marked: a slow or hung queue can delay a
+ * message but never ties up database connections or other callers.
+ */
 export function createOutboxDispatcher(options: OutboxDispatcherOptions): OutboxDispatcher {
   const { db, queue, logger } = options;
   const baseRetryMs = options.baseRetryMs ?? 1_000;
   const maxRetryMs = options.maxRetryMs ?? 60_000;
   const inlineCooldownMs = options.inlineCooldownMs ?? 5_000;
+  const claimSeconds = options.claimSeconds ?? 30;
+  const waitForClaimantMs = options.waitForClaimantMs ?? 3_000;
   const now = options.now ?? Date.now;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
-  /** Sends one locked row and records the outcome inside the caller's transaction. */
-  async function send(trx: Kysely<Database>, message: OutboxMessage): Promise<string | undefined> {
+  /** Sends one claimed row; true when it went out. */
+  async function send(message: OutboxMessage, timeoutMs: number): Promise<boolean> {
     let messageId: string;
     try {
-      ({ messageId } = await queue.send(JSON.stringify(message.payload)));
+      ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs }));
     } catch (error) {
       lastFailureAt = now();
       const retryInMs = Math.min(maxRetryMs, baseRetryMs * 2 ** Math.min(message.attempts, 16));
-      await markOutboxMessageFailed(trx, {
-        id: message.id,
-        error: error instanceof Error ? error.message : 'send failed',
-        retryInMs,
-      });
+      await markOutboxMessageFailed(db, { id: message.id, error: describe(error), retryInMs });
       logger.warn({ err: error, outboxId: message.id, jobId: message.jobId, retryInMs }, 'outbox send failed');
-      return undefined;
+      return false;
     }
-    await markOutboxMessageSent(trx, { id: message.id, messageId });
-    await trx
-      .updateTable('videoAnalysisJobs')
-      .set({ sqsMessageId: messageId, updatedAt: sql<Date>`now()` })
-      .where('id', '=', message.jobId)
-      .where('sqsMessageId', 'is', null)
-      .execute();
-    return messageId;
+    await markOutboxMessageSent(db, { id: message.id, jobId: message.jobId, messageId });
+    return true;
+  }
+
+  /** Another sender holds the claim: wait a little for its outcome rather than send twice. */
+  async function awaitClaimant(dedupeKey: string): Promise<string | undefined> {
+    const deadline = now() + waitForClaimantMs;
+    for (;;) {
+      const row = await findOutboxMessage(db, { dedupeKey });
+      if (!row) return undefined;
+      if (row.sentAt) return row.messageId ?? undefined;
+      if (!row.claimedUntil || now() >= deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   return {
     async dispatch(dedupeKey) {
-      if (now() - lastFailureAt < inlineCooldownMs) return undefined;
-      return db.transaction().execute(async (trx) => {
-        const message = await lockOutboxMessage(trx, { dedupeKey });
-        if (!message) return undefined;
-        if (message.sentAt) return message.messageId ?? undefined;
-        return send(trx, message);
-      });
+      if (now() - lastFailureAt < inlineCooldownMs) {
+        return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
+      }
+      const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
+      if (!claimed) return awaitClaimant(dedupeKey);
+      if (!(await send(claimed, options.inlineTimeoutMs ?? 2_000))) return undefined;
+      return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
     },
     async relayDue(limit) {
-      return db.transaction().execute(async (trx) => {
-        const due = await lockDueOutboxMessages(trx, { limit });
-        let sent = 0;
-        let failed = 0;
-        for (const message of due) {
-          if (await send(trx, message)) {
-            sent += 1;
-          } else {
-            // The queue is failing: leave the rest due rather than wait out a timeout for each.
-            failed += 1;
-            break;
-          }
+      const due = await claimDueOutboxMessages(db, { limit, claimSeconds });
+      let sent = 0;
+      for (const [index, message] of due.entries()) {
+        if (await send(message, options.relayTimeoutMs ?? 10_000)) {
+          sent += 1;
+          continue;
         }
-        return { sent, failed };
-      });
+        // The queue is failing: hand the rest back rather than wait out a timeout for each.
+        await releaseOutboxClaims(db, { ids: due.slice(index + 1).map((m) => m.id) });
+        return { sent, failed: 1 };
+      }
+      return { sent, failed: 0 };
     },
   };
+}
+
+/** What is kept of a failed send: the error's kind, never a payload or credentials. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return 'send failed';
+  const cause = error.cause instanceof Error ? `: ${error.cause.name}` : '';
+  return `${error.message}${cause}`.slice(0, 500);
 }

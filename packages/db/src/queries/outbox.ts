@@ -13,52 +13,83 @@ export async function insertOutboxMessage(
     .execute();
 }
 
-/**
- * Locks one message by key for the rest of the transaction. Concurrent callers
- * for the same key wait here, so only one of them ever sends it.
- */
-export async function lockOutboxMessage(
+export async function findOutboxMessage(
   db: Kysely<Database>,
   params: { dedupeKey: string },
 ): Promise<OutboxMessage | undefined> {
+  return db.selectFrom('outboxMessages').selectAll().where('dedupeKey', '=', params.dedupeKey).executeTakeFirst();
+}
+
+const claimable = sql<boolean>`sent_at is null and (claimed_until is null or claimed_until < now())`;
+const claimFor = (seconds: number) => sql<Date>`now() + make_interval(secs => ${seconds})`;
+
+/**
+ * Claims one unsent message for `claimSeconds`, so exactly one sender sends
+ * it. Undefined: already sent, or someone else holds a live claim.
+ */
+export async function claimOutboxMessage(
+  db: Kysely<Database>,
+  params: { dedupeKey: string; claimSeconds: number },
+): Promise<OutboxMessage | undefined> {
   return db
-    .selectFrom('outboxMessages')
-    .selectAll()
+    .updateTable('outboxMessages')
+    .set({ claimedUntil: claimFor(params.claimSeconds) })
     .where('dedupeKey', '=', params.dedupeKey)
-    .forUpdate()
+    .where(claimable)
+    .returningAll()
     .executeTakeFirst();
 }
 
-/** Locks up to `limit` due, unsent messages, skipping rows another sender holds. */
-export async function lockDueOutboxMessages(
+/** Claims up to `limit` due messages, oldest first, skipping rows another sender is claiming. */
+export async function claimDueOutboxMessages(
   db: Kysely<Database>,
-  params: { limit: number },
+  params: { limit: number; claimSeconds: number },
 ): Promise<OutboxMessage[]> {
   return db
-    .selectFrom('outboxMessages')
-    .selectAll()
-    .where('sentAt', 'is', null)
-    .where('availableAt', '<=', sql<Date>`now()`)
-    .orderBy('availableAt')
-    .orderBy('id')
-    .limit(params.limit)
-    .forUpdate()
-    .skipLocked()
+    .updateTable('outboxMessages')
+    .set({ claimedUntil: claimFor(params.claimSeconds) })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('outboxMessages')
+        .select('id')
+        .where(claimable)
+        .where('availableAt', '<=', sql<Date>`now()`)
+        .orderBy('availableAt')
+        .orderBy('id')
+        .limit(params.limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
     .execute();
 }
 
+/** Records the send on the message and, the first time, on its job. */
 export async function markOutboxMessageSent(
   db: Kysely<Database>,
-  params: { id: string; messageId: string },
+  params: { id: string; jobId: string; messageId: string },
 ): Promise<void> {
-  await db
-    .updateTable('outboxMessages')
-    .set({ sentAt: sql<Date>`now()`, messageId: params.messageId, attempts: sql<number>`attempts + 1` })
-    .where('id', '=', params.id)
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('outboxMessages')
+      .set({
+        sentAt: sql<Date>`now()`,
+        messageId: params.messageId,
+        claimedUntil: null,
+        attempts: sql<number>`attempts + 1`,
+      })
+      .where('id', '=', params.id)
+      .execute();
+    await trx
+      .updateTable('videoAnalysisJobs')
+      .set({ sqsMessageId: params.messageId, updatedAt: sql<Date>`now()` })
+      .where('id', '=', params.jobId)
+      .where('sqsMessageId', 'is', null)
+      .execute();
+  });
 }
 
-/** Records a failed send and pushes the next attempt back by `retryInMs`. */
+/** Records a failed send, releases the claim and pushes the next attempt back by `retryInMs`. */
 export async function markOutboxMessageFailed(
   db: Kysely<Database>,
   params: { id: string; error: string; retryInMs: number },
@@ -68,17 +99,20 @@ export async function markOutboxMessageFailed(
     .set({
       attempts: sql<number>`attempts + 1`,
       lastError: params.error,
+      claimedUntil: null,
       availableAt: sql<Date>`now() + make_interval(secs => ${params.retryInMs / 1000})`,
     })
     .where('id', '=', params.id)
     .execute();
 }
 
-export async function countPendingOutboxMessages(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('outboxMessages')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
+/** Gives claimed-but-unsent messages back at once (a batch stopped early). */
+export async function releaseOutboxClaims(db: Kysely<Database>, params: { ids: string[] }): Promise<void> {
+  if (params.ids.length === 0) return;
+  await db
+    .updateTable('outboxMessages')
+    .set({ claimedUntil: null })
+    .where('id', 'in', params.ids)
     .where('sentAt', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+    .execute();
 }
