@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
 import { isMigrated } from '@coach/db';
 
+import { handleFastifyError, sendHttpError } from './http-errors.ts';
+
 export interface AppOptions {
   corsOrigins: string[];
   /** The process's pino logger; omitted in tests for silence. */
@@ -17,6 +19,7 @@ export interface AppDeps extends Omit<ApiDeps, 'logger'> {
 }
 
 const HEALTH_TIMEOUT_MS = 3_000;
+const MAX_BATCH_SIZE = 20;
 
 /** Builds the HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
@@ -41,6 +44,9 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
   });
+
+  app.setErrorHandler(handleFastifyError);
+  app.setNotFoundHandler((request, reply) => sendHttpError(404, request, reply));
 
   app.get('/healthz', async (_req, reply) => {
     const check = async (fn: () => Promise<unknown>) => {
@@ -67,6 +73,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
+      // One HTTP request cannot carry unbounded work; the client splits at the same size.
+      maxBatchSize: MAX_BATCH_SIZE,
       createContext: async ({ req }) =>
         createContext({ ...deps, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
       onError({ error, path, req }) {

@@ -11,7 +11,21 @@ export function describeZodError(error: ZodError): string {
   return `Invalid input: ${parts.join('; ')}`;
 }
 
-export const IdSchema = z.uuid({ error: 'must be a UUID' });
+// Postgres text cannot hold NUL, and no control character belongs in a title or an id.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** Trimmed text of `min`..`max` characters with no control characters. */
+export const textSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+
+/** Lower-cased, so one id has one spelling in keys, responses and lookups. */
+export const IdSchema = z.uuid({ error: 'must be a UUID' }).transform((id) => id.toLowerCase());
 
 export const PageInputSchema = z.strictObject({
   limit: z.int().min(1).max(100).default(20),
@@ -19,9 +33,9 @@ export const PageInputSchema = z.strictObject({
 });
 
 export const CreateSessionInputSchema = z.strictObject({
-  title: z.string().trim().min(1, 'must not be empty').max(200),
+  title: textSchema(200),
   playerIds: z
-    .array(z.string().trim().min(1, 'must not be empty').max(128))
+    .array(textSchema(128))
     .max(100)
     .refine((ids) => new Set(ids).size === ids.length, 'must not contain duplicates')
     .default([]),

@@ -56,6 +56,8 @@ export function createClient(options: CreateClientOptions): ApiClient {
           fetch: options.fetch,
           // Batched queries travel in the URL; split batches before proxies start refusing them.
           maxURLLength: 2083,
+          // The server refuses batches of more than 20 calls.
+          maxItems: 20,
           headers: authHeaders,
         }),
       }),

@@ -8,11 +8,21 @@ export type TokenVerifierConfig =
   | { kind: 'hs256'; secret: string; issuer?: string; audience?: string }
   | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
 
+/**
+ * User and org ids become path segments of storage keys: letters, digits and
+ * `_ @ . : | + = -` only (identity providers' ids fit: UUIDs, `auth0|…`,
+ * e-mail-like), at most 128 characters, and never `.` or `..`.
+ */
+const OwnerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_@.:|+=-]{1,128}$/)
+  .refine((id) => id !== '.' && id !== '..');
+
 const ClaimsSchema = z.object({
-  sub: z.string().min(1),
-  role: z.string().min(1),
-  org_id: z.string().min(1).optional(),
-  features: z.array(z.string()).optional(),
+  sub: OwnerIdSchema,
+  role: z.string().min(1).max(64),
+  org_id: OwnerIdSchema.optional(),
+  features: z.array(z.string().max(64)).max(100).optional(),
 });
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<AuthState>;

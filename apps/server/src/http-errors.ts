@@ -1,0 +1,46 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+import { APP_ERROR_CODES, type AppErrorCode } from '@coach/api';
+
+/** JSON-RPC codes tRPC uses for the same HTTP statuses, so every error body has one shape. */
+const JSON_RPC_CODE: Record<number, number> = { 400: -32600, 404: -32004, 413: -32013, 415: -32015, 429: -32029 };
+
+const KNOWN: Record<number, { appCode: AppErrorCode; message: string }> = {
+  400: { appCode: 'INVALID_INPUT', message: 'The request body is not valid JSON.' },
+  404: { appCode: 'NOT_FOUND', message: 'No such endpoint. The API is served under /trpc.' },
+  413: { appCode: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large (at most 1 MiB). Videos go to the presigned upload URL, not to the API.' },
+  415: { appCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as JSON with "Content-Type: application/json".' },
+  429: { appCode: 'TOO_MANY_REQUESTS', message: 'Too many requests. Please slow down and retry shortly.' },
+};
+
+/**
+ * Errors Fastify raises before tRPC runs (body limits, content types, unknown
+ * routes) answered in tRPC's error shape, with a stable `appCode` and nothing
+ * internal in the message.
+ */
+export function sendHttpError(status: number, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const known = KNOWN[status];
+  const appCode: AppErrorCode = known?.appCode ?? 'INTERNAL';
+  const message =
+    known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
+  return reply.code(known ? status : 500).send({
+    error: {
+      message,
+      code: JSON_RPC_CODE[status] ?? -32603,
+      data: {
+        code: APP_ERROR_CODES[appCode],
+        httpStatus: known ? status : 500,
+        path: null,
+        appCode,
+        requestId: request.id,
+        fieldErrors: null,
+      },
+    },
+  });
+}
+
+export function handleFastifyError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 500;
+  if (!KNOWN[status]) request.log.error({ err: error }, 'request failed');
+  return sendHttpError(status, request, reply);
+}
