@@ -8,33 +8,42 @@ export class ConfigError extends Error {
 
 const GIB = 1024 ** 3;
 
-const optionalString = z
-  .string()
-  .trim()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
+const optionalString = z.string().trim().optional();
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** A browser origin: scheme, host and optional port, nothing else (browsers never send a path). */
+const OriginListSchema = z
+  .string()
+  .transform((value) => value.split(',').map((o) => o.trim()).filter(Boolean))
+  .refine(
+    (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
+    'must be comma-separated origins like https://app.example.com (no path, no trailing slash)',
+  );
+
+/** S3 refuses a single PUT over 5 GiB. */
+const SINGLE_PUT_LIMIT = 5 * GIB;
 
 const EnvSchema = WorkerSettingsSchema.extend({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(8000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   AWS_REGION: optionalString,
-  AWS_ENDPOINT_URL: optionalString.pipe(z.url().optional()),
+  AWS_ENDPOINT_URL: httpUrl.optional(),
   S3_COACH_VIDEOS_BUCKET: optionalString,
-  SQS_VIDEO_ANALYSIS_QUEUE_URL: optionalString.pipe(z.url().optional()),
-  SQS_VIDEO_ANALYSIS_DLQ_URL: optionalString.pipe(z.url().optional()),
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: httpUrl.optional(),
+  SQS_VIDEO_ANALYSIS_DLQ_URL: httpUrl.optional(),
   WORKER_IN_PROCESS: z.enum(['true', 'false']).optional(),
   S3_UPLOAD_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(3600),
   S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 7 * 24 * 3600).default(300),
-  MAX_UPLOAD_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(5 * GIB),
-  AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
-  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  MAX_UPLOAD_BYTES: int(1, SINGLE_PUT_LIMIT).default(SINGLE_PUT_LIMIT),
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
-  CORS_ORIGINS: optionalString,
+  CORS_ORIGINS: OriginListSchema.optional(),
   EMBEDDED_DATA_DIR: optionalString,
 });
 
@@ -82,46 +91,52 @@ const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173', 'htt
  * production every one of them is required.
  */
 export function loadConfig(source: Record<string, string | undefined>): Readonly<ServerConfig> {
-  const parsed = EnvSchema.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const env = parsed.data;
-  const isProduction = env.NODE_ENV === 'production';
-  const problems: string[] = [];
-  const need = (key: keyof typeof env, why: string) => {
-    if (env[key] === undefined) problems.push(`  - ${key}: required ${why}`);
-  };
+  // An empty value means "not set", as in most deployment tools.
+  const given = Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+  );
+  const parsed = EnvSchema.safeParse(given);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
 
-  const awsKeys = ['AWS_ENDPOINT_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_QUEUE_URL'] as const;
-  const embeddedAws = !isProduction && awsKeys.every((k) => env[k] === undefined);
+  // Rules between settings are checked on what was given, so one message lists everything.
+  const isProduction = given.NODE_ENV === 'production';
+  const has = (key: string) => key in given;
+  const need = (key: string, why: string) => {
+    if (!has(key)) problems.push(`  - ${key}: required ${why}`);
+  };
+  const awsKeys = ['AWS_ENDPOINT_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_QUEUE_URL'];
+  const embeddedAws = !isProduction && !awsKeys.some(has);
   if (isProduction) {
     need('DATABASE_URL', 'in production');
     need('AWS_REGION', 'in production');
     need('CORS_ORIGINS', 'in production');
+    if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET')) {
+      problems.push('  - AUTH_JWKS_URL or AUTH_JWT_SECRET: required in production');
+    }
   }
   if (!embeddedAws) {
     need('S3_COACH_VIDEOS_BUCKET', 'when S3/SQS settings are given');
     need('SQS_VIDEO_ANALYSIS_QUEUE_URL', 'when S3/SQS settings are given');
   }
-  let auth: AuthConfig;
-  if (env.AUTH_JWKS_URL) {
+  if (has('AUTH_JWKS_URL')) {
     need('AUTH_ISSUER', 'with AUTH_JWKS_URL');
     need('AUTH_AUDIENCE', 'with AUTH_JWKS_URL');
-    auth = { kind: 'jwks', jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER ?? '', audience: env.AUTH_AUDIENCE ?? '' };
-  } else if (env.AUTH_JWT_SECRET) {
-    auth = { kind: 'hs256', secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE };
-  } else if (isProduction) {
-    problems.push('  - AUTH_JWKS_URL or AUTH_JWT_SECRET: required in production');
-    auth = { kind: 'hs256-dev' };
-  } else {
-    auth = { kind: 'hs256-dev' };
+    if (has('AUTH_JWT_SECRET')) problems.push('  - AUTH_JWT_SECRET: set either AUTH_JWKS_URL or AUTH_JWT_SECRET, not both');
   }
-  const workerInProcess = env.WORKER_IN_PROCESS ? env.WORKER_IN_PROCESS === 'true' : !isProduction;
+  const workerInProcess = has('WORKER_IN_PROCESS') ? given.WORKER_IN_PROCESS === 'true' : !isProduction;
   if (workerInProcess && !embeddedAws) need('SQS_VIDEO_ANALYSIS_DLQ_URL', 'when the worker runs in this process');
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  if (!parsed.success || problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const env = parsed.data;
 
+  const auth: AuthConfig = env.AUTH_JWKS_URL
+    ? { kind: 'jwks', jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER ?? '', audience: env.AUTH_AUDIENCE ?? '' }
+    : env.AUTH_JWT_SECRET
+      ? { kind: 'hs256', secret: env.AUTH_JWT_SECRET, issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE }
+      : { kind: 'hs256-dev' };
   const region = env.AWS_REGION ?? 'us-east-1';
   const aws: AwsConfig = embeddedAws
     ? { kind: 'embedded', region, bucket: 'coach-videos', queueName: 'video-analysis' }
@@ -142,9 +157,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     databaseUrl: env.DATABASE_URL,
     aws,
     auth,
-    corsOrigins: env.CORS_ORIGINS
-      ? env.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
-      : DEV_CORS_ORIGINS,
+    corsOrigins: env.CORS_ORIGINS ?? DEV_CORS_ORIGINS,
     embeddedDataDir: env.EMBEDDED_DATA_DIR,
     uploadUrlExpiresSeconds: env.S3_UPLOAD_URL_EXPIRES_SECONDS,
     downloadUrlExpiresSeconds: env.S3_DOWNLOAD_URL_EXPIRES_SECONDS,

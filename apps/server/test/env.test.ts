@@ -94,3 +94,29 @@ describe('loadConfig', () => {
     expect(message).toContain('AUTH_AUDIENCE');
   });
 });
+
+describe('loadConfig, in one pass', () => {
+  it('reports malformed values and missing production settings together', () => {
+    const message = configError({ NODE_ENV: 'production', PORT: 'abc' });
+    for (const key of ['PORT', 'DATABASE_URL', 'AWS_REGION', 'CORS_ORIGINS', 'S3_COACH_VIDEOS_BUCKET']) {
+      expect(message).toContain(key);
+    }
+  });
+
+  it('treats an empty value as unset rather than as zero', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(8000);
+  });
+
+  it.each([
+    ['CORS_ORIGINS', 'not a url'],
+    ['CORS_ORIGINS', 'https://app.example.com/'],
+    ['SQS_VIDEO_ANALYSIS_QUEUE_URL', 'ftp://queue.example.com/q'],
+    ['MAX_UPLOAD_BYTES', String(6 * 1024 ** 3)],
+  ])('refuses %s=%j', (key, value) => {
+    expect(configError({ ...production, [key]: value })).toContain(key);
+  });
+
+  it('refuses both a JWKS URL and a shared secret', () => {
+    expect(configError({ ...production, AUTH_JWT_SECRET: 'x'.repeat(40) })).toContain('not both');
+  });
+});
