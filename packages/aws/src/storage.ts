@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import { AwsUnavailableError, isNotFound } from './errors.ts';
+import { AwsUnavailableError, isNotFound, isPreconditionFailed, ObjectChangedError } from './errors.ts';
 
 export interface PresignPutParams {
   key: string;
@@ -38,7 +38,11 @@ export interface ObjectStorage {
   presignGet(params: { key: string; expiresInSeconds: number }): Promise<string>;
   /** Undefined when no object exists at `key`; throws AwsUnavailableError otherwise. */
   head(key: string): Promise<StoredObject | undefined>;
-  getStream(key: string): Promise<ReadableStream<Uint8Array> | undefined>;
+  /**
+   * The object's bytes; undefined when it does not exist. With `ifMatch`, throws
+   * ObjectChangedError if the stored object is no longer that version.
+   */
+  getStream(key: string, options?: { ifMatch?: string }): Promise<ReadableStream<Uint8Array> | undefined>;
   /** Stores a small object written by our own processes (analysis results), replacing any previous one. */
   putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
   delete(key: string): Promise<void>;
@@ -67,13 +71,15 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
         Key: key,
         ContentType: contentType,
         ContentLength: contentLength,
+        // Create-only: once the upload is verified, the same URL cannot replace it.
+        IfNoneMatch: '*',
       });
       try {
         const url = await getSignedUrl(signer, command, {
           expiresIn: expiresInSeconds,
-          signableHeaders: new Set(['content-type']),
+          signableHeaders: new Set(['content-type', 'if-none-match']),
         });
-        return { url, method: 'PUT', headers: { 'content-type': contentType } };
+        return { url, method: 'PUT', headers: { 'content-type': contentType, 'if-none-match': '*' } };
       } catch (error) {
         throw new AwsUnavailableError('presign upload', { cause: error });
       }
@@ -100,12 +106,13 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
         throw new AwsUnavailableError('head object', { cause: error });
       }
     },
-    async getStream(key) {
+    async getStream(key, options) {
       try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: options?.ifMatch }));
         return out.Body?.transformToWebStream();
       } catch (error) {
         if (isNotFound(error)) return undefined;
+        if (isPreconditionFailed(error)) throw new ObjectChangedError(`object ${key} changed`, { cause: error });
         throw new AwsUnavailableError('get object', { cause: error });
       }
     },

@@ -57,7 +57,8 @@ describe('presignPut', () => {
   it.each(cases)('signs $key ($contentLength bytes) without checksum parameters', async (params) => {
     const signed = await storage.presignPut(params);
     expect(signed.method).toBe('PUT');
-    expect(signed.headers).toEqual({ 'content-type': params.contentType });
+    // Create-only: the URL cannot replace an object once it exists.
+    expect(signed.headers).toEqual({ 'content-type': params.contentType, 'if-none-match': '*' });
 
     const url = new URL(signed.url);
     const names = [...url.searchParams.keys()].map((k) => k.toLowerCase());
@@ -72,6 +73,7 @@ describe('presignPut', () => {
     const signedHeaders = url.searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
     expect(signedHeaders).toContain('host');
     expect(signedHeaders).toContain('content-type');
+    expect(signedHeaders).toContain('if-none-match');
     if (params.contentLength === undefined) {
       expect(signedHeaders).not.toContain('content-length');
     } else {

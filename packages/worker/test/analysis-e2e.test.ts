@@ -24,9 +24,14 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'analysis-e2e-'));
   server = await startTestServer({ config: { maxUploadBytes: 50 * 1024 * 1024 } });
+  worker = await startWorkerForTests();
+  client = server.clientFor(coachA);
+}, 120_000);
+
+function startWorkerForTests() {
   const settings = toWorkerSettings(WorkerSettingsSchema.parse({ POSE_THREADS: '2', WORKER_SWEEP_INTERVAL_SECONDS: '3600' }));
   settings.worker.waitTimeSeconds = 1;
-  worker = await startAnalysisWorker(
+  return startAnalysisWorker(
     {
       db: server.db,
       storage: server.storage,
@@ -36,8 +41,7 @@ beforeAll(async () => {
     },
     settings,
   );
-  client = server.clientFor(coachA);
-}, 120_000);
+}
 
 afterAll(async () => {
   await worker.stop();
@@ -107,6 +111,27 @@ describe('analysis end to end (real emulator, real ffmpeg, real MoveNet)', () =>
     const job = await finished(started.jobId);
     expect(job).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', attempts: 1 });
     expect(job.errorMessage).toMatch(/not a video/i);
+  }, 60_000);
+
+  it('refuses to analyse an object replaced after its upload was verified', async () => {
+    const video = await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'swap.mp4'), seconds: 1, fps: 25 });
+    const body = await readFile(video);
+    const { sessionId } = await client.sessions.create.mutate({ title: 'swap', playerIds: [] });
+    await worker.stop(); // hold analysis until the object has been swapped
+    try {
+      const started = await client.upload.initiate.mutate({ sessionId, sizeBytes: body.byteLength, sampleFps: 5 });
+      await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body });
+      await client.upload.complete.mutate({ jobId: started.jobId });
+      // The emulator does not enforce If-None-Match, so the replacement lands; real S3 would refuse it.
+      const replacement = new Uint8Array(body.byteLength).fill(3);
+      await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body: replacement });
+      worker = await startWorkerForTests();
+      const job = await finished(started.jobId);
+      expect(job).toMatchObject({ status: 'failed', errorCode: 'VIDEO_CHANGED', attempts: 1 });
+    } catch (error) {
+      worker = await startWorkerForTests().catch(() => worker);
+      throw error;
+    }
   }, 60_000);
 
   it('fails a video with nobody in it as NO_PERSON_FOUND, without retrying', async () => {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
-import type { ObjectStorage } from '@coach/aws';
+import { ObjectChangedError, type ObjectStorage } from '@coach/aws';
 import { frameKey, type AnalysisResult } from '@coach/api/messages';
 import {
   encodeJpeg,
@@ -57,7 +57,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
     try {
       const file = path.join(dir, 'video');
       let t = performance.now();
-      await download(options.storage, job.s3Key, file, signal);
+      await download(options.storage, job, file, signal);
       lap('downloadMs', t);
 
       t = performance.now();
@@ -194,8 +194,26 @@ function videoSummary(probe: VideoProbe) {
   };
 }
 
-async function download(storage: ObjectStorage, key: string, file: string, signal: AbortSignal): Promise<void> {
-  const body = await storage.getStream(key);
+/** Fetches exactly the version upload.complete verified (by ETag), never a later replacement. */
+async function download(
+  storage: ObjectStorage,
+  job: { s3Key: string; etag: string | null },
+  file: string,
+  signal: AbortSignal,
+): Promise<void> {
+  let body;
+  try {
+    body = await storage.getStream(job.s3Key, job.etag ? { ifMatch: job.etag } : {});
+  } catch (error) {
+    if (error instanceof ObjectChangedError) {
+      throw new PermanentAnalysisError(
+        'VIDEO_CHANGED',
+        'The stored video changed after its upload was confirmed, so it was not analysed. Please upload it again.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   if (!body) {
     throw new PermanentAnalysisError('VIDEO_MISSING', 'The uploaded video is no longer in storage. Please upload it again.');
   }
