@@ -9,9 +9,9 @@ import {
 import { EventSource } from 'eventsource';
 
 // Type-only: a frontend bundle that imports this package never pulls server code.
-import type { AppRouter, RouterInputs, RouterOutputs } from '@coach/api';
+import type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs } from '@coach/api';
 
-export type { AppRouter, RouterInputs, RouterOutputs };
+export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs };
 
 export interface CreateClientOptions {
   /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */
@@ -66,11 +66,12 @@ export function createClient(options: CreateClientOptions): ApiClient {
 }
 
 /** The stable error code of a failed call (`SESSION_NOT_FOUND`, `UPLOAD_NOT_FOUND`, …), if it has one. */
-export function errorCodeOf(error: unknown): string | undefined {
+export function errorCodeOf(error: unknown): AppErrorCode | undefined {
   if (!(error instanceof TRPCClientError)) return undefined;
   const data: unknown = error.data;
   if (typeof data === 'object' && data !== null && 'appCode' in data && typeof data.appCode === 'string') {
-    return data.appCode;
+    // The server only ever sends codes from APP_ERROR_CODES.
+    return data.appCode as AppErrorCode;
   }
   return undefined;
 }

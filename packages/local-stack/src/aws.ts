@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+
 import cors from '@fastify/cors';
 import { buildApp } from 'fauxqs';
 
@@ -19,6 +21,8 @@ export interface LocalAws {
   /** Endpoint for AWS SDK clients (path-style S3, explicit SQS endpoint). */
   readonly endpoint: string;
   readonly port: number;
+  /** The address the socket is really bound to, as the OS reports it. */
+  readonly boundAddress: string;
   readonly region: string;
   createBucket(name: string): Promise<void>;
   /** Creates `name` and `name-dlq`, moving a message to the DLQ after `maxReceiveCount` receives. */
@@ -79,6 +83,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   return {
     endpoint,
     port,
+    boundAddress: (app.server.address() as AddressInfo).address,
     region,
     async createBucket(name) {
       const response = await app.inject({ method: 'PUT', url: `/${name}` });

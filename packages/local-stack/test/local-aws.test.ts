@@ -13,7 +13,7 @@ afterAll(() => aws.stop());
 
 describe('startLocalAws', () => {
   it('binds loopback only', () => {
-    expect(new URL(aws.endpoint).hostname).toBe('127.0.0.1');
+    expect(aws.boundAddress).toBe('127.0.0.1');
   });
 
   it("answers a browser's CORS preflight for a PUT from an allowed origin, and not from others", async () => {
