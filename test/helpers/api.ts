@@ -18,6 +18,9 @@ export const testConfig: ApiConfig = {
   uploadUrlExpiresSeconds: 900,
   downloadUrlExpiresSeconds: 300,
   maxUploadBytes: 100 * 1024 * 1024,
+  multipartThresholdBytes: 64 * 1024 * 1024,
+  multipartPartSizeBytes: 8 * 1024 * 1024,
+  partUrlExpiresSeconds: 600,
 };
 
 /** Real router, real middlewares, real Postgres; in-memory storage and queue. */

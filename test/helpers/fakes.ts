@@ -56,6 +56,30 @@ export class MemoryStorage implements ObjectStorage {
   ping() {
     return Promise.resolve();
   }
+  readonly multipart = new Map<string, { key: string; contentType: string }>();
+  createMultipartUpload(params: { key: string; contentType: string }) {
+    if (this.fail.has('presignPut')) return Promise.reject(new AwsUnavailableError('create multipart upload'));
+    const uploadId = randomUUID();
+    this.multipart.set(uploadId, params);
+    return Promise.resolve(uploadId);
+  }
+  presignUploadPart(params: { key: string; uploadId: string; partNumber: number }) {
+    return Promise.resolve(`https://storage.test/${this.bucket}/${params.key}?uploadId=${params.uploadId}&partNumber=${params.partNumber}`);
+  }
+  /** Assembles into one object of the summed declared size; the real check of ETags is the emulator's. */
+  completeMultipartUpload(params: { key: string; uploadId: string; parts: { partNumber: number }[] }) {
+    const upload = this.multipart.get(params.uploadId);
+    if (!upload) return Promise.resolve('no-such-upload' as const);
+    this.multipart.delete(params.uploadId);
+    this.put(params.key, { sizeBytes: this.assembledSize ?? 0, contentType: upload.contentType });
+    return Promise.resolve('completed' as const);
+  }
+  /** The size the next assembled object reports (set by a test). */
+  assembledSize: number | undefined;
+  abortMultipartUpload(params: { uploadId: string }) {
+    this.multipart.delete(params.uploadId);
+    return Promise.resolve();
+  }
 }
 
 /** In-memory queue; `failSends` makes sends fail as an SQS outage would. */

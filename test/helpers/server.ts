@@ -46,6 +46,9 @@ export const serverTestConfig: ApiConfig = {
   uploadUrlExpiresSeconds: 900,
   downloadUrlExpiresSeconds: 300,
   maxUploadBytes: 10 * 1024 * 1024,
+  multipartThresholdBytes: 64 * 1024 * 1024,
+  multipartPartSizeBytes: 8 * 1024 * 1024,
+  partUrlExpiresSeconds: 600,
 };
 
 export interface TestServerOptions {

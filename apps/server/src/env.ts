@@ -21,8 +21,10 @@ const OriginListSchema = z
     'must be comma-separated origins like https://app.example.com (no path, no trailing slash)',
   );
 
-/** S3 refuses a single PUT over 5 GiB. */
+/** S3 refuses a single PUT over 5 GiB and an object over 5 TiB. */
 const SINGLE_PUT_LIMIT = 5 * GIB;
+const OBJECT_LIMIT = 5 * 1024 * GIB;
+const MIB = 1024 ** 2;
 
 const EnvSchema = WorkerSettingsSchema.extend({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -38,7 +40,10 @@ const EnvSchema = WorkerSettingsSchema.extend({
   WORKER_IN_PROCESS: z.enum(['true', 'false']).optional(),
   S3_UPLOAD_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(3600),
   S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 7 * 24 * 3600).default(300),
-  MAX_UPLOAD_BYTES: int(1, SINGLE_PUT_LIMIT).default(SINGLE_PUT_LIMIT),
+  MAX_UPLOAD_BYTES: int(1, OBJECT_LIMIT).default(8 * GIB),
+  MULTIPART_THRESHOLD_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(64 * MIB),
+  MULTIPART_PART_SIZE_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(16 * MIB),
+  S3_PART_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(900),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
@@ -78,6 +83,9 @@ export interface ServerConfig {
   uploadUrlExpiresSeconds: number;
   downloadUrlExpiresSeconds: number;
   maxUploadBytes: number;
+  multipartThresholdBytes: number;
+  multipartPartSizeBytes: number;
+  partUrlExpiresSeconds: number;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -162,6 +170,9 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     uploadUrlExpiresSeconds: env.S3_UPLOAD_URL_EXPIRES_SECONDS,
     downloadUrlExpiresSeconds: env.S3_DOWNLOAD_URL_EXPIRES_SECONDS,
     maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    multipartThresholdBytes: env.MULTIPART_THRESHOLD_BYTES,
+    multipartPartSizeBytes: env.MULTIPART_PART_SIZE_BYTES,
+    partUrlExpiresSeconds: env.S3_PART_URL_EXPIRES_SECONDS,
     workerInProcess,
     worker: toWorkerSettings(env),
   });

@@ -111,7 +111,8 @@ describe('loadConfig, in one pass', () => {
     ['CORS_ORIGINS', 'not a url'],
     ['CORS_ORIGINS', 'https://app.example.com/'],
     ['SQS_VIDEO_ANALYSIS_QUEUE_URL', 'ftp://queue.example.com/q'],
-    ['MAX_UPLOAD_BYTES', String(6 * 1024 ** 3)],
+    ['MAX_UPLOAD_BYTES', String(6 * 1024 ** 4)],
+    ['MULTIPART_THRESHOLD_BYTES', String(6 * 1024 ** 3)],
   ])('refuses %s=%j', (key, value) => {
     expect(configError({ ...production, [key]: value })).toContain(key);
   });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 type JobState = RouterOutputs['jobs']['list']['items'][number];
 interface Received {
@@ -27,7 +28,7 @@ async function queuedJob() {
   const client = server.clientFor(coachA);
   const { sessionId } = await client.sessions.create.mutate({ title: 'Watch', playerIds: [] });
   const upload = await client.upload.initiate.mutate({ sessionId, sizeBytes: 8 });
-  await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body: new Uint8Array(8) });
+  await fetch(putUrl(upload), { method: 'PUT', headers: upload.headers, body: new Uint8Array(8) });
   await client.upload.complete.mutate({ jobId: upload.jobId });
   return upload.jobId;
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { FaultyQueue, startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 /** An "SQS" that accepts connections and never answers: the worst kind of outage. */
 let blackHole: Server;
@@ -40,7 +41,7 @@ async function uploaded(server: TestServer, count: number) {
   const jobs: string[] = [];
   for (let i = 0; i < count; i++) {
     const upload = await client.upload.initiate.mutate({ sessionId, sizeBytes: 4 });
-    await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body: new Uint8Array(4) });
+    await fetch(putUrl(upload), { method: 'PUT', headers: upload.headers, body: new Uint8Array(4) });
     jobs.push(upload.jobId);
   }
   return jobs;

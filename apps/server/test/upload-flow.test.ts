@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { FaultyQueue, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 let server: TestServer;
 let faulty: FaultyQueue;
@@ -55,9 +56,9 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
       s3Bucket: server.bucket,
       headers: { 'content-type': 'video/mp4' },
     });
-    expect(upload.presignedUrl.startsWith(`${server.endpoint}/${server.bucket}/`)).toBe(true);
+    expect(putUrl(upload).startsWith(`${server.endpoint}/${server.bucket}/`)).toBe(true);
 
-    const response = await put(upload.presignedUrl, upload.headers, bytes);
+    const response = await put(putUrl(upload), upload.headers, bytes);
     expect(response.status).toBe(200);
     const stored = await server.storage.head(upload.s3Key);
     expect(stored).toMatchObject({ sizeBytes: bytes.length, contentType: 'video/mp4' });
@@ -110,7 +111,7 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
     });
 
     // The job is still usable: upload now and complete succeeds.
-    expect((await put(upload.presignedUrl, upload.headers, bytes)).status).toBe(200);
+    expect((await put(putUrl(upload), upload.headers, bytes)).status).toBe(200);
     const done = await client.upload.complete.mutate({ jobId: upload.jobId });
     expect(done.status).toBe('queued');
     const messages = await server.drainQueue();
@@ -120,7 +121,7 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
   it('rejects an upload stored with another Content-Type than declared', async () => {
     const bytes = randomBytes(4096);
     const { upload } = await initiate(bytes, { contentType: 'video/mp4' });
-    const response = await put(upload.presignedUrl, { 'content-type': 'video/quicktime' }, bytes);
+    const response = await put(putUrl(upload), { 'content-type': 'video/quicktime' }, bytes);
     expect(response.status).toBe(200);
 
     const error = await client.upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e);
@@ -142,7 +143,7 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
     const { upload } = await initiate(declared);
     const actual = randomBytes(3000);
     // The emulator checks no signatures, so it stores the shorter body; complete must catch it.
-    const response = await put(upload.presignedUrl, upload.headers, actual);
+    const response = await put(putUrl(upload), upload.headers, actual);
     expect(response.status).toBe(200);
 
     const error = await client.upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e);
@@ -160,7 +161,7 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
   it('answers 10 concurrent completes identically and sends exactly one message', async () => {
     const bytes = randomBytes(8192);
     const { upload } = await initiate(bytes);
-    expect((await put(upload.presignedUrl, upload.headers, bytes)).status).toBe(200);
+    expect((await put(putUrl(upload), upload.headers, bytes)).status).toBe(200);
 
     // One client per call: each complete is its own HTTP request, not one batch.
     const results = await Promise.all(
@@ -181,7 +182,7 @@ describe('upload flow over HTTP against Postgres and the S3/SQS emulator', () =>
   it('completes while SQS is down, then the relay sends the message exactly once', async () => {
     const bytes = randomBytes(10_000);
     const { session, upload } = await initiate(bytes, { sampleFps: 12, includeFrames: false });
-    expect((await put(upload.presignedUrl, upload.headers, bytes)).status).toBe(200);
+    expect((await put(putUrl(upload), upload.headers, bytes)).status).toBe(200);
 
     faulty.fail.send = true;
     const attemptsBefore = faulty.sendAttempts;

@@ -14,6 +14,7 @@ import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 let server: TestServer;
 let dir: string;
@@ -70,7 +71,7 @@ async function queuedJob() {
   const client = server.clientFor(coachA);
   const { sessionId } = await client.sessions.create.mutate({ title: 'Process', playerIds: [] });
   const started = await client.upload.initiate.mutate({ sessionId, sizeBytes: video.byteLength, sampleFps: 10 });
-  await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body: video });
+  await fetch(putUrl(started), { method: 'PUT', headers: started.headers, body: video });
   await client.upload.complete.mutate({ jobId: started.jobId });
   return started.jobId;
 }

@@ -11,6 +11,12 @@ export interface ApiConfig {
   uploadUrlExpiresSeconds: number;
   downloadUrlExpiresSeconds: number;
   maxUploadBytes: number;
+  /** Declared sizes above this go up as S3 multipart uploads. */
+  multipartThresholdBytes: number;
+  /** Preferred part size (grown when needed to stay within 10,000 parts). */
+  multipartPartSizeBytes: number;
+  /** Part URLs are signed in small batches, so each lives briefly. */
+  partUrlExpiresSeconds: number;
 }
 
 /** Long-lived collaborators, built once per process. */

@@ -55,6 +55,35 @@ export const InitiateUploadInputSchema = z.strictObject({
 
 export const JobRefInputSchema = z.strictObject({ jobId: IdSchema });
 
+const PartNumberSchema = z.int().min(1).max(10_000);
+/** An S3 ETag as returned by a part PUT: quoted hex (the quotes are optional here). */
+const EtagSchema = z
+  .string()
+  .regex(/^"?[0-9a-fA-F]{32}(-\d+)?"?$/, 'must be the ETag the part PUT returned')
+  .transform((etag) => (etag.startsWith('"') ? etag : `"${etag}"`));
+const PartSchema = z.strictObject({ partNumber: PartNumberSchema, etag: EtagSchema });
+const uniqueParts = (parts: { partNumber: number }[]) => new Set(parts.map((p) => p.partNumber)).size === parts.length;
+
+export const CompleteUploadInputSchema = z.strictObject({
+  jobId: IdSchema,
+  /** Multipart only: parts to record before completing (all parts may also have been recorded already). */
+  parts: z.array(PartSchema).max(10_000).refine(uniqueParts, 'must not repeat a part number').optional(),
+});
+
+export const SignPartsInputSchema = z.strictObject({
+  jobId: IdSchema,
+  partNumbers: z
+    .array(PartNumberSchema)
+    .min(1)
+    .max(100)
+    .refine((n) => new Set(n).size === n.length, 'must not repeat a part number'),
+});
+
+export const RecordPartsInputSchema = z.strictObject({
+  jobId: IdSchema,
+  parts: z.array(PartSchema).min(1).max(100).refine(uniqueParts, 'must not repeat a part number'),
+});
+
 export const ListJobsInputSchema = PageInputSchema.extend({ sessionId: IdSchema });
 
 export const WatchJobInputSchema = z.strictObject({

@@ -26,3 +26,20 @@ export function isPreconditionFailed(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
 }
+
+/** S3 refused to assemble a multipart upload from the parts given (`reason` is S3's error name). */
+export class InvalidPartsError extends Error {
+  override readonly name = 'InvalidPartsError';
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`multipart upload parts refused: ${reason}`, options);
+  }
+}
+
+export function errorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { name?: string; Code?: string };
+  return e.Code ?? e.name;
+}

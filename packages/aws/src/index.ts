@@ -14,4 +14,4 @@ export {
   type ReceivedMessage,
   type SendOptions,
 } from './queue.ts';
-export { AwsUnavailableError, ObjectChangedError } from './errors.ts';
+export { AwsUnavailableError, InvalidPartsError, ObjectChangedError } from './errors.ts';

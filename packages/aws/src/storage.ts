@@ -1,14 +1,25 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import { AwsUnavailableError, isNotFound, isPreconditionFailed, ObjectChangedError } from './errors.ts';
+import {
+  AwsUnavailableError,
+  errorName,
+  InvalidPartsError,
+  isNotFound,
+  isPreconditionFailed,
+  ObjectChangedError,
+} from './errors.ts';
 
 export interface PresignPutParams {
   key: string;
@@ -48,6 +59,28 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Resolves when the bucket answers; for health checks. */
   ping(): Promise<void>;
+  /** Starts a multipart upload of `key`; returns its upload id. */
+  createMultipartUpload(params: { key: string; contentType: string }): Promise<string>;
+  /** A URL for one part, binding its exact length. */
+  presignUploadPart(params: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    contentLength: number;
+    expiresInSeconds: number;
+  }): Promise<string>;
+  /**
+   * Assembles the parts. Throws InvalidPartsError when a part is missing, has
+   * another ETag or is too small; returns 'no-such-upload' when the upload is
+   * gone (completed or aborted already).
+   */
+  completeMultipartUpload(params: {
+    key: string;
+    uploadId: string;
+    parts: { partNumber: number; etag: string }[];
+  }): Promise<'completed' | 'no-such-upload'>;
+  /** Discards a multipart upload and its parts; a missing upload is not an error. */
+  abortMultipartUpload(params: { key: string; uploadId: string }): Promise<void>;
 }
 
 export interface S3StorageDeps {
@@ -136,6 +169,61 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
         await s3.send(new HeadBucketCommand({ Bucket: bucket }));
       } catch (error) {
         throw new AwsUnavailableError('head bucket', { cause: error });
+      }
+    },
+    async createMultipartUpload({ key, contentType }) {
+      try {
+        const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+        if (!out.UploadId) throw new Error('no UploadId');
+        return out.UploadId;
+      } catch (error) {
+        throw new AwsUnavailableError('create multipart upload', { cause: error });
+      }
+    },
+    async presignUploadPart({ key, uploadId, partNumber, contentLength, expiresInSeconds }) {
+      try {
+        return await getSignedUrl(
+          signer,
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            ContentLength: contentLength,
+          }),
+          { expiresIn: expiresInSeconds },
+        );
+      } catch (error) {
+        throw new AwsUnavailableError('presign upload part', { cause: error });
+      }
+    },
+    async completeMultipartUpload({ key, uploadId, parts }) {
+      try {
+        // The SDK also raises S3's "200 OK with an error document" answer as an error.
+        await s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          }),
+        );
+        return 'completed';
+      } catch (error) {
+        const name = errorName(error);
+        if (name === 'NoSuchUpload') return 'no-such-upload';
+        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
+          throw new InvalidPartsError(name, { cause: error });
+        }
+        throw new AwsUnavailableError('complete multipart upload', { cause: error });
+      }
+    },
+    async abortMultipartUpload({ key, uploadId }) {
+      try {
+        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      } catch (error) {
+        if (errorName(error) === 'NoSuchUpload' || isNotFound(error)) return;
+        throw new AwsUnavailableError('abort multipart upload', { cause: error });
       }
     },
   };

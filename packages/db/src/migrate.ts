@@ -4,6 +4,7 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import * as createSessionsAndJobs from './migrations/2026_11_24_000001_create_sessions_and_jobs.ts';
 import * as addJobLeasesAndResults from './migrations/2026_11_24_000002_add_job_leases_and_results.ts';
 import * as addOutboxClaims from './migrations/2026_11_24_000003_add_outbox_claims.ts';
+import * as addMultipartUploads from './migrations/2026_11_24_000004_add_multipart_uploads.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000001_create_sessions_and_jobs': createSessionsAndJobs,
   '2026_11_24_000002_add_job_leases_and_results': addJobLeasesAndResults,
   '2026_11_24_000003_add_outbox_claims': addOutboxClaims,
+  '2026_11_24_000004_add_multipart_uploads': addMultipartUploads,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -11,6 +11,7 @@ export const JOB_STATUSES = [
   'failed',
   'rejected',
   'expired',
+  'aborted',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -66,6 +67,20 @@ export interface VideoAnalysisJobTable {
   framesDone: Generated<number>;
   /** The analysis summary written on completion (see the worker's AnalysisResult). */
   result: unknown;
+  uploadMode: Generated<UploadMode>;
+  multipartUploadId: string | null;
+  partSizeBytes: number | null;
+  partCount: number | null;
+}
+
+export type UploadMode = 'single' | 'multipart';
+
+/** Parts of a multipart upload the uploader reported as stored (S3 checks them at completion). */
+export interface UploadPartTable {
+  jobId: string;
+  partNumber: number;
+  etag: string;
+  recordedAt: Generated<Date>;
 }
 
 export interface OutboxMessageTable {
@@ -88,6 +103,7 @@ export interface Database {
   videoSessions: VideoSessionTable;
   videoAnalysisJobs: VideoAnalysisJobTable;
   outboxMessages: OutboxMessageTable;
+  uploadParts: UploadPartTable;
 }
 
 export type VideoSession = Selectable<VideoSessionTable>;

@@ -1,5 +1,5 @@
 import type { ObjectStorage } from '@coach/aws';
-import { moveJob, type Logger } from '@coach/api';
+import { discardUpload, moveJob, type Logger } from '@coach/api';
 import { buildAnalysisJobMessage } from '@coach/api/messages';
 import {
   findAbandonedJobs,
@@ -55,9 +55,9 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
     });
     if (!expired) continue;
     report.expired += 1;
-    // A PUT that finished after the deadline would otherwise be stored forever.
-    await storage.delete(job.s3Key).catch((error: unknown) => {
-      logger.warn({ err: error, jobId: job.id }, 'could not delete an expired upload');
+    // Parts or a PUT that finished after the deadline would otherwise be stored forever.
+    await discardUpload(storage, job).catch((error: unknown) => {
+      logger.warn({ err: error, jobId: job.id }, 'could not discard an expired upload');
     });
   }
 

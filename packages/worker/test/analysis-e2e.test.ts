@@ -15,6 +15,7 @@ import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 let server: TestServer;
 let worker: Worker;
@@ -54,7 +55,7 @@ async function upload(file: string, input: { sampleFps: number; includeFrames: b
   const body = await readFile(file);
   const { sessionId } = await client.sessions.create.mutate({ title: path.basename(file), playerIds: ['p1'] });
   const started = await client.upload.initiate.mutate({ sessionId, sizeBytes: body.byteLength, ...input });
-  const put = await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body });
+  const put = await fetch(putUrl(started), { method: 'PUT', headers: started.headers, body });
   expect(put.status).toBe(200);
   await client.upload.complete.mutate({ jobId: started.jobId });
   return started;
@@ -120,11 +121,11 @@ describe('analysis end to end (real emulator, real ffmpeg, real MoveNet)', () =>
     await worker.stop(); // hold analysis until the object has been swapped
     try {
       const started = await client.upload.initiate.mutate({ sessionId, sizeBytes: body.byteLength, sampleFps: 5 });
-      await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body });
+      await fetch(putUrl(started), { method: 'PUT', headers: started.headers, body });
       await client.upload.complete.mutate({ jobId: started.jobId });
       // The emulator does not enforce If-None-Match, so the replacement lands; real S3 would refuse it.
       const replacement = new Uint8Array(body.byteLength).fill(3);
-      await fetch(started.presignedUrl, { method: 'PUT', headers: started.headers, body: replacement });
+      await fetch(putUrl(started), { method: 'PUT', headers: started.headers, body: replacement });
       worker = await startWorkerForTests();
       const job = await finished(started.jobId);
       expect(job).toMatchObject({ status: 'failed', errorCode: 'VIDEO_CHANGED', attempts: 1 });

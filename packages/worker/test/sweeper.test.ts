@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -30,7 +31,7 @@ async function initiated() {
 
 async function queued() {
   const upload = await initiated();
-  await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body: new Uint8Array(4) });
+  await fetch(putUrl(upload), { method: 'PUT', headers: upload.headers, body: new Uint8Array(4) });
   await server.clientFor(coachA).upload.complete.mutate({ jobId: upload.jobId });
   await server.drainQueue();
   return upload.jobId;
@@ -46,7 +47,7 @@ describe('sweepOnce', () => {
     const stale = await initiated();
     const fresh = await initiated();
     // A PUT that landed after the deadline must not be kept.
-    await fetch(stale.presignedUrl, { method: 'PUT', headers: stale.headers, body: new Uint8Array(4) });
+    await fetch(putUrl(stale), { method: 'PUT', headers: stale.headers, body: new Uint8Array(4) });
     await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${stale.jobId}`.execute(server.db);
 
     const report = await sweepOnce(options());

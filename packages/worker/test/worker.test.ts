@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { putUrl } from '../../../test/helpers/upload.ts';
 
 const fast: WorkerConfig = {
   ...DEFAULT_WORKER_CONFIG,
@@ -43,7 +44,7 @@ async function queuedJob(s: TestServer) {
   const { sessionId } = await client.sessions.create.mutate({ title: 'Nets', playerIds: [] });
   const body = new Uint8Array(1024).fill(1);
   const upload = await client.upload.initiate.mutate({ sessionId, sizeBytes: body.byteLength });
-  const put = await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body });
+  const put = await fetch(putUrl(upload), { method: 'PUT', headers: upload.headers, body });
   expect(put.status).toBe(200);
   await client.upload.complete.mutate({ jobId: upload.jobId });
   return upload.jobId;

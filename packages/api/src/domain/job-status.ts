@@ -13,7 +13,7 @@ import {
  * writers can never skip or undo a state.
  */
 export const JOB_TRANSITIONS = {
-  awaiting_upload: ['queued', 'rejected', 'expired'],
+  awaiting_upload: ['queued', 'rejected', 'expired', 'aborted'],
   queued: ['processing', 'failed'],
   // processing → processing: a worker reclaims a job whose previous lease lapsed.
   processing: ['completed', 'failed', 'queued', 'processing'],
@@ -21,6 +21,7 @@ export const JOB_TRANSITIONS = {
   failed: [],
   rejected: [],
   expired: [],
+  aborted: [],
 } as const satisfies Record<JobStatus, readonly JobStatus[]>;
 
 export type JobTransition = {

@@ -16,6 +16,7 @@ import { AppError } from './errors.ts';
 import { jobNotFound } from './jobs.ts';
 import { sessionNotFound } from './sessions.ts';
 import { moveJob } from './job-status.ts';
+import { assembleMultipart, planParts } from './multipart.ts';
 import { videoKey, type VideoContentType } from './video-key.ts';
 
 type UploadDeps = Pick<Context, 'db' | 'storage' | 'outbox' | 'config' | 'logger' | 'now'>;
@@ -35,10 +36,15 @@ export interface InitiatedUpload {
   sessionId: string;
   videoId: string;
   status: JobStatus;
-  presignedUrl: string;
+  /** `multipart` above the size threshold: sign parts with upload.signParts instead of one PUT. */
+  uploadMode: 'single' | 'multipart';
+  /** The single-PUT URL; null for a multipart upload. */
+  presignedUrl: string | null;
   method: 'PUT';
-  /** Send exactly these headers with the PUT, or storage refuses the upload. */
+  /** Send exactly these headers with the PUT (or every part PUT), or storage refuses the upload. */
   headers: Record<string, string>;
+  /** The part plan of a multipart upload: every part has `partSizeBytes` except the last. */
+  multipart: { partSizeBytes: number; partCount: number } | null;
   expiresIn: number;
   expiresAt: string;
   s3Bucket: string;
@@ -66,13 +72,28 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
   const videoId = randomUUID();
   const key = videoKey({ owner: p.owner, sessionId: p.sessionId, videoId, contentType: p.contentType });
   const expiresIn = config.uploadUrlExpiresSeconds;
-  const signed = await storage.presignPut({
-    key,
-    contentType: p.contentType,
-    contentLength: p.sizeBytes,
-    expiresInSeconds: expiresIn,
-  });
   const expiresAt = new Date(deps.now().getTime() + expiresIn * 1000);
+  const multipart = p.sizeBytes !== undefined && p.sizeBytes > config.multipartThresholdBytes;
+
+  // Storage first, the row second: a storage failure leaves nothing behind.
+  let presignedUrl: string | null = null;
+  let headers: Record<string, string>;
+  let plan: { partSizeBytes: number; partCount: number } | null = null;
+  let uploadId: string | null = null;
+  if (multipart && p.sizeBytes !== undefined) {
+    plan = planParts(p.sizeBytes, config.multipartPartSizeBytes);
+    uploadId = await storage.createMultipartUpload({ key, contentType: p.contentType });
+    headers = {};
+  } else {
+    const signed = await storage.presignPut({
+      key,
+      contentType: p.contentType,
+      contentLength: p.sizeBytes,
+      expiresInSeconds: expiresIn,
+    });
+    presignedUrl = signed.url;
+    headers = signed.headers;
+  }
   const job = await insertJobForOwnedSession(deps.db, {
     id: jobId,
     sessionId: p.sessionId,
@@ -86,16 +107,26 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     contentType: p.contentType,
     declaredSizeBytes: p.sizeBytes ?? null,
     uploadExpiresAt: expiresAt,
+    multipart: plan && uploadId ? { uploadId, ...plan } : null,
   });
-  if (!job) throw sessionNotFound();
+  if (!job) {
+    if (uploadId) {
+      await storage.abortMultipartUpload({ key, uploadId }).catch((error: unknown) => {
+        deps.logger.warn({ err: error, key }, 'could not abort a multipart upload for a refused initiate');
+      });
+    }
+    throw sessionNotFound();
+  }
   return {
     jobId,
     sessionId: p.sessionId,
     videoId,
     status: job.status,
-    presignedUrl: signed.url,
-    method: signed.method,
-    headers: signed.headers,
+    uploadMode: multipart ? 'multipart' : 'single',
+    presignedUrl,
+    method: 'PUT',
+    headers,
+    multipart: plan,
     expiresIn,
     expiresAt: expiresAt.toISOString(),
     s3Bucket: storage.bucket,
@@ -154,13 +185,14 @@ export function checkStoredObject(
  */
 export async function completeUpload(
   deps: UploadDeps,
-  p: { owner: Owner; jobId: string },
+  p: { owner: Owner; jobId: string; parts?: { partNumber: number; etag: string }[] },
 ): Promise<CompletedUpload> {
   const { db, storage, config, logger } = deps;
   const job = await findOwnedJob(db, p);
   if (!job) throw jobNotFound();
 
   if (job.status === 'awaiting_upload') {
+    if (job.uploadMode === 'multipart') await assembleMultipart(deps, job, p.owner, p.parts);
     const object = await storage.head(job.s3Key);
     if (!object) {
       // S3 checks expiry when a PUT starts, so a slow upload may still land: report, don't expire here.
@@ -227,6 +259,8 @@ export async function completeUpload(
       );
     case 'expired':
       throw new AppError('UPLOAD_EXPIRED', 'This upload expired before the file arrived. Start a new upload.');
+    case 'aborted':
+      throw new AppError('UPLOAD_ABORTED', 'This upload was cancelled. Start a new upload.');
     case 'queued':
     case 'processing':
     case 'completed':
@@ -248,4 +282,42 @@ function formatBytes(bytes: number): string {
   const gib = bytes / 1024 ** 3;
   if (gib >= 1) return `${Number(gib.toFixed(2))} GiB`;
   return `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
+}
+
+/**
+ * Cancels an upload that has not completed: the job becomes `aborted` and
+ * whatever reached storage (parts or a whole object) is discarded. Aborting
+ * twice answers the same.
+ */
+export async function abortUpload(
+  deps: UploadDeps,
+  p: { owner: Owner; jobId: string },
+): Promise<{ jobId: string; status: JobStatus }> {
+  const job = await findOwnedJob(deps.db, p);
+  if (!job) throw jobNotFound();
+  if (job.status !== 'awaiting_upload' && job.status !== 'aborted') {
+    throw new AppError('UPLOAD_CLOSED', `This upload is already ${job.status}; it can no longer be cancelled.`);
+  }
+  await discardUpload(deps.storage, job);
+  const aborted =
+    (await moveJob(deps.db, {
+      jobId: job.id,
+      from: 'awaiting_upload',
+      to: 'aborted',
+      set: { errorCode: 'UPLOAD_ABORTED', errorMessage: 'The upload was cancelled.', finishedAt: deps.now() },
+    })) ?? (await findOwnedJob(deps.db, p));
+  if (!aborted) throw jobNotFound();
+  if (aborted.status !== 'aborted') {
+    throw new AppError('UPLOAD_CLOSED', `This upload is already ${aborted.status}; it can no longer be cancelled.`);
+  }
+  return { jobId: aborted.id, status: aborted.status };
+}
+
+/** Removes what an unfinished upload left in storage. */
+export async function discardUpload(
+  storage: UploadDeps['storage'],
+  job: Pick<VideoAnalysisJob, 's3Key' | 'multipartUploadId'>,
+): Promise<void> {
+  if (job.multipartUploadId) await storage.abortMultipartUpload({ key: job.s3Key, uploadId: job.multipartUploadId });
+  await storage.delete(job.s3Key);
 }

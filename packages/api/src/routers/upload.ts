@@ -1,11 +1,21 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
-import { completeUpload, initiateUpload } from '../domain/upload.ts';
+import { listParts, recordParts, signParts } from '../domain/multipart.ts';
+import { abortUpload, completeUpload, initiateUpload } from '../domain/upload.ts';
 import { uploadProcedure } from '../trpc.ts';
-import { InitiateUploadInputSchema, JobRefInputSchema } from '../validation.ts';
+import {
+  CompleteUploadInputSchema,
+  InitiateUploadInputSchema,
+  JobRefInputSchema,
+  RecordPartsInputSchema,
+  SignPartsInputSchema,
+} from '../validation.ts';
 
 export const uploadRouter = {
-  /** Creates an analysis job and a presigned PUT URL; the file goes straight to storage. */
+  /**
+   * Creates an analysis job and either a presigned PUT URL or, above the size
+   * threshold, a multipart upload; the file goes straight to storage.
+   */
   initiate: uploadProcedure.input(InitiateUploadInputSchema).mutation(({ ctx, input }) =>
     initiateUpload(ctx, {
       owner: ctx.owner,
@@ -17,8 +27,24 @@ export const uploadRouter = {
       sizeBytes: input.sizeBytes,
     }),
   ),
-  /** Verifies the stored object and queues the job; idempotent. */
-  complete: uploadProcedure
+  /** Multipart: short-lived URLs for up to 100 parts; call again for an expired one. */
+  signParts: uploadProcedure
+    .input(SignPartsInputSchema)
+    .mutation(({ ctx, input }) => signParts(ctx, { owner: ctx.owner, ...input })),
+  /** Multipart: records parts stored so far (with the ETags their PUTs returned). */
+  recordParts: uploadProcedure
+    .input(RecordPartsInputSchema)
+    .mutation(({ ctx, input }) => recordParts(ctx.db, { owner: ctx.owner, ...input })),
+  /** Multipart: the plan and the parts already stored, to resume from anywhere. */
+  listParts: uploadProcedure
     .input(JobRefInputSchema)
-    .mutation(({ ctx, input }) => completeUpload(ctx, { owner: ctx.owner, jobId: input.jobId })),
+    .query(({ ctx, input }) => listParts(ctx.db, { owner: ctx.owner, jobId: input.jobId })),
+  /** Verifies the stored object (assembling the parts first for multipart) and queues the job; idempotent. */
+  complete: uploadProcedure
+    .input(CompleteUploadInputSchema)
+    .mutation(({ ctx, input }) => completeUpload(ctx, { owner: ctx.owner, jobId: input.jobId, parts: input.parts })),
+  /** Cancels an unfinished upload and discards what reached storage. */
+  abort: uploadProcedure
+    .input(JobRefInputSchema)
+    .mutation(({ ctx, input }) => abortUpload(ctx, { owner: ctx.owner, jobId: input.jobId })),
 } satisfies TRPCRouterRecord;

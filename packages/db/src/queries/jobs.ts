@@ -16,6 +16,8 @@ export interface InsertJobParams {
   contentType: string;
   declaredSizeBytes: number | null;
   uploadExpiresAt: Date;
+  /** Set for a multipart upload: its S3 upload id and part plan. */
+  multipart: { uploadId: string; partSizeBytes: number; partCount: number } | null;
 }
 
 /**
@@ -43,6 +45,10 @@ export async function insertJobForOwnedSession(
       'contentType',
       'declaredSizeBytes',
       'uploadExpiresAt',
+      'uploadMode',
+      'multipartUploadId',
+      'partSizeBytes',
+      'partCount',
     ])
     .expression((eb) =>
       eb
@@ -62,6 +68,10 @@ export async function insertJobForOwnedSession(
           eb.val(params.contentType).as('contentType'),
           eb.val(params.declaredSizeBytes).as('declaredSizeBytes'),
           eb.val(params.uploadExpiresAt).as('uploadExpiresAt'),
+          eb.val(params.multipart ? 'multipart' : 'single').as('uploadMode'),
+          eb.val(params.multipart?.uploadId ?? null).as('multipartUploadId'),
+          eb.val(params.multipart?.partSizeBytes ?? null).as('partSizeBytes'),
+          eb.val(params.multipart?.partCount ?? null).as('partCount'),
         ])
         .where('videoSessions.id', '=', params.sessionId)
         .where('videoSessions.ownerType', '=', params.owner.type)

@@ -1,0 +1,189 @@
+import {
+  findOwnedJob,
+  listUploadParts,
+  upsertUploadParts,
+  type Database,
+  type Kysely,
+  type Owner,
+  type RecordedPart,
+  type VideoAnalysisJob,
+} from '@coach/db';
+
+import type { Context } from '../context.ts';
+import { AppError } from './errors.ts';
+import { jobNotFound } from './jobs.ts';
+
+const MIB = 1024 ** 2;
+const MIN_PART_BYTES = 5 * MIB;
+const MAX_PART_BYTES = 5 * 1024 ** 3;
+const MAX_PARTS = 10_000;
+
+export interface PartPlan {
+  partSizeBytes: number;
+  partCount: number;
+}
+
+/**
+ * Equal parts of at least `preferredPartBytes` (never under S3's 5 MiB), grown
+ * in whole MiB until the upload fits in 10,000 parts; the last part is the remainder.
+ */
+export function planParts(sizeBytes: number, preferredPartBytes: number): PartPlan {
+  let partSizeBytes = Math.max(MIN_PART_BYTES, preferredPartBytes, Math.ceil(sizeBytes / MAX_PARTS));
+  partSizeBytes = Math.ceil(partSizeBytes / MIB) * MIB;
+  if (partSizeBytes > MAX_PART_BYTES) throw new RangeError(`${sizeBytes} bytes cannot be uploaded in ${MAX_PARTS} parts`);
+  return { partSizeBytes, partCount: Math.max(1, Math.ceil(sizeBytes / partSizeBytes)) };
+}
+
+/** The exact length of one part: every part is full-size except the last. */
+export function partLength(job: { sizeBytes: number; partSizeBytes: number; partCount: number }, partNumber: number): number {
+  return partNumber < job.partCount ? job.partSizeBytes : job.sizeBytes - job.partSizeBytes * (job.partCount - 1);
+}
+
+interface MultipartJob {
+  job: VideoAnalysisJob;
+  uploadId: string;
+  partSizeBytes: number;
+  partCount: number;
+  sizeBytes: number;
+}
+
+/** The caller's own multipart job that is still accepting parts. */
+async function openMultipartJob(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<MultipartJob> {
+  const job = await findOwnedJob(db, p);
+  if (!job) throw jobNotFound();
+  if (job.uploadMode !== 'multipart' || !job.multipartUploadId || !job.partSizeBytes || !job.partCount || !job.declaredSizeBytes) {
+    throw new AppError('NOT_MULTIPART', 'This upload is a single PUT; it has no parts. Use its presignedUrl.');
+  }
+  if (job.status !== 'awaiting_upload') {
+    throw new AppError('UPLOAD_CLOSED', `This upload is already ${job.status}; no more parts are accepted.`);
+  }
+  return {
+    job,
+    uploadId: job.multipartUploadId,
+    partSizeBytes: job.partSizeBytes,
+    partCount: job.partCount,
+    sizeBytes: job.declaredSizeBytes,
+  };
+}
+
+function assertPartNumbers(partNumbers: readonly number[], partCount: number): void {
+  const outside = partNumbers.filter((n) => n > partCount);
+  if (outside.length > 0) {
+    throw new AppError(
+      'INVALID_PART_NUMBER',
+      `This upload has parts 1 to ${partCount}; ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} out of range.`,
+    );
+  }
+}
+
+export interface SignedPart {
+  partNumber: number;
+  url: string;
+  /** The exact number of bytes to PUT. */
+  sizeBytes: number;
+}
+
+/** Signs part URLs for the caller's own upload; re-signing an expired URL is just calling again. */
+export async function signParts(
+  deps: Pick<Context, 'db' | 'storage' | 'config' | 'now'>,
+  p: { owner: Owner; jobId: string; partNumbers: number[] },
+): Promise<{ jobId: string; expiresIn: number; expiresAt: string; parts: SignedPart[] }> {
+  const open = await openMultipartJob(deps.db, p);
+  assertPartNumbers(p.partNumbers, open.partCount);
+  const expiresInSeconds = deps.config.partUrlExpiresSeconds;
+  const parts = await Promise.all(
+    p.partNumbers.map(async (partNumber) => {
+      const sizeBytes = partLength(open, partNumber);
+      const url = await deps.storage.presignUploadPart({
+        key: open.job.s3Key,
+        uploadId: open.uploadId,
+        partNumber,
+        contentLength: sizeBytes,
+        expiresInSeconds,
+      });
+      return { partNumber, url, sizeBytes };
+    }),
+  );
+  return {
+    jobId: open.job.id,
+    expiresIn: expiresInSeconds,
+    expiresAt: new Date(deps.now().getTime() + expiresInSeconds * 1000).toISOString(),
+    parts,
+  };
+}
+
+/** Records parts the uploader stored; S3 checks each ETag when the upload completes. */
+export async function recordParts(
+  db: Kysely<Database>,
+  p: { owner: Owner; jobId: string; parts: RecordedPart[] },
+): Promise<UploadProgress> {
+  const open = await openMultipartJob(db, p);
+  assertPartNumbers(p.parts.map((part) => part.partNumber), open.partCount);
+  await upsertUploadParts(db, { jobId: open.job.id, parts: p.parts });
+  return progressOf(db, open);
+}
+
+export interface UploadProgress {
+  jobId: string;
+  partSizeBytes: number;
+  partCount: number;
+  sizeBytes: number;
+  /** Parts recorded so far, ascending, with their ETags. */
+  parts: RecordedPart[];
+  missingPartNumbers: number[];
+}
+
+/** What is stored so far, from the server's record: the basis for resuming anywhere. */
+export async function listParts(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<UploadProgress> {
+  return progressOf(db, await openMultipartJob(db, p));
+}
+
+async function progressOf(db: Kysely<Database>, open: MultipartJob): Promise<UploadProgress> {
+  const parts = await listUploadParts(db, { jobId: open.job.id });
+  const have = new Set(parts.map((part) => part.partNumber));
+  const missingPartNumbers: number[] = [];
+  for (let n = 1; n <= open.partCount; n++) if (!have.has(n)) missingPartNumbers.push(n);
+  return {
+    jobId: open.job.id,
+    partSizeBytes: open.partSizeBytes,
+    partCount: open.partCount,
+    sizeBytes: open.sizeBytes,
+    parts,
+    missingPartNumbers,
+  };
+}
+
+/**
+ * Assembles a multipart upload from the recorded parts (plus any given now).
+ * Afterwards the object is verified like a single PUT by the caller.
+ */
+export async function assembleMultipart(
+  deps: Pick<Context, 'db' | 'storage'>,
+  job: VideoAnalysisJob,
+  owner: Owner,
+  given: RecordedPart[] | undefined,
+): Promise<void> {
+  const open = await openMultipartJob(deps.db, { owner, jobId: job.id });
+  if (given?.length) {
+    assertPartNumbers(given.map((part) => part.partNumber), open.partCount);
+    await upsertUploadParts(deps.db, { jobId: job.id, parts: given });
+  }
+  const progress = await progressOf(deps.db, open);
+  if (progress.missingPartNumbers.length > 0) {
+    const shown = progress.missingPartNumbers.slice(0, 20).join(', ');
+    const more = progress.missingPartNumbers.length > 20 ? ` and ${progress.missingPartNumbers.length - 20} more` : '';
+    throw new AppError('UPLOAD_INCOMPLETE', `Parts ${shown}${more} have not been uploaded yet. Upload them, then complete again.`);
+  }
+  try {
+    await deps.storage.completeMultipartUpload({ key: job.s3Key, uploadId: open.uploadId, parts: progress.parts });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidPartsError') {
+      throw new AppError(
+        'UPLOAD_PARTS_INVALID',
+        'Storage refused the parts as recorded: a part is missing, was corrupted, or is too small. Upload the parts again (upload.listParts shows what is recorded), then complete again.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
