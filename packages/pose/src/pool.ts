@@ -33,6 +33,8 @@ export interface PosePool {
   estimate(frames: readonly RgbFrame[], options?: PoolEstimateOptions): Promise<Pose[]>;
   /** Stops the threads; pending calls are rejected. */
   close(): Promise<void>;
+  /** Set once a thread crashed or exited: the pool is broken for good and must be replaced. */
+  readonly failure: Error | undefined;
 }
 
 /** How long a thread gets to dispose its model after `close()` before it is terminated. */
@@ -162,6 +164,9 @@ export async function createPosePool({
       return results.flat();
     },
     close,
+    get failure() {
+      return failure;
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import type { Database, Kysely } from '@coach/db';
 import { createPosePool } from '@coach/pose';
 
 import { createVideoAnalyzer } from './analysis/analyze-video.ts';
+import { createSupervisedPosePool } from './analysis/supervised-pose-pool.ts';
 import type { WorkerSettings } from './settings.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -21,7 +22,10 @@ export interface AnalysisWorkerDeps {
  * first, then closes the pose threads.
  */
 export async function startAnalysisWorker(deps: AnalysisWorkerDeps, settings: WorkerSettings): Promise<Worker> {
-  const pose = await createPosePool({ model: settings.pose.model, threads: settings.pose.threads });
+  const pose = await createSupervisedPosePool(
+    () => createPosePool({ model: settings.pose.model, threads: settings.pose.threads }),
+    deps.logger,
+  );
   const analyzer = createVideoAnalyzer({
     storage: deps.storage,
     pose,

@@ -6,3 +6,4 @@ export { PermanentAnalysisError, WORKER_FAILURE } from './errors.ts';
 export { WorkerSettingsSchema, toWorkerSettings, type WorkerSettings } from './settings.ts';
 export { createVideoAnalyzer, type VideoAnalyzerOptions } from './analysis/analyze-video.ts';
 export { startAnalysisWorker, type AnalysisWorkerDeps } from './analysis-worker.ts';
+export { createSupervisedPosePool } from './analysis/supervised-pose-pool.ts';

@@ -47,6 +47,8 @@ export async function* watchJob(
         }
         if (isTerminal(view.status)) return;
       }
+      // A change or an abort that arrived while reading or yielding is handled at once.
+      if (changed || p.signal?.aborted) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           changed = true;
