@@ -5,6 +5,7 @@ import * as createSessionsAndJobs from './migrations/2026_11_24_000001_create_se
 import * as addJobLeasesAndResults from './migrations/2026_11_24_000002_add_job_leases_and_results.ts';
 import * as addOutboxClaims from './migrations/2026_11_24_000003_add_outbox_claims.ts';
 import * as addMultipartUploads from './migrations/2026_11_24_000004_add_multipart_uploads.ts';
+import * as addLeaseMessageId from './migrations/2026_11_24_000005_add_lease_message_id.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000002_add_job_leases_and_results': addJobLeasesAndResults,
   '2026_11_24_000003_add_outbox_claims': addOutboxClaims,
   '2026_11_24_000004_add_multipart_uploads': addMultipartUploads,
+  '2026_11_24_000005_add_lease_message_id': addLeaseMessageId,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -62,6 +62,8 @@ export interface VideoAnalysisJobTable {
   leaseToken: string | null;
   leaseOwner: string | null;
   leaseExpiresAt: Timestamp | null;
+  /** The SQS message the current lease was taken for. */
+  leaseMessageId: string | null;
   progressPercent: Generated<number>;
   framesTotal: number | null;
   framesDone: Generated<number>;

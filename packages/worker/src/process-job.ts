@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ReceivedMessage } from '@coach/aws';
 import { isTerminal, moveJob, type Logger } from '@coach/api';
-import { AnalysisJobMessageSchema } from '@coach/api/messages';
+import { AnalysisJobMessageSchema, type AnalysisJobMessage } from '@coach/api/messages';
 import {
   claimJob,
   extendLease,
@@ -38,9 +38,11 @@ export interface JobProcessorOptions {
   maxReceives: number;
   backoffBaseSeconds: number;
   backoffMaxSeconds: number;
+  /** A job still running after this long is stopped and retried (a hung ffmpeg or pose thread). */
+  maxJobSeconds: number;
 }
 
-type Stop = 'shutdown' | 'lease-lost';
+type Stop = 'shutdown' | 'lease-lost' | 'deadline';
 
 /** Handles one analysis message end to end; see DESIGN.md for every outcome. */
 export function createJobProcessor(options: JobProcessorOptions): MessageHandler {
@@ -48,6 +50,11 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
 
   return async (message, ctx) => {
     const parsed = parseMessage(message.body);
+    if (!parsed.ok && parsed.newerVersion) {
+      // From a newer producer during a rolling deploy: leave it for a newer worker.
+      logger.warn({ messageId: message.messageId, version: parsed.newerVersion }, 'analysis message of a newer version');
+      return { kind: 'retry', delaySeconds: 300 };
+    }
     if (!parsed.ok) {
       logger.error({ messageId: message.messageId, issues: parsed.issues }, 'invalid analysis message');
       if (parsed.jobId) {
@@ -71,8 +78,25 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
       leaseToken,
       leaseOwner: options.workerId,
       leaseSeconds: options.leaseSeconds,
+      messageId: message.messageId,
     });
     if (!job) return dispositionForUnclaimed(db, parsed.message.job_id, logger, message);
+    if (job.attempts > options.maxReceives) {
+      // Deliveries were used up without an outcome (e.g. crashes, or a queue redrive
+      // count above WORKER_MAX_RECEIVES): stop here rather than loop.
+      await updateLeasedJob(db, {
+        jobId: job.id,
+        leaseToken,
+        to: 'failed',
+        release: true,
+        set: {
+          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
+          errorMessage: `We could not analyse this video after ${job.attempts - 1} attempts. Please try uploading it again later.`,
+          finishedAt: new Date(),
+        },
+      });
+      return { kind: 'delete' };
+    }
 
     const jobId = job.id;
     const log = { jobId, attempt: job.attempts, receiveCount: message.receiveCount };
@@ -85,6 +109,8 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
     };
     const onShutdown = () => halt('shutdown');
     ctx.signal.addEventListener('abort', onShutdown, { once: true });
+    if (ctx.signal.aborted) onShutdown();
+    const deadline = setTimeout(() => halt('deadline'), options.maxJobSeconds * 1000);
     // One tick at a time, and awaited before any final write: a tick that
     // started before a release must not re-hide the message afterwards.
     let tick: Promise<void> = Promise.resolve();
@@ -110,12 +136,17 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
       const percent = total > 0 ? Math.min(99, Math.floor((done / total) * 100)) : 0;
       if (percent === lastPercent) return;
       lastPercent = percent;
-      const row = await updateLeasedJob(db, {
-        jobId: job.id,
-        leaseToken,
-        set: { framesDone: done, framesTotal: total, progressPercent: percent },
-      });
-      if (!row) halt('lease-lost');
+      try {
+        const row = await updateLeasedJob(db, {
+          jobId,
+          leaseToken,
+          set: { framesDone: done, framesTotal: total, progressPercent: percent },
+        });
+        if (!row) halt('lease-lost');
+      } catch (error) {
+        // Progress is advisory: a database blip must not throw away the analysis.
+        logger.warn({ ...log, err: error }, 'could not record progress');
+      }
     };
 
     try {
@@ -140,6 +171,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
       return await settleFailure(error);
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(deadline);
       ctx.signal.removeEventListener('abort', onShutdown);
     }
 
@@ -153,7 +185,9 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         logger.info(log, 'released for another worker at shutdown');
         return { kind: 'retry', delaySeconds: 0 };
       }
-      if (error instanceof PermanentAnalysisError) {
+      if (stopReason === 'deadline') {
+        logger.warn({ ...log, maxJobSeconds: options.maxJobSeconds }, 'analysis exceeded its time limit; will retry');
+      } else if (error instanceof PermanentAnalysisError) {
         const failed = await updateLeasedJob(db, {
           jobId,
           leaseToken,
@@ -163,8 +197,9 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         });
         logger.info({ ...log, code: error.code }, 'analysis failed permanently');
         return failed ? { kind: 'delete' } : { kind: 'leave' };
+      } else {
+        logger.warn({ ...log, err: error }, 'analysis failed; will retry');
       }
-      logger.warn({ ...log, err: error }, 'analysis failed; will retry');
       if (message.receiveCount >= options.maxReceives) {
         await updateLeasedJob(db, {
           jobId,
@@ -191,8 +226,8 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
 }
 
 type ParsedMessage =
-  | { ok: true; message: ReturnType<typeof AnalysisJobMessageSchema.parse> }
-  | { ok: false; jobId: string | undefined; issues: string[] };
+  | { ok: true; message: AnalysisJobMessage }
+  | { ok: false; jobId: string | undefined; issues: string[]; newerVersion?: number };
 
 function parseMessage(body: string): ParsedMessage {
   let json: unknown;
@@ -203,6 +238,10 @@ function parseMessage(body: string): ParsedMessage {
   }
   const result = AnalysisJobMessageSchema.safeParse(json);
   if (result.success) return { ok: true, message: result.data };
+  const version = typeof json === 'object' && json !== null && 'schema_version' in json ? json.schema_version : undefined;
+  if (typeof version === 'number' && Number.isInteger(version) && version > 1) {
+    return { ok: false, jobId: undefined, issues: [], newerVersion: version };
+  }
   const jobId = AnalysisJobMessageSchema.shape.job_id.safeParse(
     typeof json === 'object' && json !== null && 'job_id' in json ? json.job_id : undefined,
   );
@@ -229,7 +268,15 @@ async function dispositionForUnclaimed(
     logger.info({ jobId, status: job.status }, 'duplicate or late message for a finished job; acknowledged');
     return { kind: 'delete' };
   }
-  if (job.status === 'processing') return { kind: 'leave' }; // another worker holds a live lease
+  if (job.status === 'processing') {
+    // Another worker holds a live lease. A different copy of the message is a
+    // duplicate: drop it rather than let it cycle into the dead-letter queue.
+    if (job.leaseMessageId && job.leaseMessageId !== message.messageId) {
+      logger.info({ jobId }, 'duplicate message for a job in progress; dropped');
+      return { kind: 'delete' };
+    }
+    return { kind: 'leave' };
+  }
   logger.error({ jobId, status: job.status }, 'analysis message for a job that was never queued');
   return { kind: 'dead-letter' };
 }

@@ -15,6 +15,7 @@ export const WorkerSettingsSchema = z.object({
   WORKER_MAX_RECEIVES: int(1, 1000).default(DEFAULT_WORKER_CONFIG.maxReceives),
   WORKER_SHUTDOWN_BUDGET_SECONDS: int(0, 3600).default(DEFAULT_WORKER_CONFIG.shutdownBudgetMs / 1000),
   WORKER_SWEEP_INTERVAL_SECONDS: int(1, 3600).default(DEFAULT_WORKER_CONFIG.sweepIntervalMs / 1000),
+  WORKER_MAX_JOB_SECONDS: int(30, 24 * 3600).default(DEFAULT_WORKER_CONFIG.maxJobSeconds),
   POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
   POSE_THREADS: int(1, 64).default(2),
 });
@@ -34,6 +35,7 @@ export function toWorkerSettings(values: z.infer<typeof WorkerSettingsSchema>): 
       maxReceives: values.WORKER_MAX_RECEIVES,
       shutdownBudgetMs: values.WORKER_SHUTDOWN_BUDGET_SECONDS * 1000,
       sweepIntervalMs: values.WORKER_SWEEP_INTERVAL_SECONDS * 1000,
+      maxJobSeconds: values.WORKER_MAX_JOB_SECONDS,
     },
     pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
   };

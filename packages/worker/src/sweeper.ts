@@ -68,6 +68,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
       const failed = await updateLeasedJob(db, {
         jobId: job.id,
         leaseToken,
+        lapsedForSeconds: options.abandonedGraceSeconds,
         to: 'failed',
         release: true,
         set: {
@@ -80,7 +81,13 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
       continue;
     }
     const requeued = await db.transaction().execute(async (trx) => {
-      const row = await updateLeasedJob(trx, { jobId: job.id, leaseToken, to: 'queued', release: true });
+      const row = await updateLeasedJob(trx, {
+        jobId: job.id,
+        leaseToken,
+        lapsedForSeconds: options.abandonedGraceSeconds,
+        to: 'queued',
+        release: true,
+      });
       if (row) {
         await insertOutboxMessage(trx, {
           dedupeKey: `analysis:${row.id}:retry:${row.attempts}`,
@@ -97,6 +104,21 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
   }
 
   for (const job of await findStaleQueuedJobs(db, { staleSeconds: options.staleQueuedSeconds, limit })) {
+    if (job.attempts >= options.maxAttempts) {
+      // Its last message was dead-lettered (or lost): no more redispatches.
+      const failed = await moveJob(db, {
+        jobId: job.id,
+        from: 'queued',
+        to: 'failed',
+        set: {
+          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
+          errorMessage: `We could not analyse this video after ${job.attempts} attempts. Please try uploading it again later.`,
+          finishedAt: new Date(),
+        },
+      });
+      if (failed) report.failed += 1;
+      continue;
+    }
     const redispatched = await db.transaction().execute(async (trx) => {
       // Only when every message so far went out: an unsent one is still the relay's to deliver.
       const pending = await trx

@@ -34,6 +34,8 @@ export interface WorkerConfig {
   uploadGraceSeconds: number;
   abandonedGraceSeconds: number;
   staleQueuedSeconds: number;
+  /** Longest one analysis may run before it is stopped and retried. */
+  maxJobSeconds: number;
 }
 
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
@@ -49,6 +51,7 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   uploadGraceSeconds: 3_600,
   abandonedGraceSeconds: 120,
   staleQueuedSeconds: 900,
+  maxJobSeconds: 1_800,
 };
 
 export interface Worker {
@@ -69,6 +72,7 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     maxReceives: config.maxReceives,
     backoffBaseSeconds: config.backoffBaseSeconds,
     backoffMaxSeconds: config.backoffMaxSeconds,
+    maxJobSeconds: config.maxJobSeconds,
   });
   const consumer = startConsumer({
     queue: deps.queue,

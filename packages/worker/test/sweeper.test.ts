@@ -1,5 +1,5 @@
 import { silentLogger } from '@coach/api';
-import { claimJob, findJob, sql } from '@coach/db';
+import { claimJob, extendLease, findAbandonedJobs, findJob, sql, updateLeasedJob } from '@coach/db';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,6 +75,28 @@ describe('sweepOnce', () => {
       errorCode: 'ANALYSIS_RETRIES_EXHAUSTED',
     });
     expect(await outboxKeys(exhausted)).toEqual([`analysis:${exhausted}`]);
+  });
+
+  it('does not take over a lease the worker renewed after the sweeper read it', async () => {
+    const jobId = await queued();
+    const leaseToken = crypto.randomUUID();
+    await claimJob(server.db, { jobId, leaseToken, leaseOwner: 'slow', leaseSeconds: 1 });
+    await sql`update video_analysis_jobs set lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(server.db);
+    const [seen] = await findAbandonedJobs(server.db, { graceSeconds: 30, limit: 10 });
+    expect(seen?.id).toBe(jobId);
+    await extendLease(server.db, { jobId, leaseToken, leaseSeconds: 60 }); // the worker's heartbeat wins the race
+    const takenOver = await updateLeasedJob(server.db, { jobId, leaseToken, lapsedForSeconds: 30, to: 'queued', release: true });
+    expect(takenOver).toBeUndefined();
+    expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'processing', leaseOwner: 'slow' });
+  });
+
+  it('fails a queued job whose attempts are used up instead of sending it again', async () => {
+    const jobId = await queued();
+    await sql`update video_analysis_jobs set attempts = 3, updated_at = now() - interval '1 hour' where id = ${jobId}`.execute(server.db);
+    const report = await sweepOnce(options());
+    expect(report.failed).toBeGreaterThanOrEqual(1);
+    expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'failed', errorCode: 'ANALYSIS_RETRIES_EXHAUSTED' });
+    expect(await outboxKeys(jobId)).toEqual([`analysis:${jobId}`]);
   });
 
   it('leaves a live lease alone', async () => {

@@ -8,7 +8,7 @@ import type { Database, JobStatus, VideoAnalysisJob, VideoAnalysisJobUpdate } fr
  */
 export async function claimJob(
   db: Kysely<Database>,
-  p: { jobId: string; leaseToken: string; leaseOwner: string; leaseSeconds: number },
+  p: { jobId: string; leaseToken: string; leaseOwner: string; leaseSeconds: number; messageId?: string },
 ): Promise<VideoAnalysisJob | undefined> {
   return db
     .updateTable('videoAnalysisJobs')
@@ -16,6 +16,7 @@ export async function claimJob(
       status: 'processing',
       leaseToken: p.leaseToken,
       leaseOwner: p.leaseOwner,
+      leaseMessageId: p.messageId ?? null,
       leaseExpiresAt: sql<Date>`now() + make_interval(secs => ${p.leaseSeconds})`,
       attempts: sql<number>`attempts + 1`,
       startedAt: sql<Date>`coalesce(started_at, now())`,
@@ -61,21 +62,26 @@ export async function updateLeasedJob(
     set?: Omit<VideoAnalysisJobUpdate, 'id' | 'status' | 'leaseToken' | 'updatedAt'>;
     /** Clears the lease (when leaving `processing`). */
     release?: boolean;
+    /** Only if the lease lapsed at least this long ago (a sweeper taking over a dead worker's job). */
+    lapsedForSeconds?: number;
   },
 ): Promise<VideoAnalysisJob | undefined> {
-  return db
+  let query = db
     .updateTable('videoAnalysisJobs')
     .set({
       ...p.set,
       ...(p.to ? { status: p.to } : {}),
-      ...(p.release ? { leaseToken: null, leaseOwner: null, leaseExpiresAt: null } : {}),
+      ...(p.release ? { leaseToken: null, leaseOwner: null, leaseExpiresAt: null, leaseMessageId: null } : {}),
       updatedAt: sql<Date>`now()`,
     })
     .where('id', '=', p.jobId)
     .where('leaseToken', '=', p.leaseToken)
-    .where('status', '=', 'processing')
-    .returningAll()
-    .executeTakeFirst();
+    .where('status', '=', 'processing');
+  if (p.lapsedForSeconds !== undefined) {
+    // Re-checked in the write itself: the worker may have renewed the lease since it was read.
+    query = query.where('leaseExpiresAt', '<', sql<Date>`now() - make_interval(secs => ${p.lapsedForSeconds})`);
+  }
+  return query.returningAll().executeTakeFirst();
 }
 
 /** Jobs whose upload window (plus grace) has passed without a completed upload. */

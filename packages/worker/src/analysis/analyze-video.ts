@@ -66,7 +66,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       if (probe.durationSeconds > maxDuration) {
         throw new PermanentAnalysisError(
           'VIDEO_TOO_LONG',
-          `The video is ${Math.round(probe.durationSeconds / 60)} minutes long; clips up to ${maxDuration / 60} minutes can be analysed. Trim it and upload again.`,
+          `The video is longer than ${maxDuration / 60} minutes, the longest we analyse. Trim it and upload again.`,
         );
       }
 
@@ -104,7 +104,10 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       };
 
       t = performance.now();
+      // A timestamp jump can make ffmpeg's fps filter pad with duplicates; never analyse past the expected count.
+      const maxFrames = Math.ceil(expected * 1.2) + 10;
       for await (const frame of extractFrames(file, { fps: job.sampleFps, maxDimension, signal, probe })) {
+        if (records.length + chunk.length >= maxFrames) break;
         chunk.push(frame);
         if (chunk.length >= chunkSize) await flush();
       }

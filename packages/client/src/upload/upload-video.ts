@@ -1,0 +1,246 @@
+import type { RouterOutputs, VideoContentType } from '@coach/api';
+
+import { errorCodeOf } from '../error-code.ts';
+import type { ApiClient } from '../index.ts';
+import { callApi } from './api-retry.ts';
+import { abortError, isAbortError, UploadError } from './errors.ts';
+import { partRange, sendParts, type PartPlan } from './multipart.ts';
+import { ProgressTracker, type UploadProgressEvent } from './progress.ts';
+import type { FetchLike } from './put.ts';
+import type { BackoffOptions, RetryPolicy } from './retry.ts';
+import { sendSingle } from './single-put.ts';
+import { openUploadSource, type UploadFile, type UploadSource } from './source.ts';
+
+export interface TransferOptions {
+  /**
+   * Called on every phase change and whenever storage confirms a part (or the
+   * whole single PUT): fetch reports no upload progress, so that is the granularity.
+   */
+  onProgress?: (event: UploadProgressEvent) => void;
+  /**
+   * Cancels the upload: PUTs stop, the server discards the upload (`upload.abort`,
+   * the job becomes `aborted`) and the promise rejects with an AbortError. Once
+   * every byte is stored, completion is no longer cancelled.
+   */
+  signal?: AbortSignal;
+  /** Part PUTs in flight at once. Default 4: enough to fill a phone uplink without starving the app. */
+  concurrency?: number;
+  /** Retries per request after the first attempt, on network errors and 5xx/429 only. Default 5. */
+  retries?: number;
+  backoff?: BackoffOptions;
+  /**
+   * fetch for the storage PUTs (default: the global one); API calls use the
+   * client's own. For polyfills, and for tests that inject faults.
+   */
+  fetch?: FetchLike;
+}
+
+export interface UploadVideoOptions extends TransferOptions {
+  client: ApiClient;
+  sessionId: string;
+  file: UploadFile;
+  /** Default: from the file's type or extension, else the API's default (`video/mp4`). */
+  contentType?: VideoContentType;
+  sampleFps?: number;
+  includeFrames?: boolean;
+}
+
+export interface ResumeUploadOptions extends TransferOptions {
+  client: ApiClient;
+  jobId: string;
+  /** The same file the upload started with (checked by size). */
+  file: UploadFile;
+}
+
+/** What `upload.complete` answered: the job id, its status (`queued`, …) and the queue message id. */
+export type UploadResult = RouterOutputs['upload']['complete'];
+
+interface Settings {
+  concurrency: number;
+  policy: RetryPolicy;
+  fetch: FetchLike;
+}
+
+function settingsOf(options: TransferOptions): Settings {
+  const concurrency = options.concurrency ?? 4;
+  const retries = options.retries ?? 5;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a whole number ≥ 1');
+  if (!Number.isInteger(retries) || retries < 0) throw new RangeError('retries must be a whole number ≥ 0');
+  return {
+    concurrency,
+    policy: {
+      retries,
+      initialDelayMs: options.backoff?.initialDelayMs ?? 500,
+      maxDelayMs: options.backoff?.maxDelayMs ?? 20_000,
+    },
+    // Bound so a polyfill that needs its global as `this` still works.
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+  };
+}
+
+/**
+ * Uploads a video in one call: initiate → one PUT, or parts in parallel
+ * (signed in small batches, each recorded as it lands) → complete. Resolves
+ * with `upload.complete`'s answer. Rejects with an AbortError when cancelled,
+ * else with an UploadError whose `jobId` (once the job exists) can go to
+ * `resumeUpload`; `errorCodeOf(error)` gives the API's code.
+ */
+export async function uploadVideo(options: UploadVideoOptions): Promise<UploadResult> {
+  const settings = settingsOf(options);
+  const { client, signal } = options;
+  if (signal?.aborted) throw abortError();
+  const source = await open(options.file, undefined);
+  const progress = new ProgressTracker(source.size, options.onProgress);
+  progress.enter('preparing');
+  let jobId: string | undefined;
+  try {
+    // Retried like any call, though not idempotent: if only an answer was lost, the
+    // orphaned job expires by itself. Never cancelled mid-flight, or a job might be
+    // created that this call could not abort.
+    const initiated = await callApi(
+      () =>
+        client.upload.initiate.mutate({
+          sessionId: options.sessionId,
+          sizeBytes: source.size,
+          contentType: options.contentType ?? source.contentType,
+          sampleFps: options.sampleFps,
+          includeFrames: options.includeFrames,
+        }),
+      settings.policy,
+    );
+    jobId = initiated.jobId;
+    if (signal?.aborted) throw abortError();
+    progress.enter('uploading');
+    if (initiated.uploadMode === 'multipart' && initiated.multipart) {
+      await sendAllParts(options, settings, source, progress, jobId, initiated.multipart, range(1, initiated.multipart.partCount));
+    } else if (initiated.presignedUrl) {
+      await sendSingle({ url: initiated.presignedUrl, headers: initiated.headers, blob: source.blob, signal, ...settings });
+      progress.fileDone();
+    } else {
+      throw new UploadError('The server answered with neither a presigned URL nor a part plan.', jobId);
+    }
+    return await complete(client, jobId, settings, progress, signal);
+  } catch (error) {
+    throw await failure(error, client, jobId, settings, signal);
+  }
+}
+
+/**
+ * Continues an upload from the server's record of stored parts (after an app
+ * restart, a crash, or on another device of the same owner): sends only the
+ * missing parts, then completes. A job that is no longer accepting parts, or a
+ * single-PUT job, goes straight to completion, which answers for it
+ * (the finished job's result, or why not: `UPLOAD_NOT_FOUND`, `UPLOAD_ABORTED`, …).
+ */
+export async function resumeUpload(options: ResumeUploadOptions): Promise<UploadResult> {
+  const settings = settingsOf(options);
+  const { client, jobId, signal } = options;
+  if (signal?.aborted) throw abortError();
+  const source = await open(options.file, jobId);
+  const progress = new ProgressTracker(source.size, options.onProgress);
+  progress.enter('preparing');
+  try {
+    let state: RouterOutputs['upload']['listParts'];
+    try {
+      state = await callApi(() => client.upload.listParts.query({ jobId }, { signal }), settings.policy, signal);
+    } catch (error) {
+      const code = errorCodeOf(error);
+      if (code !== 'NOT_MULTIPART' && code !== 'UPLOAD_CLOSED') throw error;
+      return await complete(client, jobId, settings, progress, signal);
+    }
+    if (state.sizeBytes !== source.size) {
+      throw new UploadError(
+        `This upload is for a file of ${state.sizeBytes} bytes, but the file given has ${source.size}. Resume with the same file.`,
+        jobId,
+      );
+    }
+    const plan = { partSizeBytes: state.partSizeBytes, partCount: state.partCount };
+    let stored = 0;
+    for (const part of state.parts) {
+      const { start, end } = partRange(plan, source.size, part.partNumber);
+      stored += end - start;
+    }
+    progress.setAlreadyStored(stored);
+    progress.enter('uploading');
+    await sendAllParts(options, settings, source, progress, jobId, plan, state.missingPartNumbers);
+    return await complete(client, jobId, settings, progress, signal);
+  } catch (error) {
+    throw await failure(error, client, jobId, settings, signal);
+  }
+}
+
+async function open(file: UploadFile, jobId: string | undefined): Promise<UploadSource> {
+  try {
+    return await openUploadSource(file);
+  } catch (error) {
+    throw new UploadError(`The file could not be opened: ${messageOf(error)}`, jobId, { cause: error });
+  }
+}
+
+function sendAllParts(
+  options: TransferOptions & { client: ApiClient },
+  settings: Settings,
+  source: UploadSource,
+  progress: ProgressTracker,
+  jobId: string,
+  plan: PartPlan,
+  partNumbers: readonly number[],
+): Promise<void> {
+  return sendParts({
+    client: options.client,
+    jobId,
+    blob: source.blob,
+    plan,
+    partNumbers,
+    concurrency: settings.concurrency,
+    policy: settings.policy,
+    fetch: settings.fetch,
+    signal: options.signal,
+    progress,
+  });
+}
+
+async function complete(
+  client: ApiClient,
+  jobId: string,
+  settings: Settings,
+  progress: ProgressTracker,
+  signal: AbortSignal | undefined,
+): Promise<UploadResult> {
+  if (signal?.aborted) throw abortError();
+  progress.enter('completing');
+  // Idempotent, so safe to retry; not cancelled, because every byte is already stored.
+  const result = await callApi(() => client.upload.complete.mutate({ jobId }), settings.policy);
+  progress.enter('completed');
+  return result;
+}
+
+/**
+ * The error an upload rejects with. After a cancel the server discards the
+ * upload first (best effort: the sweeper aborts whatever this misses).
+ */
+async function failure(
+  error: unknown,
+  client: ApiClient,
+  jobId: string | undefined,
+  settings: Settings,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  if (signal?.aborted && (isAbortError(error) || error instanceof UploadError || jobId)) {
+    if (jobId) {
+      const id = jobId;
+      await callApi(() => client.upload.abort.mutate({ jobId: id }), settings.policy).catch(() => undefined);
+    }
+    return abortError();
+  }
+  if (error instanceof UploadError) return error;
+  return new UploadError(messageOf(error), jobId, { cause: error });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
