@@ -91,3 +91,9 @@ export const WatchJobInputSchema = z.strictObject({
   /** Set by tRPC's SSE link on reconnect. */
   lastEventId: z.string().max(200).nullish(),
 });
+
+export const ListFramesInputSchema = z.strictObject({
+  jobId: IdSchema,
+  offset: z.int().min(0).max(1_000_000).default(0),
+  limit: z.int().min(1).max(200).default(60),
+});

@@ -3,7 +3,6 @@ import {
   httpBatchLink,
   httpSubscriptionLink,
   splitLink,
-  TRPCClientError,
   type TRPCClient,
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
@@ -65,15 +64,18 @@ export function createClient(options: CreateClientOptions): ApiClient {
   });
 }
 
-/** The stable error code of a failed call (`SESSION_NOT_FOUND`, `UPLOAD_NOT_FOUND`, …), if it has one. */
-export function errorCodeOf(error: unknown): AppErrorCode | undefined {
-  if (!(error instanceof TRPCClientError)) return undefined;
-  const data: unknown = error.data;
-  if (typeof data === 'object' && data !== null && 'appCode' in data && typeof data.appCode === 'string') {
-    // The server only ever sends codes from APP_ERROR_CODES.
-    return data.appCode as AppErrorCode;
-  }
-  return undefined;
-}
-
-export { TRPCClientError };
+export { errorCodeOf } from './error-code.ts';
+export { StorageHttpError, UploadError } from './upload/errors.ts';
+export type { PartProgress, UploadPhase, UploadProgressEvent } from './upload/progress.ts';
+export type { FetchLike } from './upload/put.ts';
+export type { BackoffOptions } from './upload/retry.ts';
+export type { UploadFile } from './upload/source.ts';
+export {
+  resumeUpload,
+  uploadVideo,
+  type ResumeUploadOptions,
+  type TransferOptions,
+  type UploadResult,
+  type UploadVideoOptions,
+} from './upload/upload-video.ts';
+export { TRPCClientError } from '@trpc/client';

@@ -24,17 +24,25 @@ export async function listenForNotifications(options: NotificationListenerOption
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: options.connectionString });
+    // keepAlive: a silently dropped connection is noticed and replaced.
+    const next = new pg.Client({ connectionString: options.connectionString, keepAlive: true });
     next.on('notification', (message) => {
       if (message.channel === options.channel && message.payload) options.onNotification(message.payload);
     });
+    next.on('error', () => {}); // until connected, failures surface from connect() instead
+    try {
+      await next.connect();
+      await next.query(`listen ${pg.escapeIdentifier(options.channel)}`);
+    } catch (error) {
+      await next.end().catch(() => {});
+      throw error;
+    }
+    next.removeAllListeners('error');
     next.on('error', (error) => {
       options.onError?.(error);
       scheduleReconnect();
     });
     next.on('end', () => scheduleReconnect());
-    await next.connect();
-    await next.query(`listen ${pg.escapeIdentifier(options.channel)}`);
     client = next;
     options.onConnected?.();
   };

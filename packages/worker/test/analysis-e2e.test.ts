@@ -100,6 +100,15 @@ describe('analysis end to end (real emulator, real ffmpeg, real MoveNet)', () =>
     expect(confident).toBeDefined();
     const y = (name: string) => (confident ? point(confident, name)?.y : undefined) ?? Number.NaN;
     expect(y('nose')).toBeLessThan(y('left_hip'));
+    expect(y('left_shoulder')).toBeLessThan(y('left_hip'));
+    // Frame links page through jobs.frames without gaps or repeats.
+    const paged: number[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const page = await client.jobs.frames.query({ jobId: started.jobId, offset, limit: 4 });
+      paged.push(...page.frames.map((f) => f.index));
+      offset = page.nextOffset;
+    }
+    expect(paged).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
     const frame = await fetch(details.artifacts?.frames[0]?.url ?? '');
     expect(frame.headers.get('content-type')).toBe('image/jpeg');
     expect(new Uint8Array(await frame.arrayBuffer()).subarray(0, 2)).toEqual(new Uint8Array([0xff, 0xd8]));

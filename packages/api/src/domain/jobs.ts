@@ -50,9 +50,14 @@ export interface JobView {
 /** Short-lived download links for a completed job's stored analysis. */
 export interface JobArtifacts {
   metricsUrl: string;
+  /** The first frames' links; the rest page through jobs.frames. */
   frames: { index: number; url: string }[];
+  frameCount: number;
   expiresIn: number;
 }
+
+/** Frame links signed per jobs.get; more come from jobs.frames, a page at a time. */
+export const FRAME_LINKS_PER_PAGE = 60;
 
 export type JobDetails = JobView & { artifacts: JobArtifacts | null };
 
@@ -114,19 +119,45 @@ export async function getJobDetails(
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { ...view, artifacts: null };
   const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
-  const { framesPrefix } = result.artifacts;
-  const [metricsUrl, frames] = await Promise.all([
+  const [metricsUrl, page] = await Promise.all([
     deps.storage.presignGet({ key: result.artifacts.metricsKey, expiresInSeconds }),
-    framesPrefix
-      ? Promise.all(
-          Array.from({ length: result.frameCount }, async (_, index) => ({
-            index,
-            url: await deps.storage.presignGet({ key: frameKey(framesPrefix, index), expiresInSeconds }),
-          })),
-        )
-      : [],
+    signFrames(deps, result, 0, FRAME_LINKS_PER_PAGE),
   ]);
-  return { ...view, artifacts: { metricsUrl, frames, expiresIn: expiresInSeconds } };
+  return {
+    ...view,
+    artifacts: { metricsUrl, frames: page.frames, frameCount: page.frameCount, expiresIn: expiresInSeconds },
+  };
+}
+
+/** A page of signed frame links of a completed job that stored frames. */
+export async function listFrames(
+  deps: { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig },
+  p: { owner: Owner; jobId: string; offset: number; limit: number },
+) {
+  const view = await getJob(deps.db, p);
+  const result = view.status === 'completed' ? view.result : null;
+  if (!result) return { frames: [], frameCount: 0, nextOffset: null, expiresIn: deps.config.downloadUrlExpiresSeconds };
+  const page = await signFrames(deps, result, p.offset, p.limit);
+  return { ...page, expiresIn: deps.config.downloadUrlExpiresSeconds };
+}
+
+async function signFrames(
+  deps: { storage: ObjectStorage; config: ApiConfig },
+  result: AnalysisResult,
+  offset: number,
+  limit: number,
+) {
+  const { framesPrefix } = result.artifacts;
+  const frameCount = framesPrefix ? result.frameCount : 0;
+  const end = Math.min(frameCount, offset + limit);
+  const frames = await Promise.all(
+    Array.from({ length: Math.max(0, end - offset) }, async (_, i) => {
+      const index = offset + i;
+      const key = frameKey(framesPrefix ?? '', index);
+      return { index, url: await deps.storage.presignGet({ key, expiresInSeconds: deps.config.downloadUrlExpiresSeconds }) };
+    }),
+  );
+  return { frames, frameCount, nextOffset: end < frameCount ? end : null };
 }
 
 export async function listJobs(

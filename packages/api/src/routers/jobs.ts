@@ -1,15 +1,19 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
-import { getJob, getJobDetails, listJobs } from '../domain/jobs.ts';
+import { getJob, getJobDetails, listFrames, listJobs } from '../domain/jobs.ts';
 import { watchJob } from '../domain/watch-job.ts';
 import { protectedProcedure } from '../trpc.ts';
-import { JobRefInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
+import { JobRefInputSchema, ListFramesInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
 
 export const jobsRouter = {
   /** Job state; once completed, with short-lived links to the stored metrics and frames. */
   get: protectedProcedure
     .input(JobRefInputSchema)
     .query(({ ctx, input }) => getJobDetails(ctx, { owner: ctx.owner, jobId: input.jobId })),
+  /** Signed links to a completed job's stored frames, a page at a time. */
+  frames: protectedProcedure
+    .input(ListFramesInputSchema)
+    .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, ...input })),
   list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
     listJobs(ctx.db, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
   ),

@@ -3,7 +3,7 @@ import type { RouterOutputs, VideoContentType } from '@coach/api';
 import { errorCodeOf } from '../error-code.ts';
 import type { ApiClient } from '../index.ts';
 import { callApi } from './api-retry.ts';
-import { abortError, isAbortError, UploadError } from './errors.ts';
+import { abortError, UploadError } from './errors.ts';
 import { partRange, sendParts, type PartPlan } from './multipart.ts';
 import { ProgressTracker, type UploadProgressEvent } from './progress.ts';
 import type { FetchLike } from './put.ts';
@@ -216,8 +216,9 @@ async function complete(
 }
 
 /**
- * The error an upload rejects with. After a cancel the server discards the
- * upload first (best effort: the sweeper aborts whatever this misses).
+ * The error an upload rejects with. After a cancel (whatever else failed
+ * meanwhile) the server discards the upload first, briefly retried: the sweeper
+ * aborts whatever this misses, and a cancelled upload should not hang offline.
  */
 async function failure(
   error: unknown,
@@ -226,10 +227,11 @@ async function failure(
   settings: Settings,
   signal: AbortSignal | undefined,
 ): Promise<unknown> {
-  if (signal?.aborted && (isAbortError(error) || error instanceof UploadError || jobId)) {
-    if (jobId) {
+  if (signal?.aborted) {
+    if (jobId !== undefined) {
       const id = jobId;
-      await callApi(() => client.upload.abort.mutate({ jobId: id }), settings.policy).catch(() => undefined);
+      const policy = { ...settings.policy, retries: Math.min(2, settings.policy.retries) };
+      await callApi(() => client.upload.abort.mutate({ jobId: id }), policy).catch(() => undefined);
     }
     return abortError();
   }
