@@ -1,4 +1,5 @@
 import {
+  deleteUploadParts,
   findOwnedJob,
   listUploadParts,
   upsertUploadParts,
@@ -178,9 +179,12 @@ export async function assembleMultipart(
     await deps.storage.completeMultipartUpload({ key: job.s3Key, uploadId: open.uploadId, parts: progress.parts });
   } catch (error) {
     if (error instanceof Error && error.name === 'InvalidPartsError') {
+      // S3 does not say which part it refused (and the emulator has no ListParts):
+      // forget the record so listParts reports every part missing and a resume re-sends them.
+      await deleteUploadParts(deps.db, { jobId: job.id });
       throw new AppError(
         'UPLOAD_PARTS_INVALID',
-        'Storage refused the parts as recorded: a part is missing, was corrupted, or is too small. Upload the parts again (upload.listParts shows what is recorded), then complete again.',
+        'Storage refused the uploaded parts (one was missing, corrupted or too small). Upload the parts again (upload.listParts lists them), then complete again.',
         { cause: error },
       );
     }

@@ -36,19 +36,26 @@ export interface SendPartsParams {
 /**
  * Sends parts with `concurrency` PUTs in flight, lowest part numbers first,
  * and records each stored part on the server. The first part that fails for
- * good stops the rest; parts already stored stay recorded, so a resume skips them.
+ * good stops the rest (PUTs in flight finish); stored parts stay recorded, so a
+ * resume skips them.
  */
 export async function sendParts(p: SendPartsParams): Promise<void> {
+  // Cancelling aborts PUTs in flight; a part failing for good only stops new parts and retries,
+  // so PUTs already under way can still land and be recorded for the resume.
   const transfer = new AbortController();
-  const onAbort = () => transfer.abort();
+  const stop = new AbortController();
+  const onAbort = () => {
+    transfer.abort();
+    stop.abort();
+  };
   p.signal?.addEventListener('abort', onAbort, { once: true });
-  if (p.signal?.aborted) transfer.abort();
+  if (p.signal?.aborted) onAbort();
 
   let failure: { error: unknown } | undefined;
   const fail = (error: unknown) => {
     if (failure) return;
     failure = { error };
-    transfer.abort();
+    stop.abort();
   };
 
   const queue = [...p.partNumbers];
@@ -58,22 +65,22 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
     batchSize: Math.min(100, 2 * p.concurrency),
     upcoming: () => queue,
     policy: p.policy,
-    signal: transfer.signal,
+    signal: stop.signal,
   });
-  // Not on the transfer signal: when one part fails, the others' records must still land.
+  // Only the caller's signal: when one part fails, the others' records must still land.
   const recorder = new PartRecorder({ client: p.client, jobId: p.jobId, policy: p.policy, signal: p.signal, onError: fail });
 
   const sendPart = (partNumber: number): Promise<string> => {
     const { start, end } = partRange(p.plan, p.blob.size, partNumber);
-    let refusedUrl: string | undefined;
+    let attemptUrl: string | undefined;
     let resigned = false;
     const decide = (error: unknown): RetryDecision => {
       // Signing was retried on its own already; an UploadError is a contract problem no retry fixes.
       if (error instanceof TRPCClientError || error instanceof UploadError) return 'fail';
-      if (error instanceof StorageHttpError && error.status === 403 && refusedUrl) {
+      if (error instanceof StorageHttpError && error.status === 403 && attemptUrl) {
         // Most likely the URL expired (a slow link, a paused app): sign it again. Right away the
         // first time; a 403 that persists is probably not expiry, so it backs off like any failure.
-        signer.invalidate(partNumber, refusedUrl);
+        signer.invalidate(partNumber, attemptUrl);
         const decision = resigned ? 'backoff' : 'now';
         resigned = true;
         return decision;
@@ -89,7 +96,7 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
             p.jobId,
           );
         }
-        refusedUrl = signed.url;
+        attemptUrl = signed.url;
         const etag = await putBlob(p.fetch, {
           url: signed.url,
           body: p.blob.slice(start, end),
@@ -106,13 +113,13 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
       },
       p.policy,
       decide,
-      transfer.signal,
+      stop.signal,
     );
   };
 
   const worker = async () => {
     for (let partNumber = queue.shift(); partNumber !== undefined; partNumber = queue.shift()) {
-      if (transfer.signal.aborted) return;
+      if (stop.signal.aborted) return;
       const { start, end } = partRange(p.plan, p.blob.size, partNumber);
       try {
         p.progress.partStarted(partNumber, end - start);

@@ -1,5 +1,6 @@
 import type { ApiClient } from '../index.ts';
 import { callApi } from './api-retry.ts';
+import { UploadError } from './errors.ts';
 import type { RetryPolicy } from './retry.ts';
 
 export interface SignedPartUrl {
@@ -33,16 +34,17 @@ export class PartSigner {
       upcoming: () => readonly number[];
       policy: RetryPolicy;
       signal: AbortSignal;
-      now?: () => number;
     },
   ) {}
 
   async urlFor(partNumber: number): Promise<SignedPartUrl> {
-    for (;;) {
-      const cached = this.fresh(partNumber);
-      if (cached) return cached;
-      await (this.signing.get(partNumber) ?? this.sign(partNumber));
-    }
+    const cached = this.fresh(partNumber);
+    if (cached) return cached;
+    await (this.signing.get(partNumber) ?? this.sign(partNumber));
+    // Just signed, so fresh whatever its lifetime; not looping guards against a server that skipped it.
+    const signed = this.urls.get(partNumber);
+    if (!signed) throw new UploadError(`The server signed no URL for part ${partNumber}.`, this.p.jobId);
+    return signed;
   }
 
   /** Storage refused `url` (403: most likely expired); the next urlFor signs the part again. */
@@ -57,7 +59,7 @@ export class PartSigner {
   private fresh(partNumber: number): CachedUrl | undefined {
     const cached = this.urls.get(partNumber);
     if (!cached) return undefined;
-    return cached.expiresAtMs - this.now() > cached.lifetimeMs / 4 ? cached : undefined;
+    return cached.expiresAtMs - Date.now() > cached.lifetimeMs / 4 ? cached : undefined;
   }
 
   private sign(first: number): Promise<void> {
@@ -66,7 +68,7 @@ export class PartSigner {
       if (batch.length >= this.p.batchSize) break;
       if (n !== first && !this.signing.has(n) && !this.fresh(n)) batch.push(n);
     }
-    const requestedAt = this.now();
+    const requestedAt = Date.now();
     const { client, jobId, policy, signal } = this.p;
     const done = callApi(() => client.upload.signParts.mutate({ jobId, partNumbers: batch }, { signal }), policy, signal)
       .then((signed) => {
@@ -85,9 +87,5 @@ export class PartSigner {
       });
     for (const n of batch) this.signing.set(n, done);
     return done;
-  }
-
-  private now(): number {
-    return this.p.now ? this.p.now() : Date.now();
   }
 }

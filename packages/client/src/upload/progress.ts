@@ -30,7 +30,7 @@ export interface UploadProgressEvent {
  * for a single PUT).
  */
 export class ProgressTracker {
-  private bytesSent: number;
+  private bytesSent = 0;
   private sentThisRun = 0;
   private transferStartedAt: number | undefined;
   private phase: UploadPhase = 'preparing';
@@ -39,15 +39,11 @@ export class ProgressTracker {
   constructor(
     private readonly totalBytes: number,
     private readonly onProgress: ((event: UploadProgressEvent) => void) | undefined,
-    alreadyStoredBytes = 0,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.bytesSent = alreadyStoredBytes;
-  }
+  ) {}
 
   enter(phase: UploadPhase): void {
     this.phase = phase;
-    if (phase === 'uploading') this.transferStartedAt ??= this.now();
+    if (phase === 'uploading') this.transferStartedAt ??= performance.now();
     if (phase === 'completed') this.bytesSent = this.totalBytes;
     this.emit();
   }
@@ -82,7 +78,7 @@ export class ProgressTracker {
 
   private emit(part?: PartProgress): void {
     if (!this.onProgress) return;
-    const elapsedSeconds = this.transferStartedAt === undefined ? 0 : (this.now() - this.transferStartedAt) / 1000;
+    const elapsedSeconds = this.transferStartedAt === undefined ? 0 : (performance.now() - this.transferStartedAt) / 1000;
     const bytesPerSecond = elapsedSeconds > 0 ? this.sentThisRun / elapsedSeconds : 0;
     const remaining = this.totalBytes - this.bytesSent;
     const event: UploadProgressEvent = {

@@ -112,9 +112,17 @@ export async function uploadVideo(options: UploadVideoOptions): Promise<UploadRe
     if (signal?.aborted) throw abortError();
     progress.enter('uploading');
     if (initiated.uploadMode === 'multipart' && initiated.multipart) {
-      await sendAllParts(options, settings, source, progress, jobId, initiated.multipart, range(1, initiated.multipart.partCount));
+      const plan = initiated.multipart;
+      await sendAllParts(options, settings, source, progress, jobId, plan, range(1, plan.partCount));
     } else if (initiated.presignedUrl) {
-      await sendSingle({ url: initiated.presignedUrl, headers: initiated.headers, blob: source.blob, signal, ...settings });
+      await sendSingle({
+        url: initiated.presignedUrl,
+        headers: initiated.headers,
+        blob: source.blob,
+        policy: settings.policy,
+        fetch: settings.fetch,
+        signal,
+      });
       progress.fileDone();
     } else {
       throw new UploadError('The server answered with neither a presigned URL nor a part plan.', jobId);

@@ -30,3 +30,8 @@ export async function listUploadParts(db: Kysely<Database>, params: { jobId: str
     .orderBy('partNumber')
     .execute();
 }
+
+/** Forgets a job's recorded parts (S3 refused them), so a resume sends them again. */
+export async function deleteUploadParts(db: Kysely<Database>, params: { jobId: string }): Promise<void> {
+  await db.deleteFrom('uploadParts').where('jobId', '=', params.jobId).execute();
+}

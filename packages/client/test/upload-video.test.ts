@@ -1,0 +1,163 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createHash, randomBytes } from 'node:crypto';
+
+import { uploadVideo, type ApiClient, type UploadProgressEvent } from '@coach/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { coachA } from '../../../test/helpers/identities.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import {
+  ApiSpy,
+  expectProgressContract,
+  MIB,
+  newSession,
+  StorageFetch,
+  storedSha256,
+  uploadTestConfig,
+  writeRandomFile,
+} from './support.ts';
+
+let server: TestServer;
+let client: ApiClient;
+let dir: string;
+let clip: Awaited<ReturnType<typeof writeRandomFile>>;
+
+beforeAll(async () => {
+  server = await startTestServer({ config: uploadTestConfig });
+  client = server.clientFor(coachA);
+  dir = await mkdtemp(path.join(tmpdir(), 'coach-client-upload-'));
+  // 23 MiB: four 5 MiB parts and a 3 MiB last part.
+  clip = await writeRandomFile(dir, 'match.mp4', 23 * MIB + 12_345);
+});
+afterAll(async () => {
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('uploadVideo against the real emulator', () => {
+  it('uploads a file path as parallel parts, completes, stores the exact bytes and queues one message', async () => {
+    await server.drainQueue();
+    const sessionId = await newSession(client);
+    const storage = new StorageFetch();
+    const spy = new ApiSpy(server, coachA);
+    const events: UploadProgressEvent[] = [];
+
+    const done = await uploadVideo({
+      client: spy.client,
+      sessionId,
+      file: clip.path,
+      sampleFps: 5,
+      fetch: storage.fetch,
+      onProgress: (event) => events.push(event),
+    });
+
+    expect(done).toMatchObject({ status: 'queued', sqsMessageId: expect.any(String) });
+    // Five parts, each sent once, several at a time.
+    expect(storage.attemptsByPart()).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1, 5: 1 });
+    expect(storage.maxInFlight).toBeGreaterThan(1);
+    expect(storage.maxInFlight).toBeLessThanOrEqual(4);
+    expect(storage.puts.map((p) => p.sizeBytes).sort((a, b) => a - b)).toEqual([
+      clip.sizeBytes - 20 * MIB,
+      5 * MIB,
+      5 * MIB,
+      5 * MIB,
+      5 * MIB,
+    ]);
+    // Lazily signed: one batch of the next 2 × concurrency parts covers all five.
+    expect(spy.signedBatches()).toEqual([[1, 2, 3, 4, 5]]);
+
+    const job = await client.jobs.get.query({ jobId: done.jobId });
+    expect(job).toMatchObject({ status: 'queued', contentType: 'video/mp4', sizeBytes: clip.sizeBytes, sampleFps: 5 });
+    expect(await storedSha256(server, job.s3Key)).toBe(clip.sha256);
+    const messages = await server.drainQueue();
+    expect(messages.map((m) => m.MessageId)).toEqual([done.sqsMessageId]);
+    expect(JSON.parse(messages[0]?.Body ?? 'null')).toMatchObject({ job_id: done.jobId, s3_key: job.s3Key });
+
+    // Progress: monotonic, ends at the size, one final event per part with its exact size.
+    expectProgressContract(events, clip.sizeBytes);
+    expect(events.map((e) => e.phase).filter((phase, i, all) => phase !== all[i - 1])).toEqual([
+      'preparing',
+      'uploading',
+      'completing',
+      'completed',
+    ]);
+    const partsDone = events.filter((e) => e.part && e.part.bytesSent === e.part.sizeBytes).map((e) => e.part?.partNumber);
+    expect(partsDone.sort()).toEqual([1, 2, 3, 4, 5]);
+    const lastUploading = events.filter((e) => e.phase === 'uploading').at(-1);
+    expect(lastUploading?.bytesSent).toBe(clip.sizeBytes);
+    expect(lastUploading?.bytesPerSecond).toBeGreaterThan(0);
+  });
+
+  it('signs parts lazily, the next 2 × concurrency at a time, and records stored parts as it goes', async () => {
+    const sessionId = await newSession(client);
+    const spy = new ApiSpy(server, coachA);
+    const done = await uploadVideo({ client: spy.client, sessionId, file: { path: clip.path }, concurrency: 1 });
+
+    expect(done.status).toBe('queued');
+    expect(spy.signedBatches()).toEqual([[1, 2], [3, 4], [5]]);
+    // With one part in flight every part is recorded on its own, before complete.
+    const recorded = spy.calls
+      .filter((c) => c.path === 'upload.recordParts')
+      .flatMap((c) => (c.input as { parts: { partNumber: number }[] }).parts.map((p) => p.partNumber));
+    expect(recorded.sort()).toEqual([1, 2, 3, 4, 5]);
+    const order = spy.calls.map((c) => c.path);
+    expect(order.lastIndexOf('upload.recordParts')).toBeLessThan(order.indexOf('upload.complete'));
+    const job = await client.jobs.get.query({ jobId: done.jobId });
+    expect(await storedSha256(server, job.s3Key)).toBe(clip.sha256);
+  });
+
+  it('sends a small browser File in one PUT with the signed headers and its own content type', async () => {
+    await server.drainQueue();
+    const sessionId = await newSession(client);
+    const bytes = randomBytes(MIB + 77);
+    const file = new File([bytes], 'net-session.mov', { type: 'video/quicktime' });
+    const storage = new StorageFetch();
+    const events: UploadProgressEvent[] = [];
+
+    const done = await uploadVideo({ client, sessionId, file, fetch: storage.fetch, onProgress: (e) => events.push(e) });
+
+    expect(done.status).toBe('queued');
+    expect(storage.puts).toHaveLength(1);
+    expect(storage.puts[0]).toMatchObject({ partNumber: undefined, sizeBytes: bytes.length });
+    const job = await client.jobs.get.query({ jobId: done.jobId });
+    expect(job).toMatchObject({ contentType: 'video/quicktime', sizeBytes: bytes.length });
+    expect(job.s3Key.endsWith('.mov')).toBe(true);
+    expect(await storedSha256(server, job.s3Key)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect((await server.drainQueue()).map((m) => m.MessageId)).toEqual([done.sqsMessageId]);
+    expectProgressContract(events, bytes.length);
+    expect(events.some((e) => e.part)).toBe(false);
+  });
+
+  it('keeps memory flat: a 96 MiB file is never read whole, only the parts in flight are held', async () => {
+    const big = await writeRandomFile(dir, 'long-match.mp4', 96 * MIB);
+    const sessionId = await newSession(client);
+    // Collect before each sample, so the peak counts live buffers, not garbage awaiting a GC.
+    const gc = exposeGc();
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sample = () => {
+      gc();
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    };
+    const timer = setInterval(sample, 25);
+    const done = await uploadVideo({ client, sessionId, file: big.path, onProgress: sample }).finally(() =>
+      clearInterval(timer),
+    );
+    // At most four 5 MiB parts in flight (20 MiB); reading the file whole would hold 96 MiB.
+    expect(peak - before).toBeLessThan(40 * MIB);
+    expect(done.status).toBe('queued');
+    const job = await client.jobs.get.query({ jobId: done.jobId });
+    expect(await storedSha256(server, job.s3Key)).toBe(big.sha256);
+  });
+});
+
+/** The V8 collector, without starting the test process with --expose-gc. */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
