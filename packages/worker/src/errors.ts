@@ -19,3 +19,12 @@ export const WORKER_FAILURE = {
   INVALID_MESSAGE: 'INVALID_MESSAGE',
   RETRIES_EXHAUSTED: 'ANALYSIS_RETRIES_EXHAUSTED',
 } as const;
+
+/** The job update for a video that could not be analysed in `attempts` tries. */
+export function retriesExhausted(attempts: number) {
+  return {
+    errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
+    errorMessage: `We could not analyse this video after ${attempts} attempts. Please try uploading it again later.`,
+    finishedAt: new Date(),
+  };
+}

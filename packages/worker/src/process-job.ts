@@ -14,7 +14,7 @@ import {
 } from '@coach/db';
 
 import type { Disposition, MessageHandler } from './consumer.ts';
-import { PermanentAnalysisError, WORKER_FAILURE } from './errors.ts';
+import { PermanentAnalysisError, retriesExhausted, WORKER_FAILURE } from './errors.ts';
 
 export interface AnalysisInput {
   job: VideoAnalysisJob;
@@ -89,11 +89,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         leaseToken,
         to: 'failed',
         release: true,
-        set: {
-          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
-          errorMessage: `We could not analyse this video after ${job.attempts - 1} attempts. Please try uploading it again later.`,
-          finishedAt: new Date(),
-        },
+        set: retriesExhausted(job.attempts - 1),
       });
       return { kind: 'delete' };
     }
@@ -206,11 +202,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
           leaseToken,
           to: 'failed',
           release: true,
-          set: {
-            errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
-            errorMessage: `We could not analyse this video after ${message.receiveCount} attempts. Please try uploading it again later.`,
-            finishedAt: new Date(),
-          },
+          set: retriesExhausted(message.receiveCount),
         });
         // Visible at once: SQS moves it to the dead-letter queue on the next receive.
         return { kind: 'retry', delaySeconds: 0 };

@@ -12,7 +12,7 @@ import {
   type Kysely,
 } from '@coach/db';
 
-import { WORKER_FAILURE } from './errors.ts';
+import { retriesExhausted } from './errors.ts';
 
 export interface SweeperOptions {
   db: Kysely<Database>;
@@ -71,11 +71,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
         lapsedForSeconds: options.abandonedGraceSeconds,
         to: 'failed',
         release: true,
-        set: {
-          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
-          errorMessage: `We could not analyse this video after ${job.attempts} attempts. Please try uploading it again later.`,
-          finishedAt: new Date(),
-        },
+        set: retriesExhausted(job.attempts),
       });
       if (failed) report.failed += 1;
       continue;
@@ -110,11 +106,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
         jobId: job.id,
         from: 'queued',
         to: 'failed',
-        set: {
-          errorCode: WORKER_FAILURE.RETRIES_EXHAUSTED,
-          errorMessage: `We could not analyse this video after ${job.attempts} attempts. Please try uploading it again later.`,
-          finishedAt: new Date(),
-        },
+        set: retriesExhausted(job.attempts),
       });
       if (failed) report.failed += 1;
       continue;
