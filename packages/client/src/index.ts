@@ -69,7 +69,7 @@ export { StorageHttpError, UploadError } from './upload/errors.ts';
 export type { PartProgress, UploadPhase, UploadProgressEvent } from './upload/progress.ts';
 export type { FetchLike } from './upload/put.ts';
 export type { BackoffOptions } from './upload/retry.ts';
-export type { UploadFile } from './upload/source.ts';
+export type { UploadFile, UploadStream } from './upload/source.ts';
 export {
   resumeUpload,
   uploadVideo,

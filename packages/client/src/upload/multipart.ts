@@ -5,6 +5,7 @@ import { abortError, StorageHttpError, UploadError } from './errors.ts';
 import { PartRecorder } from './part-recorder.ts';
 import { PartSigner } from './part-signer.ts';
 import type { ProgressTracker } from './progress.ts';
+import type { UploadSource } from './source.ts';
 import { decidePutRetry, putBlob, type FetchLike } from './put.ts';
 import { withRetry, type RetryDecision, type RetryPolicy } from './retry.ts';
 
@@ -22,9 +23,9 @@ export function partRange(plan: PartPlan, sizeBytes: number, partNumber: number)
 export interface SendPartsParams {
   client: ApiClient;
   jobId: string;
-  blob: Blob;
+  source: UploadSource;
   plan: PartPlan;
-  /** The parts to send, ascending (all of them, or what resume found missing). */
+  /** The parts to send, ascending (all of them, or what resume found missing): a stream is read in this order. */
   partNumbers: readonly number[];
   concurrency: number;
   policy: RetryPolicy;
@@ -38,6 +39,11 @@ export interface SendPartsParams {
  * and records each stored part on the server. The first part that fails for
  * good stops the rest (PUTs in flight finish); stored parts stay recorded, so a
  * resume skips them.
+ *
+ * Each worker reads its part before sending it and keeps the bytes until
+ * storage confirmed them (for retries and re-signs), then reads the next one.
+ * For a stream that bounds memory to `concurrency` parts: reading pauses until
+ * a worker is free.
  */
 export async function sendParts(p: SendPartsParams): Promise<void> {
   // Cancelling aborts PUTs in flight; a part failing for good only stops new parts and retries,
@@ -59,19 +65,22 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
   };
 
   const queue = [...p.partNumbers];
+  // Taken from the queue, not yet stored. Signed along with the queue: a stream's parts wait
+  // for their turn to be read before they ask for a URL. (The signer skips fresh URLs.)
+  const taken = new Set<number>();
   const signer = new PartSigner({
     client: p.client,
     jobId: p.jobId,
     batchSize: Math.min(100, 2 * p.concurrency),
-    upcoming: () => queue,
+    upcoming: () => [...[...taken].sort((a, b) => a - b), ...queue],
     policy: p.policy,
     signal: stop.signal,
   });
   // Only the caller's signal: when one part fails, the others' records must still land.
   const recorder = new PartRecorder({ client: p.client, jobId: p.jobId, policy: p.policy, signal: p.signal, onError: fail });
 
-  const sendPart = (partNumber: number): Promise<string> => {
-    const { start, end } = partRange(p.plan, p.blob.size, partNumber);
+  const sendPart = (partNumber: number, body: Blob): Promise<string> => {
+    const { start, end } = partRange(p.plan, p.source.size, partNumber);
     let attemptUrl: string | undefined;
     let resigned = false;
     const decide = (error: unknown): RetryDecision => {
@@ -99,7 +108,7 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
         attemptUrl = signed.url;
         const etag = await putBlob(p.fetch, {
           url: signed.url,
-          body: p.blob.slice(start, end),
+          body,
           signal: transfer.signal,
           partNumber,
         });
@@ -120,15 +129,21 @@ export async function sendParts(p: SendPartsParams): Promise<void> {
   const worker = async () => {
     for (let partNumber = queue.shift(); partNumber !== undefined; partNumber = queue.shift()) {
       if (stop.signal.aborted) return;
-      const { start, end } = partRange(p.plan, p.blob.size, partNumber);
+      const { start, end } = partRange(p.plan, p.source.size, partNumber);
       try {
+        // Called right after shift, so a stream's reads queue up in part order.
+        taken.add(partNumber);
+        const body = await p.source.read(start, end);
+        if (stop.signal.aborted) return;
         p.progress.partStarted(partNumber, end - start);
-        const etag = await sendPart(partNumber);
+        const etag = await sendPart(partNumber, body);
         recorder.add({ partNumber, etag });
         p.progress.partDone(partNumber, end - start);
       } catch (error) {
         fail(error);
         return;
+      } finally {
+        taken.delete(partNumber);
       }
     }
   };

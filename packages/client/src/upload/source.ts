@@ -1,19 +1,71 @@
 import type { VideoContentType } from '@coach/api';
 
-/**
- * What to upload: a browser `File`/`Blob`, or in Node a file path (`'clip.mp4'`
- * or `{ path }`), read one part at a time, never whole. Streams are not
- * accepted: a part must be re-readable for retries and resume, and the size
- * must be known before the upload starts.
- */
-export type UploadFile = Blob | string | { path: string };
+import { isNodeStream, isWebStream, StreamReader, type ByteStream } from './stream-source.ts';
 
-/** The file as a lazily read Blob: slicing copies nothing, bytes are read when a PUT sends them. */
+/**
+ * A stream to upload: a Node `Readable` (`fs.createReadStream(path)`, …) or a
+ * web `ReadableStream` of bytes. The size must be known up front (the server
+ * plans the parts from it); a stream that ends early or runs past it fails the
+ * upload, which is then not completed. A stream is read once, in order.
+ */
+export interface UploadStream {
+  stream: ByteStream;
+  /** The exact number of bytes the stream yields. */
+  sizeBytes: number;
+  /** Default: the extension of an `fs.ReadStream`'s path, else the upload's `contentType` or the API's default. */
+  contentType?: VideoContentType;
+}
+
+/**
+ * What to upload: a browser `File`/`Blob`, in Node a file path (`'clip.mp4'`
+ * or `{ path }`), read one part at a time, never whole, or a stream with its
+ * size (`{ stream, sizeBytes }`), read once, in order, a part at a time.
+ */
+export type UploadFile = Blob | string | { path: string } | UploadStream;
+
+/** The file, read range by range: each range is a Blob sent (and re-sent on retry) as is. */
 export interface UploadSource {
-  blob: Blob;
   size: number;
-  /** The type the file announces (Blob type or file extension), when it is one the API accepts. */
+  /** The type the file announces (Blob type, file extension, stream option), when it is one the API accepts. */
   contentType: VideoContentType | undefined;
+  /**
+   * Bytes [start, end). A Blob or path source slices (free: bytes are read when a
+   * PUT sends them). A stream source reads them now, so ranges must be asked in
+   * ascending order, each once; bytes before a range are read and discarded.
+   */
+  read(start: number, end: number): Promise<Blob>;
+  /** Releases the file: a stream is destroyed (Node) or cancelled (web). Idempotent. */
+  close(): void;
+}
+
+function blobSource(blob: Blob, contentType: VideoContentType | undefined): UploadSource {
+  return {
+    size: blob.size,
+    contentType,
+    // The whole file as is, keeping its type; a slice otherwise.
+    read: (start, end) => Promise.resolve(start === 0 && end === blob.size ? blob : blob.slice(start, end)),
+    close: () => undefined,
+  };
+}
+
+function streamSource(file: UploadStream): UploadSource {
+  const { stream, sizeBytes } = file;
+  if (!isWebStream(stream) && !isNodeStream(stream)) {
+    throw new TypeError('`stream` must be a Node Readable or a web ReadableStream.');
+  }
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
+    if (isWebStream(stream)) void stream.cancel().catch(() => undefined);
+    else stream.destroy();
+    throw new RangeError('A stream needs `sizeBytes`, the exact number of bytes it yields (a whole number ≥ 0).');
+  }
+  const path = 'path' in stream && typeof stream.path === 'string' ? stream.path : undefined;
+  const reader = new StreamReader(stream, sizeBytes);
+  return {
+    size: sizeBytes,
+    contentType: file.contentType ?? (path === undefined ? undefined : contentTypeForName(path)),
+    read: (start, end) => reader.read(start, end),
+    close: () => reader.close(),
+  };
 }
 
 /** Every type the API accepts (the annotation fails to compile if the API's list changes). */
@@ -37,14 +89,17 @@ export function contentTypeForName(name: string): VideoContentType | undefined {
 }
 
 export async function openUploadSource(file: UploadFile): Promise<UploadSource> {
-  if (typeof file === 'string' || !(file instanceof Blob)) {
-    const path = typeof file === 'string' ? file : file.path;
-    // Loaded only for paths, so a browser bundle never needs node:fs at run time.
-    const { openFileAsBlob } = await import('./node-file.ts');
-    const blob = await openFileAsBlob(path);
-    return { blob, size: blob.size, contentType: contentTypeForName(path) };
+  if (file instanceof Blob) {
+    const type = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
+    const fromName = 'name' in file && typeof file.name === 'string' ? contentTypeForName(file.name) : undefined;
+    return blobSource(file, isVideoContentType(type) ? type : fromName);
   }
-  const type = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
-  const fromName = 'name' in file && typeof file.name === 'string' ? contentTypeForName(file.name) : undefined;
-  return { blob: file, size: file.size, contentType: isVideoContentType(type) ? type : fromName };
+  if (typeof file === 'object' && 'stream' in file) return streamSource(file);
+  if (isWebStream(file) || isNodeStream(file)) {
+    throw new TypeError('Pass a stream as `{ stream, sizeBytes }`: its size must be known before the upload starts.');
+  }
+  const path = typeof file === 'string' ? file : file.path;
+  // Loaded only for paths, so a browser bundle never needs node:fs at run time.
+  const { openFileAsBlob } = await import('./node-file.ts');
+  return blobSource(await openFileAsBlob(path), contentTypeForName(path));
 }

@@ -87,9 +87,16 @@ function settingsOf(options: TransferOptions): Settings {
  */
 export async function uploadVideo(options: UploadVideoOptions): Promise<UploadResult> {
   const settings = settingsOf(options);
+  const source = await open(options.file, undefined, options.signal);
+  try {
+    return await uploadFrom(source, options, settings);
+  } finally {
+    source.close();
+  }
+}
+
+async function uploadFrom(source: UploadSource, options: UploadVideoOptions, settings: Settings): Promise<UploadResult> {
   const { client, signal } = options;
-  if (signal?.aborted) throw abortError();
-  const source = await open(options.file, undefined);
   const progress = new ProgressTracker(source.size, options.onProgress);
   progress.enter('preparing');
   let jobId: string | undefined;
@@ -115,10 +122,13 @@ export async function uploadVideo(options: UploadVideoOptions): Promise<UploadRe
       const plan = initiated.multipart;
       await sendAllParts(options, settings, source, progress, jobId, plan, range(1, plan.partCount));
     } else if (initiated.presignedUrl) {
+      // A stream is buffered here, whole: single PUTs are below the multipart threshold (64 MiB by default).
+      const blob = await source.read(0, source.size);
+      if (signal?.aborted) throw abortError();
       await sendSingle({
         url: initiated.presignedUrl,
         headers: initiated.headers,
-        blob: source.blob,
+        blob,
         policy: settings.policy,
         fetch: settings.fetch,
         signal,
@@ -142,9 +152,16 @@ export async function uploadVideo(options: UploadVideoOptions): Promise<UploadRe
  */
 export async function resumeUpload(options: ResumeUploadOptions): Promise<UploadResult> {
   const settings = settingsOf(options);
+  const source = await open(options.file, options.jobId, options.signal);
+  try {
+    return await resumeFrom(source, options, settings);
+  } finally {
+    source.close();
+  }
+}
+
+async function resumeFrom(source: UploadSource, options: ResumeUploadOptions, settings: Settings): Promise<UploadResult> {
   const { client, jobId, signal } = options;
-  if (signal?.aborted) throw abortError();
-  const source = await open(options.file, jobId);
   const progress = new ProgressTracker(source.size, options.onProgress);
   progress.enter('preparing');
   try {
@@ -170,19 +187,39 @@ export async function resumeUpload(options: ResumeUploadOptions): Promise<Upload
     }
     progress.setAlreadyStored(stored);
     progress.enter('uploading');
-    await sendAllParts(options, settings, source, progress, jobId, plan, state.missingPartNumbers);
+    const missing = [...state.missingPartNumbers].sort((a, b) => a - b);
+    await sendAllParts(options, settings, source, progress, jobId, plan, missing);
     return await complete(client, jobId, settings, progress, signal);
   } catch (error) {
     throw await failure(error, client, jobId, settings, signal);
   }
 }
 
-async function open(file: UploadFile, jobId: string | undefined): Promise<UploadSource> {
+/**
+ * Opens the file, and ties a stream's life to `signal`: cancelling destroys
+ * (Node) or cancels (web) it, as does an already aborted signal. The caller
+ * closes the source when the upload ends, whichever way.
+ */
+async function open(file: UploadFile, jobId: string | undefined, signal: AbortSignal | undefined): Promise<UploadSource> {
+  let source: UploadSource;
   try {
-    return await openUploadSource(file);
+    source = await openUploadSource(file);
   } catch (error) {
     throw new UploadError(`The file could not be opened: ${messageOf(error)}`, jobId, { cause: error });
   }
+  if (signal?.aborted) {
+    source.close();
+    throw abortError();
+  }
+  const onAbort = () => source.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    ...source,
+    close: () => {
+      signal?.removeEventListener('abort', onAbort);
+      source.close();
+    },
+  };
 }
 
 function sendAllParts(
@@ -197,7 +234,7 @@ function sendAllParts(
   return sendParts({
     client: options.client,
     jobId,
-    blob: source.blob,
+    source,
     plan,
     partNumbers,
     concurrency: settings.concurrency,
