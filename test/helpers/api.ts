@@ -21,6 +21,9 @@ export const testConfig: ApiConfig = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   multipartPartSizeBytes: 8 * 1024 * 1024,
   partUrlExpiresSeconds: 600,
+  // Limits are off unless a test is about them.
+  initiatesPerMinute: 0,
+  maxOpenUploads: 0,
 };
 
 /** Real router, real middlewares, real Postgres; in-memory storage and queue. */

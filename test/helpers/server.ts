@@ -49,6 +49,9 @@ export const serverTestConfig: ApiConfig = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   multipartPartSizeBytes: 8 * 1024 * 1024,
   partUrlExpiresSeconds: 600,
+  // Limits are off unless a test is about them.
+  initiatesPerMinute: 0,
+  maxOpenUploads: 0,
 };
 
 export interface TestServerOptions {

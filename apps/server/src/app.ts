@@ -3,7 +3,7 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 
-import { appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
+import { AppError, appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
 import { isMigrated } from '@coach/db';
 
 import { handleFastifyError, sendHttpError } from './http-errors.ts';
@@ -77,6 +77,13 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       maxBatchSize: MAX_BATCH_SIZE,
       createContext: async ({ req }) =>
         createContext({ ...deps, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+      // A rate-limited call tells the client when to come back.
+      responseMeta({ errors }) {
+        const retryAfter = errors
+          .map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined))
+          .find((seconds) => seconds !== undefined);
+        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+      },
       onError({ error, path, req }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           req.log.error({ err: error.cause ?? error, path }, 'request failed');

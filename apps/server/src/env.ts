@@ -44,6 +44,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   MULTIPART_THRESHOLD_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(64 * MIB),
   MULTIPART_PART_SIZE_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(16 * MIB),
   S3_PART_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(900),
+  RATE_LIMIT_INITIATES_PER_MINUTE: int(0, 100_000).default(30),
+  MAX_OPEN_UPLOADS: int(0, 100_000).default(20),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
@@ -86,6 +88,8 @@ export interface ServerConfig {
   multipartThresholdBytes: number;
   multipartPartSizeBytes: number;
   partUrlExpiresSeconds: number;
+  initiatesPerMinute: number;
+  maxOpenUploads: number;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -173,6 +177,8 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     multipartThresholdBytes: env.MULTIPART_THRESHOLD_BYTES,
     multipartPartSizeBytes: env.MULTIPART_PART_SIZE_BYTES,
     partUrlExpiresSeconds: env.S3_PART_URL_EXPIRES_SECONDS,
+    initiatesPerMinute: env.RATE_LIMIT_INITIATES_PER_MINUTE,
+    maxOpenUploads: env.MAX_OPEN_UPLOADS,
     workerInProcess,
     worker: toWorkerSettings(env),
   });

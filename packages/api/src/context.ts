@@ -17,6 +17,10 @@ export interface ApiConfig {
   multipartPartSizeBytes: number;
   /** Part URLs are signed in small batches, so each lives briefly. */
   partUrlExpiresSeconds: number;
+  /** upload.initiate calls one user may make per minute (0: no limit). */
+  initiatesPerMinute: number;
+  /** Uploads an owner may have waiting for their file at once (0: no limit). */
+  maxOpenUploads: number;
 }
 
 /** Long-lived collaborators, built once per process. */

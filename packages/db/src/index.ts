@@ -7,5 +7,6 @@ export * from './queries/jobs.ts';
 export * from './queries/outbox.ts';
 export * from './queries/job-leases.ts';
 export * from './queries/upload-parts.ts';
+export * from './queries/upload-limits.ts';
 export { listenForNotifications, JOB_EVENTS_CHANNEL, type NotificationListener, type NotificationListenerOptions } from './notifications.ts';
 export { sql, type Kysely, type Transaction } from 'kysely';

@@ -6,6 +6,7 @@ import * as addJobLeasesAndResults from './migrations/2026_11_24_000002_add_job_
 import * as addOutboxClaims from './migrations/2026_11_24_000003_add_outbox_claims.ts';
 import * as addMultipartUploads from './migrations/2026_11_24_000004_add_multipart_uploads.ts';
 import * as addLeaseMessageId from './migrations/2026_11_24_000005_add_lease_message_id.ts';
+import * as addRateLimitIndexes from './migrations/2026_11_24_000006_add_rate_limit_indexes.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000003_add_outbox_claims': addOutboxClaims,
   '2026_11_24_000004_add_multipart_uploads': addMultipartUploads,
   '2026_11_24_000005_add_lease_message_id': addLeaseMessageId,
+  '2026_11_24_000006_add_rate_limit_indexes': addRateLimitIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

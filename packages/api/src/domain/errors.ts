@@ -32,6 +32,7 @@ export const APP_ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  TOO_MANY_OPEN_UPLOADS: 'TOO_MANY_REQUESTS',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 
@@ -40,12 +41,15 @@ export type AppErrorCode = keyof typeof APP_ERROR_CODES;
 /** A failure the caller can act on; its message is shown to them as is. */
 export class AppError extends Error {
   override readonly name = 'AppError';
+  /** For TOO_MANY_REQUESTS: when a retry may succeed (sent as Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     readonly code: AppErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import type { StoredObject } from '@coach/aws';
 import {
+  countUploadUsage,
   findOwnedJob,
   insertJobForOwnedSession,
+  lockUploadQuota,
   insertOutboxMessage,
   type JobStatus,
   type Owner,
@@ -94,27 +96,38 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     presignedUrl = signed.url;
     headers = signed.headers;
   }
-  const job = await insertJobForOwnedSession(deps.db, {
-    id: jobId,
-    sessionId: p.sessionId,
-    owner: p.owner,
-    createdBy: p.userId,
-    videoId,
-    sampleFps: p.sampleFps,
-    includeFrames: p.includeFrames,
-    s3Bucket: storage.bucket,
-    s3Key: key,
-    contentType: p.contentType,
-    declaredSizeBytes: p.sizeBytes ?? null,
-    uploadExpiresAt: expiresAt,
-    multipart: plan && uploadId ? { uploadId, ...plan } : null,
-  });
-  if (!job) {
-    if (uploadId) {
-      await storage.abortMultipartUpload({ key, uploadId }).catch((error: unknown) => {
-        deps.logger.warn({ err: error, key }, 'could not abort a multipart upload for a refused initiate');
+  const abandonStorage = async () => {
+    if (!uploadId) return;
+    await storage.abortMultipartUpload({ key, uploadId }).catch((error: unknown) => {
+      deps.logger.warn({ err: error, key }, 'could not abort a multipart upload for a refused initiate');
+    });
+  };
+  let job: VideoAnalysisJob | undefined;
+  try {
+    job = await deps.db.transaction().execute(async (trx) => {
+      await enforceUploadQuota(trx, config, { userId: p.userId, owner: p.owner });
+      return insertJobForOwnedSession(trx, {
+        id: jobId,
+        sessionId: p.sessionId,
+        owner: p.owner,
+        createdBy: p.userId,
+        videoId,
+        sampleFps: p.sampleFps,
+        includeFrames: p.includeFrames,
+        s3Bucket: storage.bucket,
+        s3Key: key,
+        contentType: p.contentType,
+        declaredSizeBytes: p.sizeBytes ?? null,
+        uploadExpiresAt: expiresAt,
+        multipart: plan && uploadId ? { uploadId, ...plan } : null,
       });
-    }
+    });
+  } catch (error) {
+    await abandonStorage();
+    throw error;
+  }
+  if (!job) {
+    await abandonStorage();
     throw sessionNotFound();
   }
   return {
@@ -133,6 +146,35 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     s3Key: key,
     maxSizeBytes: config.maxUploadBytes,
   };
+}
+
+/**
+ * Per-user initiate rate and per-owner open uploads, counted in Postgres under
+ * an advisory lock so the limits hold across API processes and concurrent calls.
+ */
+async function enforceUploadQuota(
+  trx: UploadDeps['db'],
+  config: UploadDeps['config'],
+  p: { userId: string; owner: Owner },
+): Promise<void> {
+  if (config.initiatesPerMinute <= 0 && config.maxOpenUploads <= 0) return;
+  await lockUploadQuota(trx, { userId: p.userId });
+  const usage = await countUploadUsage(trx, { userId: p.userId, owner: p.owner, windowSeconds: 60 });
+  if (config.initiatesPerMinute > 0 && usage.recent >= config.initiatesPerMinute) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(60 - (usage.oldestAgeSeconds ?? 0)));
+    throw new AppError(
+      'TOO_MANY_REQUESTS',
+      `You started ${usage.recent} uploads in the last minute (the limit is ${config.initiatesPerMinute}). Try again in ${retryAfterSeconds} s.`,
+      { retryAfterSeconds },
+    );
+  }
+  if (config.maxOpenUploads > 0 && usage.open >= config.maxOpenUploads) {
+    throw new AppError(
+      'TOO_MANY_OPEN_UPLOADS',
+      `There are already ${usage.open} unfinished uploads (the limit is ${config.maxOpenUploads}). Finish or cancel one (upload.abort), then try again.`,
+      { retryAfterSeconds: 60 },
+    );
+  }
 }
 
 export interface CompletedUpload {

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { coachA, coachB } from '../../../test/helpers/identities.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ config: { initiatesPerMinute: 5, maxOpenUploads: 3 } });
+});
+afterAll(() => server.close());
+
+async function initiate(token: string, sessionId: string) {
+  return fetch(`${server.trpcUrl}/upload.initiate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sessionId }),
+  });
+}
+
+interface ErrorBody {
+  error: { message: string; data: { appCode: string } };
+}
+
+describe('upload rate limits', () => {
+  it('caps open uploads per owner, even under concurrent calls, with Retry-After and nothing written', async () => {
+    const client = server.clientFor(coachA);
+    const { sessionId } = await client.sessions.create.mutate({ title: 'Limits', playerIds: [] });
+    const token = await server.tokenFor(coachA);
+    const responses = await Promise.all(Array.from({ length: 6 }, () => initiate(token, sessionId)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+    const refused = responses.find((r) => r.status === 429);
+    expect(refused?.headers.get('retry-after')).toBe('60');
+    expect(((await refused?.json()) as ErrorBody).error.data.appCode).toBe('TOO_MANY_OPEN_UPLOADS');
+    const rows = await server.db.selectFrom('videoAnalysisJobs').select('id').where('createdBy', '=', coachA.userId).execute();
+    expect(rows).toHaveLength(3);
+
+    // Cancelling one frees a slot.
+    const [first] = rows;
+    await client.upload.abort.mutate({ jobId: first?.id ?? '' });
+    expect((await initiate(token, sessionId)).status).toBe(200);
+  });
+
+  it('limits how fast one user starts uploads, and not another user', async () => {
+    const { sessionId } = await server.clientFor(coachB).sessions.create.mutate({ title: 'Rate', playerIds: [] });
+    const token = await server.tokenFor(coachB);
+    // Keep the open-upload cap out of the way: finish each one by aborting it.
+    for (let i = 0; i < 5; i++) {
+      const response = await initiate(token, sessionId);
+      expect(response.status).toBe(200);
+      const { result } = (await response.json()) as { result: { data: { jobId: string } } };
+      await server.clientFor(coachB).upload.abort.mutate({ jobId: result.data.jobId });
+    }
+    const limited = await initiate(token, sessionId);
+    expect(limited.status).toBe(429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    const body = (await limited.json()) as ErrorBody;
+    expect(body.error.data.appCode).toBe('TOO_MANY_REQUESTS');
+    expect(body.error.message).toMatch(/limit is 5/);
+  });
+});

@@ -1,0 +1,49 @@
+import { sql, type Kysely } from 'kysely';
+
+import type { Database } from '../schema.ts';
+import type { Owner } from './owner.ts';
+
+/**
+ * Serialises the limit check and the insert of one user's initiates across
+ * every API process, for the rest of the caller's transaction.
+ */
+export async function lockUploadQuota(db: Kysely<Database>, params: { userId: string }): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`upload-quota:${params.userId}`}, 0))`.execute(db);
+}
+
+export interface UploadUsage {
+  /** Jobs this user created in the last `windowSeconds`. */
+  recent: number;
+  /** Seconds until the oldest of those leaves the window. */
+  oldestAgeSeconds: number | null;
+  /** Uploads of the owner still waiting for their file. */
+  open: number;
+}
+
+export async function countUploadUsage(
+  db: Kysely<Database>,
+  params: { userId: string; owner: Owner; windowSeconds: number },
+): Promise<UploadUsage> {
+  const recent = await db
+    .selectFrom('videoAnalysisJobs')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('count'),
+      sql<number | null>`extract(epoch from now() - min(created_at))`.as('oldestAge'),
+    ])
+    .where('createdBy', '=', params.userId)
+    .where('createdAt', '>', sql<Date>`now() - make_interval(secs => ${params.windowSeconds})`)
+    .executeTakeFirstOrThrow();
+  const open = await db
+    .selectFrom('videoAnalysisJobs')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('ownerType', '=', params.owner.type)
+    .where('ownerId', '=', params.owner.id)
+    .where('status', '=', 'awaiting_upload')
+    .where('uploadExpiresAt', '>', sql<Date>`now()`)
+    .executeTakeFirstOrThrow();
+  return {
+    recent: Number(recent.count),
+    oldestAgeSeconds: recent.oldestAge === null ? null : Number(recent.oldestAge),
+    open: Number(open.count),
+  };
+}
