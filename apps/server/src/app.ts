@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
 import { isMigrated } from '@coach/db';
 
-import { handleFastifyError, sendHttpError } from './http-errors.ts';
+import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
 
 export interface AppOptions {
   corsOrigins: string[];
@@ -30,6 +30,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     routerOptions: { maxParamLength: 5000 },
     bodyLimit: 1024 * 1024,
     requestTimeout: 30_000,
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   });
 
   await app.register(cors, {

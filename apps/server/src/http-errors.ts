@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { APP_ERROR_CODES, type AppErrorCode } from '@coach/api';
@@ -18,11 +20,15 @@ const KNOWN: Record<number, { appCode: AppErrorCode; message: string }> = {
  * routes) answered in tRPC's error shape, with a stable `appCode` and nothing
  * internal in the message.
  */
-export function sendHttpError(status: number, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendHttpError(
+  status: number,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  message?: string,
+): FastifyReply {
   const known = KNOWN[status];
   const appCode: AppErrorCode = known?.appCode ?? 'INTERNAL';
-  const message =
-    known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
+  message ??= known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
   return reply.code(known ? status : 500).send({
     error: {
       message,
@@ -37,6 +43,45 @@ export function sendHttpError(status: number, request: FastifyRequest, reply: Fa
       },
     },
   });
+}
+
+/** Errors Fastify's router raises before any handler (e.g. a malformed %-escape in the path). */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendHttpError(400, request, reply, 'The request path is not a valid URL (check its %-escapes).');
+  }
+  return handleFastifyError(error, request, reply);
+}
+
+/**
+ * Requests Node's HTTP parser rejects (headers or query string too large,
+ * malformed requests) never reach Fastify; answer them on the socket in the
+ * API's error shape rather than with Node's or Fastify's default body.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 413 : 400;
+  const appCode: AppErrorCode = tooLarge ? 'PAYLOAD_TOO_LARGE' : 'INVALID_INPUT';
+  const message = tooLarge
+    ? 'The request line or headers are too large (at most 16 KiB). Send large inputs in a POST body.'
+    : 'The request could not be read as HTTP.';
+  const body = JSON.stringify({
+    error: {
+      message,
+      code: JSON_RPC_CODE[status],
+      data: { code: APP_ERROR_CODES[appCode], httpStatus: status, path: null, appCode, requestId: null, fieldErrors: null },
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Payload Too Large' : 'Bad Request'}\r\n` +
+      'content-type: application/json; charset=utf-8\r\n' +
+      'cache-control: no-store\r\nx-content-type-options: nosniff\r\nx-frame-options: DENY\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function handleFastifyError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
