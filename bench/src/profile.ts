@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Which package a frame belongs to: an npm package, a workspace package, Node itself, or V8's pseudo-frames. */
+function groupOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(url);
+  if (pkg?.[1]) return pkg[1];
+  const own = /\/(packages|apps|bench)\/([^/]+)\//.exec(url);
+  if (own) return `${own[1]}/${own[2]}`;
+  if (url.startsWith('node:')) return 'node:internal';
+  return url;
+}
+
+/** Self time per package as a short table, idle time excluded. */
+export function summarizeProfile(file: string, top = 14): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const totals = new Map<string, number>();
+  const functions = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    if (!node) return;
+    const group = groupOf(node.callFrame);
+    if (group === '(idle)') return;
+    const micros = profile.timeDeltas[i] ?? 0;
+    totals.set(group, (totals.get(group) ?? 0) + micros);
+    const fn = `${group} ${node.callFrame.functionName || '(anonymous)'}`;
+    functions.set(fn, (functions.get(fn) ?? 0) + micros);
+  });
+  const sum = [...totals.values()].reduce((a, b) => a + b, 0);
+  const rows = (map: Map<string, number>) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, micros]) => `  ${((100 * micros) / sum).toFixed(1).padStart(5)}%  ${name}`);
+  return [`busy ${(sum / 1e6).toFixed(1)} s; by package:`, ...rows(totals), 'top functions (self):', ...rows(functions)].join('\n');
+}
