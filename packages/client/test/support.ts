@@ -171,3 +171,11 @@ export function expectProgressContract(events: UploadProgressEvent[], totalBytes
   const last = events.at(-1);
   expect(last).toMatchObject({ phase: 'completed', bytesSent: totalBytes, etaSeconds: 0 });
 }
+
+/** The error an upload that must fail rejected with; fails the test if it succeeded. */
+export async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('the upload should have failed'),
+    (error: unknown) => error,
+  );
+}

@@ -19,6 +19,7 @@ import { startTestServer, type TestServer } from '../../../test/helpers/server.t
 import {
   ApiSpy,
   expectProgressContract,
+  failureOf,
   fastBackoff,
   MIB,
   newSession,
@@ -52,13 +53,6 @@ beforeEach(async () => {
 });
 
 const PART_SIZES = { 1: 5 * MIB, 2: 5 * MIB, 3: 5 * MIB, 4: 5 * MIB, 5: 3 * MIB + 999 } as Record<number, number>;
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail('the upload should have failed'),
-    (error: unknown) => error,
-  );
-}
 
 function uploadErrorOf(error: unknown): UploadError & { jobId: string } {
   expect(error).toBeInstanceOf(UploadError);

@@ -15,6 +15,7 @@ import { startTestServer, type TestServer } from '../../../test/helpers/server.t
 import {
   ApiSpy,
   expectProgressContract,
+  failureOf,
   MIB,
   newSession,
   StorageFetch,
@@ -44,13 +45,6 @@ beforeEach(async () => {
   sessionId = await newSession(client);
   await server.drainQueue();
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail('the upload should have failed'),
-    (error: unknown) => error,
-  );
-}
 
 /** A web ReadableStream that hands out `bytes` in `chunkSize` chunks, on demand. */
 function webStream(bytes: Uint8Array, chunkSize: number, onCancel?: () => void): ReadableStream<Uint8Array> {

@@ -52,6 +52,11 @@ interface MultipartJob {
 async function openMultipartJob(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<MultipartJob> {
   const job = await findOwnedJob(db, p);
   if (!job) throw jobNotFound();
+  return asOpenMultipart(job);
+}
+
+/** Checks that an already-loaded (and owner-checked) job is a multipart upload still accepting parts. */
+function asOpenMultipart(job: VideoAnalysisJob): MultipartJob {
   if (job.uploadMode !== 'multipart' || !job.multipartUploadId || !job.partSizeBytes || !job.partCount || !job.declaredSizeBytes) {
     throw new AppError('NOT_MULTIPART', 'This upload is a single PUT; it has no parts. Use its presignedUrl.');
   }
@@ -161,10 +166,9 @@ async function progressOf(db: Kysely<Database>, open: MultipartJob): Promise<Upl
 export async function assembleMultipart(
   deps: Pick<Context, 'db' | 'storage'>,
   job: VideoAnalysisJob,
-  owner: Owner,
   given: RecordedPart[] | undefined,
 ): Promise<void> {
-  const open = await openMultipartJob(deps.db, { owner, jobId: job.id });
+  const open = asOpenMultipart(job);
   if (given?.length) {
     assertPartNumbers(given.map((part) => part.partNumber), open.partCount);
     await upsertUploadParts(deps.db, { jobId: job.id, parts: given });

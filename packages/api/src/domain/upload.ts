@@ -234,7 +234,7 @@ export async function completeUpload(
   if (!job) throw jobNotFound();
 
   if (job.status === 'awaiting_upload') {
-    if (job.uploadMode === 'multipart') await assembleMultipart(deps, job, p.owner, p.parts);
+    if (job.uploadMode === 'multipart') await assembleMultipart(deps, job, p.parts);
     const object = await storage.head(job.s3Key);
     if (!object) {
       // S3 checks expiry when a PUT starts, so a slow upload may still land: report, don't expire here.

@@ -58,8 +58,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   const now = options.now ?? Date.now;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
-  /** Sends one claimed row; true when it went out. */
-  async function send(message: OutboxMessage, timeoutMs: number): Promise<boolean> {
+  /** Sends one claimed row; its SQS message id when it went out. */
+  async function send(message: OutboxMessage, timeoutMs: number): Promise<string | undefined> {
     let messageId: string;
     try {
       ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs }));
@@ -68,10 +68,10 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       const retryInMs = Math.min(maxRetryMs, baseRetryMs * 2 ** Math.min(message.attempts, 16));
       await markOutboxMessageFailed(db, { id: message.id, error: describe(error), retryInMs });
       logger.warn({ err: error, outboxId: message.id, jobId: message.jobId, retryInMs }, 'outbox send failed');
-      return false;
+      return undefined;
     }
     await markOutboxMessageSent(db, { id: message.id, jobId: message.jobId, messageId });
-    return true;
+    return messageId;
   }
 
   /** Another sender holds the claim: wait a little for its outcome rather than send twice. */
@@ -93,8 +93,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       }
       const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
       if (!claimed) return awaitClaimant(dedupeKey);
-      if (!(await send(claimed, options.inlineTimeoutMs ?? 2_000))) return undefined;
-      return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
+      return send(claimed, options.inlineTimeoutMs ?? 2_000);
     },
     async relayDue(limit) {
       const due = await claimDueOutboxMessages(db, { limit, claimSeconds });

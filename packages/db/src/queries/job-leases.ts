@@ -84,47 +84,32 @@ export async function updateLeasedJob(
   return query.returningAll().executeTakeFirst();
 }
 
-/** Jobs whose upload window (plus grace) has passed without a completed upload. */
-export async function findExpiredUploads(
+/** Jobs in `status` whose `column` lies more than `seconds` in the past, oldest first. */
+function findOverdueJobs(
   db: Kysely<Database>,
-  p: { graceSeconds: number; limit: number },
+  p: { status: JobStatus; column: 'uploadExpiresAt' | 'leaseExpiresAt' | 'updatedAt'; seconds: number; limit: number },
 ): Promise<VideoAnalysisJob[]> {
   return db
     .selectFrom('videoAnalysisJobs')
     .selectAll()
-    .where('status', '=', 'awaiting_upload')
-    .where('uploadExpiresAt', '<', sql<Date>`now() - make_interval(secs => ${p.graceSeconds})`)
-    .orderBy('uploadExpiresAt')
+    .where('status', '=', p.status)
+    .where(p.column, '<', sql<Date>`now() - make_interval(secs => ${p.seconds})`)
+    .orderBy(p.column)
     .limit(p.limit)
     .execute();
+}
+
+/** Jobs whose upload window (plus grace) has passed without a completed upload. */
+export function findExpiredUploads(db: Kysely<Database>, p: { graceSeconds: number; limit: number }) {
+  return findOverdueJobs(db, { status: 'awaiting_upload', column: 'uploadExpiresAt', seconds: p.graceSeconds, limit: p.limit });
 }
 
 /** `processing` jobs whose lease lapsed more than `graceSeconds` ago: their worker is gone. */
-export async function findAbandonedJobs(
-  db: Kysely<Database>,
-  p: { graceSeconds: number; limit: number },
-): Promise<VideoAnalysisJob[]> {
-  return db
-    .selectFrom('videoAnalysisJobs')
-    .selectAll()
-    .where('status', '=', 'processing')
-    .where('leaseExpiresAt', '<', sql<Date>`now() - make_interval(secs => ${p.graceSeconds})`)
-    .orderBy('leaseExpiresAt')
-    .limit(p.limit)
-    .execute();
+export function findAbandonedJobs(db: Kysely<Database>, p: { graceSeconds: number; limit: number }) {
+  return findOverdueJobs(db, { status: 'processing', column: 'leaseExpiresAt', seconds: p.graceSeconds, limit: p.limit });
 }
 
 /** `queued` jobs untouched for `staleSeconds` whose message may have been lost. */
-export async function findStaleQueuedJobs(
-  db: Kysely<Database>,
-  p: { staleSeconds: number; limit: number },
-): Promise<VideoAnalysisJob[]> {
-  return db
-    .selectFrom('videoAnalysisJobs')
-    .selectAll()
-    .where('status', '=', 'queued')
-    .where('updatedAt', '<', sql<Date>`now() - make_interval(secs => ${p.staleSeconds})`)
-    .orderBy('updatedAt')
-    .limit(p.limit)
-    .execute();
+export function findStaleQueuedJobs(db: Kysely<Database>, p: { staleSeconds: number; limit: number }) {
+  return findOverdueJobs(db, { status: 'queued', column: 'updatedAt', seconds: p.staleSeconds, limit: p.limit });
 }
