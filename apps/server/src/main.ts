@@ -1,5 +1,7 @@
 import { pino } from 'pino';
 
+import { workerShutdownMs } from '@coach/worker';
+
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './env.ts';
 import { startRuntime } from './runtime.ts';
@@ -37,7 +39,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    // An in-process worker needs its shutdown budget and its last long poll; the API alone, a few seconds.
+    const deadlineMs = config.workerInProcess ? workerShutdownMs(config.worker.worker) : 15_000;
+    const force = setTimeout(() => process.exit(1), deadlineMs);
     force.unref();
     void app.close().then(() => process.exit(0));
   });

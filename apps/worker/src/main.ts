@@ -1,6 +1,6 @@
 import { createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
 import { createDb, migrateToLatest } from '@coach/db';
-import { startAnalysisWorker } from '@coach/worker';
+import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
 import { pino } from 'pino';
 
 import { loadWorkerConfig } from './env.ts';
@@ -44,7 +44,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: no new jobs; in-flight jobs finish or are released');
-    const force = setTimeout(() => process.exit(1), config.settings.worker.shutdownBudgetMs + 30_000);
+    const force = setTimeout(() => process.exit(1), workerShutdownMs(config.settings.worker));
     force.unref();
     void (async () => {
       await worker.stop();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { workerShutdownMs } from '@coach/worker';
+
 import { loadWorkerConfig } from '../src/env.ts';
 
 const complete = {
@@ -9,6 +11,16 @@ const complete = {
   SQS_VIDEO_ANALYSIS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis',
   SQS_VIDEO_ANALYSIS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis-dlq',
 };
+
+describe('workerShutdownMs', () => {
+  it('leaves room for both the last long poll and the in-flight budget, which run together', () => {
+    const { settings } = loadWorkerConfig({ ...complete, WORKER_SHUTDOWN_BUDGET_SECONDS: '5', WORKER_WAIT_TIME_SECONDS: '20' });
+    expect(settings.worker.waitTimeSeconds).toBe(20);
+    expect(workerShutdownMs(settings.worker)).toBe(30_000);
+    const budgeted = loadWorkerConfig({ ...complete, WORKER_SHUTDOWN_BUDGET_SECONDS: '60', WORKER_WAIT_TIME_SECONDS: '2' });
+    expect(workerShutdownMs(budgeted.settings.worker)).toBe(70_000);
+  });
+});
 
 describe('loadWorkerConfig', () => {
   it('reads a complete configuration with worker defaults', () => {

@@ -16,6 +16,8 @@ export const WorkerSettingsSchema = z.object({
   WORKER_SHUTDOWN_BUDGET_SECONDS: int(0, 3600).default(DEFAULT_WORKER_CONFIG.shutdownBudgetMs / 1000),
   WORKER_SWEEP_INTERVAL_SECONDS: int(1, 3600).default(DEFAULT_WORKER_CONFIG.sweepIntervalMs / 1000),
   WORKER_MAX_JOB_SECONDS: int(30, 24 * 3600).default(DEFAULT_WORKER_CONFIG.maxJobSeconds),
+  /** SQS long-poll wait (SQS allows 0..20); shutdown waits for the last poll to return. */
+  WORKER_WAIT_TIME_SECONDS: int(0, 20).default(DEFAULT_WORKER_CONFIG.waitTimeSeconds),
   POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
   POSE_THREADS: int(1, 64).default(2),
 });
@@ -36,7 +38,16 @@ export function toWorkerSettings(values: z.infer<typeof WorkerSettingsSchema>): 
       shutdownBudgetMs: values.WORKER_SHUTDOWN_BUDGET_SECONDS * 1000,
       sweepIntervalMs: values.WORKER_SWEEP_INTERVAL_SECONDS * 1000,
       maxJobSeconds: values.WORKER_MAX_JOB_SECONDS,
+      waitTimeSeconds: values.WORKER_WAIT_TIME_SECONDS,
     },
     pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
   };
+}
+
+/**
+ * How long a process running this worker may take to stop after SIGTERM: the
+ * last long poll and the in-flight jobs' budget wind down together, then a margin.
+ */
+export function workerShutdownMs(config: WorkerConfig): number {
+  return Math.max(config.shutdownBudgetMs, config.waitTimeSeconds * 1000) + 10_000;
 }
