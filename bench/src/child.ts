@@ -7,6 +7,10 @@ export interface Child {
   readonly readyMatch: RegExpMatchArray;
   /** The child's own CPU time (user + system), in microseconds, read over IPC. */
   cpuMicros(): Promise<number>;
+  /** Starts V8's CPU profiler in the child (see cpu-probe.ts). */
+  startProfile(): Promise<void>;
+  /** Stops it and writes the profile to `file` (a .cpuprofile, readable by Chrome DevTools). */
+  stopProfile(file: string): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -72,20 +76,33 @@ export async function startChild(options: StartChildOptions): Promise<Child> {
     });
   });
 
+  /** Sends `message` and resolves with the first answer that `pick` accepts. */
+  const ask = <T>(message: unknown, pick: (answer: object) => T | undefined): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onMessage = (answer: unknown) => {
+        const picked = answer && typeof answer === 'object' ? pick(answer) : undefined;
+        if (picked !== undefined) {
+          proc.off('message', onMessage);
+          resolve(picked);
+        }
+      };
+      proc.on('message', onMessage);
+      if (!proc.send(message as object)) {
+        proc.off('message', onMessage);
+        reject(new Error(`${options.label}: IPC channel closed`));
+      }
+    });
+  const profiled = async (message: { profile: 'start' | 'stop'; file?: string }) => {
+    const answer = await ask(message, (a) => ('profiled' in a && a.profiled === message.profile ? a : undefined));
+    if ('error' in answer) throw new Error(`${options.label}: profiler ${message.profile} failed: ${String(answer.error)}`);
+  };
+
   return {
     pid: proc.pid ?? 0,
     readyMatch,
-    cpuMicros: () =>
-      new Promise<number>((resolve, reject) => {
-        const onMessage = (message: unknown) => {
-          if (message && typeof message === 'object' && 'cpuMicros' in message) {
-            proc.off('message', onMessage);
-            resolve(Number(message.cpuMicros));
-          }
-        };
-        proc.on('message', onMessage);
-        if (!proc.send('cpu')) reject(new Error(`${options.label}: IPC channel closed`));
-      }),
+    cpuMicros: () => ask('cpu', (a) => ('cpuMicros' in a ? Number(a.cpuMicros) : undefined)),
+    startProfile: () => profiled({ profile: 'start' }),
+    stopProfile: (file) => profiled({ profile: 'stop', file }),
     async stop(graceMs = 15_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');

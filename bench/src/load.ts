@@ -6,8 +6,11 @@ export interface LoadOptions {
   url: string;
   headers: Record<string, string>;
   connections: number;
-  /** A fixed body, or one built per request (e.g. a different job id each time). */
-  body: string | (() => string);
+  /**
+   * A fixed body, or one built per request (e.g. a different job id each time),
+   * optionally with headers of its own (e.g. another user's token).
+   */
+  body: string | (() => string | { body: string; headers: Record<string, string> });
   /** Run for this long… */
   durationSeconds?: number;
   /** …or send exactly this many requests. */
@@ -47,7 +50,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...options.headers },
-          ...(typeof body === 'string' ? { body } : { setupRequest: (req) => ({ ...req, body: body() }) }),
+          ...(typeof body === 'string'
+            ? { body }
+            : {
+                setupRequest: (req) => {
+                  const next = body();
+                  return typeof next === 'string'
+                    ? { ...req, body: next }
+                    : { ...req, body: next.body, headers: { ...req.headers, ...next.headers } };
+                },
+              }),
         },
       ],
     }, (error, done) => (error ? reject(error as Error) : resolve(done)));

@@ -22,8 +22,13 @@ function groupOf(frame: ProfileNode['callFrame']): string {
   return url;
 }
 
-/** Self time per package as a short table, idle time excluded. */
-export function summarizeProfile(file: string, top = 14): string {
+/**
+ * Self time per package and per function as a short table, idle excluded;
+ * with `requests`, also in µs per request (as measured under the profiler,
+ * which slows everything down).
+ */
+export function summarizeProfile(file: string, options: { top?: number; requests?: number } = {}): string {
+  const { top = 14, requests } = options;
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, number>();
@@ -32,17 +37,20 @@ export function summarizeProfile(file: string, top = 14): string {
     const node = byId.get(id);
     if (!node) return;
     const group = groupOf(node.callFrame);
-    if (group === '(idle)') return;
+    // Idle, and the call that started the profiler (it runs before the load does).
+    if (group === '(idle)' || node.callFrame.url === 'node:inspector') return;
     const micros = profile.timeDeltas[i] ?? 0;
     totals.set(group, (totals.get(group) ?? 0) + micros);
     const fn = `${group} ${node.callFrame.functionName || '(anonymous)'}`;
     functions.set(fn, (functions.get(fn) ?? 0) + micros);
   });
   const sum = [...totals.values()].reduce((a, b) => a + b, 0);
+  const perRequest = (micros: number) => (requests ? ` ${(micros / requests).toFixed(1).padStart(6)} us/req` : '');
   const rows = (map: Map<string, number>) =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([name, micros]) => `  ${((100 * micros) / sum).toFixed(1).padStart(5)}%  ${name}`);
-  return [`busy ${(sum / 1e6).toFixed(1)} s; by package:`, ...rows(totals), 'top functions (self):', ...rows(functions)].join('\n');
+      .map(([name, micros]) => `  ${((100 * micros) / sum).toFixed(1).padStart(5)}%${perRequest(micros)}  ${name}`);
+  const busy = `busy ${(sum / 1e6).toFixed(2)} s${requests ? ` over ${requests} requests (${(sum / requests).toFixed(0)} us/req under the profiler)` : ''}`;
+  return [`${busy}; by package:`, ...rows(totals), 'top functions (self):', ...rows(functions)].join('\n');
 }

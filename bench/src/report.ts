@@ -9,6 +9,17 @@ export interface ApiRow {
   p99Ms: number;
   /** Summed over every round. */
   errors: number;
+  /** Server process CPU per 2xx answer (µs). */
+  serverCpuMicros: number;
+  /** Postgres cluster CPU per 2xx answer (µs); null where /proc cannot be read. */
+  postgresCpuMicros: number | null;
+}
+
+export interface RatioLine {
+  label: string;
+  value: number;
+  /** e.g. `>= 1.5`, printed next to the value. */
+  target?: string;
 }
 
 export interface SizeRow {
@@ -17,26 +28,49 @@ export interface SizeRow {
   cpuMicros: number;
 }
 
+export interface LargeUploadRow {
+  mode: string;
+  fileBytes: number;
+  seconds: number;
+  mbPerSec: number;
+  peakRssMiB: number;
+  /** RSS of the client process before it started the upload. */
+  baselineRssMiB: number;
+}
+
+export interface WorkerRow {
+  threads: number;
+  frames: number;
+  reliableFrames: number;
+  seconds: number;
+  framesPerSec: number;
+  /** Analysis time ÷ video duration. */
+  realTimeFactor: number;
+  peakRssMiB: number;
+  poolStartSeconds: number;
+  timingsMs: Record<string, number>;
+}
+
 export interface BenchReport {
   date: string;
   machine: MachineInfo;
   mode: string;
   rounds: number;
-  api: ApiRow[];
-  /** ours ÷ ceiling req/s of upload.initiate, per connection count (median of per-round ratios). */
-  initiateRatio: { connections: number; ratio: number }[];
+  api: ApiRow[] | null;
+  ratios: RatioLine[];
   size: { rows: SizeRow[]; ratio: number; raw?: Record<string, number[]> } | null;
-  notMeasured: string[];
+  largeUpload: { rows: LargeUploadRow[]; ratio: number; detail: string } | null;
+  worker: {
+    clip: { seconds: number; width: number; height: number; fps: number; model: string };
+    rows: WorkerRow[];
+  } | null;
+  /** Sections left out of this run (`--only`). */
+  skipped: string[];
   notes: string[];
 }
 
-export const NOT_YET_MEASURED = [
-  '4. large uploads: parallel multipart vs single PUT of the same file (MB/s, client peak RSS)',
-  '5. worker: frames/s and real-time factor for a 60 s 1280x720 clip at 10 fps, one vs two threads, peak RSS',
-];
-
 const pad = (value: string, width: number) => value.padStart(width);
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 /** The terminal table: every figure is a median over the rounds, every ratio from this same run. */
 export function formatReport(report: BenchReport): string {
@@ -44,28 +78,64 @@ export function formatReport(report: BenchReport): string {
   const lines = [
     `Coach Plus bench, ${report.date}, ${report.mode}, median of ${report.rounds} round(s)`,
     `machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}`,
-    '',
-    `${'scenario'.padEnd(30)}${pad('conns', 6)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}`,
   ];
-  for (const row of report.api) {
+  if (report.api) {
     lines.push(
-      `${row.scenario.padEnd(30)}${pad(String(row.connections), 6)}${pad(fixed(row.reqPerSec, 0), 9)}` +
-        `${pad(fixed(row.p50Ms, 2), 9)}${pad(fixed(row.p99Ms, 2), 9)}${pad(String(row.errors), 8)}`,
+      '',
+      '1-2. API under autocannon on loopback                            cpu us/req',
+      `${'scenario'.padEnd(46)}${pad('conns', 6)}${pad('req/s', 7)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('errors', 7)}${pad('srv', 6)}${pad('pg', 6)}`,
     );
+    for (const row of report.api) {
+      lines.push(
+        `${row.scenario.padEnd(46)}${pad(String(row.connections), 6)}${pad(fixed(row.reqPerSec, 0), 7)}` +
+          `${pad(fixed(row.p50Ms, 2), 8)}${pad(fixed(row.p99Ms, 2), 8)}${pad(String(row.errors), 7)}` +
+          `${pad(fixed(row.serverCpuMicros, 0), 6)}${pad(fixed(row.postgresCpuMicros, 0), 6)}`,
+      );
+    }
   }
-  lines.push('');
-  for (const { connections, ratio } of report.initiateRatio) {
-    lines.push(`upload.initiate ours/ceiling req/s at ${connections} conn: ${fixed(ratio, 2)} (target >= 1.5)`);
+  if (report.ratios.length > 0) {
+    lines.push('');
+    for (const r of report.ratios) lines.push(`${r.label}: ${fixed(r.value, 2)}${r.target ? ` (target ${r.target})` : ''}`);
   }
   if (report.size) {
-    lines.push('');
-    lines.push('server CPU per upload (initiate + complete, single PUT):');
+    lines.push('', '3. server CPU per upload (initiate + complete, single PUT):');
     for (const row of report.size.rows) lines.push(`  ${row.label.padEnd(28)}${pad(fixed(row.cpuMicros, 0), 8)} us`);
     lines.push(`  ratio large/small: ${fixed(report.size.ratio, 3)} (target <= 1.05)`);
   }
+  if (report.largeUpload) {
+    const { rows, ratio, detail } = report.largeUpload;
+    lines.push('', `4. large upload with uploadVideo, ${detail}:`);
+    lines.push(`  ${'mode'.padEnd(40)}${pad('seconds', 9)}${pad('MB/s', 8)}${pad('peak RSS MiB', 14)}${pad('(at start)', 12)}`);
+    for (const row of rows) {
+      lines.push(
+        `  ${row.mode.padEnd(40)}${pad(fixed(row.seconds, 2), 9)}${pad(fixed(row.mbPerSec, 0), 8)}` +
+          `${pad(fixed(row.peakRssMiB, 0), 14)}${pad(fixed(row.baselineRssMiB, 0), 12)}`,
+      );
+    }
+    lines.push(`  multipart / single PUT MB/s: ${fixed(ratio, 2)}`);
+  }
+  if (report.worker) {
+    const { clip, rows } = report.worker;
+    lines.push('', `5. worker analysis of a ${clip.seconds} s ${clip.width}x${clip.height} clip at ${clip.fps} fps, MoveNet ${clip.model}:`);
+    lines.push(
+      `  ${'pose threads'.padEnd(14)}${pad('frames', 8)}${pad('seconds', 9)}${pad('frames/s', 10)}${pad('real-time factor', 18)}` +
+        `${pad('peak RSS MiB', 14)}${pad('pose ms/frame', 15)}`,
+    );
+    for (const row of rows) {
+      const poseMs = row.timingsMs.poseMs;
+      lines.push(
+        `  ${String(row.threads).padEnd(14)}${pad(String(row.frames), 8)}${pad(fixed(row.seconds, 2), 9)}` +
+          `${pad(fixed(row.framesPerSec, 1), 10)}${pad(fixed(row.realTimeFactor, 3), 18)}${pad(fixed(row.peakRssMiB, 0), 14)}` +
+          `${pad(fixed(poseMs === undefined ? null : poseMs / row.frames, 1), 15)}`,
+      );
+    }
+    lines.push('  real-time factor target: <= 0.2');
+  }
+  if (report.skipped.length > 0) {
+    lines.push('', 'not measured in this run:');
+    for (const item of report.skipped) lines.push(`  ${item}`);
+  }
   lines.push('');
-  lines.push('TODO not yet measured:');
-  for (const item of report.notMeasured) lines.push(`  ${item}`);
   for (const note of report.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
 }

@@ -33,3 +33,12 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
   };
 }
+
+const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= GIB && bytes % GIB === 0) return `${bytes / GIB} GiB`;
+  if (bytes >= MIB && bytes % MIB === 0) return `${bytes / MIB} MiB`;
+  return `${bytes / 1e6} MB`;
+}

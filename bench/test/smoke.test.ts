@@ -4,40 +4,76 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 
 import { runLoad } from '../src/load.ts';
-import { formatReport, NOT_YET_MEASURED } from '../src/report.ts';
+import { createPostgresCpuReader } from '../src/postgres-cpu.ts';
+import { formatReport } from '../src/report.ts';
 import { machineInfo } from '../src/stats.ts';
 
 describe('bench helpers', () => {
-  it('turn a one-second autocannon run into the table', async () => {
+  it('turn a one-second autocannon run, with a body and headers per request, into the table', async () => {
     const app = Fastify({ logger: false });
-    app.post('/echo', async (req) => req.body);
+    const seen = new Set<string>();
+    app.post('/echo', async (req, reply) => {
+      const user = req.headers['x-user'];
+      if (typeof user !== 'string' || (req.body as { user?: string }).user !== user) return reply.code(400).send();
+      seen.add(user);
+      return req.body;
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const { port } = app.server.address() as AddressInfo;
+      let n = 0;
       const load = await runLoad({
         url: `http://127.0.0.1:${port}/echo`,
         headers: {},
         connections: 2,
-        durationSeconds: 1,
-        body: () => JSON.stringify({ n: Math.random() }),
+        amount: 200,
+        body: () => {
+          const user = `u${n++ % 5}`;
+          return { body: JSON.stringify({ user }), headers: { 'x-user': user } };
+        },
       });
-      expect(load.ok).toBeGreaterThan(0);
+      expect(load.ok).toBe(200);
       expect(load.errors).toBe(0);
+      expect([...seen].sort()).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+
       const table = formatReport({
         date: new Date().toISOString(),
         machine: machineInfo(),
         mode: 'smoke',
         rounds: 1,
-        api: [{ scenario: 'echo', connections: 2, errors: load.errors, reqPerSec: load.reqPerSec, p50Ms: load.p50Ms, p99Ms: load.p99Ms }],
-        initiateRatio: [{ connections: 2, ratio: 1 }],
+        api: [
+          {
+            scenario: 'echo',
+            connections: 2,
+            errors: load.errors,
+            reqPerSec: load.reqPerSec,
+            p50Ms: load.p50Ms,
+            p99Ms: load.p99Ms,
+            serverCpuMicros: 123,
+            postgresCpuMicros: null,
+          },
+        ],
+        ratios: [{ label: 'echo / echo', value: 1, target: '>= 1.5' }],
         size: { rows: [{ label: 'a', declaredBytes: 1, cpuMicros: 10 }], ratio: 1 },
-        notMeasured: NOT_YET_MEASURED,
-        notes: [],
+        largeUpload: {
+          detail: '1 MiB file',
+          ratio: 2,
+          rows: [{ mode: 'single PUT', fileBytes: 1, seconds: 1, mbPerSec: 1, peakRssMiB: 90, baselineRssMiB: 60 }],
+        },
+        worker: null,
+        skipped: ['5. worker'],
+        notes: ['a note'],
       });
-      expect(table).toMatch(/echo\s+2\s+\d+/);
-      expect(table).toContain('TODO not yet measured');
+      expect(table).toMatch(/echo\s+2\s+\d+\s+[\d.]+\s+[\d.]+\s+0\s+123\s+n\/a/);
+      expect(table).toContain('echo / echo: 1.00 (target >= 1.5)');
+      expect(table).toMatch(/single PUT\s+1\.00\s+1\s+90\s+60/);
+      expect(table).toContain('not measured in this run:\n  5. worker');
     } finally {
       await app.close();
     }
+  });
+
+  it('read no Postgres CPU for a port no cluster listens on', () => {
+    expect(createPostgresCpuReader(1)()).toBeUndefined();
   });
 });

@@ -20,6 +20,7 @@ import {
   isPreconditionFailed,
   ObjectChangedError,
 } from './errors.ts';
+import { createObjectUrlPresigner, type ObjectUrlRequest } from './presign.ts';
 
 export interface PresignPutParams {
   key: string;
@@ -87,41 +88,39 @@ export interface S3StorageDeps {
   /** Client for calls made by this process (HEAD, GET, DELETE). */
   s3: S3Client;
   /**
-   * Client used only to sign URLs for others. It must be built with
-   * `requestChecksumCalculation: 'WHEN_REQUIRED'`, or every URL carries the
-   * CRC32 of an empty body and real S3 rejects the upload.
+   * Client used only to sign URLs for others: its credentials, region and
+   * endpoint settings decide the URLs (see presign.ts). Build it with
+   * `requestChecksumCalculation: 'WHEN_REQUIRED'`: buckets whose URLs are left
+   * to `getSignedUrl` would otherwise carry the CRC32 of an empty body, and
+   * real S3 rejects the upload.
    */
   signer: S3Client;
   bucket: string;
 }
 
 export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectStorage {
+  const urls = createObjectUrlPresigner(signer, bucket, (request) => signWithMiddlewareStack(signer, bucket, request));
   return {
     bucket,
     async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
-      const command = new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        ContentType: contentType,
-        ContentLength: contentLength,
-        // Create-only: once the upload is verified, the same URL cannot replace it.
-        IfNoneMatch: '*',
-      });
+      // Create-only: once the upload is verified, the same URL cannot replace it.
+      const headers = { 'content-type': contentType, 'if-none-match': '*' };
       try {
-        const url = await getSignedUrl(signer, command, {
-          expiresIn: expiresInSeconds,
-          signableHeaders: new Set(['content-type', 'if-none-match']),
+        const url = await urls.presign({
+          operation: 'PutObject',
+          method: 'PUT',
+          key,
+          headers: contentLength === undefined ? headers : { ...headers, 'content-length': String(contentLength) },
+          expiresInSeconds,
         });
-        return { url, method: 'PUT', headers: { 'content-type': contentType, 'if-none-match': '*' } };
+        return { url, method: 'PUT', headers };
       } catch (error) {
         throw new AwsUnavailableError('presign upload', { cause: error });
       }
     },
     async presignGet({ key, expiresInSeconds }) {
       try {
-        return await getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-          expiresIn: expiresInSeconds,
-        });
+        return await urls.presign({ operation: 'GetObject', method: 'GET', key, expiresInSeconds });
       } catch (error) {
         throw new AwsUnavailableError('presign download', { cause: error });
       }
@@ -182,17 +181,14 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
     },
     async presignUploadPart({ key, uploadId, partNumber, contentLength, expiresInSeconds }) {
       try {
-        return await getSignedUrl(
-          signer,
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            ContentLength: contentLength,
-          }),
-          { expiresIn: expiresInSeconds },
-        );
+        return await urls.presign({
+          operation: 'UploadPart',
+          method: 'PUT',
+          key,
+          query: { partNumber: String(partNumber), uploadId },
+          headers: { 'content-length': String(contentLength) },
+          expiresInSeconds,
+        });
       } catch (error) {
         throw new AwsUnavailableError('presign upload part', { cause: error });
       }
@@ -227,4 +223,39 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       }
     },
   };
+}
+
+/** `getSignedUrl` with the equivalent SDK command, for endpoints the fast path leaves to it. */
+function signWithMiddlewareStack(signer: S3Client, bucket: string, request: ObjectUrlRequest): Promise<string> {
+  const headers = request.headers ?? {};
+  const contentLength = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+  const options = { expiresIn: request.expiresInSeconds, signableHeaders: new Set(Object.keys(headers)) };
+  switch (request.operation) {
+    case 'PutObject':
+      return getSignedUrl(
+        signer,
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: request.key,
+          ContentType: headers['content-type'],
+          ContentLength: contentLength,
+          IfNoneMatch: headers['if-none-match'],
+        }),
+        options,
+      );
+    case 'UploadPart':
+      return getSignedUrl(
+        signer,
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: request.key,
+          UploadId: request.query?.uploadId,
+          PartNumber: Number(request.query?.partNumber),
+          ContentLength: contentLength,
+        }),
+        options,
+      );
+    case 'GetObject':
+      return getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: request.key }), options);
+  }
 }

@@ -28,6 +28,25 @@ const ClaimsSchema = z.object({
 export type TokenVerifier = (authorization: string | undefined) => Promise<AuthState>;
 
 /**
+ * Verified tokens kept per process. A client sends the same token with every
+ * call until it expires, and checking its signature is a large share of a
+ * small request (jose's WebCrypto verify runs on the thread pool). Only
+ * tokens that verified are kept, each for at most VERIFIED_TOKEN_TTL_MS (so a
+ * key withdrawn from a JWKS stops being honoured as soon as jose itself would
+ * notice), and expiry is checked again on every use.
+ */
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+
+interface VerifiedToken {
+  identity: Identity;
+  /** The token's `exp` in epoch seconds, if it has one. */
+  expiresAt: number | undefined;
+  /** When this entry must be verified again (epoch ms). */
+  recheckAt: number;
+}
+
+/**
  * Turns an Authorization header into an AuthState. Never throws: a bad token
  * is a state the procedures answer with a clear UNAUTHORIZED.
  */
@@ -43,15 +62,29 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     audience: config.audience,
   };
 
+  const verified = new Map<string, VerifiedToken>();
+
   return async (authorization) => {
     if (!authorization) return { status: 'anonymous' };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) return { status: 'invalid', reason: 'TOKEN_INVALID' };
+    const token = match?.[1];
+    if (!token) return { status: 'invalid', reason: 'TOKEN_INVALID' };
+
+    const now = Date.now();
+    const known = verified.get(token);
+    if (known && now < known.recheckAt) {
+      // jose's rule, with no clock tolerance: expired once `exp` is not after the current second.
+      if (known.expiresAt !== undefined && known.expiresAt <= Math.floor(now / 1000)) {
+        verified.delete(token);
+        return { status: 'invalid', reason: 'TOKEN_EXPIRED' };
+      }
+      return { status: 'authenticated', identity: known.identity };
+    }
+    if (known) verified.delete(token);
+
     try {
       const { payload } =
-        typeof key === 'function'
-          ? await jwtVerify(match[1], key, options)
-          : await jwtVerify(match[1], key, options);
+        typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       const claims = ClaimsSchema.safeParse(payload);
       if (!claims.success) return { status: 'invalid', reason: 'TOKEN_INVALID' };
       const identity: Identity = {
@@ -60,6 +93,14 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         orgId: claims.data.org_id ?? null,
         features: claims.data.features ?? null,
       };
+      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+        // Oldest first: a Map iterates in insertion order.
+        const oldest = verified.keys().next();
+        if (!oldest.done) verified.delete(oldest.value);
+      }
+      // Frozen: the same object answers every later call with this token.
+      Object.freeze(identity);
+      verified.set(token, { identity, expiresAt: payload.exp, recheckAt: now + VERIFIED_TOKEN_TTL_MS });
       return { status: 'authenticated', identity };
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { status: 'invalid', reason: 'TOKEN_EXPIRED' };

@@ -20,30 +20,39 @@ export interface UploadUsage {
   open: number;
 }
 
+/** Both counts in one round trip; the caller holds the lock, so no insert can slip between them. */
 export async function countUploadUsage(
   db: Kysely<Database>,
   params: { userId: string; owner: Owner; windowSeconds: number },
 ): Promise<UploadUsage> {
-  const recent = await db
-    .selectFrom('videoAnalysisJobs')
+  const usage = await db
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('videoAnalysisJobs')
+        .select([
+          eb.fn.countAll<string>().as('recent'),
+          sql<number | null>`extract(epoch from now() - min(created_at))`.as('oldestAge'),
+        ])
+        .where('createdBy', '=', params.userId)
+        .where('createdAt', '>', sql<Date>`now() - make_interval(secs => ${params.windowSeconds})`)
+        .as('recent'),
+    )
     .select((eb) => [
-      eb.fn.countAll<string>().as('count'),
-      sql<number | null>`extract(epoch from now() - min(created_at))`.as('oldestAge'),
+      'recent.recent',
+      'recent.oldestAge',
+      eb
+        .selectFrom('videoAnalysisJobs')
+        .select(eb.fn.countAll<string>().as('count'))
+        .where('ownerType', '=', params.owner.type)
+        .where('ownerId', '=', params.owner.id)
+        .where('status', '=', 'awaiting_upload')
+        .where('uploadExpiresAt', '>', sql<Date>`now()`)
+        .as('open'),
     ])
-    .where('createdBy', '=', params.userId)
-    .where('createdAt', '>', sql<Date>`now() - make_interval(secs => ${params.windowSeconds})`)
-    .executeTakeFirstOrThrow();
-  const open = await db
-    .selectFrom('videoAnalysisJobs')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('ownerType', '=', params.owner.type)
-    .where('ownerId', '=', params.owner.id)
-    .where('status', '=', 'awaiting_upload')
-    .where('uploadExpiresAt', '>', sql<Date>`now()`)
     .executeTakeFirstOrThrow();
   return {
-    recent: Number(recent.count),
-    oldestAgeSeconds: recent.oldestAge === null ? null : Number(recent.oldestAge),
-    open: Number(open.count),
+    recent: Number(usage.recent),
+    oldestAgeSeconds: usage.oldestAge === null ? null : Number(usage.oldestAge),
+    open: Number(usage.open),
   };
 }

@@ -1,0 +1,98 @@
+import path from 'node:path';
+
+import { findFreePort } from '@coach/local-stack';
+
+import { startChild, type Child } from './child.ts';
+
+export interface EmulatorInfo {
+  endpoint: string;
+  bucket: string;
+  queueUrl: string;
+  dlqUrl: string;
+}
+
+export interface RunningServer {
+  child: Child;
+  /** The tRPC endpoint, e.g. `http://127.0.0.1:1234/trpc`. */
+  api: string;
+}
+
+const benchDir = path.resolve(import.meta.dirname, '..');
+const repoRoot = path.resolve(benchDir, '..');
+
+/**
+ * The real API server (`apps/server/src/main.ts`) in its own process with
+ * NODE_ENV=production and no in-process worker. `settings` adds or overrides
+ * environment variables (limits, multipart threshold); a setting left out
+ * takes the product's default.
+ */
+export async function startApiServer(p: {
+  label: string;
+  databaseUrl: string;
+  aws: EmulatorInfo;
+  jwtSecret: string;
+  settings: Record<string, string>;
+  nodeArgs?: string[];
+}): Promise<RunningServer> {
+  const port = await findFreePort();
+  const child = await startChild({
+    label: p.label,
+    nodeArgs: p.nodeArgs,
+    script: path.join(repoRoot, 'apps/server/src/main.ts'),
+    cwd: path.join(repoRoot, 'apps/server'),
+    readyLine: /Coach Plus API listening on (http:\/\/\S+)/,
+    env: {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: p.databaseUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: p.aws.endpoint,
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      S3_COACH_VIDEOS_BUCKET: p.aws.bucket,
+      SQS_VIDEO_ANALYSIS_QUEUE_URL: p.aws.queueUrl,
+      SQS_VIDEO_ANALYSIS_DLQ_URL: p.aws.dlqUrl,
+      WORKER_IN_PROCESS: 'false',
+      CORS_ORIGINS: 'http://bench.invalid',
+      AUTH_JWT_SECRET: p.jwtSecret,
+      ...p.settings,
+    },
+  });
+  return { child, api: `http://127.0.0.1:${port}/trpc` };
+}
+
+/** The hand-written ceiling (see ceiling-server.ts); its two routes are `/initiate` and `/initiate/request-presigner`. */
+export async function startCeilingServer(p: {
+  databaseUrl: string;
+  aws: EmulatorInfo;
+  jwtSecret: string;
+}): Promise<{ child: Child; base: string }> {
+  const port = await findFreePort();
+  const child = await startChild({
+    label: 'ceiling server',
+    script: path.join(benchDir, 'src/ceiling-server.ts'),
+    cwd: benchDir,
+    readyLine: /ceiling listening on (\S+)/,
+    env: {
+      BENCH_PORT: String(port),
+      BENCH_DATABASE_URL: p.databaseUrl,
+      BENCH_AWS_ENDPOINT: p.aws.endpoint,
+      BENCH_BUCKET: p.aws.bucket,
+      BENCH_JWT_SECRET: p.jwtSecret,
+    },
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+export async function startEmulator(): Promise<{ child: Child; aws: EmulatorInfo }> {
+  const child = await startChild({
+    label: 'emulator',
+    script: path.join(benchDir, 'src/aws-child.ts'),
+    cwd: benchDir,
+    env: {},
+    readyLine: /^(\{"ready":true.*\})$/,
+  });
+  return { child, aws: JSON.parse(child.readyMatch[1] ?? '{}') as EmulatorInfo };
+}

@@ -1,0 +1,99 @@
+/**
+ * The worker's analysis (`createVideoAnalyzer`: download, probe, frames at the
+ * job's fps, MoveNet on a pose pool, metrics, results stored) of one stored
+ * clip, in a process of its own so its peak RSS is the worker's. One short
+ * clip is analysed first to warm the pose threads. Prints one JSON line.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { createAwsClients, createS3Storage } from '@coach/aws';
+import { createPosePool, type MoveNetModelName } from '@coach/pose';
+import { createVideoAnalyzer, type AnalysisInput } from '@coach/worker';
+
+import { peakRssKiB } from './peak-rss.ts';
+
+const env = process.env;
+const required = (name: string): string => {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+};
+const threads = Number(required('BENCH_THREADS'));
+const model = required('BENCH_MODEL') as MoveNetModelName;
+const sampleFps = Number(required('BENCH_SAMPLE_FPS'));
+
+const aws = createAwsClients({
+  region: 'us-east-1',
+  endpoint: required('BENCH_AWS_ENDPOINT'),
+  credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+});
+const storage = createS3Storage({ s3: aws.s3, signer: aws.s3Signer, bucket: required('BENCH_BUCKET') });
+
+let started = performance.now();
+const pose = await createPosePool({ model, threads });
+const poolStartSeconds = (performance.now() - started) / 1000;
+const analyze = createVideoAnalyzer({ storage, pose, model: { name: `movenet-singlepose-${model}`, version: 'bench' } });
+
+function jobFor(s3Key: string): AnalysisInput['job'] {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    sessionId: randomUUID(),
+    ownerType: 'coach',
+    ownerId: 'bench-worker',
+    createdBy: 'bench-worker',
+    videoId: randomUUID(),
+    status: 'processing',
+    sampleFps,
+    includeFrames: false,
+    s3Bucket: storage.bucket,
+    s3Key,
+    contentType: 'video/mp4',
+    declaredSizeBytes: null,
+    sizeBytes: null,
+    etag: null,
+    uploadExpiresAt: now,
+    sqsMessageId: null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: now,
+    updatedAt: now,
+    queuedAt: now,
+    startedAt: now,
+    finishedAt: null,
+    attempts: 1,
+    leaseToken: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    leaseMessageId: null,
+    progressPercent: 0,
+    framesTotal: null,
+    framesDone: 0,
+    result: null,
+    uploadMode: 'single',
+    multipartUploadId: null,
+    partSizeBytes: null,
+    partCount: null,
+  };
+}
+const run = (s3Key: string) =>
+  analyze({ job: jobFor(s3Key), signal: new AbortController().signal, reportProgress: async () => {} });
+
+await run(required('BENCH_WARM_KEY'));
+started = performance.now();
+const result = await run(required('BENCH_KEY'));
+const seconds = (performance.now() - started) / 1000;
+await pose.close();
+aws.destroy();
+process.stdout.write(
+  `${JSON.stringify({
+    threads,
+    seconds,
+    poolStartSeconds,
+    frames: result.frameCount,
+    reliableFrames: result.reliableFrameCount,
+    timingsMs: result.timingsMs,
+    // Pose threads included; ffmpeg runs in a process of its own.
+    peakRssKiB: peakRssKiB(),
+  })}\n`,
+);
