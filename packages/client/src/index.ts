@@ -8,9 +8,9 @@ import {
 import { EventSource } from 'eventsource';
 
 // Type-only: a frontend bundle that imports this package never pulls server code.
-import type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs } from '@coach/api';
+import type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContentType } from '@coach/api';
 
-export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs };
+export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContentType };
 
 export interface CreateClientOptions {
   /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */
@@ -46,7 +46,12 @@ export function createClient(options: CreateClientOptions): ApiClient {
           eventSourceOptions: async () => {
             const headers = await authHeaders();
             return {
-              fetch: (input, init) => baseFetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+              fetch: (input, init) => {
+                // On a reconnect EventSource adds Last-Event-ID, which a browser may only send
+                // if the API's CORS rule allows it; tRPC already carries it in the input.
+                const { 'Last-Event-ID': _lastEventId, ...sent } = init.headers;
+                return baseFetch(input, { ...init, headers: { ...sent, ...headers } });
+              },
             };
           },
         }),
@@ -69,7 +74,7 @@ export { StorageHttpError, UploadError } from './upload/errors.ts';
 export type { PartProgress, UploadPhase, UploadProgressEvent } from './upload/progress.ts';
 export type { FetchLike } from './upload/put.ts';
 export type { BackoffOptions } from './upload/retry.ts';
-export type { UploadFile, UploadStream } from './upload/source.ts';
+export { videoContentTypeOf, type UploadFile, type UploadStream } from './upload/source.ts';
 export {
   resumeUpload,
   uploadVideo,

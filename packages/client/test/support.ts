@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { createClient, type ApiClient, type UploadProgressEvent } from '@coach/client';
 import type { Identity } from '@coach/api';
@@ -178,4 +180,35 @@ export async function failureOf(promise: Promise<unknown>): Promise<unknown> {
     () => expect.fail('the upload should have failed'),
     (error: unknown) => error,
   );
+}
+
+/**
+ * Tracks the peak of live ArrayBuffer memory while `work` runs. Each sample
+ * collects garbage first, so the peak counts buffers still held, not garbage
+ * awaiting a GC; samples are at most one per 50 ms, since a full GC per
+ * progress event slows a loaded machine to a crawl.
+ */
+export async function peakArrayBuffersDuring<T>(
+  work: (sample: () => void) => Promise<T>,
+): Promise<{ result: T; peakBytes: number }> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  let peak = before;
+  let lastSampleAt = 0;
+  const sample = () => {
+    const now = performance.now();
+    if (now - lastSampleAt < 50) return;
+    lastSampleAt = now;
+    gc();
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+  };
+  const timer = setInterval(sample, 50);
+  try {
+    const result = await work(sample);
+    return { result, peakBytes: peak - before };
+  } finally {
+    clearInterval(timer);
+  }
 }

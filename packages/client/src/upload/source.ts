@@ -1,5 +1,9 @@
 import type { VideoContentType } from '@coach/api';
 
+// Node's file-backed Blob under the `node` condition, a stub that refuses paths everywhere else
+// (package.json "imports"), so a browser bundle never contains node:fs.
+import { openFileAsBlob } from '#node-file';
+
 import { isNodeStream, isWebStream, StreamReader, type ByteStream } from './stream-source.ts';
 
 /**
@@ -80,6 +84,18 @@ function isVideoContentType(type: string): type is VideoContentType {
   return Object.hasOwn(EXTENSIONS, type);
 }
 
+/**
+ * The video type the API would be told for this file (from its MIME type, else
+ * its name's extension), or undefined when it is not a video the API accepts:
+ * check a picked file before uploading it.
+ */
+export function videoContentTypeOf(file: Blob | string): VideoContentType | undefined {
+  if (typeof file === 'string') return contentTypeForName(file);
+  const type = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (isVideoContentType(type)) return type;
+  return 'name' in file && typeof file.name === 'string' ? contentTypeForName(file.name) : undefined;
+}
+
 export function contentTypeForName(name: string): VideoContentType | undefined {
   const extension = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
   for (const [type, extensions] of Object.entries(EXTENSIONS)) {
@@ -89,17 +105,11 @@ export function contentTypeForName(name: string): VideoContentType | undefined {
 }
 
 export async function openUploadSource(file: UploadFile): Promise<UploadSource> {
-  if (file instanceof Blob) {
-    const type = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
-    const fromName = 'name' in file && typeof file.name === 'string' ? contentTypeForName(file.name) : undefined;
-    return blobSource(file, isVideoContentType(type) ? type : fromName);
-  }
+  if (file instanceof Blob) return blobSource(file, videoContentTypeOf(file));
   if (typeof file === 'object' && 'stream' in file) return streamSource(file);
   if (isWebStream(file) || isNodeStream(file)) {
     throw new TypeError('Pass a stream as `{ stream, sizeBytes }`: its size must be known before the upload starts.');
   }
   const path = typeof file === 'string' ? file : file.path;
-  // Loaded only for paths, so a browser bundle never needs node:fs at run time.
-  const { openFileAsBlob } = await import('./node-file.ts');
   return blobSource(await openFileAsBlob(path), contentTypeForName(path));
 }

@@ -91,7 +91,8 @@ export class StreamReader {
       }
       const used = chunk.byteLength <= left ? chunk : chunk.subarray(0, left);
       if (used !== chunk) this.leftover = chunk.subarray(left);
-      pieces?.push(new Blob([used]));
+      // Stream chunks never live in shared memory; the DOM's BlobPart type insists on saying so.
+      pieces?.push(new Blob([used as Uint8Array<ArrayBuffer>]));
       left -= used.byteLength;
       this.position += used.byteLength;
     }

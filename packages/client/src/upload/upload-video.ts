@@ -43,6 +43,13 @@ export interface UploadVideoOptions extends TransferOptions {
   contentType?: VideoContentType;
   sampleFps?: number;
   includeFrames?: boolean;
+  /**
+   * Called once the server created the job, before any byte is sent. A
+   * multipart upload can outlive the page or app that started it: keep `jobId`
+   * where a reload cannot lose it (localStorage, AsyncStorage) and pass it to
+   * `resumeUpload` with the same file. A single PUT cannot be resumed.
+   */
+  onJobCreated?: (job: { jobId: string; uploadMode: 'single' | 'multipart' }) => void;
 }
 
 export interface ResumeUploadOptions extends TransferOptions {
@@ -116,6 +123,7 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
       settings.policy,
     );
     jobId = initiated.jobId;
+    options.onJobCreated?.({ jobId, uploadMode: initiated.uploadMode });
     if (signal?.aborted) throw abortError();
     progress.enter('uploading');
     if (initiated.uploadMode === 'multipart' && initiated.multipart) {

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+import type { Logger } from '@coach/api';
+
+import { REPO_ROOT } from './paths.ts';
+
+/** The web app's origin in development; the dev CORS allow-list names it. */
+export const WEB_DEV_HOST = '127.0.0.1';
+export const WEB_DEV_PORT = 5173;
+
+const WEB_ROOT = path.join(REPO_ROOT, 'apps/web');
+
+export interface WebDevServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `apps/web` with Vite's dev server (hot reload) pointed at this API.
+ * A missing web app or Vite (a production install) or a taken port is logged
+ * and skipped: the API runs on without it.
+ *
+ * Vite runs in middleware mode on our own HTTP server: its standalone server
+ * would exit the process on SIGTERM or when stdin closes, cutting the
+ * worker's graceful shutdown short.
+ */
+export async function startWebDevServer(p: {
+  apiUrl: string;
+  logger: Logger;
+  /** Default 5173, the origin the dev CORS allow-list expects; 0 picks a free port (tests). */
+  port?: number;
+}): Promise<WebDevServer | undefined> {
+  const port = p.port ?? WEB_DEV_PORT;
+  const configFile = path.join(WEB_ROOT, 'vite.config.ts');
+  if (!existsSync(configFile)) return undefined;
+  let vite: typeof import('vite');
+  try {
+    vite = await import('vite');
+  } catch (error) {
+    p.logger.warn({ err: error }, 'web app not served: Vite is not installed (pnpm install)');
+    return undefined;
+  }
+
+  const http = createServer();
+  try {
+    await listen(http, port);
+  } catch (error) {
+    p.logger.warn({ err: error }, `web app not served: could not listen on ${WEB_DEV_HOST}:${port}`);
+    return undefined;
+  }
+  const dev = await vite.createServer({
+    root: WEB_ROOT,
+    configFile,
+    // Vite replaces import.meta.env.VITE_API_URL in the app with this.
+    define: { 'import.meta.env.VITE_API_URL': JSON.stringify(p.apiUrl) },
+    server: { middlewareMode: true, ws: { server: http } },
+    appType: 'spa',
+    clearScreen: false,
+    logLevel: 'warn',
+  });
+  http.on('request', dev.middlewares);
+  const { port: actualPort } = http.address() as AddressInfo;
+  return {
+    url: `http://${WEB_DEV_HOST}:${actualPort}`,
+    async close() {
+      await dev.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, WEB_DEV_HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

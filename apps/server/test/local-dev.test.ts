@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { createJobEventHub, createTokenVerifier, silentLogger } from '@coach/api';
+import { createClient } from '@coach/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { buildApp } from '../src/app.ts';
+import { runsOnLocalDefaults } from '../src/dev/local-defaults.ts';
+import { setUpLocalDev } from '../src/dev/local-dev.ts';
+import { startWebDevServer } from '../src/dev/web-dev-server.ts';
+import { loadConfig } from '../src/env.ts';
+
+const production = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://app:pw@db.internal:5432/coach',
+  AWS_REGION: 'eu-west-1',
+  S3_COACH_VIDEOS_BUCKET: 'coach-videos-prod',
+  SQS_VIDEO_ANALYSIS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/video-analysis',
+  AUTH_JWT_SECRET: 'a-production-secret-of-at-least-32-chars',
+  CORS_ORIGINS: 'https://app.example.com',
+};
+
+let server: TestServer;
+let dataDir: string;
+const secret = randomBytes(32).toString('base64url');
+
+beforeAll(async () => {
+  server = await startTestServer();
+  // The dev secret `pnpm dev` and `pnpm run token` share, in a data directory of this test's own.
+  dataDir = await mkdtemp(path.join(tmpdir(), 'local-dev-'));
+  await writeFile(path.join(dataDir, 'dev-jwt-secret'), secret);
+});
+afterAll(async () => {
+  await server?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+/** The API as main.ts wires it (buildApp, then setUpLocalDev), on the test server's database and storage. */
+async function startApi(env: Record<string, string>) {
+  const config = loadConfig(env);
+  const app = await buildApp(
+    { corsOrigins: [ALLOWED_ORIGIN] },
+    {
+      db: server.db,
+      storage: server.storage,
+      queue: server.queue,
+      outbox: server.outbox,
+      config: server.config,
+      jobEvents: createJobEventHub(),
+      verifyToken: createTokenVerifier({ kind: 'hs256', secret }),
+    },
+  );
+  const localDev = setUpLocalDev(app, config, silentLogger);
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url, localDev };
+}
+
+const requestToken = (url: string, body: unknown) =>
+  fetch(`${url}/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: ALLOWED_ORIGIN },
+    body: JSON.stringify(body),
+  });
+
+describe('runsOnLocalDefaults', () => {
+  it('holds for the zero-configuration local setup, and for nothing else', () => {
+    expect(runsOnLocalDefaults(loadConfig({}))).toBe(true);
+    expect(runsOnLocalDefaults(loadConfig(production))).toBe(false);
+    expect(runsOnLocalDefaults(loadConfig({ AUTH_JWT_SECRET: 'a-shared-secret-of-at-least-32-chars' }))).toBe(false);
+    expect(runsOnLocalDefaults(loadConfig({ DATABASE_URL: 'postgres://me@127.0.0.1:5432/coach' }))).toBe(false);
+    expect(runsOnLocalDefaults(loadConfig({ HOST: '0.0.0.0' }))).toBe(false);
+    expect(
+      runsOnLocalDefaults(
+        loadConfig({
+          AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+          S3_COACH_VIDEOS_BUCKET: 'videos',
+          SQS_VIDEO_ANALYSIS_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/video-analysis',
+          SQS_VIDEO_ANALYSIS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/video-analysis-dlq',
+        }),
+      ),
+    ).toBe(false);
+  });
+});
+
+describe('POST /dev/token', () => {
+  it('on the local defaults, signs a token for a local user that the API accepts, from the web origin', async () => {
+    const { app, url, localDev } = await startApi({ EMBEDDED_DATA_DIR: dataDir });
+    try {
+      expect(localDev).toBeDefined();
+      const response = await requestToken(url, { userId: 'coach-web', role: 'coach_pro_plus' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+      const body = (await response.json()) as { token: string; expiresIn: number };
+      expect(body.expiresIn).toBe(12 * 3600);
+      const claims = JSON.parse(Buffer.from(body.token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, number>;
+      expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(12 * 3600);
+      expect((claims.exp ?? 0) * 1000).toBeGreaterThan(Date.now());
+
+      const api = createClient({ url: `${url}/trpc`, token: body.token });
+      const session = await api.sessions.create.mutate({ title: 'From the web app', playerIds: [] });
+      expect(session).toMatchObject({ ownerType: 'coach', ownerId: 'coach-web', createdBy: 'coach-web' });
+
+      const org = await requestToken(url, { userId: 'staff-1', role: 'org_pro', orgId: 'org-local' });
+      const orgApi = createClient({ url: `${url}/trpc`, token: ((await org.json()) as { token: string }).token });
+      expect(await orgApi.sessions.create.mutate({ title: 'Org', playerIds: [] })).toMatchObject({ ownerType: 'org', ownerId: 'org-local' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses roles the API would refuse, and org staff without an org, in the API error shape', async () => {
+    const { app, url } = await startApi({ EMBEDDED_DATA_DIR: dataDir });
+    try {
+      for (const body of [
+        { userId: 'x', role: 'coach_free' },
+        { userId: 'x', role: 'org_pro' },
+        { userId: '', role: 'coach_pro_plus' },
+        { userId: 'x', role: 'coach_pro_plus', admin: true },
+      ]) {
+        const response = await requestToken(url, body);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ error: { data: { appCode: 'INVALID_INPUT', httpStatus: 400 } } });
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('does not exist in production, nor with any real auth, database or host setting', async () => {
+    const setups: Record<string, string>[] = [production, { AUTH_JWT_SECRET: 'a-shared-secret-of-at-least-32-chars' }, { HOST: '0.0.0.0' }];
+    for (const env of setups) {
+      const { app, url, localDev } = await startApi(env);
+      try {
+        expect(localDev).toBeUndefined();
+        const response = await requestToken(url, { userId: 'coach-web', role: 'coach_pro_plus' });
+        expect(response.status).toBe(404);
+        expect(await response.json()).toMatchObject({ error: { data: { appCode: 'NOT_FOUND' } } });
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});
+
+describe('startWebDevServer', () => {
+  it('serves the web app pointed at the API, without taking over the process signals, and closes', async () => {
+    const sigterm = process.listenerCount('SIGTERM');
+    const web = await startWebDevServer({ apiUrl: 'http://127.0.0.1:8123/trpc', logger: silentLogger, port: 0 });
+    expect(web).toBeDefined();
+    if (!web) return;
+    try {
+      const html = await (await fetch(web.url)).text();
+      expect(html).toContain('<div id="root"></div>');
+      expect(html).toContain('/@vite/client');
+      const config = await (await fetch(`${web.url}/src/config.ts`)).text();
+      expect(config).toContain('http://127.0.0.1:8123/trpc');
+      // Vite's own server would exit the process on SIGTERM, cutting the worker's shutdown short.
+      expect(process.listenerCount('SIGTERM')).toBe(sigterm);
+    } finally {
+      await web.close();
+    }
+    await expect(fetch(web.url)).rejects.toThrow();
+  }, 30_000);
+});

@@ -1,0 +1,140 @@
+import { useId, useState, type ChangeEvent, type FormEvent } from 'react';
+
+import { videoContentTypeOf } from '@coach/client';
+
+import { useTRPCClient } from '../api/trpc.tsx';
+import { formatBytes } from './format.ts';
+import { UploadProgressBar } from './upload-progress.tsx';
+import { useVideoUpload, type UploadState } from './use-video-upload.ts';
+
+const ACCEPT = 'video/mp4,video/quicktime,video/webm,video/3gpp,.mp4,.m4v,.mov,.webm,.3gp';
+
+/** Choose a video and how to analyse it, upload it (or resume an interrupted upload), with progress and cancel. */
+export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | null; onUploaded: (jobId: string) => void }) {
+  const id = useId();
+  const client = useTRPCClient();
+  const upload = useVideoUpload({ client, onUploaded });
+  const [file, setFile] = useState<File | null>(null);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const [sampleFps, setSampleFps] = useState(10);
+  const [includeFrames, setIncludeFrames] = useState(true);
+  const busy = upload.state.status === 'uploading';
+  const resuming = file !== null && upload.canResumeWith(file);
+
+  const choose = (event: ChangeEvent<HTMLInputElement>) => {
+    const chosen = event.target.files?.[0] ?? null;
+    setFile(chosen);
+    setFileError(
+      chosen && !videoContentTypeOf(chosen)
+        ? `“${chosen.name}” is not a video we can analyse. Choose an MP4, MOV, WebM or 3GP file.`
+        : null,
+    );
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!file || fileError) return;
+    if (resuming) upload.resume(file);
+    else if (sessionId) upload.start(file, { sessionId, sampleFps, includeFrames });
+  };
+
+  return (
+    <section aria-labelledby={`${id}-heading`} className="card">
+      <h2 id={`${id}-heading`}>2. Video</h2>
+      {upload.pending && !busy && (
+        <div className="notice" role="note">
+          <p>
+            An upload of <strong>{upload.pending.fileName}</strong> ({formatBytes(upload.pending.sizeBytes)}) did not
+            finish. Choose the same file to resume it where it stopped.
+          </p>
+          <button type="button" className="secondary" onClick={upload.discardPending}>
+            Discard that upload
+          </button>
+        </div>
+      )}
+      <form onSubmit={submit}>
+        <div className="field">
+          <label htmlFor={`${id}-file`}>Video file</label>
+          <input
+            id={`${id}-file`}
+            type="file"
+            accept={ACCEPT}
+            onChange={choose}
+            disabled={busy}
+            aria-describedby={`${id}-file-hint${fileError ? ` ${id}-file-error` : ''}`}
+            aria-invalid={fileError ? true : undefined}
+          />
+          <p id={`${id}-file-hint`} className="hint">
+            MP4, MOV, WebM or 3GP, filmed from head to toe.
+          </p>
+          {fileError && (
+            <p id={`${id}-file-error`} role="alert" className="error">
+              {fileError}
+            </p>
+          )}
+        </div>
+        {!resuming && (
+          <fieldset disabled={busy}>
+            <legend>Analysis</legend>
+            <div className="field">
+              <label htmlFor={`${id}-fps`}>Frames analysed per second</label>
+              <select id={`${id}-fps`} value={sampleFps} onChange={(e) => setSampleFps(Number(e.target.value))}>
+                {[5, 10, 15, 30].map((fps) => (
+                  <option key={fps} value={fps}>
+                    {fps}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="check">
+              <input
+                id={`${id}-frames`}
+                type="checkbox"
+                checked={includeFrames}
+                onChange={(e) => setIncludeFrames(e.target.checked)}
+              />
+              <label htmlFor={`${id}-frames`}>Keep the analysed frames (to see the pose on each)</label>
+            </div>
+          </fieldset>
+        )}
+        {!sessionId && !resuming && <p className="hint">Choose or create a session first.</p>}
+        <div className="actions">
+          <button type="submit" disabled={busy || !file || fileError !== null || (!resuming && !sessionId)}>
+            {resuming ? 'Resume upload' : 'Upload'}
+          </button>
+          {busy && (
+            <button type="button" className="secondary" onClick={upload.cancel}>
+              Cancel upload
+            </button>
+          )}
+        </div>
+      </form>
+      {'progress' in upload.state && <UploadProgressBar fileName={upload.state.fileName} progress={upload.state.progress} />}
+      <UploadOutcome state={upload.state} />
+    </section>
+  );
+}
+
+/** What happened to the upload, announced to screen readers as it changes (never every byte). */
+function UploadOutcome({ state }: { state: UploadState }) {
+  if (state.status === 'failed') {
+    return (
+      <p role="alert" className="error">
+        Upload of {state.fileName} failed. {state.message}
+      </p>
+    );
+  }
+  const text =
+    state.status === 'uploading'
+      ? `Uploading ${state.fileName}…`
+      : state.status === 'uploaded'
+        ? `${state.fileName} is uploaded and queued for analysis.`
+        : state.status === 'cancelled'
+          ? `Upload of ${state.fileName} cancelled.`
+          : '';
+  return (
+    <p role="status" className="status">
+      {text}
+    </p>
+  );
+}

@@ -1,0 +1,327 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { silentLogger } from '@coach/api';
+import { createSqsQueue } from '@coach/aws';
+import type { ApiClient } from '@coach/client';
+import { videoFromImage } from '@coach/media/testing';
+import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { coachA } from '../../../test/helpers/identities.ts';
+import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
+import { buildWebApp } from './support/build-web-app.ts';
+import { chromiumPath, launchChromium } from './support/chromium.ts';
+import { serveStatic } from './support/static-server.ts';
+
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../../test-results/web');
+const MIB = 1024 * 1024;
+/** Where the page is opened: the origin the test server's CORS allow-list names, resolved to the static server. */
+const APP_URL = `${ALLOWED_ORIGIN}/`;
+
+/** Retries `probe` until the assertion holds (the page updates as events arrive). */
+const eventually = <T>(probe: () => Promise<T> | T, timeout = 15_000) => expect.poll(probe, { timeout, interval: 100 });
+
+let server: TestServer;
+let worker: Worker;
+let client: ApiClient;
+let site: Awaited<ReturnType<typeof serveStatic>>;
+let browser: Browser;
+let dir: string;
+let personClip: string;
+let token: string;
+
+beforeAll(async () => {
+  chromiumPath(); // before anything slow: without Chromium every test here fails, saying how to install it
+  dir = await mkdtemp(path.join(os.tmpdir(), 'web-e2e-'));
+  await mkdir(SCREENSHOTS, { recursive: true });
+  // Parts of 5 MiB above 8 MiB: the person clip goes in one PUT, the 11 MiB file in three parts.
+  server = await startTestServer({
+    config: { maxUploadBytes: 50 * MIB, multipartThresholdBytes: 8 * MIB, multipartPartSizeBytes: 5 * MIB },
+  });
+  client = server.clientFor(coachA);
+  token = await server.tokenFor(coachA);
+  const settings = toWorkerSettings(WorkerSettingsSchema.parse({ POSE_THREADS: '2', WORKER_SWEEP_INTERVAL_SECONDS: '3600' }));
+  settings.worker.waitTimeSeconds = 1;
+  worker = await startAnalysisWorker(
+    {
+      db: server.db,
+      storage: server.storage,
+      queue: server.queue,
+      deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
+      logger: silentLogger,
+    },
+    settings,
+  );
+
+  const [build, clip] = await Promise.all([
+    buildWebApp({ apiUrl: server.trpcUrl, outDir: path.join(dir, 'dist') }),
+    videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'nets-session.mp4'), seconds: 2, fps: 25 }),
+  ]);
+  // A Node built-in in the browser bundle would be stubbed out and fail at run time.
+  expect(build.output).not.toMatch(/externalized for browser compatibility|node:/);
+  personClip = clip;
+  site = await serveStatic(path.join(dir, 'dist'));
+  browser = await launchChromium({ [new URL(ALLOWED_ORIGIN).hostname]: `127.0.0.1:${site.port}` });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await worker?.stop();
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let context: BrowserContext | undefined;
+let pageErrors: string[] = [];
+
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+});
+
+async function openApp(viewport = { width: 1280, height: 900 }): Promise<Page> {
+  context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(APP_URL);
+  return page;
+}
+
+/** Signs in with a pasted token (the path for any deployment) and creates a fresh session, which becomes the selected one. */
+async function signInWithNewSession(page: Page, title: string): Promise<void> {
+  await page.getByLabel('Bearer token').fill(token);
+  await page.getByRole('button', { name: 'Use this token' }).click();
+  await eventually(() => page.getByText(`Signed in as ${coachA.userId}`).isVisible()).toBe(true);
+  await page.getByLabel('Title').fill(title);
+  await page.getByRole('button', { name: 'Create session' }).click();
+  await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain(title);
+}
+
+/** The job ids the page created, read from its own upload.initiate calls. */
+function recordInitiatedJobs(page: Page): string[] {
+  const jobIds: string[] = [];
+  page.on('response', (response) => {
+    if (!response.url().includes('upload.initiate')) return;
+    void response
+      .json()
+      .then((body: { result?: { data?: { jobId?: string } } }[]) => {
+        for (const item of body) if (item.result?.data?.jobId) jobIds.push(item.result.data.jobId);
+      })
+      .catch(() => undefined);
+  });
+  return jobIds;
+}
+
+/** Every job status the page shows, in order, as it shows them (set up before the job view appears). */
+async function recordJobStatuses(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seenStatuses: string[] }).seenStatuses = seen;
+    new MutationObserver(() => {
+      const status = document.querySelector('[data-job-status]')?.getAttribute('data-job-status');
+      if (status && seen.at(-1) !== status) seen.push(status);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { seenStatuses: string[] }).seenStatuses);
+}
+
+/** Every percentage the upload bar shows from now on. */
+async function recordUploadPercents(page: Page): Promise<() => Promise<number[]>> {
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (window as unknown as { seenPercents: number[] }).seenPercents = seen;
+    new MutationObserver(() => {
+      const text = document.querySelector('[data-testid="upload-percent"]')?.textContent;
+      if (text) seen.push(Number.parseInt(text, 10));
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { seenPercents: number[] }).seenPercents);
+}
+
+const percentShown = (page: Page) => page.getByTestId('upload-percent').textContent();
+const uploadBar = (page: Page) => page.locator('.upload-progress progress');
+
+describe('the web app in headless Chromium, against a real API, emulator and worker', () => {
+  it('uploads a video with progress to 100%, follows the job live to completed, and shows the summary, charts and frames', async () => {
+    const page = await openApp();
+    await signInWithNewSession(page, 'Nets, Tuesday');
+    const statuses = await recordJobStatuses(page);
+
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByLabel('Frames analysed per second').selectOption('5');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+
+    await eventually(() => percentShown(page), 20_000).toBe('100%');
+    const bar = uploadBar(page);
+    expect(await bar.getAttribute('value')).toBe(await bar.getAttribute('max'));
+    await eventually(() => page.getByRole('status').filter({ hasText: 'is uploaded and queued' }).count()).toBe(1);
+
+    await page.locator('[data-job-status="completed"]').waitFor({ timeout: 90_000 });
+    // Live updates, in order: whatever the page caught of queued → processing, then completed.
+    const seen = await statuses();
+    expect(seen.at(-1)).toBe('completed');
+    const order = ['connecting', 'queued', 'processing', 'completed'];
+    expect(seen.map((s) => order.indexOf(s))).toEqual([...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b));
+    expect(seen.every((s) => order.includes(s))).toBe(true);
+
+    // The summary a coach reads first.
+    const clearFrames = page.locator('.summary-item', { hasText: 'Clear frames' }).locator('.value');
+    await clearFrames.waitFor();
+    const [clear, total] = ((await clearFrames.textContent()) ?? '').split(' of ').map(Number);
+    expect(total).toBeGreaterThanOrEqual(9);
+    expect(clear).toBeGreaterThan(0);
+    // Front and back knee when the stance could be read, else left and right.
+    const knee = page.locator('.summary-item', { hasText: /^(Front|Left) knee angle/ }).locator('.value');
+    expect(await knee.textContent()).toMatch(/^\d+°$/);
+
+    // Charts over time: one figure per family, the knee angles drawn as real lines.
+    const kneeChart = page.getByRole('figure', { name: 'Knee angles (°) over time' });
+    await kneeChart.locator('.recharts-line-curve').first().waitFor();
+    expect(await page.getByRole('figure').count()).toBe(4);
+    const curve = await kneeChart.locator('.recharts-line-curve').first().getAttribute('d');
+    expect(curve?.length).toBeGreaterThan(20);
+
+    // Frames with the skeleton drawn from metrics.json's keypoints.
+    const frame = page.getByRole('img', { name: /^Frame 1 of \d+ at 0\.0 s, with the detected pose/ });
+    await frame.waitFor();
+    expect(await frame.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(640);
+    await eventually(() => page.locator('canvas.skeleton').getAttribute('data-keypoints')).toMatch(/^\d+$/);
+    expect(Number(await page.locator('canvas.skeleton').getAttribute('data-keypoints'))).toBeGreaterThanOrEqual(10);
+    // Keyboard: the frame slider moves with the arrow keys and End.
+    const slider = page.getByRole('slider');
+    await slider.focus();
+    await page.keyboard.press('End');
+    await eventually(() => page.getByText(`Frame ${total} of ${total}`).count()).toBe(1);
+    await page.keyboard.press('ArrowLeft');
+    await eventually(() => page.getByText(`Frame ${(total ?? 0) - 1} of ${total}`).count()).toBe(1);
+
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'completed-desktop.png'), fullPage: true });
+
+    // Readable on a phone: nothing wider than the screen, controls still reachable.
+    await page.setViewportSize({ width: 375, height: 812 });
+    await eventually(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.getByRole('figure').first().evaluate((el) => el.getBoundingClientRect().width)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'completed-phone.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('refuses a file that is not a video before sending anything, saying what to choose', async () => {
+    const page = await openApp();
+    await signInWithNewSession(page, 'Match notes');
+    const puts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'PUT' || request.url().includes('upload.initiate')) puts.push(request.url());
+    });
+    const notes = path.join(dir, 'batting-notes.txt');
+    await writeFile(notes, 'front foot further across, head still');
+
+    await page.getByLabel('Video file').setInputFiles(notes);
+
+    const alert = page.getByRole('alert').filter({ hasText: 'batting-notes.txt' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('“batting-notes.txt” is not a video we can analyse. Choose an MP4, MOV, WebM or 3GP file.');
+    expect(await page.getByLabel('Video file').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByRole('button', { name: 'Upload', exact: true }).isDisabled()).toBe(true);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'not-a-video-refused.png'), fullPage: true });
+    expect(puts).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('resumes a multipart upload after a reload, sends only the missing parts, and shows why the analysis failed', async () => {
+    // Random bytes named .mp4: the page cannot tell, the worker can.
+    const fake = path.join(dir, 'long-rally.mp4');
+    await writeFile(fake, randomBytes(11 * MIB));
+    const page = await openApp();
+    await signInWithNewSession(page, 'Long rally');
+    const jobIds = recordInitiatedJobs(page);
+    const partPuts: string[] = [];
+    page.on('request', (request: Request) => {
+      const part = new URL(request.url()).searchParams.get('partNumber');
+      if (request.method() === 'PUT' && part) partPuts.push(part);
+    });
+    // Part 1 reaches storage; parts 2 and 3 hang, as on a connection that dropped.
+    await page.route(
+      (url) => url.searchParams.has('partNumber'),
+      async (route: Route) => {
+        if (new URL(route.request().url()).searchParams.get('partNumber') === '1') await route.continue();
+      },
+    );
+    const firstPartRecorded = page.waitForResponse((r) => r.url().includes('upload.recordParts') && r.ok());
+
+    await page.getByLabel('Video file').setInputFiles(fake);
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await firstPartRecorded;
+    await eventually(() => percentShown(page)).toBe('45%');
+
+    await page.reload();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    const notice = page.getByRole('note');
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('An upload of long-rally.mp4 (11.5 MB) did not finish');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'resume-offered.png'), fullPage: true });
+
+    // A slow uplink (about 2 MB/s) for the rest, so the bar is seen moving with a speed and a time left.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * MIB });
+    const percentsSeen = await recordUploadPercents(page);
+    await page.getByLabel('Video file').setInputFiles(fake);
+    await page.getByRole('button', { name: 'Resume upload' }).click();
+    const midway = async () => {
+      const percent = Number.parseInt((await percentShown(page)) ?? '', 10);
+      return percent > 45 && percent < 100 ? page.locator('.upload-progress .figures').textContent() : null;
+    };
+    await eventually(midway).toMatch(/^\d+% · [\d.]+ MB of 11\.5 MB · [\d.]+ [KM]B\/s · about \d+ s left$/);
+    await eventually(() => percentShown(page), 20_000).toBe('100%');
+    // Bytes are counted as they leave, not only when a whole 5 MiB part lands: many steps on the way.
+    const steps = (await percentsSeen()).filter((p) => p > 45 && p < 100);
+    expect(new Set(steps).size).toBeGreaterThanOrEqual(4);
+    // Part 1 went once, before the reload; the resume sent only 2 and 3 (each held attempt counted once too).
+    expect(partPuts.filter((p) => p === '1')).toEqual(['1']);
+    expect(new Set(partPuts)).toEqual(new Set(['1', '2', '3']));
+    expect(jobIds).toHaveLength(1);
+    expect(await page.getByRole('note').count()).toBe(0);
+
+    await page.locator('[data-job-status="failed"]').waitFor({ timeout: 30_000 });
+    const failure = page.getByRole('alert').filter({ hasText: 'not a video' });
+    expect(await failure.textContent()).toBe(
+      'This file is not a video we can read. Upload an MP4, MOV, WebM or 3GP video.Code: NOT_A_VIDEO',
+    );
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'failed-not-a-video.png'), fullPage: true });
+    const job = await client.jobs.get.query({ jobId: jobIds[0] ?? '' });
+    expect(job).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', sizeBytes: 11 * MIB });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('cancels an upload in flight: the server discards it', async () => {
+    const page = await openApp();
+    await signInWithNewSession(page, 'Cancelled');
+    const jobIds = recordInitiatedJobs(page);
+    // Storage never answers, so the upload is still in flight when Cancel is pressed.
+    let putStarted!: () => void;
+    const started = new Promise<void>((resolve) => (putStarted = resolve));
+    await page.route(
+      (url) => url.port === new URL(server.endpoint).port,
+      async (route: Route) => {
+        if (route.request().method() === 'PUT') putStarted();
+        else await route.continue();
+      },
+    );
+
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await started;
+    await page.getByRole('button', { name: 'Cancel upload' }).click();
+
+    await eventually(() => page.getByRole('status').filter({ hasText: 'Upload of nets-session.mp4 cancelled.' }).count()).toBe(1);
+    await eventually(async () => (await client.jobs.get.query({ jobId: jobIds[0] ?? '' })).status).toBe('aborted');
+    expect(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
