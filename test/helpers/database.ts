@@ -14,13 +14,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { maxConnections?: number } = {}): Promise<TestDatabase> {
   const template = inject('pgTemplateDb');
   const urlFor = (name: string) => inject('pgUrlTemplate').replace('%7Bdb%7D', name).replace('{db}', name);
   const name = `test_${randomBytes(6).toString('hex')}`;
   await admin(urlFor('postgres'), `create database ${name} template ${template}`);
   const url = urlFor(name);
-  const db = createDb({ connectionString: url, maxConnections: 20 });
+  const db = createDb({ connectionString: url, maxConnections: options.maxConnections ?? 20 });
   return {
     db,
     url,

@@ -35,6 +35,11 @@ export interface ScenarioFigures {
   duplicated: number;
   /** 5xx answers from the API. */
   http5xx: number;
+  /**
+   * True only for a scenario that causes 5xx on purpose (e.g. a deliberate outage):
+   * its 5xx are reported but do not fail `pnpm test:reliability`.
+   */
+  expected5xx?: boolean;
   /** Anything a reader needs to read the row right. */
   notes?: string;
 }
@@ -45,3 +50,9 @@ export async function recordScenario(figures: ScenarioFigures): Promise<void> {
   if (!file) return;
   await appendFile(file, `${JSON.stringify({ ...figures, scaleMode: reliabilityScale() })}\n`);
 }
+
+/**
+ * The outbox timings a server runs with in production (the dispatcher's defaults),
+ * for scenarios that must not benefit from the test server's faster ones.
+ */
+export const PRODUCTION_OUTBOX = { inlineCooldownMs: 5_000, baseRetryMs: 1_000, maxRetryMs: 60_000, relayGraceMs: 10_000 } as const;

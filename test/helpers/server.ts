@@ -36,7 +36,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { buildApp } from '../../apps/server/src/app.ts';
+import { buildApp, LISTEN_BACKLOG, type AppOptions } from '../../apps/server/src/app.ts';
 import { createTestDatabase } from './database.ts';
 
 export const TEST_REGION = 'us-east-1';
@@ -61,10 +61,24 @@ export interface TestServerOptions {
   wrapStorage?: (storage: ObjectStorage) => ObjectStorage;
   config?: Partial<ApiConfig>;
   /** Outbox tuning; defaults retry fast and never skip inline sends. */
-  outbox?: { inlineCooldownMs?: number; baseRetryMs?: number; maxRetryMs?: number };
+  outbox?: {
+    inlineCooldownMs?: number;
+    baseRetryMs?: number;
+    maxRetryMs?: number;
+    /** How long a claim lasts; short, to see a dead sender's rows picked up again within a test. */
+    claimSeconds?: number;
+    /** How long the relay leaves untried new rows to their inline send; 0 (relay at once) unless given. */
+    relayGraceMs?: number;
+  };
   /** Receives before SQS moves a message to the DLQ. */
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
+  /** The app's database pool size; load tests use production's (createDb's default). */
+  dbPoolSize?: number;
+  /** The app's (and outbox's) logger, e.g. one writing to memory so a test can read the log; silent by default. */
+  logger?: AppOptions['logger'];
+  /** Wraps the database handle the app uses (not `TestServer.db`), to inject faults at the database boundary. */
+  wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
 }
 
 export interface TestServer {
@@ -105,7 +119,7 @@ const uniqueName = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const endpoint = inject('awsEndpoint');
-  const testDb = await createTestDatabase();
+  const testDb = await createTestDatabase({ maxConnections: options.dbPoolSize });
   const aws = createAwsClients({
     region: TEST_REGION,
     endpoint,
@@ -153,10 +167,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const outbox = createOutboxDispatcher({
       db: testDb.db,
       queue,
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
       inlineCooldownMs: options.outbox?.inlineCooldownMs ?? 0,
       baseRetryMs: options.outbox?.baseRetryMs ?? 10,
       maxRetryMs: options.outbox?.maxRetryMs,
+      claimSeconds: options.outbox?.claimSeconds,
+      relayGraceMs: options.outbox?.relayGraceMs ?? 0,
     });
     const tokenSecret = randomBytes(32).toString('hex');
     const verifyToken = createTokenVerifier({ kind: 'hs256', secret: tokenSecret });
@@ -173,10 +189,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     closeListener = () => listener.close();
 
     app = await buildApp(
-      { corsOrigins: [ALLOWED_ORIGIN] },
-      { db: testDb.db, storage, queue, outbox, jobEvents, config, verifyToken },
+      { corsOrigins: [ALLOWED_ORIGIN], logger: options.logger },
+      { db: options.wrapDb ? options.wrapDb(testDb.db) : testDb.db, storage, queue, outbox, jobEvents, config, verifyToken },
     );
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    await app.listen({ host: '127.0.0.1', port: 0, backlog: LISTEN_BACKLOG });
     const { port } = app.server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
     const trpcUrl = `${url}/trpc`;

@@ -21,6 +21,14 @@ export interface AppDeps extends Omit<ApiDeps, 'logger'> {
 const HEALTH_TIMEOUT_MS = 3_000;
 const MAX_BATCH_SIZE = 20;
 
+/**
+ * Connections the kernel may hold before the server accepts them. Node's default
+ * (511) is below Linux's usual cap (somaxconn, 4096, which applies if lower): in a
+ * burst of new connections the kernel drops SYNs past it, and those clients wait
+ * 1-31 s in retransmits or are reset.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Builds the HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -41,10 +49,25 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     maxAge: 600,
   });
 
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('cache-control', 'no-store');
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
+    // tRPC answers with a web Response whose headers Fastify applies after this hook,
+    // replacing ours: its SSE `no-cache` would replace `no-store`, and its `vary` the
+    // `Vary: Origin` CORS set. Put the safe values on the Response itself (`no-transform`
+    // keeps proxies from buffering or compressing an event stream).
+    if (payload instanceof Response) {
+      const stream = payload.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
+      payload.headers.set('cache-control', stream ? 'no-store, no-transform' : 'no-store');
+      payload.headers.set('x-content-type-options', 'nosniff');
+      payload.headers.set('x-frame-options', 'DENY');
+      const vary = reply.getHeader('vary');
+      if (vary !== undefined && payload.headers.has('vary')) {
+        const names = [String(vary), payload.headers.get('vary') ?? ''].flatMap((v) => v.split(',')).map((v) => v.trim());
+        payload.headers.set('vary', [...new Set(names.filter(Boolean))].join(', '));
+      }
+    }
   });
 
   app.setErrorHandler(handleFastifyError);

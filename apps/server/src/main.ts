@@ -1,9 +1,9 @@
-import { pino } from 'pino';
-
 import { workerShutdownMs } from '@coach/worker';
 
-import { buildApp } from './app.ts';
+import { buildApp, LISTEN_BACKLOG } from './app.ts';
+import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
+import { createLogger } from './logger.ts';
 import { startRuntime } from './runtime.ts';
 
 let config;
@@ -17,7 +17,7 @@ try {
   throw error;
 }
 
-const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+const logger = createLogger({ level: config.logLevel });
 const runtime = await startRuntime(config, logger);
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
@@ -32,6 +32,7 @@ const app = await buildApp(
   },
 );
 app.addHook('onClose', () => runtime.close());
+const localDev = setUpLocalDev(app, config, logger);
 
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -47,6 +48,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const address = await app.listen({ host: config.host, port: config.port });
+const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
 app.log.info(`API ready at ${address}/trpc (health: ${address}/healthz)`);
-process.stdout.write(`\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz\n\n`);
+const webUrl = await localDev?.serveWebApp(`${address}/trpc`);
+process.stdout.write(
+  `\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz\n` +
+    (webUrl ? `  web:    ${webUrl}\n` : '') +
+    '\n',
+);

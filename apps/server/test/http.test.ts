@@ -106,6 +106,35 @@ describe('CORS', () => {
     const allowed = await call('/trpc/sessions.list', { method: 'GET', headers: { origin: ALLOWED_ORIGIN } });
     expect(allowed.response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
   });
+
+  it.each([
+    'null',
+    `${ALLOWED_ORIGIN}.evil.test`,
+    `${ALLOWED_ORIGIN}:8443`,
+    ALLOWED_ORIGIN.replace('http:', 'https:'),
+    `http://evil.test/${ALLOWED_ORIGIN}`,
+    `http://evil-${new URL(ALLOWED_ORIGIN).host}`,
+    ALLOWED_ORIGIN.toUpperCase(),
+  ])('gives a look-alike origin %j nothing either, on preflight or on a real call or an error', async (origin) => {
+    const response = await preflight(origin);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    for (const real of [
+      await call('/trpc/sessions.list', { method: 'GET', headers: { origin } }),
+      await call('/trpc/sessions.list', { method: 'GET', headers: { origin }, auth: null }),
+    ]) {
+      expect(real.response.headers.get('access-control-allow-origin')).toBeNull();
+    }
+  });
+
+  it('marks answers as varying by Origin, so a shared cache cannot hand one origin’s grant to another', async () => {
+    const allowed = await call('/trpc/sessions.list', { method: 'GET', headers: { origin: ALLOWED_ORIGIN } });
+    expect(allowed.response.headers.get('vary')?.toLowerCase()).toContain('origin');
+    const error = await call('/trpc/sessions.list', { method: 'GET', headers: { origin: ALLOWED_ORIGIN }, auth: null });
+    expect(error.response.status).toBe(401);
+    expect(error.response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect(error.response.headers.get('vary')?.toLowerCase()).toContain('origin');
+  });
 });
 
 describe('batching', () => {
@@ -232,6 +261,27 @@ describe('error shape over HTTP', () => {
     ];
     expect(responses.map((r) => r.status)).toEqual([200, 200, 401, 404]);
     for (const response of responses) expectSecurityHeaders(response);
+  });
+
+  it('sets them on a jobs.watch event stream too (no-store, not only no-cache), keeping Vary: Origin', async () => {
+    const client = server.clientFor(coachA);
+    const { sessionId } = await client.sessions.create.mutate({ title: 'Stream headers', playerIds: [] });
+    const { jobId } = await client.upload.initiate.mutate({ sessionId });
+    const controller = new AbortController();
+    try {
+      const response = await fetch(`${server.trpcUrl}/jobs.watch?input=${encodeURIComponent(JSON.stringify({ jobId }))}`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', origin: ALLOWED_ORIGIN },
+        signal: controller.signal,
+      });
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      expect(response.headers.get('cache-control')?.split(',').map((d) => d.trim())).toContain('no-store');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+      expect(response.headers.get('vary')?.toLowerCase()).toContain('origin');
+    } finally {
+      controller.abort();
+    }
   });
 });
 

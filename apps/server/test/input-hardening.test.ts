@@ -95,3 +95,92 @@ describe('input hardening over HTTP', () => {
     expect(errorCodeOf(error)).toBe('SESSION_NOT_FOUND');
   });
 });
+
+describe('sizes over the limit, unknown fields and path tricks in ids, over HTTP', () => {
+  const get = (path: string, input: unknown) =>
+    fetch(`${server.trpcUrl}/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+  const send = (proc: { path: string; type: 'query' | 'mutation' }, input: unknown) =>
+    proc.type === 'query' ? get(proc.path, input) : post(proc.path, JSON.stringify(input));
+
+  /** Row counts of every table the API writes. */
+  const counts = async () =>
+    Promise.all(
+      (['videoSessions', 'videoAnalysisJobs', 'uploadParts', 'outboxMessages'] as const).map(async (table) =>
+        Number((await server.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+      ),
+    );
+
+  async function expectRefused(response: Response, status: number, appCode: string, mention: string) {
+    const body = (await response.json()) as ErrorBody;
+    expect(response.status, JSON.stringify(body)).toBe(status);
+    expect(body.error.data.appCode).toBe(appCode);
+    expect(body.error.message).toContain(mention);
+  }
+
+  let sessionId: string;
+  let jobId: string;
+  beforeAll(async () => {
+    const client = server.clientFor(coachA);
+    sessionId = (await client.sessions.create.mutate({ title: 'Limits', playerIds: [] })).sessionId;
+    jobId = (await client.upload.initiate.mutate({ sessionId, sizeBytes: 100 })).jobId;
+  });
+
+  it.each([
+    ['one byte over', () => server.config.maxUploadBytes + 1],
+    ['Number.MAX_SAFE_INTEGER', () => Number.MAX_SAFE_INTEGER],
+  ])('refuses a declared size over the limit (%s) with 413 FILE_TOO_LARGE, creating nothing', async (_label, size) => {
+    const before = await counts();
+    await expectRefused(await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes: size() })), 413, 'FILE_TOO_LARGE', '10 MiB');
+    expect(await counts()).toEqual(before);
+  });
+
+  it.each([2 ** 53, 1e21, 0, -1, 1.5, '1024', null])('refuses a declared size of %j with 400 naming sizeBytes', async (sizeBytes) => {
+    const before = await counts();
+    await expectRefused(await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes })), 400, 'INVALID_INPUT', 'sizeBytes');
+    expect(await counts()).toEqual(before);
+  });
+
+  it.each<[string, 'query' | 'mutation', () => Record<string, unknown>, string]>([
+    ['sessions.create', 'mutation', () => ({ title: 't', playerIds: [], ownerId: 'coach-b' }), 'ownerId'],
+    ['sessions.list', 'query', () => ({ limit: 5, ownerType: 'org' }), 'ownerType'],
+    ['upload.initiate', 'mutation', () => ({ sessionId, s3Key: 'coach_plus/coach/coach-b/x/original.mp4' }), 's3Key'],
+    ['upload.initiate', 'mutation', () => ({ sessionId, bucket: 'another-bucket' }), 'bucket'],
+    ['upload.complete', 'mutation', () => ({ jobId, status: 'completed' }), 'status'],
+    ['upload.signParts', 'mutation', () => ({ jobId, partNumbers: [1], uploadId: 'forged' }), 'uploadId'],
+    ['upload.recordParts', 'mutation', () => ({ jobId, parts: [{ partNumber: 1, etag: 'a'.repeat(32), size: 5 }] }), 'size'],
+    ['jobs.get', 'query', () => ({ jobId, userId: 'coach-b' }), 'userId'],
+  ])('%s refuses an unknown field (%#) with 400 naming it, and writes nothing', async (path, type, input, field) => {
+    const before = await counts();
+    await expectRefused(await send({ path, type }, input()), 400, 'INVALID_INPUT', field);
+    expect(await counts()).toEqual(before);
+  });
+
+  const tricks: ((id: string) => string)[] = [
+    (id) => `../${id}`,
+    (id) => `${id}/../../coach-b`,
+    (id) => `..%2F${id}`,
+    (id) => `${id}%00`,
+    (id) => `${id}/`,
+    (id) => `${id}\\..\\x`,
+    (id) => `coach_plus/coach/coach-b/${id}`,
+  ];
+  const idTargets: [string, 'query' | 'mutation', 'sessionId' | 'jobId', (bad: string) => Record<string, unknown>][] = [
+    ['sessions.get', 'query', 'sessionId', (bad) => ({ sessionId: bad })],
+    ['jobs.list', 'query', 'sessionId', (bad) => ({ sessionId: bad })],
+    ['upload.initiate', 'mutation', 'sessionId', (bad) => ({ sessionId: bad, sizeBytes: 10 })],
+    ['jobs.get', 'query', 'jobId', (bad) => ({ jobId: bad })],
+    ['upload.complete', 'mutation', 'jobId', (bad) => ({ jobId: bad })],
+    ['upload.signParts', 'mutation', 'jobId', (bad) => ({ jobId: bad, partNumbers: [1] })],
+    ['upload.abort', 'mutation', 'jobId', (bad) => ({ jobId: bad })],
+  ];
+  it.each(idTargets)('%s refuses path tricks in %s with 400 naming the field, and writes nothing', async (path, type, field, input) => {
+    const before = await counts();
+    for (const trick of tricks) {
+      const bad = trick(field === 'sessionId' ? sessionId : jobId);
+      await expectRefused(await send({ path, type }, input(bad)), 400, 'INVALID_INPUT', field);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});

@@ -1,4 +1,5 @@
 import { AwsUnavailableError } from '@coach/aws';
+import { isDatabaseUnavailable } from '@coach/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 
@@ -57,8 +58,8 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
 
 /**
  * Turns domain errors into tRPC errors with their one mapped code, and
- * storage/queue outages into a retryable SERVICE_UNAVAILABLE that says nothing
- * of AWS. Anything else stays INTERNAL_SERVER_ERROR and is masked by the formatter.
+ * storage/queue/database outages into a retryable SERVICE_UNAVAILABLE that says
+ * nothing of AWS or Postgres. Anything else stays INTERNAL_SERVER_ERROR and is masked by the formatter.
  */
 const mapErrors = t.middleware(async ({ next, ctx }) => {
   const result = await next();
@@ -72,6 +73,18 @@ const mapErrors = t.middleware(async ({ next, ctx }) => {
     const appError = new AppError(
       'SERVICE_UNAVAILABLE',
       'Video storage is temporarily unavailable. Nothing was changed; please try again in a moment.',
+      { cause },
+    );
+    return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };
+  }
+  if (isDatabaseUnavailable(cause)) {
+    // A dropped or refused connection is an outage like S3's, not a bug: the call may be
+    // repeated (the pool replaces the connection). Its effect may or may not have been
+    // committed, so the message promises only that repeating is safe.
+    ctx.logger.error({ err: cause, requestId: ctx.requestId }, 'database unavailable');
+    const appError = new AppError(
+      'SERVICE_UNAVAILABLE',
+      'The service is briefly unavailable. Please try again in a moment; repeating this request is safe.',
       { cause },
     );
     return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };

@@ -182,6 +182,21 @@ describe('outbox.relayDue', () => {
     expect(await outboxRow(jobId)).toMatchObject({ attempts: 4, messageId: t.api.queue.sent[0]?.messageId });
   });
 
+  it('leaves a new row nobody has tried to send to its inline sender for the grace, then relays it', async () => {
+    const [jobId] = await pendingJobs(1);
+    if (!jobId) throw new Error('expected a job');
+    // As just committed by upload.complete, before its inline send starts.
+    await sql`update outbox_messages set attempts = 0, created_at = now()`.execute(t.testDb.db);
+    const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: t.api.queue, logger: silentLogger, relayGraceMs: 60_000 });
+
+    expect(await dispatcher.relayDue(10)).toEqual({ sent: 0, failed: 0 });
+    expect(t.api.queue.sent).toHaveLength(0);
+
+    await sql`update outbox_messages set created_at = now() - interval '61 seconds'`.execute(t.testDb.db);
+    expect(await dispatcher.relayDue(10)).toEqual({ sent: 1, failed: 0 });
+    expect(sentJobIds(t.api.queue)).toEqual([jobId]);
+  });
+
   it('lets concurrent relays share the due rows without sending any twice', async () => {
     const jobIds = await pendingJobs(6);
     const results = await Promise.all([t.api.outbox.relayDue(10), t.api.outbox.relayDue(10), t.api.outbox.relayDue(10)]);
@@ -242,6 +257,23 @@ describe('outbox.dispatch', () => {
     expect(ids).toEqual(Array.from({ length: 12 }, () => messageId));
     expect(await outboxRow(jobId)).toMatchObject({ messageId, attempts: 2 });
     expect(await jobRow(jobId)).toMatchObject({ sqsMessageId: messageId });
+  });
+
+  it('gives every concurrent caller in one process the message id, even when the send outlasts the wait for a claimant', async () => {
+    const [jobId] = await pendingJobs(1);
+    if (!jobId) throw new Error('expected a job');
+    const slowQueue = new (class extends MemoryQueue {
+      override async send(body: string) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return super.send(body);
+      }
+    })();
+    const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: slowQueue, logger: silentLogger, waitForClaimantMs: 50 });
+
+    const ids = await Promise.all(Array.from({ length: 10 }, () => dispatcher.dispatch(dedupeKey(jobId))));
+
+    expect(slowQueue.sent).toHaveLength(1);
+    expect(ids).toEqual(Array.from({ length: 10 }, () => slowQueue.sent[0]?.messageId));
   });
 
   it('records a failed send with a backoff and returns undefined', async () => {

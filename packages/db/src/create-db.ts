@@ -32,6 +32,11 @@ export function createDb(config: DbConfig): Kysely<Database> {
   });
   // Without a listener, an idle client's error (e.g. the server shutting down) crashes the process.
   pool.on('error', (error) => config.onPoolError?.(error));
+  // A connection that drops while checked out (mid-query or mid-transaction) makes its
+  // client emit 'error', and the pool listens only to idle clients: unheard, that
+  // error would crash the process. The query in flight already fails with it, and the
+  // pool discards the broken client on release, so there is nothing more to do here.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     // Columns are snake_case in SQL and camelCase in code; JSON column contents

@@ -1,4 +1,5 @@
 export { createDb, type DbConfig } from './create-db.ts';
+export { isDatabaseUnavailable } from './errors.ts';
 export { migrateToLatest, isMigrated, MigrationError } from './migrate.ts';
 export * from './schema.ts';
 export type { Owner, PageCursor } from './queries/owner.ts';

@@ -3,6 +3,7 @@ import {
   claimDueOutboxMessages,
   claimOutboxMessage,
   findOutboxMessage,
+  isDatabaseUnavailable,
   markOutboxMessageFailed,
   markOutboxMessageSent,
   releaseOutboxClaims,
@@ -12,6 +13,12 @@ import {
 } from '@coach/db';
 
 import type { Logger } from '../logger.ts';
+
+/**
+ * Attempts at recording an accepted send over dropped connections before leaving it to the
+ * claim's lapse; 50 ms apart, doubling (750 ms in all), well inside a claim's margin.
+ */
+const MARK_SENT_ATTEMPTS = 5;
 
 export interface OutboxDispatcherOptions {
   db: Kysely<Database>;
@@ -30,6 +37,13 @@ export interface OutboxDispatcherOptions {
   claimSeconds?: number;
   /** How long a caller that lost the claim waits for the claimant's outcome. */
   waitForClaimantMs?: number;
+  /**
+   * How long the relay leaves a new row that nobody has tried to send to the
+   * request that wrote it, which sends it inline. Under load that send can start
+   * seconds after the commit; a relay that took the row first would leave the
+   * request's concurrent callers waiting on the relay, and answering without the id.
+   */
+  relayGraceMs?: number;
   now?: () => number;
 }
 
@@ -55,6 +69,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   const inlineCooldownMs = options.inlineCooldownMs ?? 5_000;
   const claimSeconds = options.claimSeconds ?? 30;
   const waitForClaimantMs = options.waitForClaimantMs ?? 3_000;
+  /** Part of a claim kept free after a send, for recording it before the claim lapses. */
+  const claimMarginMs = Math.min(2_000, claimSeconds * 250);
   const now = options.now ?? Date.now;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
@@ -70,8 +86,33 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       logger.warn({ err: error, outboxId: message.id, jobId: message.jobId, retryInMs }, 'outbox send failed');
       return undefined;
     }
-    await markOutboxMessageSent(db, { id: message.id, jobId: message.jobId, messageId });
+    await recordSent(message, messageId);
     return messageId;
+  }
+
+  /**
+   * Records a send that SQS accepted. An unrecorded send is sent again once the
+   * claim lapses (a duplicate message), so a dropped connection is worth a few
+   * quick retries on a fresh one before giving up on the record (not on the send).
+   */
+  async function recordSent(message: OutboxMessage, messageId: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await markOutboxMessageSent(db, { id: message.id, jobId: message.jobId, messageId });
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        const log = { err: error, outboxId: message.id, jobId: message.jobId, messageId, attempt };
+        if (attempt >= MARK_SENT_ATTEMPTS) {
+          // The message is on the queue: the caller's answer is true. Only the record is
+          // missing, which costs one duplicate (dropped by the worker), not an error.
+          logger.error(log, 'could not record a sent message; it will be sent again once its claim lapses');
+          return;
+        }
+        logger.warn(log, 'could not record a sent message; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   /** Another sender holds the claim: wait a little for its outcome rather than send twice. */
@@ -86,20 +127,45 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     }
   }
 
+  async function dispatchOnce(dedupeKey: string): Promise<string | undefined> {
+    if (now() - lastFailureAt < inlineCooldownMs) {
+      return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
+    }
+    const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
+    if (!claimed) return awaitClaimant(dedupeKey);
+    return send(claimed, Math.min(options.inlineTimeoutMs ?? 2_000, claimSeconds * 1000 - claimMarginMs));
+  }
+
+  // Callers in this process that dispatch a key while it is being dispatched share
+  // that attempt and its outcome: under load, polling the row for another caller's
+  // send both starved that send of connections and gave up on it before it landed.
+  const inFlight = new Map<string, Promise<string | undefined>>();
+
   return {
-    async dispatch(dedupeKey) {
-      if (now() - lastFailureAt < inlineCooldownMs) {
-        return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
-      }
-      const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
-      if (!claimed) return awaitClaimant(dedupeKey);
-      return send(claimed, options.inlineTimeoutMs ?? 2_000);
+    dispatch(dedupeKey) {
+      const pending = inFlight.get(dedupeKey);
+      if (pending) return pending;
+      const attempt = dispatchOnce(dedupeKey).finally(() => inFlight.delete(dedupeKey));
+      inFlight.set(dedupeKey, attempt);
+      return attempt;
     },
     async relayDue(limit) {
-      const due = await claimDueOutboxMessages(db, { limit, claimSeconds });
+      const claimEndsAt = now() + claimSeconds * 1000;
+      const due = await claimDueOutboxMessages(db, {
+        limit,
+        claimSeconds,
+        untriedGraceSeconds: (options.relayGraceMs ?? 10_000) / 1000,
+      });
       let sent = 0;
       for (const [index, message] of due.entries()) {
-        if (await send(message, options.relayTimeoutMs ?? 10_000)) {
+        // A send that could outlast the batch's claim would race another sender for the
+        // same row (a duplicate): once the claim runs short, hand the rest back.
+        const roomMs = claimEndsAt - now() - claimMarginMs;
+        if (roomMs < claimMarginMs) {
+          await releaseOutboxClaims(db, { ids: due.slice(index).map((m) => m.id) });
+          return { sent, failed: 0 };
+        }
+        if (await send(message, Math.min(options.relayTimeoutMs ?? 10_000, roomMs))) {
           sent += 1;
           continue;
         }

@@ -40,11 +40,15 @@ export async function claimOutboxMessage(
     .executeTakeFirst();
 }
 
-/** Claims up to `limit` due messages, oldest first, skipping rows another sender is claiming. */
+/**
+ * Claims up to `limit` due messages, oldest first, skipping rows another sender
+ * is claiming and rows younger than `untriedGraceSeconds` that nobody has tried to send yet.
+ */
 export async function claimDueOutboxMessages(
   db: Kysely<Database>,
-  params: { limit: number; claimSeconds: number },
+  params: { limit: number; claimSeconds: number; untriedGraceSeconds?: number },
 ): Promise<OutboxMessage[]> {
+  const grace = params.untriedGraceSeconds ?? 0;
   return db
     .updateTable('outboxMessages')
     .set({ claimedUntil: claimFor(params.claimSeconds) })
@@ -54,6 +58,11 @@ export async function claimDueOutboxMessages(
         .select('id')
         .where(claimable)
         .where('availableAt', '<=', sql<Date>`now()`)
+        .$if(grace > 0, (qb) =>
+          qb.where((w) =>
+            w.or([w('attempts', '>', 0), w('createdAt', '<=', sql<Date>`now() - make_interval(secs => ${grace})`)]),
+          ),
+        )
         .orderBy('availableAt')
         .orderBy('id')
         .limit(params.limit)

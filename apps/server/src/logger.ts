@@ -1,0 +1,64 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/** tRPC's own query parameters; any other one may carry a credential a client put in the URL. */
+const LOGGED_QUERY_PARAMETERS = new Set(['batch', 'input']);
+
+/**
+ * The request target as logged: the path and tRPC's parameters as sent, every
+ * other query parameter's value replaced (a misplaced `?access_token=…` or a
+ * pasted presigned URL must not end up in the log).
+ */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('?');
+  if (at === -1) return url;
+  const pairs = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      let name: string | undefined;
+      try {
+        name = decodeURIComponent(pair.slice(0, eq));
+      } catch {
+        name = undefined;
+      }
+      return name !== undefined && LOGGED_QUERY_PARAMETERS.has(name) ? pair : `${pair.slice(0, eq)}=[Redacted]`;
+    });
+  return `${url.slice(0, at)}?${pairs.join('&')}`;
+}
+
+/** The fields of a Fastify request (or a raw Node one) worth logging; never its headers. */
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number; remoteAddress?: string } | null;
+}
+
+function serializeRequest(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: req.url === undefined ? undefined : redactUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/**
+ * The process logger (JSON lines on stdout unless a destination is given).
+ * Built here, not in main.ts, so tests read exactly what production writes.
+ * Fastify keeps a logger's own `req` serializer over its default one.
+ */
+export function createLogger(options: { level: string }, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: options.level,
+      serializers: { req: serializeRequest },
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+    },
+    destination,
+  );
+}
