@@ -1,7 +1,7 @@
 import { createOutboxDispatcher, silentLogger, type OutboxDispatcher } from '@coach/api';
 import { AnalysisJobMessageSchema } from '@coach/api/messages';
 import { AwsUnavailableError } from '@coach/aws';
-import { sql } from '@coach/db';
+import { insertOutboxMessage, sql } from '@coach/db';
 import { describe, expect, it } from 'vitest';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
@@ -182,17 +182,29 @@ describe('outbox.relayDue', () => {
     expect(await outboxRow(jobId)).toMatchObject({ attempts: 4, messageId: t.api.queue.sent[0]?.messageId });
   });
 
-  it('leaves a new row nobody has tried to send to its inline sender for the grace, then relays it', async () => {
+  it('leaves a row written by enqueue to its inline sender for the grace, then relays it', async () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
-    // As just committed by upload.complete, before its inline send starts.
-    await sql`update outbox_messages set attempts = 0, created_at = now()`.execute(t.testDb.db);
+    await t.testDb.db.deleteFrom('outboxMessages').execute();
     const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: t.api.queue, logger: silentLogger, relayGraceMs: 60_000 });
+    // As upload.complete writes it, just before its own inline send.
+    await dispatcher.enqueue(t.testDb.db, { dedupeKey: dedupeKey(jobId), jobId, payload: { job_id: jobId } });
 
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 0, failed: 0 });
     expect(t.api.queue.sent).toHaveLength(0);
 
-    await sql`update outbox_messages set created_at = now() - interval '61 seconds'`.execute(t.testDb.db);
+    await makeDue();
+    expect(await dispatcher.relayDue(10)).toEqual({ sent: 1, failed: 0 });
+    expect(sentJobIds(t.api.queue)).toEqual([jobId]);
+  });
+
+  it('relays a row nobody sends inline (as the sweeper writes them) at once, whatever the grace', async () => {
+    const [jobId] = await pendingJobs(1);
+    if (!jobId) throw new Error('expected a job');
+    await t.testDb.db.deleteFrom('outboxMessages').execute();
+    const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: t.api.queue, logger: silentLogger, relayGraceMs: 60_000 });
+    await insertOutboxMessage(t.testDb.db, { dedupeKey: `analysis:${jobId}:retry:1`, jobId, payload: { job_id: jobId } });
+
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 1, failed: 0 });
     expect(sentJobIds(t.api.queue)).toEqual([jobId]);
   });

@@ -6,7 +6,6 @@ import {
   findOwnedJob,
   insertJobForOwnedSession,
   lockUploadQuota,
-  insertOutboxMessage,
   type JobStatus,
   type Owner,
   type VideoAnalysisJob,
@@ -285,7 +284,7 @@ export async function completeUpload(
           set: { sizeBytes: object.sizeBytes, etag: object.etag ?? null, queuedAt: deps.now() },
         });
         if (queued) {
-          await insertOutboxMessage(trx, {
+          await deps.outbox.enqueue(trx, {
             dedupeKey: analysisDedupeKey(queued.id),
             jobId: queued.id,
             payload: buildAnalysisJobMessage(queued),

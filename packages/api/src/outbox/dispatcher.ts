@@ -1,6 +1,7 @@
 import type { MessageQueue } from '@coach/aws';
 import {
   claimDueOutboxMessages,
+  insertOutboxMessage,
   claimOutboxMessage,
   findOutboxMessage,
   isDatabaseUnavailable,
@@ -38,16 +39,28 @@ export interface OutboxDispatcherOptions {
   /** How long a caller that lost the claim waits for the claimant's outcome. */
   waitForClaimantMs?: number;
   /**
-   * How long the relay leaves a new row that nobody has tried to send to the
-   * request that wrote it, which sends it inline. Under load that send can start
-   * seconds after the commit; a relay that took the row first would leave the
-   * request's concurrent callers waiting on the relay, and answering without the id.
+   * How long the relay leaves a row written by `enqueue` to the request that
+   * wrote it, which sends it inline. Under load that send can start seconds
+   * after the commit; a relay that took the row first would leave the request's
+   * concurrent callers waiting on the relay, and answering without the id.
+   * Rows written otherwise (e.g. by the sweeper) are relayed at once.
    */
   relayGraceMs?: number;
   now?: () => number;
 }
 
+export interface OutboxMessageToSend {
+  dedupeKey: string;
+  jobId: string;
+  payload: unknown;
+}
+
 export interface OutboxDispatcher {
+  /**
+   * Writes a message in the caller's transaction, for the caller to `dispatch`
+   * once it commits; the relay leaves it alone for `relayGraceMs` meanwhile.
+   */
+  enqueue(trx: Kysely<Database>, message: OutboxMessageToSend): Promise<void>;
   /**
    * Sends the message with this key unless it was sent already. Returns its SQS
    * message id, or undefined when it could not be sent now (the relay retries).
@@ -141,7 +154,12 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   // send both starved that send of connections and gave up on it before it landed.
   const inFlight = new Map<string, Promise<string | undefined>>();
 
+  const relayGraceSeconds = (options.relayGraceMs ?? 10_000) / 1000;
+
   return {
+    enqueue(trx, message) {
+      return insertOutboxMessage(trx, { ...message, relayAfterSeconds: relayGraceSeconds });
+    },
     dispatch(dedupeKey) {
       const pending = inFlight.get(dedupeKey);
       if (pending) return pending;
@@ -151,11 +169,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     },
     async relayDue(limit) {
       const claimEndsAt = now() + claimSeconds * 1000;
-      const due = await claimDueOutboxMessages(db, {
-        limit,
-        claimSeconds,
-        untriedGraceSeconds: (options.relayGraceMs ?? 10_000) / 1000,
-      });
+      const due = await claimDueOutboxMessages(db, { limit, claimSeconds });
       let sent = 0;
       for (const [index, message] of due.entries()) {
         // A send that could outlast the batch's claim would race another sender for the

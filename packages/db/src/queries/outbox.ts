@@ -2,13 +2,23 @@ import { sql, type Kysely } from 'kysely';
 
 import type { Database, OutboxMessage } from '../schema.ts';
 
+/**
+ * Writes a pending message. `relayAfterSeconds` keeps the relay off it for that
+ * long, for a row its writer is about to send itself; by default it is due at once.
+ */
 export async function insertOutboxMessage(
   db: Kysely<Database>,
-  params: { dedupeKey: string; jobId: string; payload: unknown },
+  params: { dedupeKey: string; jobId: string; payload: unknown; relayAfterSeconds?: number },
 ): Promise<void> {
+  const relayAfter = params.relayAfterSeconds ?? 0;
   await db
     .insertInto('outboxMessages')
-    .values({ dedupeKey: params.dedupeKey, jobId: params.jobId, payload: JSON.stringify(params.payload) })
+    .values({
+      dedupeKey: params.dedupeKey,
+      jobId: params.jobId,
+      payload: JSON.stringify(params.payload),
+      ...(relayAfter > 0 ? { availableAt: sql<Date>`now() + make_interval(secs => ${relayAfter})` } : {}),
+    })
     .onConflict((oc) => oc.column('dedupeKey').doNothing())
     .execute();
 }
@@ -40,15 +50,11 @@ export async function claimOutboxMessage(
     .executeTakeFirst();
 }
 
-/**
- * Claims up to `limit` due messages, oldest first, skipping rows another sender
- * is claiming and rows younger than `untriedGraceSeconds` that nobody has tried to send yet.
- */
+/** Claims up to `limit` due messages, oldest first, skipping rows another sender is claiming. */
 export async function claimDueOutboxMessages(
   db: Kysely<Database>,
-  params: { limit: number; claimSeconds: number; untriedGraceSeconds?: number },
+  params: { limit: number; claimSeconds: number },
 ): Promise<OutboxMessage[]> {
-  const grace = params.untriedGraceSeconds ?? 0;
   return db
     .updateTable('outboxMessages')
     .set({ claimedUntil: claimFor(params.claimSeconds) })
@@ -58,11 +64,6 @@ export async function claimDueOutboxMessages(
         .select('id')
         .where(claimable)
         .where('availableAt', '<=', sql<Date>`now()`)
-        .$if(grace > 0, (qb) =>
-          qb.where((w) =>
-            w.or([w('attempts', '>', 0), w('createdAt', '<=', sql<Date>`now() - make_interval(secs => ${grace})`)]),
-          ),
-        )
         .orderBy('availableAt')
         .orderBy('id')
         .limit(params.limit)
