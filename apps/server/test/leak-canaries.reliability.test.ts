@@ -241,6 +241,7 @@ afterAll(async () => {
     lost: 0,
     duplicated: 0,
     http5xx: figures.http5xx,
+    expected5xx: true,
     notes: 'requests: the faulted calls only; the 5xx are the expected SERVICE_UNAVAILABLE/INTERNAL answers to injected faults',
   });
   await server?.close();

@@ -89,6 +89,7 @@ afterAll(async () => {
     lost: 0,
     duplicated: 0,
     http5xx: api.http5xx,
+    expected5xx: true,
     notes: 'the one 5xx is the storage-outage call the flow makes on purpose; queue figures do not apply',
   });
   await server?.close();
