@@ -1,6 +1,7 @@
+import { lockUploadQuota, sql, type Owner } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { coachA, coachB } from '../../../test/helpers/identities.ts';
+import { coachA, coachB, orgUserX1, orgUserX2 } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 let server: TestServer;
@@ -39,6 +40,51 @@ describe('upload rate limits', () => {
     const [first] = rows;
     await client.upload.abort.mutate({ jobId: first?.id ?? '' });
     expect((await initiate(token, sessionId)).status).toBe(200);
+  });
+
+  it("caps an organisation's open uploads when several of its staff start uploads at once", async () => {
+    const { sessionId } = await server.clientFor(orgUserX1).sessions.create.mutate({ title: 'Org limits', playerIds: [] });
+    const tokens = [await server.tokenFor(orgUserX1), await server.tokenFor(orgUserX2)];
+    // Two staff, five calls each (their rate limit), all at once: the org may hold 3 open uploads, whoever starts them.
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => initiate(tokens[i % 2] ?? '', sessionId)));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(responses.filter((r) => r.status === 429)).toHaveLength(7);
+    const open = await server.db
+      .selectFrom('videoAnalysisJobs')
+      .select('id')
+      .where('ownerType', '=', 'org')
+      .where('ownerId', '=', 'org-x')
+      .where('status', '=', 'awaiting_upload')
+      .execute();
+    expect(open).toHaveLength(3);
+  });
+
+  it("serialises the limit checks of an organisation's staff, and no one else's", async () => {
+    const org: Owner = { type: 'org', id: 'org-lock' };
+    const otherOrg: Owner = { type: 'org', id: 'org-other' };
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const first = server.db.transaction().execute(async (trx) => {
+      await lockUploadQuota(trx, { userId: 'staff-1', owner: org });
+      locked();
+      await released;
+    });
+    await holding;
+    const tryLock = (userId: string, owner: Owner) =>
+      server.db.transaction().execute(async (trx) => {
+        await sql`set local lock_timeout = '300ms'`.execute(trx);
+        await lockUploadQuota(trx, { userId, owner });
+      });
+    try {
+      // Another member of the same org waits (here: times out); another org does not.
+      await expect(tryLock('staff-2', org)).rejects.toMatchObject({ code: '55P03' });
+      await expect(tryLock('staff-3', otherOrg)).resolves.toBeUndefined();
+    } finally {
+      release();
+      await first;
+    }
   });
 
   it('limits how fast one user starts uploads, and not another user', async () => {

@@ -80,11 +80,11 @@ const mapErrors = t.middleware(async ({ next, ctx }) => {
   if (isDatabaseUnavailable(cause)) {
     // A dropped or refused connection is an outage like S3's, not a bug: the call may be
     // repeated (the pool replaces the connection). Its effect may or may not have been
-    // committed, so the message promises only that repeating is safe.
+    // committed, so the message promises nothing about that.
     ctx.logger.error({ err: cause, requestId: ctx.requestId }, 'database unavailable');
     const appError = new AppError(
       'SERVICE_UNAVAILABLE',
-      'The service is briefly unavailable. Please try again in a moment; repeating this request is safe.',
+      'The service is briefly unavailable. Please try again in a moment.',
       { cause },
     );
     return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };

@@ -1,7 +1,7 @@
 import { createOutboxDispatcher, silentLogger, type OutboxDispatcher } from '@coach/api';
 import { AnalysisJobMessageSchema } from '@coach/api/messages';
 import { AwsUnavailableError } from '@coach/aws';
-import { insertOutboxMessage, sql } from '@coach/db';
+import { insertOutboxMessage, sql, type KyselyPlugin } from '@coach/db';
 import { describe, expect, it } from 'vitest';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
@@ -286,6 +286,41 @@ describe('outbox.dispatch', () => {
 
     expect(slowQueue.sent).toHaveLength(1);
     expect(ids).toEqual(Array.from({ length: 10 }, () => slowQueue.sent[0]?.messageId));
+  });
+
+  it('answers with the id of a send it cannot record, retrying the record only until its deadline', async () => {
+    const [jobId] = await pendingJobs(1);
+    if (!jobId) throw new Error('expected a job');
+    let clock = 1_000_000;
+    let recordAttempts = 0;
+    // Every "mark sent" loses its connection, and each attempt waits 1.5 s for one (as a pool under load does).
+    const droppingSentRecords: KyselyPlugin = {
+      transformQuery({ node }) {
+        if (node.kind === 'UpdateQueryNode' && /"sent_?at"/i.test(JSON.stringify(node.updates ?? []))) {
+          recordAttempts += 1;
+          clock += 1_500;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return node;
+      },
+      transformResult: ({ result }) => Promise.resolve(result),
+    };
+    const errors: string[] = [];
+    const dispatcher = createOutboxDispatcher({
+      db: t.testDb.db.withPlugin(droppingSentRecords),
+      queue: t.api.queue,
+      logger: { ...silentLogger, error: (_obj, msg) => errors.push(msg ?? '') },
+      inlineCooldownMs: 0,
+      now: () => clock,
+    });
+
+    const messageId = await dispatcher.dispatch(dedupeKey(jobId));
+    // The message is out, so the caller hears so; the record gave up at the deadline (twice the
+    // 2 s send timeout), after 3 attempts rather than all 5.
+    expect(messageId).toBe(t.api.queue.sent[0]?.messageId);
+    expect(recordAttempts).toBe(3);
+    expect(errors).toEqual(['could not record a sent message; it will be sent again once its claim lapses']);
+    expect(await outboxRow(jobId)).toMatchObject({ sentAt: null, messageId: null });
   });
 
   it('records a failed send with a backoff and returns undefined', async () => {

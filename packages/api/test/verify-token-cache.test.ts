@@ -62,13 +62,18 @@ describe('verified tokens kept by the verifier', () => {
 
   it('gives out an identity nobody can change for the next caller', async () => {
     const verify = createTokenVerifier({ kind: 'hs256', secret });
-    const token = await signDevToken(secret, { userId: 'coach-1', role: 'coach_pro_plus' });
+    const token = await signDevToken(secret, { userId: 'coach-1', role: 'coach_pro_plus', features: ['video_upload_enabled'] });
     const first = await verify(`Bearer ${token}`);
     if (first.status !== 'authenticated') throw new Error('expected an identity');
     expect(() => {
       (first.identity as { role: string }).role = 'org_pro';
     }).toThrow(TypeError);
-    await expect(verify(`Bearer ${token}`)).resolves.toMatchObject({ identity: { role: 'coach_pro_plus' } });
+    expect(() => {
+      (first.identity.features as string[]).push('another_feature');
+    }).toThrow(TypeError);
+    await expect(verify(`Bearer ${token}`)).resolves.toMatchObject({
+      identity: { role: 'coach_pro_plus', features: ['video_upload_enabled'] },
+    });
   });
 });
 

@@ -5,12 +5,25 @@
  * too_many_connections.
  */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  // The database's name does not resolve for a moment, e.g. during a failover.
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** pg and pg-pool report a lost or unobtainable connection with these messages and no code. */
 const UNAVAILABLE_MESSAGES = [
   /^Connection terminated/,
   /is not queryable$/,
   /^timeout exceeded when trying to connect$/,
+  /^Query read timeout$/,
+  // A request still running while the process shuts its pool down.
+  /^Cannot use a pool after calling end on the pool$/,
 ];
 
 /**

@@ -10,4 +10,4 @@ export * from './queries/job-leases.ts';
 export * from './queries/upload-parts.ts';
 export * from './queries/upload-limits.ts';
 export { listenForNotifications, JOB_EVENTS_CHANNEL, type NotificationListener, type NotificationListenerOptions } from './notifications.ts';
-export { sql, type Kysely, type Transaction } from 'kysely';
+export { sql, type Kysely, type KyselyPlugin, type Transaction } from 'kysely';

@@ -16,7 +16,7 @@ export interface Identity {
   role: string;
   orgId: string | null;
   /** Null when the token does not list features: the role's default plan applies. */
-  features: string[] | null;
+  features: readonly string[] | null;
 }
 
 export type AuthState =

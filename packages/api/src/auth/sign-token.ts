@@ -5,7 +5,7 @@ export interface DevTokenClaims {
   userId: string;
   role: string;
   orgId?: string;
-  features?: string[];
+  features?: readonly string[];
   expiresIn?: string | number;
   issuer?: string;
   audience?: string;

@@ -91,14 +91,14 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         userId: claims.data.sub,
         role: claims.data.role,
         orgId: claims.data.org_id ?? null,
-        features: claims.data.features ?? null,
+        features: claims.data.features ? Object.freeze([...claims.data.features]) : null,
       };
       if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
         // Oldest first: a Map iterates in insertion order.
         const oldest = verified.keys().next();
         if (!oldest.done) verified.delete(oldest.value);
       }
-      // Frozen: the same object answers every later call with this token.
+      // Frozen (its features too): the same object answers every later call with this token.
       Object.freeze(identity);
       verified.set(token, { identity, expiresAt: payload.exp, recheckAt: now + VERIFIED_TOKEN_TTL_MS });
       return { status: 'authenticated', identity };

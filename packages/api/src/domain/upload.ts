@@ -165,7 +165,7 @@ async function enforceUploadQuota(
   config: UploadDeps['config'],
   p: { userId: string; owner: Owner },
 ): Promise<void> {
-  await lockUploadQuota(trx, { userId: p.userId });
+  await lockUploadQuota(trx, { userId: p.userId, owner: p.owner });
   const usage = await countUploadUsage(trx, { userId: p.userId, owner: p.owner, windowSeconds: 60 });
   if (config.initiatesPerMinute > 0 && usage.recent >= config.initiatesPerMinute) {
     const retryAfterSeconds = Math.max(1, Math.ceil(60 - (usage.oldestAgeSeconds ?? 0)));

@@ -17,7 +17,8 @@ import type { Logger } from '../logger.ts';
 
 /**
  * Attempts at recording an accepted send over dropped connections before leaving it to the
- * claim's lapse; 50 ms apart, doubling (750 ms in all), well inside a claim's margin.
+ * claim's lapse; 50 ms apart, doubling. Each attempt can also wait for a pooled connection,
+ * so retries stop early at the sender's deadline too.
  */
 const MARK_SENT_ATTEMPTS = 5;
 
@@ -87,19 +88,28 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   const now = options.now ?? Date.now;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
-  /** Sends one claimed row; its SQS message id when it went out. */
-  async function send(message: OutboxMessage, timeoutMs: number): Promise<string | undefined> {
+  /**
+   * Sends one claimed row; its SQS message id when it went out. The send is bounded
+   * by `timeoutMs`, and recording its outcome stops retrying at `recordBy` (epoch ms).
+   */
+  async function send(message: OutboxMessage, timeoutMs: number, recordBy: number): Promise<string | undefined> {
     let messageId: string;
     try {
       ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs }));
     } catch (error) {
       lastFailureAt = now();
       const retryInMs = Math.min(maxRetryMs, baseRetryMs * 2 ** Math.min(message.attempts, 16));
-      await markOutboxMessageFailed(db, { id: message.id, error: describe(error), retryInMs });
       logger.warn({ err: error, outboxId: message.id, jobId: message.jobId, retryInMs }, 'outbox send failed');
+      try {
+        await markOutboxMessageFailed(db, { id: message.id, error: describe(error), retryInMs });
+      } catch (markError) {
+        // Nothing was sent and the row is still pending: its claim lapses and the relay tries again.
+        if (!isDatabaseUnavailable(markError)) throw markError;
+        logger.warn({ err: markError, outboxId: message.id, jobId: message.jobId }, 'could not record a failed send');
+      }
       return undefined;
     }
-    await recordSent(message, messageId);
+    await recordSent(message, messageId, recordBy);
     return messageId;
   }
 
@@ -108,7 +118,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
    * claim lapses (a duplicate message), so a dropped connection is worth a few
    * quick retries on a fresh one before giving up on the record (not on the send).
    */
-  async function recordSent(message: OutboxMessage, messageId: string): Promise<void> {
+  async function recordSent(message: OutboxMessage, messageId: string, recordBy: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await markOutboxMessageSent(db, { id: message.id, jobId: message.jobId, messageId });
@@ -116,14 +126,15 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       } catch (error) {
         if (!isDatabaseUnavailable(error)) throw error;
         const log = { err: error, outboxId: message.id, jobId: message.jobId, messageId, attempt };
-        if (attempt >= MARK_SENT_ATTEMPTS) {
+        const delayMs = 50 * 2 ** (attempt - 1);
+        if (attempt >= MARK_SENT_ATTEMPTS || now() + delayMs >= recordBy) {
           // The message is on the queue: the caller's answer is true. Only the record is
           // missing, which costs one duplicate (dropped by the worker), not an error.
           logger.error(log, 'could not record a sent message; it will be sent again once its claim lapses');
           return;
         }
         logger.warn(log, 'could not record a sent message; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }
@@ -144,9 +155,13 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     if (now() - lastFailureAt < inlineCooldownMs) {
       return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
     }
+    const claimedAt = now();
     const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
     if (!claimed) return awaitClaimant(dedupeKey);
-    return send(claimed, Math.min(options.inlineTimeoutMs ?? 2_000, claimSeconds * 1000 - claimMarginMs));
+    const timeoutMs = Math.min(options.inlineTimeoutMs ?? 2_000, claimSeconds * 1000 - claimMarginMs);
+    // A request waits on the record no longer than on the send itself, and never past the claim.
+    const recordBy = Math.min(now() + 2 * timeoutMs, claimedAt + claimSeconds * 1000 - claimMarginMs / 2);
+    return send(claimed, timeoutMs, recordBy);
   }
 
   // Callers in this process that dispatch a key while it is being dispatched share
@@ -179,7 +194,15 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
           await releaseOutboxClaims(db, { ids: due.slice(index).map((m) => m.id) });
           return { sent, failed: 0 };
         }
-        if (await send(message, Math.min(options.relayTimeoutMs ?? 10_000, roomMs))) {
+        let messageId: string | undefined;
+        try {
+          messageId = await send(message, Math.min(options.relayTimeoutMs ?? 10_000, roomMs), claimEndsAt - claimMarginMs / 2);
+        } catch (error) {
+          // Not the queue (send absorbs its failures): still, the rest of the batch need not wait out the claim.
+          await releaseOutboxClaims(db, { ids: due.slice(index + 1).map((m) => m.id) }).catch(() => {});
+          throw error;
+        }
+        if (messageId) {
           sent += 1;
           continue;
         }

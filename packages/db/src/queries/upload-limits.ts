@@ -4,11 +4,16 @@ import type { Database } from '../schema.ts';
 import type { Owner } from './owner.ts';
 
 /**
- * Serialises the limit check and the insert of one user's initiates across
- * every API process, for the rest of the caller's transaction.
+ * Serialises the limit checks and the insert of initiates across every API
+ * process, for the rest of the caller's transaction: per owner (open uploads
+ * are counted per coach or org, and an org has many staff) and per user (the
+ * rate). Always owner first, then user, so two callers never wait on each other
+ * in opposite orders.
  */
-export async function lockUploadQuota(db: Kysely<Database>, params: { userId: string }): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`upload-quota:${params.userId}`}, 0))`.execute(db);
+export async function lockUploadQuota(db: Kysely<Database>, params: { userId: string; owner: Owner }): Promise<void> {
+  const ownerKey = `upload-quota-owner:${params.owner.type}:${params.owner.id}`;
+  const userKey = `upload-quota-user:${params.userId}`;
+  await sql`select pg_advisory_xact_lock(hashtextextended(${ownerKey}, 0)), pg_advisory_xact_lock(hashtextextended(${userKey}, 0))`.execute(db);
 }
 
 export interface UploadUsage {
@@ -20,7 +25,7 @@ export interface UploadUsage {
   open: number;
 }
 
-/** Both counts in one round trip; the caller holds the lock, so no insert can slip between them. */
+/** Both counts in one round trip; the caller holds both locks, so no insert can slip between them. */
 export async function countUploadUsage(
   db: Kysely<Database>,
   params: { userId: string; owner: Owner; windowSeconds: number },
