@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { createJobEventHub, createTokenVerifier, silentLogger } from '@coach/api';
+import { createJobEventHub, createTokenVerifier, silentLogger, type Logger } from '@coach/api';
 import { createClient } from '@coach/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -41,9 +43,10 @@ afterAll(async () => {
 
 /** The API as main.ts wires it (buildApp, then setUpLocalDev), on the test server's database and storage. */
 async function startApi(env: Record<string, string>) {
-  const config = loadConfig(env);
+  // The web origin the browser tests use stands in for the dev allow-list, in CORS and in the token route alike.
+  const config = loadConfig({ CORS_ORIGINS: ALLOWED_ORIGIN, ...env });
   const app = await buildApp(
-    { corsOrigins: [ALLOWED_ORIGIN] },
+    { corsOrigins: config.corsOrigins },
     {
       db: server.db,
       storage: server.storage,
@@ -65,6 +68,25 @@ const requestToken = (url: string, body: unknown) =>
     headers: { 'content-type': 'application/json', origin: ALLOWED_ORIGIN },
     body: JSON.stringify(body),
   });
+
+/** A token request over real HTTP with headers fetch would not let a caller set (Host). */
+function rawTokenRequest(url: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
+  const { port } = new URL(url);
+  const payload = JSON.stringify({ userId: 'coach-web', role: 'coach_pro_plus' });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: 'POST', path: '/dev/token', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
 
 describe('runsOnLocalDefaults', () => {
   it('holds for the zero-configuration local setup, and for nothing else', () => {
@@ -130,6 +152,73 @@ describe('POST /dev/token', () => {
     }
   });
 
+  it('answers only requests addressed to a loopback name: a page rebound to 127.0.0.1 gets 403, whatever else it sends', async () => {
+    const { app, url } = await startApi({ EMBEDDED_DATA_DIR: dataDir });
+    const { port } = new URL(url);
+    try {
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`, '127.0.0.1']) {
+        const response = await rawTokenRequest(url, { host });
+        expect(response.status, host).toBe(200);
+        expect(response.body).toMatchObject({ token: expect.any(String) });
+      }
+      const refused: Record<string, string>[] = [
+        { host: `attacker.example:${port}` },
+        { host: 'attacker.example' },
+        // The page can set any header on its own origin; only Host says where the request was addressed.
+        { host: `attacker.example:${port}`, 'x-forwarded-host': `127.0.0.1:${port}` },
+        { host: `127.0.0.1.attacker.example:${port}` },
+        { host: `localhost.attacker.example` },
+        { host: `127.1:${port}` },
+        { host: `[::ffff:127.0.0.1]:${port}` },
+      ];
+      for (const headers of refused) {
+        const response = await rawTokenRequest(url, headers);
+        expect(response.status, headers.host).toBe(403);
+        expect(response.body).toMatchObject({
+          error: {
+            message: expect.stringContaining('127.0.0.1, localhost or [::1]'),
+            code: -32003,
+            data: { code: 'FORBIDDEN', httpStatus: 403, appCode: 'DEV_TOKEN_FORBIDDEN', requestId: expect.any(String) },
+          },
+        });
+        expect(JSON.stringify(response.body)).not.toContain('"token"');
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers browsers only from the dev CORS allow-list; callers without an Origin (curl, scripts) still get a token', async () => {
+    const { app, url } = await startApi({ EMBEDDED_DATA_DIR: dataDir });
+    const host = new URL(url).host;
+    try {
+      const allowed = await rawTokenRequest(url, { host, origin: ALLOWED_ORIGIN });
+      expect(allowed.status).toBe(200);
+      expect((await rawTokenRequest(url, { host })).status).toBe(200);
+
+      // What a rebound page's same-origin POST carries, and other origins the allow-list does not name.
+      for (const origin of [`http://attacker.example:${new URL(url).port}`, 'null', 'http://127.0.0.1:5174', `${ALLOWED_ORIGIN}.evil`]) {
+        const response = await rawTokenRequest(url, { host, origin });
+        expect(response.status, origin).toBe(403);
+        expect(response.body).toMatchObject({
+          error: { message: expect.stringContaining(`not to pages from ${origin}`), data: { httpStatus: 403, appCode: 'DEV_TOKEN_FORBIDDEN' } },
+        });
+      }
+      // The allow-list is the server's own: the default dev origins when CORS_ORIGINS is unset.
+      const defaults = await startApi({ EMBEDDED_DATA_DIR: dataDir, CORS_ORIGINS: 'http://127.0.0.1:5173,http://localhost:5173' });
+      try {
+        const fromWebApp = await rawTokenRequest(defaults.url, { host: new URL(defaults.url).host, origin: 'http://127.0.0.1:5173' });
+        expect(fromWebApp.status).toBe(200);
+        const fromElsewhere = await rawTokenRequest(defaults.url, { host: new URL(defaults.url).host, origin: ALLOWED_ORIGIN });
+        expect(fromElsewhere.status).toBe(403);
+      } finally {
+        await defaults.app.close();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
   it('does not exist in production, nor with any real auth, database or host setting', async () => {
     const setups: Record<string, string>[] = [production, { AUTH_JWT_SECRET: 'a-shared-secret-of-at-least-32-chars' }, { HOST: '0.0.0.0' }];
     for (const env of setups) {
@@ -165,4 +254,35 @@ describe('startWebDevServer', () => {
     }
     await expect(fetch(web.url)).rejects.toThrow();
   }, 30_000);
+
+  it('logs and skips a Vite that cannot start (a broken config), leaving nothing listening', async () => {
+    const port = await freePort();
+    const broken = path.join(dataDir, 'vite.config.mjs');
+    await writeFile(broken, "throw new Error('a plugin this config needs is missing');\n");
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (_obj, msg) => warnings.push(msg ?? '') };
+
+    const web = await startWebDevServer({ apiUrl: 'http://127.0.0.1:8123/trpc', logger, port, configFile: broken });
+
+    expect(web).toBeUndefined();
+    expect(warnings).toEqual([expect.stringContaining('web app not served: Vite could not start')]);
+    // The port is free again: the HTTP server opened for Vite was closed.
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    const again = createNetServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => again.close(() => resolve()));
+  }, 30_000);
 });
+
+/** A port nobody listens on right now (the kernel's pick, released at once). */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}

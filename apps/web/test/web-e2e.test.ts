@@ -94,11 +94,16 @@ async function openApp(viewport = { width: 1280, height: 900 }): Promise<Page> {
   return page;
 }
 
-/** Signs in with a pasted token (the path for any deployment) and creates a fresh session, which becomes the selected one. */
-async function signInWithNewSession(page: Page, title: string): Promise<void> {
+/** Signs in with a pasted token (the path for any deployment). */
+async function signIn(page: Page): Promise<void> {
   await page.getByLabel('Bearer token').fill(token);
   await page.getByRole('button', { name: 'Use this token' }).click();
   await eventually(() => page.getByText(`Signed in as ${coachA.userId}`).isVisible()).toBe(true);
+}
+
+/** Signs in and creates a fresh session, which becomes the selected one. */
+async function signInWithNewSession(page: Page, title: string): Promise<void> {
+  await signIn(page);
   await page.getByLabel('Title').fill(title);
   await page.getByRole('button', { name: 'Create session' }).click();
   await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain(title);
@@ -296,6 +301,51 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     await page.screenshot({ path: path.join(SCREENSHOTS, 'failed-not-a-video.png'), fullPage: true });
     const job = await client.jobs.get.query({ jobId: jobIds[0] ?? '' });
     expect(job).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', sizeBytes: 11 * MIB });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('keeps a multipart upload interrupted by signing out, and discards it on the server only when another file is uploaded instead', async () => {
+    const interrupted = path.join(dir, 'net-session-long.mp4');
+    await writeFile(interrupted, randomBytes(11 * MIB));
+    const other = path.join(dir, 'quick-drill.mp4');
+    await writeFile(other, randomBytes(MIB));
+    const page = await openApp();
+    await signInWithNewSession(page, 'Signed out mid-upload');
+    const jobIds = recordInitiatedJobs(page);
+    // Part 1 reaches storage; the others hang until the page stops them.
+    await page.route(
+      (url) => url.searchParams.has('partNumber'),
+      async (route: Route) => {
+        if (new URL(route.request().url()).searchParams.get('partNumber') === '1') await route.continue();
+      },
+    );
+    const firstPartRecorded = page.waitForResponse((r) => r.url().includes('upload.recordParts') && r.ok());
+    await page.getByLabel('Video file').setInputFiles(interrupted);
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await firstPartRecorded;
+
+    // Signing out (as a refused token does) unmounts the upload mid-transfer: a pause, not a cancel.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    await signIn(page);
+    const notice = page.getByRole('note');
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('An upload of net-session-long.mp4 (11.5 MB) did not finish');
+    const [interruptedJob] = jobIds;
+    await expect(client.jobs.get.query({ jobId: interruptedJob ?? '' })).resolves.toMatchObject({ status: 'awaiting_upload' });
+    await expect(client.upload.listParts.query({ jobId: interruptedJob ?? '' })).resolves.toMatchObject({ missingPartNumbers: [2, 3] });
+
+    // Another file: the page says what uploading it does to the unfinished one before anything happens.
+    await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain('Signed out mid-upload');
+    await page.getByLabel('Video file').setInputFiles(other);
+    expect(await notice.textContent()).toContain('Uploading quick-drill.mp4 instead discards it.');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'replace-pending-upload.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Discard it and upload' }).click();
+
+    await eventually(() => page.getByRole('status').filter({ hasText: 'quick-drill.mp4 is uploaded and queued' }).count()).toBe(1);
+    expect(jobIds).toHaveLength(2);
+    await eventually(async () => (await client.jobs.get.query({ jobId: interruptedJob ?? '' })).status).toBe('aborted');
+    expect(await page.getByRole('note').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

@@ -70,7 +70,7 @@ export function createClient(options: CreateClientOptions): ApiClient {
 }
 
 export { errorCodeOf } from './error-code.ts';
-export { StorageHttpError, UploadError } from './upload/errors.ts';
+export { isPauseReason, pauseReason, StorageHttpError, UploadError } from './upload/errors.ts';
 export type { PartProgress, UploadPhase, UploadProgressEvent } from './upload/progress.ts';
 export type { FetchLike } from './upload/put.ts';
 export type { BackoffOptions } from './upload/retry.ts';

@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import {
   errorCodeOf,
+  pauseReason,
   resumeUpload,
   StorageHttpError,
   uploadVideo,
@@ -320,6 +321,46 @@ describe('cancel', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(storage.puts).toHaveLength(putsAtCancel);
     expect(await server.drainQueue()).toHaveLength(0);
+  });
+
+  it('pauses instead when aborted with pauseReason(): the server keeps the upload, and a resume sends only what is missing', async () => {
+    const controller = new AbortController();
+    const api = new ApiSpy(server, coachA);
+    const storage = new StorageFetch();
+    // Parts 1 and 2 reach storage; the others hang until the pause aborts them.
+    const fetchUntilPaused: typeof globalThis.fetch = (input, init) => {
+      const part = new URL(input instanceof Request ? input.url : String(input)).searchParams.get('partNumber');
+      if (part === '1' || part === '2') return storage.fetch(input, init);
+      return new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    };
+    let jobId = '';
+    const upload = uploadVideo({
+      client: api.client,
+      sessionId,
+      file: clip.path,
+      concurrency: 3,
+      fetch: fetchUntilPaused,
+      signal: controller.signal,
+      onJobCreated: (job) => (jobId = job.jobId),
+    });
+    await expect
+      .poll(async () => (jobId ? (await client.upload.listParts.query({ jobId })).parts.map((p) => p.partNumber) : []))
+      .toEqual([1, 2]);
+    controller.abort(pauseReason());
+
+    const error = await failureOf(upload);
+    expect(error).toBeInstanceOf(DOMException);
+    expect(error).toMatchObject({ name: 'AbortError', message: 'The upload was paused.' });
+    expect(api.calls.map((c) => c.path)).not.toContain('upload.abort');
+    await expect(client.jobs.get.query({ jobId })).resolves.toMatchObject({ status: 'awaiting_upload' });
+    await expect(client.upload.listParts.query({ jobId })).resolves.toMatchObject({ missingPartNumbers: [3, 4, 5] });
+
+    const later = new StorageFetch();
+    const done = await resumeUpload({ client, jobId, file: clip.path, fetch: later.fetch });
+    expect(done).toMatchObject({ jobId, status: 'queued' });
+    expect(later.attemptsByPart()).toEqual({ 3: 1, 4: 1, 5: 1 });
+    await expectStoredClip(jobId);
+    await server.drainQueue();
   });
 
   it('rejects at once, creating nothing, when the signal is already aborted', async () => {

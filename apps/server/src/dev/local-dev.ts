@@ -22,7 +22,10 @@ export interface LocalDev {
  */
 export function setUpLocalDev(app: FastifyInstance, config: Readonly<ServerConfig>, logger: Logger): LocalDev | undefined {
   if (!runsOnLocalDefaults(config)) return undefined;
-  registerDevTokenRoute(app, { secret: loadOrCreateDevSecret(dataDir(config.embeddedDataDir)) });
+  registerDevTokenRoute(app, {
+    secret: loadOrCreateDevSecret(dataDir(config.embeddedDataDir)),
+    allowedOrigins: config.corsOrigins,
+  });
   let web: WebDevServer | undefined;
   app.addHook('onClose', async () => {
     await web?.close();

@@ -20,8 +20,9 @@ export interface WebDevServer {
 
 /**
  * Serves `apps/web` with Vite's dev server (hot reload) pointed at this API.
- * A missing web app or Vite (a production install) or a taken port is logged
- * and skipped: the API runs on without it.
+ * A missing web app or Vite (a production install), a taken port or a Vite
+ * that fails to start (a broken config) is logged and skipped: the API runs
+ * on without it, and nothing is left listening. Never rejects.
  *
  * Vite runs in middleware mode on our own HTTP server: its standalone server
  * would exit the process on SIGTERM or when stdin closes, cutting the
@@ -32,9 +33,11 @@ export async function startWebDevServer(p: {
   logger: Logger;
   /** Default 5173, the origin the dev CORS allow-list expects; 0 picks a free port (tests). */
   port?: number;
+  /** Default `apps/web/vite.config.ts`; tests give a broken one. */
+  configFile?: string;
 }): Promise<WebDevServer | undefined> {
   const port = p.port ?? WEB_DEV_PORT;
-  const configFile = path.join(WEB_ROOT, 'vite.config.ts');
+  const configFile = p.configFile ?? path.join(WEB_ROOT, 'vite.config.ts');
   if (!existsSync(configFile)) return undefined;
   let vite: typeof import('vite');
   try {
@@ -51,16 +54,25 @@ export async function startWebDevServer(p: {
     p.logger.warn({ err: error }, `web app not served: could not listen on ${WEB_DEV_HOST}:${port}`);
     return undefined;
   }
-  const dev = await vite.createServer({
-    root: WEB_ROOT,
-    configFile,
-    // Vite replaces import.meta.env.VITE_API_URL in the app with this.
-    define: { 'import.meta.env.VITE_API_URL': JSON.stringify(p.apiUrl) },
-    server: { middlewareMode: true, ws: { server: http } },
-    appType: 'spa',
-    clearScreen: false,
-    logLevel: 'warn',
-  });
+  let dev: import('vite').ViteDevServer;
+  try {
+    dev = await vite.createServer({
+      root: WEB_ROOT,
+      configFile,
+      // Vite replaces import.meta.env.VITE_API_URL in the app with this.
+      define: { 'import.meta.env.VITE_API_URL': JSON.stringify(p.apiUrl) },
+      server: { middlewareMode: true, ws: { server: http } },
+      appType: 'spa',
+      clearScreen: false,
+      logLevel: 'warn',
+    });
+  } catch (error) {
+    // A broken config or plugin: free the port, so nothing is left listening without an app behind it.
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    p.logger.warn({ err: error }, 'web app not served: Vite could not start (see the error)');
+    return undefined;
+  }
   http.on('request', dev.middlewares);
   const { port: actualPort } = http.address() as AddressInfo;
   return {

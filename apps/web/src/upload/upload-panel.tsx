@@ -20,6 +20,8 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
   const [includeFrames, setIncludeFrames] = useState(true);
   const busy = upload.state.status === 'uploading';
   const resuming = file !== null && upload.canResumeWith(file);
+  // Another file while one upload is unfinished: uploading it discards that one, and the page says so first.
+  const replacing = upload.pending !== null && file !== null && !resuming;
 
   const choose = (event: ChangeEvent<HTMLInputElement>) => {
     const chosen = event.target.files?.[0] ?? null;
@@ -46,6 +48,12 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
           <p>
             An upload of <strong>{upload.pending.fileName}</strong> ({formatBytes(upload.pending.sizeBytes)}) did not
             finish. Choose the same file to resume it where it stopped.
+            {replacing && (
+              <>
+                {' '}
+                Uploading <strong>{file.name}</strong> instead discards it.
+              </>
+            )}
           </p>
           <button type="button" className="secondary" onClick={upload.discardPending}>
             Discard that upload
@@ -100,7 +108,7 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
         {!sessionId && !resuming && <p className="hint">Choose or create a session first.</p>}
         <div className="actions">
           <button type="submit" disabled={busy || !file || fileError !== null || (!resuming && !sessionId)}>
-            {resuming ? 'Resume upload' : 'Upload'}
+            {resuming ? 'Resume upload' : replacing ? 'Discard it and upload' : 'Upload'}
           </button>
           {busy && (
             <button type="button" className="secondary" onClick={upload.cancel}>

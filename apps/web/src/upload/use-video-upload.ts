@@ -1,15 +1,15 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
-import {
-  errorCodeOf,
-  resumeUpload,
-  uploadVideo,
-  UploadError,
-  type ApiClient,
-  type TransferOptions,
-  type UploadResult,
-} from '@coach/client';
+import { errorCodeOf, resumeUpload, uploadVideo, type ApiClient, type TransferOptions, type UploadResult } from '@coach/client';
 
+import {
+  canResumeAfter,
+  forgetsRecord,
+  isRecordOf,
+  leaveReason,
+  transferEndOf,
+  type ActiveTransfer,
+} from './pending-upload-rules.ts';
 import { isSameFile, pendingUploadStore, type PendingUpload } from './pending-upload-store.ts';
 import { ProgressMeter, type UploadProgress } from './progress-meter.ts';
 
@@ -32,6 +32,7 @@ export interface VideoUpload {
   pending: PendingUpload | null;
   /** True when `file` is the one `pending` needs. */
   canResumeWith(file: File): boolean;
+  /** Starts a new upload. A pending upload is discarded first (the server too is told), so show that before calling. */
   start(file: File, options: StartUploadOptions): void;
   resume(file: File): void;
   cancel(): void;
@@ -39,47 +40,81 @@ export interface VideoUpload {
   discardPending(): void;
 }
 
-/** API answers after which the same upload cannot go on: it is over, or was never there. */
-const FINAL_CODES = new Set(['UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_CLOSED', 'UPLOAD_NOT_FOUND', 'JOB_NOT_FOUND', 'UPLOAD_PARTS_INVALID', 'UPLOAD_REJECTED']);
+interface Transfer extends ActiveTransfer {
+  controller: AbortController;
+}
 
 /**
  * One video upload at a time, with what a progress bar needs (bytes, speed,
  * ETA), cancel, and resume: a multipart upload's job id is kept in
- * localStorage from the moment the job exists, so after a reload or a
- * dropped connection the user picks the same file and only the missing
- * parts are sent. `onUploaded(jobId)` fires when the job is queued.
+ * localStorage from the moment the job exists, so after a reload, a dropped
+ * connection or signing in again the user picks the same file and only the
+ * missing parts are sent. A transfer only ever clears or replaces its own job's
+ * record, and starting another upload discards the pending one explicitly, so
+ * no unfinished job is left open on the server. `onUploaded(jobId)` fires when
+ * the job is queued.
  */
 export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUploaded?: (jobId: string) => void }): VideoUpload {
   const [state, setState] = useState<UploadState>({ status: 'idle' });
   const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploadStore.load());
-  const controller = useRef<AbortController | null>(null);
+  const active = useRef<Transfer | null>(null);
   const onUploadedRef = useRef(onUploaded);
   useEffect(() => {
     onUploadedRef.current = onUploaded;
   }, [onUploaded]);
-  // Leaving the page mid-upload (sign out, navigation) cancels it; a reload or a closed tab does not run this.
-  useEffect(() => () => controller.current?.abort(), []);
+  // Leaving the page mid-upload (sign out, a refused token) pauses a multipart upload, to resume after
+  // signing in again, and cancels a single PUT; a reload or a closed tab does not run this.
+  useEffect(
+    () => () => {
+      const transfer = active.current;
+      transfer?.controller.abort(leaveReason(transfer));
+    },
+    [],
+  );
 
-  const remember = useCallback((upload: PendingUpload | null) => {
-    if (upload) pendingUploadStore.save(upload);
-    else pendingUploadStore.clear();
+  const save = useCallback((upload: PendingUpload) => {
+    pendingUploadStore.save(upload);
     setPending(upload);
   }, []);
 
+  /** Forgets the stored record if, and only if, it is `jobId`'s. */
+  const forget = useCallback((jobId: string | undefined) => {
+    if (!isRecordOf(pendingUploadStore.load(), jobId)) return;
+    pendingUploadStore.clear();
+    setPending(null);
+  }, []);
+
+  /** Has the server discard `upload` (what it stored, and its place among the open uploads) and forgets it. */
+  const discard = useCallback(
+    (upload: PendingUpload): Promise<void> => {
+      forget(upload.jobId);
+      // Not retried: if this call fails, the server's sweeper ends the upload when it expires.
+      return client.upload.abort.mutate({ jobId: upload.jobId }).then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+    [client, forget],
+  );
+
   const transfer = useCallback(
-    async (file: File, send: (options: TransferOptions) => Promise<UploadResult>) => {
-      if (controller.current) return;
-      const abort = new AbortController();
-      controller.current = abort;
+    async (
+      file: File,
+      current: Transfer,
+      send: (options: TransferOptions) => Promise<UploadResult>,
+    ) => {
+      const { signal } = current.controller;
       let latest: UploadProgress | undefined;
       const meter = new ProgressMeter(file.size, (progress) => {
         latest = progress;
         setState({ status: 'uploading', fileName: file.name, progress });
       });
       const ticker = setInterval(() => meter.tick(), 1_000);
+      // Busy from the click on, not from the first event: a discard or opening the file may come first.
+      meter.tick();
       try {
-        const done = await send({ signal: abort.signal, fetch: meter.fetch, onProgress: meter.onEvent });
-        remember(null);
+        const done = await send({ signal, fetch: meter.fetch, onProgress: meter.onEvent });
+        forget(current.jobId);
         setState({
           status: 'uploaded',
           fileName: file.name,
@@ -88,37 +123,52 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
         });
         onUploadedRef.current?.(done.jobId);
       } catch (error) {
-        if (error instanceof Error && error.name === 'AbortError') {
+        const end = transferEndOf(error, signal);
+        const stored = pendingUploadStore.load();
+        if (forgetsRecord(stored, current.jobId, end)) forget(current.jobId);
+        if (end.kind === 'paused') return;
+        if (end.kind === 'cancelled') {
           // uploadVideo already told the server to discard it.
-          remember(null);
           setState({ status: 'cancelled', fileName: file.name });
           return;
         }
-        const stored = pendingUploadStore.load();
-        const canResume =
-          stored !== null && error instanceof UploadError && error.jobId === stored.jobId && !FINAL_CODES.has(errorCodeOf(error) ?? '');
-        if (!canResume) remember(null);
+        const canResume = canResumeAfter(error, stored, current.jobId);
         setState({ status: 'failed', fileName: file.name, message: describeFailure(error, canResume), canResume });
       } finally {
         clearInterval(ticker);
-        controller.current = null;
+        if (active.current === current) active.current = null;
       }
     },
-    [remember],
+    [forget],
   );
+
+  /** Claims the one transfer slot; null while another transfer runs. */
+  const begin = useCallback((jobId: string | undefined): Transfer | null => {
+    if (active.current) return null;
+    const current: Transfer = { controller: new AbortController(), jobId, resumable: jobId !== undefined };
+    active.current = current;
+    return current;
+  }, []);
 
   const start = useCallback(
     (file: File, options: StartUploadOptions) => {
-      void transfer(file, (transferOptions) =>
-        uploadVideo({
+      const current = begin(undefined);
+      if (!current) return;
+      // Before the new job exists, so it neither replaces the record nor counts next to the old one.
+      const discarded = pending ? discard(pending) : Promise.resolve();
+      void transfer(file, current, async (transferOptions) => {
+        await discarded;
+        return uploadVideo({
           client,
           file,
           ...options,
           ...transferOptions,
           onJobCreated: ({ jobId, uploadMode }) => {
+            current.jobId = jobId;
             // Only parts survive a reload; a single PUT starts again.
-            if (uploadMode !== 'multipart') return;
-            remember({
+            current.resumable = uploadMode === 'multipart';
+            if (!current.resumable) return;
+            save({
               jobId,
               sessionId: options.sessionId,
               fileName: file.name,
@@ -127,29 +177,30 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
               startedAt: new Date().toISOString(),
             });
           },
-        }),
-      );
+        });
+      });
     },
-    [client, remember, transfer],
+    [begin, client, discard, pending, save, transfer],
   );
 
   const resume = useCallback(
     (file: File) => {
       if (!pending || !isSameFile(pending, file)) return;
       const { jobId } = pending;
-      void transfer(file, (transferOptions) => resumeUpload({ client, jobId, file, ...transferOptions }));
+      const current = begin(jobId);
+      if (!current) return;
+      void transfer(file, current, (transferOptions) => resumeUpload({ client, jobId, file, ...transferOptions }));
     },
-    [client, pending, transfer],
+    [begin, client, pending, transfer],
   );
 
-  const cancel = useCallback(() => controller.current?.abort(), []);
+  const cancel = useCallback(() => active.current?.controller.abort(), []);
 
   const discardPending = useCallback(() => {
-    if (!pending) return;
-    void client.upload.abort.mutate({ jobId: pending.jobId }).catch(() => undefined);
-    remember(null);
+    if (!pending || active.current) return;
+    void discard(pending);
     setState({ status: 'idle' });
-  }, [client, pending, remember]);
+  }, [discard, pending]);
 
   const canResumeWith = useCallback((file: File) => pending !== null && isSameFile(pending, file), [pending]);
 

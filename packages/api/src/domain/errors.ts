@@ -11,6 +11,8 @@ export const APP_ERROR_CODES = {
   ROLE_NOT_ALLOWED: 'FORBIDDEN',
   ORG_CLAIM_MISSING: 'FORBIDDEN',
   FEATURE_DISABLED: 'FORBIDDEN',
+  /** The local dev token route refused a request from another host or origin. */
+  DEV_TOKEN_FORBIDDEN: 'FORBIDDEN',
   SESSION_NOT_FOUND: 'NOT_FOUND',
   JOB_NOT_FOUND: 'NOT_FOUND',
   INVALID_INPUT: 'BAD_REQUEST',

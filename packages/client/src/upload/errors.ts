@@ -29,8 +29,27 @@ export class UploadError extends Error {
 }
 
 /** What the upload promise rejects with after its `signal` fired (fetch does the same). */
-export function abortError(): DOMException {
-  return new DOMException('The upload was cancelled.', 'AbortError');
+export function abortError(message = 'The upload was cancelled.'): DOMException {
+  return new DOMException(message, 'AbortError');
+}
+
+const PAUSE_NAME = 'UploadPausedError';
+
+/**
+ * The abort reason that pauses an upload instead of cancelling it:
+ * `controller.abort(pauseReason())`. The transfer stops as on a cancel, but the
+ * server is not told to discard anything, so a multipart upload goes on later
+ * with `resumeUpload` and the job id from `onJobCreated`. For when the app, not
+ * the user, stops an upload (a screen closing, a sign-in to renew). A paused
+ * single-PUT job cannot go on; it expires by itself.
+ */
+export function pauseReason(): DOMException {
+  return new DOMException('The upload was paused.', PAUSE_NAME);
+}
+
+/** True for a reason made by `pauseReason` (matched by name, so it holds across copies of this package). */
+export function isPauseReason(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === PAUSE_NAME;
 }
 
 export function isAbortError(error: unknown): boolean {

@@ -3,7 +3,7 @@ import type { RouterOutputs, VideoContentType } from '@coach/api';
 import { errorCodeOf } from '../error-code.ts';
 import type { ApiClient } from '../index.ts';
 import { callApi } from './api-retry.ts';
-import { abortError, UploadError } from './errors.ts';
+import { abortError, isPauseReason, UploadError } from './errors.ts';
 import { partRange, sendParts, type PartPlan } from './multipart.ts';
 import { ProgressTracker, type UploadProgressEvent } from './progress.ts';
 import type { FetchLike } from './put.ts';
@@ -20,7 +20,9 @@ export interface TransferOptions {
   /**
    * Cancels the upload: PUTs stop, the server discards the upload (`upload.abort`,
    * the job becomes `aborted`) and the promise rejects with an AbortError. Once
-   * every byte is stored, completion is no longer cancelled.
+   * every byte is stored, completion is no longer cancelled. Aborted with
+   * `pauseReason()`, it pauses instead: the same, except that the server keeps
+   * the upload for `resumeUpload`.
    */
   signal?: AbortSignal;
   /** Part PUTs in flight at once. Default 4: enough to fill a phone uplink without starving the app. */
@@ -272,6 +274,7 @@ async function complete(
  * The error an upload rejects with. After a cancel (whatever else failed
  * meanwhile) the server discards the upload first, briefly retried: the sweeper
  * aborts whatever this misses, and a cancelled upload should not hang offline.
+ * After a pause the server is left alone: what it stored stays for a resume.
  */
 async function failure(
   error: unknown,
@@ -281,6 +284,7 @@ async function failure(
   signal: AbortSignal | undefined,
 ): Promise<unknown> {
   if (signal?.aborted) {
+    if (isPauseReason(signal.reason)) return abortError('The upload was paused.');
     if (jobId !== undefined) {
       const id = jobId;
       const policy = { ...settings.policy, retries: Math.min(2, settings.policy.retries) };
