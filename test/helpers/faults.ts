@@ -5,14 +5,12 @@ import {
   type ReceivedMessage,
   type SendOptions,
 } from '@coach/aws';
-import { silentLogger } from '@coach/api';
-import { createSqsQueue } from '@coach/aws';
 import { sql, type Database, type Kysely } from '@coach/db';
-import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker, type WorkerConfig } from '@coach/worker';
 import pg from 'pg';
 
 import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 
+import { inParallel as mapInParallel } from './http-tally.ts';
 import type { TestServer } from './server.ts';
 
 /**
@@ -259,18 +257,9 @@ export function messagesPerJob(bodies: (string | undefined)[]): Map<string, numb
 /** Bodies of drained SQS messages. */
 export const bodiesOf = (messages: Message[]) => messages.map((m) => m.Body);
 
-/** Runs `tasks` with at most `concurrency` in flight; results in task order. */
-export async function inParallel<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
-  const results = new Array<T>(count);
-  let next = 0;
-  const lane = async () => {
-    while (next < count) {
-      const index = next++;
-      results[index] = await task(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-  return results;
+/** Runs `count` indexed tasks with at most `concurrency` in flight; results in index order. */
+export function inParallel<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  return mapInParallel(Array.from({ length: count }, (_, index) => index), concurrency, (index) => task(index));
 }
 
 /** A session for `token`'s user, over HTTP. */
@@ -299,27 +288,4 @@ export async function uploadedJob(
   const put = await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body });
   if (put.status !== 200) throw new Error(`PUT to storage answered ${put.status}`);
   return upload.jobId;
-}
-
-/**
- * The production analysis worker (real ffmpeg, real MoveNet) on a test
- * server's database, bucket and queues; `queue`/`db` replace the server's to
- * inject faults on the worker's side only.
- */
-export function startRealWorker(
-  server: Pick<TestServer, 'db' | 'storage' | 'sqs' | 'queueUrl' | 'dlqUrl'>,
-  options: { queue?: MessageQueue; db?: Kysely<Database>; config?: Partial<WorkerConfig>; poseThreads?: number } = {},
-): Promise<Worker> {
-  const settings = toWorkerSettings(WorkerSettingsSchema.parse({ POSE_THREADS: String(options.poseThreads ?? 2) }));
-  settings.worker = { ...settings.worker, waitTimeSeconds: 1, shutdownBudgetMs: 1_000, ...options.config };
-  return startAnalysisWorker(
-    {
-      db: options.db ?? server.db,
-      storage: server.storage,
-      queue: options.queue ?? createSqsQueue({ sqs: server.sqs, queueUrl: server.queueUrl }),
-      deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
-      logger: silentLogger,
-    },
-    settings,
-  );
 }

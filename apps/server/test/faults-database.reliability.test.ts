@@ -21,11 +21,11 @@ import {
   RecordingQueue,
   resultWrites,
   startBackendTerminator,
-  startRealWorker,
   uploadedJob,
   withApplicationName,
   type Answer,
 } from '../../../test/helpers/faults.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -217,7 +217,7 @@ describe("the worker's database connections dropped mid-job", () => {
     const relay = startOutboxRelay({ dispatcher: server.outbox, logger: silentLogger, idleIntervalMs: 50 });
     // The worker's own pool, named so the terminator can single it out.
     const workerDb = createDb({ connectionString: withApplicationName(server.dbUrl, 'fault-worker'), maxConnections: 6 });
-    const worker = await startRealWorker(server, {
+    const worker = await startTestWorker(server, {
       db: workerDb,
       config: {
         concurrency: 4,

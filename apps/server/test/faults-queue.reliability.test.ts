@@ -17,10 +17,10 @@ import {
   queueDepth,
   RecordingQueue,
   resultWrites,
-  startRealWorker,
   uploadedJob,
   type Answer,
 } from '../../../test/helpers/faults.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { FaultyQueue, startTestServer } from '../../../test/helpers/server.ts';
@@ -150,7 +150,7 @@ describe('SQS accepting a send whose reply is lost', () => {
         return received;
       },
     };
-    const worker = await startRealWorker(server, { queue: counting });
+    const worker = await startTestWorker(server, { queue: counting });
     try {
       if (!lossy) throw new Error('queue not wrapped');
       const token = await server.tokenFor(coachA);

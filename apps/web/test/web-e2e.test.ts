@@ -3,16 +3,15 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger } from '@coach/api';
-import { createSqsQueue } from '@coach/aws';
 import type { ApiClient } from '@coach/client';
 import { videoFromImage } from '@coach/media/testing';
-import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
+import type { Worker } from '@coach/worker';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { buildWebApp } from './support/build-web-app.ts';
 import { chromiumPath, launchChromium } from './support/chromium.ts';
@@ -45,18 +44,7 @@ beforeAll(async () => {
   });
   client = server.clientFor(coachA);
   token = await server.tokenFor(coachA);
-  const settings = toWorkerSettings(WorkerSettingsSchema.parse({ POSE_THREADS: '2', WORKER_SWEEP_INTERVAL_SECONDS: '3600' }));
-  settings.worker.waitTimeSeconds = 1;
-  worker = await startAnalysisWorker(
-    {
-      db: server.db,
-      storage: server.storage,
-      queue: server.queue,
-      deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
-      logger: silentLogger,
-    },
-    settings,
-  );
+  worker = await startTestWorker(server, { env: { WORKER_SWEEP_INTERVAL_SECONDS: '3600' } });
 
   const [build, clip] = await Promise.all([
     buildWebApp({ apiUrl: server.trpcUrl, outDir: path.join(dir, 'dist') }),

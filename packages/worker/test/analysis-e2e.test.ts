@@ -2,17 +2,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger } from '@coach/api';
 import { AnalysisResultSchema } from '@coach/api/messages';
-import { createSqsQueue } from '@coach/aws';
 import type { ApiClient } from '@coach/client';
 import { findJob } from '@coach/db';
 import { generateTestVideo, videoFromImage } from '@coach/media/testing';
-import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
+import type { Worker } from '@coach/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
@@ -29,20 +28,7 @@ beforeAll(async () => {
   client = server.clientFor(coachA);
 }, 120_000);
 
-function startWorkerForTests() {
-  const settings = toWorkerSettings(WorkerSettingsSchema.parse({ POSE_THREADS: '2', WORKER_SWEEP_INTERVAL_SECONDS: '3600' }));
-  settings.worker.waitTimeSeconds = 1;
-  return startAnalysisWorker(
-    {
-      db: server.db,
-      storage: server.storage,
-      queue: server.queue,
-      deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
-      logger: silentLogger,
-    },
-    settings,
-  );
-}
+const startWorkerForTests = () => startTestWorker(server, { env: { WORKER_SWEEP_INTERVAL_SECONDS: '3600' } });
 
 afterAll(async () => {
   await worker.stop();
