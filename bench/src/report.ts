@@ -98,7 +98,7 @@ export function formatReport(report: BenchReport): string {
     for (const r of report.ratios) lines.push(`${r.label}: ${fixed(r.value, 2)}${r.target ? ` (target ${r.target})` : ''}`);
   }
   if (report.size) {
-    lines.push('', '3. server CPU per upload (initiate + complete, single PUT):');
+    lines.push('', '3. server CPU per upload (initiate + complete; objects filled by server-side copy):');
     for (const row of report.size.rows) lines.push(`  ${row.label.padEnd(28)}${pad(fixed(row.cpuMicros, 0), 8)} us`);
     lines.push(`  ratio large/small: ${fixed(report.size.ratio, 3)} (target <= 1.05)`);
   }
