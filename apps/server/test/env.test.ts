@@ -39,6 +39,12 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('polls the embedded emulator briefly, so stopping is quick, and SQS for the full 20 s', () => {
+    expect(loadConfig({}).worker.worker.waitTimeSeconds).toBe(2);
+    expect(loadConfig({ WORKER_WAIT_TIME_SECONDS: '7' }).worker.worker.waitTimeSeconds).toBe(7);
+    expect(loadConfig(production).worker.worker.waitTimeSeconds).toBe(20);
+  });
+
   it('reads a complete production configuration, keeping the seed names', () => {
     const config = loadConfig(production);
     expect(config.aws).toEqual({
