@@ -74,6 +74,7 @@ function jobFor(s3Key: string): AnalysisInput['job'] {
     multipartUploadId: null,
     partSizeBytes: null,
     partCount: null,
+    clientRequestId: null,
   };
 }
 const run = (s3Key: string) =>

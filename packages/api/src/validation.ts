@@ -51,6 +51,16 @@ export const InitiateUploadInputSchema = z.strictObject({
     .enum(Object.keys(VIDEO_CONTENT_TYPES) as [VideoContentType, ...VideoContentType[]])
     .default(DEFAULT_CONTENT_TYPE),
   sizeBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * Idempotency key chosen by the caller, one per upload (a UUID is ideal).
+   * Repeating the call with the same key and inputs (say, after a lost answer)
+   * answers the same job instead of starting another; the same key with other
+   * inputs is refused with `IDEMPOTENCY_KEY_REUSED`. Keys are per user.
+   */
+  clientRequestId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,128}$/, 'must be 8 to 128 characters of A-Z, a-z, 0-9, _ and - (a UUID works)')
+    .optional(),
 });
 
 export const JobRefInputSchema = z.strictObject({ jobId: IdSchema });

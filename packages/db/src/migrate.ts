@@ -7,6 +7,7 @@ import * as addOutboxClaims from './migrations/2026_11_24_000003_add_outbox_clai
 import * as addMultipartUploads from './migrations/2026_11_24_000004_add_multipart_uploads.ts';
 import * as addLeaseMessageId from './migrations/2026_11_24_000005_add_lease_message_id.ts';
 import * as addRateLimitIndexes from './migrations/2026_11_24_000006_add_rate_limit_indexes.ts';
+import * as addClientRequestIds from './migrations/2026_11_24_000007_add_client_request_ids.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000004_add_multipart_uploads': addMultipartUploads,
   '2026_11_24_000005_add_lease_message_id': addLeaseMessageId,
   '2026_11_24_000006_add_rate_limit_indexes': addRateLimitIndexes,
+  '2026_11_24_000007_add_client_request_ids': addClientRequestIds,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -73,6 +73,8 @@ export interface VideoAnalysisJobTable {
   multipartUploadId: string | null;
   partSizeBytes: number | null;
   partCount: number | null;
+  /** The caller's idempotency key for upload.initiate, unique per `createdBy`. */
+  clientRequestId: string | null;
 }
 
 export type UploadMode = 'single' | 'multipart';

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { StoredObject } from '@coach/aws';
 import {
   countUploadUsage,
+  findJobByClientRequestId,
   findOwnedJob,
   insertJobForOwnedSession,
   lockUploadQuota,
@@ -30,6 +31,8 @@ export interface InitiateUploadParams {
   includeFrames: boolean;
   contentType: VideoContentType;
   sizeBytes: number | undefined;
+  /** The caller's idempotency key (per user); a repeat with it answers the same job. */
+  clientRequestId?: string | undefined;
 }
 
 export interface InitiatedUpload {
@@ -63,12 +66,23 @@ export function fileTooLarge(maxBytes: number): AppError {
 /**
  * Signs the upload URL first and only then records the job, so a signing
  * failure leaves nothing behind. The insert checks session ownership itself.
+ *
+ * With a `clientRequestId`, a repeat of the call answers the job the first one
+ * created (see `answerRepeat`): looked up before any limit is counted or any
+ * storage is touched, and again under the quota lock and after the insert, so
+ * concurrent repeats still make exactly one job.
  */
 export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams): Promise<InitiatedUpload> {
   const { storage, config } = deps;
   if (p.sizeBytes !== undefined && p.sizeBytes > config.maxUploadBytes) {
     throw fileTooLarge(config.maxUploadBytes);
   }
+  const clientRequestId = p.clientRequestId ?? null;
+  const findEarlier = (db: UploadDeps['db']) =>
+    clientRequestId === null ? undefined : findJobByClientRequestId(db, { userId: p.userId, clientRequestId });
+  const earlier = await findEarlier(deps.db);
+  if (earlier) return answerRepeat(deps, p, earlier);
+
   const jobId = randomUUID();
   const videoId = randomUUID();
   const key = videoKey({ owner: p.owner, sessionId: p.sessionId, videoId, contentType: p.contentType });
@@ -115,20 +129,35 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     declaredSizeBytes: p.sizeBytes ?? null,
     uploadExpiresAt: expiresAt,
     multipart: plan && uploadId ? { uploadId, ...plan } : null,
+    clientRequestId,
   };
-  let job: { status: JobStatus } | undefined;
+  let outcome: { inserted: Pick<VideoAnalysisJob, 'status'> | undefined } | { earlier: VideoAnalysisJob };
   try {
-    job = hasUploadQuota(config)
+    outcome = hasUploadQuota(config)
       ? await deps.db.transaction().execute(async (trx) => {
+          await lockUploadQuota(trx, { userId: p.userId, owner: p.owner });
+          // A concurrent repeat that took the lock first has committed its job by now: answer that, uncounted.
+          const raced = await findEarlier(trx);
+          if (raced) return { earlier: raced };
           await enforceUploadQuota(trx, config, { userId: p.userId, owner: p.owner });
-          return insertJobForOwnedSession(trx, row);
+          return { inserted: await insertJobForOwnedSession(trx, row) };
         })
       : // One statement, so no transaction: one database round trip instead of three.
-        await insertJobForOwnedSession(deps.db, row);
+        { inserted: await insertJobForOwnedSession(deps.db, row) };
+    if ('inserted' in outcome && !outcome.inserted) {
+      // Nothing inserted: no such session, or a concurrent repeat won the unique index.
+      const raced = await findEarlier(deps.db);
+      if (raced) outcome = { earlier: raced };
+    }
   } catch (error) {
     await abandonStorage();
     throw error;
   }
+  if ('earlier' in outcome) {
+    await abandonStorage();
+    return answerRepeat(deps, p, outcome.earlier);
+  }
+  const job = outcome.inserted;
   if (!job) {
     await abandonStorage();
     throw sessionNotFound();
@@ -151,21 +180,101 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
   };
 }
 
+/**
+ * The answer to a repeated initiate: the same job, key and deadline, with a
+ * freshly signed URL (single PUT) or the same multipart upload and part plan.
+ * Only for the same inputs and while the job still waits for its file.
+ */
+async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, job: VideoAnalysisJob): Promise<InitiatedUpload> {
+  if (!hasSameInputs(job, p)) {
+    throw new AppError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This clientRequestId already started an upload with different inputs (session, size, content type, sampleFps or includeFrames). Send a new clientRequestId for each upload, and repeat one only to retry the very same call.',
+    );
+  }
+  const useNewId = 'To upload again, call upload.initiate with a new clientRequestId.';
+  switch (job.status) {
+    case 'awaiting_upload':
+      break;
+    case 'expired':
+      throw new AppError('UPLOAD_EXPIRED', `The upload started with this clientRequestId expired. ${useNewId}`);
+    case 'aborted':
+      throw new AppError('UPLOAD_ABORTED', `The upload started with this clientRequestId was cancelled. ${useNewId}`);
+    case 'queued':
+    case 'processing':
+    case 'completed':
+    case 'failed':
+    case 'rejected':
+      throw new AppError(
+        'UPLOAD_CLOSED',
+        `The upload started with this clientRequestId is already ${job.status} (job ${job.id}). ${useNewId}`,
+      );
+  }
+  const expiresIn = Math.floor((job.uploadExpiresAt.getTime() - deps.now().getTime()) / 1000);
+  if (expiresIn < 1) {
+    throw new AppError('UPLOAD_EXPIRED', `The upload started with this clientRequestId expired. ${useNewId}`);
+  }
+  let presignedUrl: string | null = null;
+  let headers: Record<string, string> = {};
+  let plan: { partSizeBytes: number; partCount: number } | null = null;
+  if (job.uploadMode === 'multipart' && job.partSizeBytes !== null && job.partCount !== null) {
+    plan = { partSizeBytes: job.partSizeBytes, partCount: job.partCount };
+  } else {
+    // The URL of the first answer was lost with it; sign again, valid only until the job's own deadline.
+    const signed = await deps.storage.presignPut({
+      key: job.s3Key,
+      contentType: job.contentType,
+      contentLength: job.declaredSizeBytes ?? undefined,
+      expiresInSeconds: expiresIn,
+    });
+    presignedUrl = signed.url;
+    headers = signed.headers;
+  }
+  return {
+    jobId: job.id,
+    sessionId: job.sessionId,
+    videoId: job.videoId,
+    status: job.status,
+    uploadMode: plan ? 'multipart' : 'single',
+    presignedUrl,
+    method: 'PUT',
+    headers,
+    multipart: plan,
+    expiresIn,
+    expiresAt: job.uploadExpiresAt.toISOString(),
+    s3Bucket: job.s3Bucket,
+    s3Key: job.s3Key,
+    maxSizeBytes: deps.config.maxUploadBytes,
+  };
+}
+
+/** Same owner and same request: a user whose organisation changed does not reach the old one's job. */
+function hasSameInputs(job: VideoAnalysisJob, p: InitiateUploadParams): boolean {
+  return (
+    job.ownerType === p.owner.type &&
+    job.ownerId === p.owner.id &&
+    job.sessionId === p.sessionId &&
+    job.declaredSizeBytes === (p.sizeBytes ?? null) &&
+    job.contentType === p.contentType &&
+    job.sampleFps === p.sampleFps &&
+    job.includeFrames === p.includeFrames
+  );
+}
+
 function hasUploadQuota(config: UploadDeps['config']): boolean {
   return config.initiatesPerMinute > 0 || config.maxOpenUploads > 0;
 }
 
 /**
- * Per-user initiate rate and per-owner open uploads, counted in Postgres under
- * an advisory lock so the limits hold across API processes and concurrent calls.
- * Must run in the transaction that inserts the job.
+ * Per-user initiate rate and per-owner open uploads, counted in Postgres. The
+ * caller holds `lockUploadQuota` for its transaction, so the limits hold across
+ * API processes and concurrent calls; must run in the transaction that inserts the job.
  */
 async function enforceUploadQuota(
   trx: UploadDeps['db'],
   config: UploadDeps['config'],
   p: { userId: string; owner: Owner },
 ): Promise<void> {
-  await lockUploadQuota(trx, { userId: p.userId, owner: p.owner });
   const usage = await countUploadUsage(trx, { userId: p.userId, owner: p.owner, windowSeconds: 60 });
   if (config.initiatesPerMinute > 0 && usage.recent >= config.initiatesPerMinute) {
     const retryAfterSeconds = Math.max(1, Math.ceil(60 - (usage.oldestAgeSeconds ?? 0)));

@@ -14,7 +14,8 @@ import {
 export const uploadRouter = {
   /**
    * Creates an analysis job and either a presigned PUT URL or, above the size
-   * threshold, a multipart upload; the file goes straight to storage.
+   * threshold, a multipart upload; the file goes straight to storage. With a
+   * `clientRequestId`, a repeat answers the job the first call created.
    */
   initiate: uploadProcedure.input(InitiateUploadInputSchema).mutation(({ ctx, input }) =>
     initiateUpload(ctx, {
@@ -25,6 +26,7 @@ export const uploadRouter = {
       includeFrames: input.includeFrames,
       contentType: input.contentType,
       sizeBytes: input.sizeBytes,
+      clientRequestId: input.clientRequestId,
     }),
   ),
   /** Multipart: short-lived URLs for up to 100 parts; call again for an expired one. */

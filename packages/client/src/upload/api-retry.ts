@@ -18,7 +18,7 @@ export function isTransientApiError(error: unknown): boolean {
   return status >= 500 || status === 429;
 }
 
-/** One API call with the upload's retry policy. Every procedure the uploader retries is idempotent, except initiate (see uploadVideo). */
+/** One API call with the upload's retry policy. Every procedure the uploader retries is idempotent (initiate through its clientRequestId). */
 export function callApi<T>(call: () => Promise<T>, policy: RetryPolicy, signal?: AbortSignal): Promise<T> {
   return withRetry(call, policy, (error) => (isTransientApiError(error) ? 'backoff' : 'fail'), signal);
 }

@@ -110,9 +110,10 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
   progress.enter('preparing');
   let jobId: string | undefined;
   try {
-    // Retried like any call, though not idempotent: if only an answer was lost, the
-    // orphaned job expires by itself. Never cancelled mid-flight, or a job might be
-    // created that this call could not abort.
+    // One key for every attempt: if only an answer was lost, the retry gets the job the
+    // lost call created rather than a second one. Never cancelled mid-flight, or a job
+    // might be created that this call could not abort.
+    const clientRequestId = globalThis.crypto.randomUUID();
     const initiated = await callApi(
       () =>
         client.upload.initiate.mutate({
@@ -121,6 +122,7 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
           contentType: options.contentType ?? source.contentType,
           sampleFps: options.sampleFps,
           includeFrames: options.includeFrames,
+          clientRequestId,
         }),
       settings.policy,
     );

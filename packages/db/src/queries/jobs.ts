@@ -18,6 +18,8 @@ export interface InsertJobParams {
   uploadExpiresAt: Date;
   /** Set for a multipart upload: its S3 upload id and part plan. */
   multipart: { uploadId: string; partSizeBytes: number; partCount: number } | null;
+  /** The caller's idempotency key, unique per `createdBy`; null when none was given. */
+  clientRequestId: string | null;
 }
 
 /**
@@ -28,6 +30,10 @@ export interface InsertJobParams {
  * write behind every upload.initiate, and building it (18 columns through the
  * CamelCase plugin) cost ~30 µs a call against ~5 µs for the template. It
  * answers only the status: the caller chose every other column.
+ *
+ * A `clientRequestId` this user already used inserts nothing either (the
+ * unique index settles concurrent inserts): the caller tells the two apart by
+ * looking the key up with `findJobByClientRequestId`.
  */
 export async function insertJobForOwnedSession(
   db: Kysely<Database>,
@@ -39,16 +45,33 @@ export async function insertJobForOwnedSession(
     insert into video_analysis_jobs
       (id, session_id, owner_type, owner_id, created_by, video_id, status, sample_fps, include_frames,
        s3_bucket, s3_key, content_type, declared_size_bytes, upload_expires_at,
-       upload_mode, multipart_upload_id, part_size_bytes, part_count)
+       upload_mode, multipart_upload_id, part_size_bytes, part_count, client_request_id)
     select ${params.id}, s.id, s.owner_type, s.owner_id, ${params.createdBy}, ${params.videoId}, ${status},
       ${params.sampleFps}, ${params.includeFrames}, ${params.s3Bucket}, ${params.s3Key}, ${params.contentType},
       ${params.declaredSizeBytes}, ${params.uploadExpiresAt},
       ${multipart ? 'multipart' : 'single'}, ${multipart?.uploadId ?? null}, ${multipart?.partSizeBytes ?? null},
-      ${multipart?.partCount ?? null}
+      ${multipart?.partCount ?? null}, ${params.clientRequestId}
     from video_sessions s
     where s.id = ${params.sessionId} and s.owner_type = ${params.owner.type} and s.owner_id = ${params.owner.id}
+    on conflict (created_by, client_request_id) where client_request_id is not null do nothing
     returning status`.execute(db);
   return rows[0];
+}
+
+/**
+ * The job this user created with this idempotency key, if any. Keys are per
+ * user, so another user's job is never found.
+ */
+export async function findJobByClientRequestId(
+  db: Kysely<Database>,
+  params: { userId: string; clientRequestId: string },
+): Promise<VideoAnalysisJob | undefined> {
+  return db
+    .selectFrom('videoAnalysisJobs')
+    .selectAll()
+    .where('createdBy', '=', params.userId)
+    .where('clientRequestId', '=', params.clientRequestId)
+    .executeTakeFirst();
 }
 
 /** The job if it exists and belongs to `owner`; otherwise undefined, whichever the reason. */
