@@ -113,7 +113,7 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
     // One key for every attempt: if only an answer was lost, the retry gets the job the
     // lost call created rather than a second one. Never cancelled mid-flight, or a job
     // might be created that this call could not abort.
-    const clientRequestId = globalThis.crypto.randomUUID();
+    const clientRequestId = newClientRequestId();
     const initiated = await callApi(
       () =>
         client.upload.initiate.mutate({
@@ -304,4 +304,14 @@ function messageOf(error: unknown): string {
 
 function range(first: number, last: number): number[] {
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+}
+
+/**
+ * 128 random bits as hex. Not `crypto.randomUUID()`: browsers offer it only in
+ * secure contexts, and a web app on plain http (a phone testing against a
+ * laptop's LAN address) would fail every upload; `getRandomValues` works everywhere.
+ */
+function newClientRequestId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
