@@ -68,26 +68,23 @@ const mapErrors = t.middleware(async ({ next, ctx }) => {
   if (cause instanceof AppError) {
     return { ...result, error: new TRPCError({ code: APP_ERROR_CODES[cause.code], message: cause.message, cause }) };
   }
+  /** A retryable 503 whose message names no backend; the cause goes to the log only. */
+  const outage = (logMessage: string, message: string) => {
+    ctx.logger.error({ err: cause, requestId: ctx.requestId }, logMessage);
+    const appError = new AppError('SERVICE_UNAVAILABLE', message, { cause });
+    return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message, cause: appError }) };
+  };
   if (cause instanceof AwsUnavailableError) {
-    ctx.logger.error({ err: cause, requestId: ctx.requestId }, 'storage or queue unavailable');
-    const appError = new AppError(
-      'SERVICE_UNAVAILABLE',
+    return outage(
+      'storage or queue unavailable',
       'Video storage is temporarily unavailable. Nothing was changed; please try again in a moment.',
-      { cause },
     );
-    return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };
   }
   if (isDatabaseUnavailable(cause)) {
     // A dropped or refused connection is an outage like S3's, not a bug: the call may be
     // repeated (the pool replaces the connection). Its effect may or may not have been
     // committed, so the message promises nothing about that.
-    ctx.logger.error({ err: cause, requestId: ctx.requestId }, 'database unavailable');
-    const appError = new AppError(
-      'SERVICE_UNAVAILABLE',
-      'The service is briefly unavailable. Please try again in a moment.',
-      { cause },
-    );
-    return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: appError.message, cause: appError }) };
+    return outage('database unavailable', 'The service is briefly unavailable. Please try again in a moment.');
   }
   return result;
 });
