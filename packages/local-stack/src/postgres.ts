@@ -41,7 +41,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const isRoot = process.getuid?.() === 0;
   const dataDir = isRoot ? reachableByPostgresUser(path.resolve(options.dataDir)) : path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
-  if (isRoot) await chmod(path.dirname(dataDir), 0o755);
+  if (isRoot) await letOthersTraverse(path.dirname(dataDir));
   const log = options.onLog ?? (() => {});
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
@@ -100,6 +100,16 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       await Promise.race([server.stop(), postmasterGone(dataDir)]);
     },
   };
+}
+
+/**
+ * Adds read and traverse rights for the `postgres` user without taking any
+ * away: the parent may be a shared directory such as /tmp (mode 1777), which
+ * setting a fixed mode would close to everyone else.
+ */
+async function letOthersTraverse(dir: string): Promise<void> {
+  const mode = statSync(dir).mode & 0o7777;
+  if ((mode & 0o755) !== 0o755) await chmod(dir, mode | 0o755);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import { startLocalPostgres } from '@coach/local-stack';
@@ -33,6 +33,20 @@ describe('startLocalPostgres', () => {
     } finally {
       await rm(pg.dataDir, { recursive: true, force: true });
       await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  // As root the parent is opened up for the `postgres` user; a shared parent like /tmp must stay shared.
+  it.runIf(process.getuid?.() === 0)('keeps a shared parent directory (sticky, world-writable) as it was', async () => {
+    const parent = path.resolve(import.meta.dirname, `../../../.data/test-pg-shared-${process.pid}`);
+    await mkdir(parent, { recursive: true });
+    await chmod(parent, 0o1777);
+    const pg = await startLocalPostgres({ dataDir: path.join(parent, 'cluster'), persistent: false });
+    try {
+      expect((statSync(parent).mode & 0o7777).toString(8)).toBe('1777');
+    } finally {
+      await pg.stop();
+      await rm(parent, { recursive: true, force: true });
     }
   }, 60_000);
 });
