@@ -1,6 +1,7 @@
 import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 
+import { sendMarkedStatementsPrepared } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
 export interface DbConfig {
@@ -36,7 +37,10 @@ export function createDb(config: DbConfig): Kysely<Database> {
   // client emit 'error', and the pool listens only to idle clients: unheard, that
   // error would crash the process. The query in flight already fails with it, and the
   // pool discards the broken client on release, so there is nothing more to do here.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    sendMarkedStatementsPrepared(client);
+  });
   return new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     // Columns are snake_case in SQL and camelCase in code; JSON column contents

@@ -1,7 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 
+import { preparedMarker } from '../prepared-statements.ts';
 import type { Database } from '../schema.ts';
 import type { Owner } from './owner.ts';
+
+// Both run on every rate-limited initiate: prepared once per connection (see prepared-statements.ts).
+const LOCK_STATEMENT = sql.raw(preparedMarker('lock_upload_quota'));
+const COUNT_STATEMENT = sql.raw(preparedMarker('count_upload_usage'));
 
 /**
  * Serialises the limit checks and the insert of initiates across every API
@@ -13,7 +18,7 @@ import type { Owner } from './owner.ts';
 export async function lockUploadQuota(db: Kysely<Database>, params: { userId: string; owner: Owner }): Promise<void> {
   const ownerKey = `upload-quota-owner:${params.owner.type}:${params.owner.id}`;
   const userKey = `upload-quota-user:${params.userId}`;
-  await sql`select pg_advisory_xact_lock(hashtextextended(${ownerKey}, 0)), pg_advisory_xact_lock(hashtextextended(${userKey}, 0))`.execute(db);
+  await sql`${LOCK_STATEMENT} select pg_advisory_xact_lock(hashtextextended(${ownerKey}, 0)), pg_advisory_xact_lock(hashtextextended(${userKey}, 0))`.execute(db);
 }
 
 export interface UploadUsage {
@@ -30,31 +35,19 @@ export async function countUploadUsage(
   db: Kysely<Database>,
   params: { userId: string; owner: Owner; windowSeconds: number },
 ): Promise<UploadUsage> {
-  const usage = await db
-    .selectFrom((eb) =>
-      eb
-        .selectFrom('videoAnalysisJobs')
-        .select([
-          eb.fn.countAll<string>().as('recent'),
-          sql<number | null>`extract(epoch from now() - min(created_at))`.as('oldestAge'),
-        ])
-        .where('createdBy', '=', params.userId)
-        .where('createdAt', '>', sql<Date>`now() - make_interval(secs => ${params.windowSeconds})`)
-        .as('recent'),
-    )
-    .select((eb) => [
-      'recent.recent',
-      'recent.oldestAge',
-      eb
-        .selectFrom('videoAnalysisJobs')
-        .select(eb.fn.countAll<string>().as('count'))
-        .where('ownerType', '=', params.owner.type)
-        .where('ownerId', '=', params.owner.id)
-        .where('status', '=', 'awaiting_upload')
-        .where('uploadExpiresAt', '>', sql<Date>`now()`)
-        .as('open'),
-    ])
-    .executeTakeFirstOrThrow();
+  const { rows } = await sql<{ recent: string; oldestAge: string | null; open: string }>`${COUNT_STATEMENT}
+    select recent.recent, recent.oldest_age as "oldestAge", (
+      select count(*) from video_analysis_jobs
+      where owner_type = ${params.owner.type} and owner_id = ${params.owner.id}
+        and status = 'awaiting_upload' and upload_expires_at > now()
+    ) as open
+    from (
+      select count(*) as recent, extract(epoch from now() - min(created_at)) as oldest_age
+      from video_analysis_jobs
+      where created_by = ${params.userId} and created_at > now() - make_interval(secs => ${params.windowSeconds})
+    ) as recent`.execute(db);
+  const usage = rows[0];
+  if (!usage) throw new Error('count_upload_usage answered no row');
   return {
     recent: Number(usage.recent),
     oldestAgeSeconds: usage.oldestAge === null ? null : Number(usage.oldestAge),
