@@ -15,3 +15,4 @@ export {
   type SendOptions,
 } from './queue.ts';
 export { AwsUnavailableError, InvalidPartsError, ObjectChangedError } from './errors.ts';
+export { KeyObjectSha256 } from './sha256.ts';

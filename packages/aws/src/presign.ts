@@ -4,6 +4,8 @@ import { S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { extendedEncodeURIComponent, HttpRequest } from '@smithy/core/protocols';
 
+import { KeyObjectSha256 } from './sha256.ts';
+
 /** One object request to sign, described as the S3 client's serializer would build it. */
 export interface ObjectUrlRequest {
   /** The S3 operation; it becomes the `x-id` query parameter, as in the SDK's own requests. */
@@ -39,7 +41,8 @@ interface BucketEndpoint {
  * new signer each time; here the bucket's endpoint is resolved once with the
  * SDK's own rules and each URL goes straight to the SDK's S3 presigner
  * (`S3RequestPresigner`, the `@smithy/signature-v4` SigV4 signer that
- * `getSignedUrl` itself ends in, which caches the day's signing key).
+ * `getSignedUrl` itself ends in, which caches the day's signing key), whose
+ * HMACs use key objects made once (sha256.ts).
  * Credentials come from the client's provider on every call; it caches them
  * until they near expiry and then refreshes them, so rotated credentials are
  * picked up as they are by the client itself.
@@ -87,7 +90,7 @@ export function createObjectUrlPresigner(
       presigner ??= new S3RequestPresigner({
         credentials: client.config.credentials,
         region: bucketEndpoint.signingRegion,
-        sha256: client.config.sha256,
+        sha256: KeyObjectSha256,
         signingName: bucketEndpoint.signingService,
       });
       const { basePath } = bucketEndpoint;
