@@ -52,6 +52,11 @@ export interface ApiBenchResult {
 const INITIATES_PER_USER = 15;
 const SMALL_BYTES = 1_000_000;
 
+const OURS = 'upload.initiate (ours)';
+const STRAIGHTFORWARD = 'upload.initiate (ceiling, straightforward)';
+const TUNED_GET_SIGNED_URL = 'upload.initiate (ceiling, tuned, getSignedUrl)';
+const TUNED = 'upload.initiate (ceiling, tuned)';
+
 interface Caller {
   token: string;
   sessionId: string;
@@ -78,16 +83,20 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   const main = await newCaller(ours.api, 'bench-coach');
   const headers = { authorization: `Bearer ${main.token}` };
   const initiateBody = JSON.stringify({ sessionId: main.sessionId, contentType: 'video/mp4', sizeBytes: SMALL_BYTES });
-  const ceilingUrl = `${ceiling.base}/initiate`;
-  const presignerUrl = `${ceiling.base}/initiate/request-presigner`;
+  const ceilings = {
+    straightforward: `${ceiling.base}/initiate/straightforward`,
+    tunedGetSignedUrl: `${ceiling.base}/initiate/tuned-get-signed-url`,
+    tuned: `${ceiling.base}/initiate/tuned`,
+  };
 
   // Every server must answer the same shape, with URLs signed the same way, before speeds are compared.
   type Initiated = Record<string, unknown> & { presignedUrl: string };
   const samples = {
     ours: await call<Initiated>(`${ours.api}/upload.initiate`, main.token, JSON.parse(initiateBody)),
     withLimits: await call<Initiated>(`${oursWithLimits.api}/upload.initiate`, main.token, JSON.parse(initiateBody)),
-    ceiling: await call<Initiated>(ceilingUrl, main.token, JSON.parse(initiateBody)),
-    presigner: await call<Initiated>(presignerUrl, main.token, JSON.parse(initiateBody)),
+    straightforward: await call<Initiated>(ceilings.straightforward, main.token, JSON.parse(initiateBody)),
+    tunedGetSignedUrl: await call<Initiated>(ceilings.tunedGetSignedUrl, main.token, JSON.parse(initiateBody)),
+    tuned: await call<Initiated>(ceilings.tuned, main.token, JSON.parse(initiateBody)),
   };
   const shape = (o: Initiated) => {
     const url = new URL(o.presignedUrl);
@@ -171,7 +180,7 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
       durationSeconds: mode === 'warm' ? settings.warmSeconds : settings.seconds,
     });
     scenarios.push(
-      { name: 'upload.initiate (ours)', connections, server: ours.child, load: timed(`${ours.api}/upload.initiate`) },
+      { name: OURS, connections, server: ours.child, load: timed(`${ours.api}/upload.initiate`) },
       {
         name: 'upload.initiate (ours, rate limits on)',
         connections,
@@ -181,8 +190,9 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
           return { url: `${oursWithLimits.api}/upload.initiate`, headers: {}, connections, amount, body: quotaBodies(amount) };
         },
       },
-      { name: 'upload.initiate (ceiling, getSignedUrl)', connections, server: ceiling.child, load: timed(ceilingUrl) },
-      { name: 'upload.initiate (ceiling, S3RequestPresigner)', connections, server: ceiling.child, load: timed(presignerUrl) },
+      { name: STRAIGHTFORWARD, connections, server: ceiling.child, load: timed(ceilings.straightforward) },
+      { name: TUNED_GET_SIGNED_URL, connections, server: ceiling.child, load: timed(ceilings.tunedGetSignedUrl) },
+      { name: TUNED, connections, server: ceiling.child, load: timed(ceilings.tuned) },
       {
         name: 'upload.complete (ours)',
         connections,
@@ -250,33 +260,38 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   const ratios: RatioLine[] = [];
   for (const connections of [1, 50]) {
     ratios.push({
-      label: `upload.initiate ours / ceiling (getSignedUrl) req/s at ${connections} conn`,
-      value: ratio('upload.initiate (ours)', 'upload.initiate (ceiling, getSignedUrl)', connections),
+      label: `upload.initiate ours / ceiling (straightforward) req/s at ${connections} conn`,
+      value: ratio(OURS, STRAIGHTFORWARD, connections),
       target: '>= 1.5',
     });
   }
-  for (const connections of [1, 50]) {
-    ratios.push({
-      label: `upload.initiate ours / ceiling (S3RequestPresigner) req/s at ${connections} conn`,
-      value: ratio('upload.initiate (ours)', 'upload.initiate (ceiling, S3RequestPresigner)', connections),
-    });
+  for (const [name, short] of [[TUNED_GET_SIGNED_URL, 'tuned, getSignedUrl'], [TUNED, 'tuned']] as const) {
+    for (const connections of [1, 50]) {
+      ratios.push({ label: `upload.initiate ours / ceiling (${short}) req/s at ${connections} conn`, value: ratio(OURS, name, connections) });
+    }
   }
-  /** Median over rounds of b's server CPU per request / a's: > 1 means a costs its server less. */
-  const cpuRatio = (a: string, b: string, connections: number) => {
+  /** Median over rounds of b's CPU per request / a's (server or Postgres): > 1 means a costs less. */
+  const cpuRatio = (a: string, b: string, connections: number, of: 'serverCpuMicros' | 'postgresCpuMicros') => {
     const x = runsOf(a, connections);
     const y = runsOf(b, connections);
-    return median(x.map((r, i) => (y[i]?.serverCpuMicros ?? Number.NaN) / r.serverCpuMicros));
+    return median(x.map((r, i) => (y[i]?.[of] ?? Number.NaN) / (r[of] ?? Number.NaN)));
   };
   for (const connections of [1, 50]) {
     ratios.push({
-      label: `upload.initiate server CPU per request, ceiling (getSignedUrl) / ours, at ${connections} conn`,
-      value: cpuRatio('upload.initiate (ours)', 'upload.initiate (ceiling, getSignedUrl)', connections),
+      label: `upload.initiate server CPU per request, ceiling (straightforward) / ours, at ${connections} conn`,
+      value: cpuRatio(OURS, STRAIGHTFORWARD, connections, 'serverCpuMicros'),
+    });
+  }
+  for (const connections of [1, 50]) {
+    ratios.push({
+      label: `upload.initiate Postgres CPU per request, ceiling (straightforward) / ours, at ${connections} conn`,
+      value: cpuRatio(OURS, STRAIGHTFORWARD, connections, 'postgresCpuMicros'),
     });
   }
   for (const connections of [1, 50]) {
     ratios.push({
       label: `upload.initiate rate limits on / off req/s at ${connections} conn`,
-      value: ratio('upload.initiate (ours, rate limits on)', 'upload.initiate (ours)', connections),
+      value: ratio('upload.initiate (ours, rate limits on)', OURS, connections),
     });
   }
 

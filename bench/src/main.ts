@@ -198,7 +198,7 @@ async function main() {
     report.ratios = api.ratios;
     report.notes.push(
       'ours = apps/server/src/main.ts under tsx (the product has no bundled build), NODE_ENV=production, LOG_LEVEL=warn, worker not in process',
-      'ceiling = bench/src/ceiling-server.ts: Fastify + jose (pre-imported key) + zod + one pg INSERT ... SELECT, no tRPC, no layering; presigning with getSignedUrl, or with the SDK presigner ours uses (S3RequestPresigner)',
+      'ceilings = bench/src/ceiling-server.ts, Fastify + jose + zod + pg + the AWS SDK, no tRPC, no layering: straightforward = jose given the secret bytes, read the session then insert, getSignedUrl; tuned = key imported once, one prepared INSERT ... SELECT, and getSignedUrl or the presigner ours uses (S3RequestPresigner, key-object HMACs)',
       'ratio = median over rounds of (a req/s / b req/s) measured back to back; > 1 means a is faster',
       ...api.notes,
     );

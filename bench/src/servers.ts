@@ -63,7 +63,7 @@ export async function startApiServer(p: {
   return { child, api: `http://127.0.0.1:${port}/trpc` };
 }
 
-/** The hand-written ceiling (see ceiling-server.ts); its two routes are `/initiate` and `/initiate/request-presigner`. */
+/** The hand-written ceiling (see ceiling-server.ts); its routes are `/initiate/straightforward`, `/initiate/tuned-get-signed-url` and `/initiate/tuned`. */
 export async function startCeilingServer(p: {
   databaseUrl: string;
   aws: EmulatorInfo;
