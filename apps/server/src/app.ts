@@ -29,6 +29,23 @@ const MAX_BATCH_SIZE = 20;
  */
 export const LISTEN_BACKLOG = 4096;
 
+/** On every answer; the safe defaults for an API that serves no pages and nothing cacheable. */
+const SAFE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+} as const;
+
+/** One Vary value holding both lists' names once each. */
+function mergeVary(ours: unknown, theirs: string | null): string | undefined {
+  const names = [ours, theirs]
+    .filter((v): v is string | number | string[] => v !== undefined && v !== null)
+    .flatMap((v) => String(v).split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  return names.length > 0 ? [...new Set(names)].join(', ') : undefined;
+}
+
 /** Builds the HTTP app without listening, so tests can `inject` or listen on port 0. */
 export async function buildApp(options: AppOptions, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -50,24 +67,30 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
 
   app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    // tRPC answers with a web Response whose headers Fastify applies after this hook,
-    // replacing ours: its SSE `no-cache` would replace `no-store`, and its `vary` the
-    // `Vary: Origin` CORS set. Put the safe values on the Response itself (`no-transform`
-    // keeps proxies from buffering or compressing an event stream).
-    if (payload instanceof Response) {
-      const stream = payload.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
-      payload.headers.set('cache-control', stream ? 'no-store, no-transform' : 'no-store');
-      payload.headers.set('x-content-type-options', 'nosniff');
-      payload.headers.set('x-frame-options', 'DENY');
-      const vary = reply.getHeader('vary');
-      if (vary !== undefined && payload.headers.has('vary')) {
-        const names = [String(vary), payload.headers.get('vary') ?? ''].flatMap((v) => v.split(',')).map((v) => v.trim());
-        payload.headers.set('vary', [...new Set(names.filter(Boolean))].join(', '));
-      }
+    for (const [name, value] of Object.entries(SAFE_HEADERS)) reply.header(name, value);
+    if (!(payload instanceof Response)) return payload;
+    // tRPC answers with a web Response, whose status and headers Fastify applies after
+    // this hook (replacing ours) and whose body it pipes as a chunked web stream.
+    const contentType = payload.headers.get('content-type') ?? '';
+    const stream = contentType.startsWith('text/event-stream') || payload.headers.has('transfer-encoding');
+    if (stream || payload.body === null) {
+      // Put the safe values on the Response itself: its SSE `no-cache` would replace
+      // `no-store` (`no-transform` keeps proxies from buffering or compressing an event
+      // stream), and its `vary` the `Vary: Origin` CORS set.
+      for (const [name, value] of Object.entries(SAFE_HEADERS)) payload.headers.set(name, value);
+      if (stream) payload.headers.set('cache-control', 'no-store, no-transform');
+      const vary = mergeVary(reply.getHeader('vary'), payload.headers.get('vary'));
+      if (vary) payload.headers.set('vary', vary);
+      return payload;
     }
+    // A whole JSON answer: sent as one string with its Content-Length, a single write,
+    // rather than a web stream piped chunk by chunk.
+    reply.code(payload.status);
+    for (const [name, value] of payload.headers) {
+      if (name === 'vary') reply.header('vary', mergeVary(reply.getHeader('vary'), value));
+      else if (!(name in SAFE_HEADERS)) reply.header(name, value);
+    }
+    return payload.text();
   });
 
   app.setErrorHandler(handleFastifyError);

@@ -137,6 +137,37 @@ describe('CORS', () => {
   });
 });
 
+describe('answer framing', () => {
+  it('sends a whole JSON answer in one piece with its Content-Length, keeping tRPC’s Vary names next to Origin', async () => {
+    for (const auth of [token, null]) {
+      const { response, text } = await call('/trpc/sessions.list', { method: 'GET', headers: { origin: ALLOWED_ORIGIN }, auth });
+      expect(response.headers.get('content-type')).toContain('application/json');
+      expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+      expect(response.headers.get('transfer-encoding')).toBeNull();
+      const vary = response.headers.get('vary')?.toLowerCase().split(',').map((v) => v.trim());
+      expect(vary).toEqual(expect.arrayContaining(['origin', 'trpc-accept', 'accept']));
+      expect(new Set(vary).size).toBe(vary?.length);
+      expectSecurityHeaders(response);
+    }
+  });
+
+  it('still streams a batch the client asked to have streamed', async () => {
+    const input = encodeURIComponent(JSON.stringify({ 0: {}, 1: {} }));
+    const { response, text } = await call(`/trpc/sessions.list,sessions.list?batch=1&input=${input}`, {
+      method: 'GET',
+      headers: { 'trpc-accept': 'application/jsonl' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('transfer-encoding')).toBe('chunked');
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(text.trim().split('\n').length).toBeGreaterThan(1);
+    // A stream, so proxies are also asked not to buffer or transform it.
+    expect(response.headers.get('cache-control')).toBe('no-store, no-transform');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
+});
+
 describe('batching', () => {
   it('runs two procedures in one HTTP request through the typed client', async () => {
     const requests: string[] = [];
