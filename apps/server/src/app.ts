@@ -36,14 +36,28 @@ const SAFE_HEADERS = {
   'x-frame-options': 'DENY',
 } as const;
 
-/** One Vary value holding both lists' names once each. */
+const SAFE_HEADER_ENTRIES = Object.entries(SAFE_HEADERS);
+
+const mergedVary = new Map<string, string>();
+
+/**
+ * One Vary value holding both lists' names once each. The same few pairs come
+ * up on every answer (CORS's `Origin`, tRPC's `trpc-accept, accept`), so
+ * merged values are kept.
+ */
 function mergeVary(ours: unknown, theirs: string | null): string | undefined {
-  const names = [ours, theirs]
-    .filter((v): v is string | number | string[] => v !== undefined && v !== null)
-    .flatMap((v) => String(v).split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-  return names.length > 0 ? [...new Set(names)].join(', ') : undefined;
+  const key = `${String(ours ?? '')}\n${theirs ?? ''}`;
+  let merged = mergedVary.get(key);
+  if (merged === undefined) {
+    const names = [String(ours ?? ''), theirs ?? '']
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter(Boolean);
+    merged = [...new Set(names)].join(', ');
+    if (mergedVary.size >= 64) mergedVary.clear();
+    mergedVary.set(key, merged);
+  }
+  return merged || undefined;
 }
 
 /** Builds the HTTP app without listening, so tests can `inject` or listen on port 0. */
@@ -67,7 +81,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   });
 
   app.addHook('onSend', async (_req, reply, payload) => {
-    for (const [name, value] of Object.entries(SAFE_HEADERS)) reply.header(name, value);
+    for (const [name, value] of SAFE_HEADER_ENTRIES) reply.header(name, value);
     if (!(payload instanceof Response)) return payload;
     // tRPC answers with a web Response, whose status and headers Fastify applies after
     // this hook (replacing ours) and whose body it pipes as a chunked web stream.
@@ -77,7 +91,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       // Put the safe values on the Response itself: its SSE `no-cache` would replace
       // `no-store` (`no-transform` keeps proxies from buffering or compressing an event
       // stream), and its `vary` the `Vary: Origin` CORS set.
-      for (const [name, value] of Object.entries(SAFE_HEADERS)) payload.headers.set(name, value);
+      for (const [name, value] of SAFE_HEADER_ENTRIES) payload.headers.set(name, value);
       if (stream) payload.headers.set('cache-control', 'no-store, no-transform');
       const vary = mergeVary(reply.getHeader('vary'), payload.headers.get('vary'));
       if (vary) payload.headers.set('vary', vary);
