@@ -95,11 +95,8 @@ export const createCallerFactory = t.createCallerFactory;
 /** Anyone may call; used only for procedures that reveal nothing. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/**
- * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
- * (owner_type, owner_id) every query of the procedure must be scoped by.
- */
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+/** The signed-in video user a procedure runs for, or the AppError that refuses the call. */
+function requireVideoUser(ctx: Context) {
   const { auth } = ctx;
   if (auth.status === 'anonymous') {
     throw new AppError('UNAUTHENTICATED', 'Sign in required: send an "Authorization: Bearer <token>" header.');
@@ -114,16 +111,27 @@ export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
     throw new AppError('ROLE_NOT_ALLOWED', 'Video sessions need a Coach Pro Plus or Org Pro account.');
   }
   const user = { ...identity, role: identity.role };
-  return next({ ctx: { user, owner: ownerFor(identity, user.role) } });
-});
+  return { user, owner: ownerFor(identity, user.role) };
+}
 
-/** A signed-in user whose plan includes video upload. */
-export const uploadProcedure = protectedProcedure.use(({ ctx, next }) => {
-  if (!hasFeature(ctx.user, ctx.user.role, VIDEO_UPLOAD_FEATURE)) {
+/**
+ * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
+ * (owner_type, owner_id) every query of the procedure must be scoped by.
+ */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: requireVideoUser(ctx) }));
+
+/**
+ * A signed-in user whose plan includes video upload. One middleware rather
+ * than another layer on `protectedProcedure`: tRPC copies the call's options
+ * at every layer, and these procedures are the busiest.
+ */
+export const uploadProcedure = publicProcedure.use(({ ctx, next }) => {
+  const signedIn = requireVideoUser(ctx);
+  if (!hasFeature(signedIn.user, signedIn.user.role, VIDEO_UPLOAD_FEATURE)) {
     throw new AppError(
       'FEATURE_DISABLED',
       `Video upload is not enabled for your account (feature ${VIDEO_UPLOAD_FEATURE}). Contact your administrator to enable it.`,
     );
   }
-  return next();
+  return next({ ctx: signedIn });
 });
