@@ -296,7 +296,8 @@ describe('outbox.dispatch', () => {
     // Every "mark sent" loses its connection, and each attempt waits 1.5 s for one (as a pool under load does).
     const droppingSentRecords: KyselyPlugin = {
       transformQuery({ node }) {
-        if (node.kind === 'UpdateQueryNode' && /"sent_?at"/i.test(JSON.stringify(node.updates ?? []))) {
+        // The record sets sent_at in a WITH of the update that records the job's message id.
+        if (node.kind === 'UpdateQueryNode' && /"sent_?at"/i.test(JSON.stringify(node.with ?? []))) {
           recordAttempts += 1;
           clock += 1_500;
           throw new Error('Connection terminated unexpectedly');

@@ -348,6 +348,8 @@ export async function completeUpload(
   const { db, storage, config, logger } = deps;
   const job = await findOwnedJob(db, p);
   if (!job) throw jobNotFound();
+  // The job as this call left it, when it made the transition; otherwise read again below.
+  let moved: VideoAnalysisJob | undefined;
 
   if (job.status === 'awaiting_upload') {
     if (job.uploadMode === 'multipart') await assembleMultipart(deps, job, p.parts);
@@ -367,7 +369,7 @@ export async function completeUpload(
     }
     const rejection = checkStoredObject(job, object, config.maxUploadBytes);
     if (rejection) {
-      const rejected = await moveJob(db, {
+      const rejected = (moved = await moveJob(db, {
         jobId: job.id,
         from: 'awaiting_upload',
         to: 'rejected',
@@ -377,7 +379,7 @@ export async function completeUpload(
           errorMessage: rejection.message,
           finishedAt: deps.now(),
         },
-      });
+      }));
       if (rejected) {
         // Nothing will ever read a rejected upload; do not keep paying for it.
         await storage.delete(job.s3Key).catch((error: unknown) => {
@@ -385,7 +387,7 @@ export async function completeUpload(
         });
       }
     } else {
-      await db.transaction().execute(async (trx) => {
+      moved = await db.transaction().execute(async (trx) => {
         const queued = await moveJob(trx, {
           jobId: job.id,
           from: 'awaiting_upload',
@@ -399,12 +401,13 @@ export async function completeUpload(
             payload: buildAnalysisJobMessage(queued),
           });
         }
+        return queued;
       });
     }
   }
 
   // Answer from the stored state, whoever made the transition.
-  const current = await findOwnedJob(db, p);
+  const current = moved ?? (await findOwnedJob(db, p));
   if (!current) throw jobNotFound();
   switch (current.status) {
     case 'awaiting_upload':

@@ -74,29 +74,34 @@ export async function claimDueOutboxMessages(
     .execute();
 }
 
-/** Records the send on the message and, the first time, on its job. */
+/**
+ * Records the send on the message and, the first time, on its job: one
+ * statement (Postgres runs a data-modifying WITH to completion whatever the
+ * outer statement reads), so the two records commit together without a
+ * transaction's extra round trips.
+ */
 export async function markOutboxMessageSent(
   db: Kysely<Database>,
   params: { id: string; jobId: string; messageId: string },
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('outboxMessages')
-      .set({
-        sentAt: sql<Date>`now()`,
-        messageId: params.messageId,
-        claimedUntil: null,
-        attempts: sql<number>`attempts + 1`,
-      })
-      .where('id', '=', params.id)
-      .execute();
-    await trx
-      .updateTable('videoAnalysisJobs')
-      .set({ sqsMessageId: params.messageId, updatedAt: sql<Date>`now()` })
-      .where('id', '=', params.jobId)
-      .where('sqsMessageId', 'is', null)
-      .execute();
-  });
+  await db
+    .with('sent', (cte) =>
+      cte
+        .updateTable('outboxMessages')
+        .set({
+          sentAt: sql<Date>`now()`,
+          messageId: params.messageId,
+          claimedUntil: null,
+          attempts: sql<number>`attempts + 1`,
+        })
+        .where('id', '=', params.id)
+        .returning('id'),
+    )
+    .updateTable('videoAnalysisJobs')
+    .set({ sqsMessageId: params.messageId, updatedAt: sql<Date>`now()` })
+    .where('id', '=', params.jobId)
+    .where('sqsMessageId', 'is', null)
+    .execute();
 }
 
 /** Records a failed send, releases the claim and pushes the next attempt back by `retryInMs`. */
