@@ -117,7 +117,11 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
     if (!put.ok) throw new Error(`PUT answered ${put.status}`);
     return init.jobId;
   };
-  const needed = settings.rounds * (settings.completeAmount[1] + settings.completeAmount[50]) + 2 * settings.warmCompletes + 100;
+  const needed =
+    settings.rounds * (settings.completeAmount[1] + settings.completeAmount[50]) +
+    2 * settings.warmCompletes +
+    (input.profileDir ? settings.completeAmount[50] : 0) +
+    100;
   log(`preparing ${needed} uploaded jobs for upload.complete`);
   const jobIds: string[] = [];
   await Promise.all(
@@ -297,8 +301,8 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
 
   const profiles: ApiBenchResult['profiles'] = [];
   if (input.profileDir) {
-    // One extra run per initiate scenario at 50 connections, profiled alone; the figures above stay unprofiled.
-    for (const s of scenarios.filter((x) => x.connections === 50 && x.name.startsWith('upload.initiate'))) {
+    // One extra run per scenario at 50 connections, profiled alone; the figures above stay unprofiled.
+    for (const s of scenarios.filter((x) => x.connections === 50)) {
       const file = path.join(input.profileDir, `${s.name.replace(/[^a-zA-Z0-9.]+/g, '-').replace(/-+$/, '')}.cpuprofile`);
       log(`profiling ${s.name} at 50 conn`);
       await s.server.startProfile();
