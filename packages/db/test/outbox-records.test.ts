@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
+import { newJobParams } from '../../../test/helpers/job-rows.ts';
 
 describe('markOutboxMessageSent', () => {
   let database: TestDatabase;
@@ -23,24 +24,9 @@ describe('markOutboxMessageSent', () => {
     const owner = { type: 'coach' as const, id: 'coach-outbox' };
     const sessionId = randomUUID();
     await insertSession(database.db, { id: sessionId, owner, createdBy: 'user-1', title: 'Match', playerIds: [] });
-    const jobId = randomUUID();
-    const videoId = randomUUID();
-    await insertJobForOwnedSession(database.db, {
-      id: jobId,
-      sessionId,
-      owner,
-      createdBy: 'user-1',
-      videoId,
-      sampleFps: 10,
-      includeFrames: false,
-      s3Bucket: 'bucket',
-      s3Key: `coach_plus/coach/${owner.id}/${sessionId}/${videoId}/original.mp4`,
-      contentType: 'video/mp4',
-      declaredSizeBytes: null,
-      uploadExpiresAt: new Date(Date.now() + 60_000),
-      multipart: null,
-      clientRequestId: null,
-    });
+    const job = newJobParams(sessionId, owner);
+    await insertJobForOwnedSession(database.db, job);
+    const jobId = job.id;
     const dedupeKey = `analysis:${jobId}`;
     await insertOutboxMessage(database.db, { dedupeKey, jobId, payload: { job_id: jobId } });
     const message = await findOutboxMessage(database.db, { dedupeKey });

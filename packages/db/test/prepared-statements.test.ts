@@ -6,35 +6,15 @@ import {
   insertSession,
   lockUploadQuota,
   sql,
-  type InsertJobParams,
   type Owner,
 } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
+import { newJobParams } from '../../../test/helpers/job-rows.ts';
 
 const coach: Owner = { type: 'coach', id: 'coach-prepared' };
 const otherCoach: Owner = { type: 'coach', id: 'coach-other' };
-
-function jobFor(sessionId: string, owner: Owner, clientRequestId: string | null = null): InsertJobParams {
-  const videoId = randomUUID();
-  return {
-    id: randomUUID(),
-    sessionId,
-    owner,
-    createdBy: 'user-1',
-    videoId,
-    sampleFps: 10,
-    includeFrames: false,
-    s3Bucket: 'bucket',
-    s3Key: `coach_plus/${owner.type}/${owner.id}/${sessionId}/${videoId}/original.mp4`,
-    contentType: 'video/mp4',
-    declaredSizeBytes: null,
-    uploadExpiresAt: new Date(Date.now() + 3_600_000),
-    multipart: null,
-    clientRequestId,
-  };
-}
 
 describe('named prepared statements', () => {
   let database: TestDatabase;
@@ -54,7 +34,7 @@ describe('named prepared statements', () => {
     );
 
   it('sends the job insert prepared under its name, and nothing unmarked', async () => {
-    await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, coach))).resolves.toEqual({
+    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach))).resolves.toEqual({
       status: 'awaiting_upload',
     });
     expect(await preparedNames()).toEqual(['insert_job_for_owned_session']);
@@ -64,13 +44,13 @@ describe('named prepared statements', () => {
   // generic plan: the ownership check and the idempotency key must hold on that plan as well.
   it('keeps checking ownership and idempotency keys once Postgres uses a generic plan', async () => {
     for (let i = 0; i < 8; i++) {
-      await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, coach))).resolves.toBeDefined();
+      await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach))).resolves.toBeDefined();
     }
-    await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, otherCoach))).resolves.toBeUndefined();
-    await expect(insertJobForOwnedSession(database.db, jobFor(randomUUID(), coach))).resolves.toBeUndefined();
+    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, otherCoach))).resolves.toBeUndefined();
+    await expect(insertJobForOwnedSession(database.db, newJobParams(randomUUID(), coach))).resolves.toBeUndefined();
     const key = randomUUID();
-    await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, coach, key))).resolves.toBeDefined();
-    await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, coach, key))).resolves.toBeUndefined();
+    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key }))).resolves.toBeDefined();
+    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key }))).resolves.toBeUndefined();
 
     const { rows } = await sql<{ owners: string[]; count: number }>`
       select array_agg(distinct owner_id) as owners, count(*)::int as count
@@ -87,7 +67,7 @@ describe('named prepared statements', () => {
     await expect.poll(() => backendPid().then(() => 'alive', () => 'dead'), { timeout: 5_000 }).toBe('alive');
     expect(await backendPid()).not.toBe(before);
     expect(await preparedNames()).toEqual([]);
-    await expect(insertJobForOwnedSession(database.db, jobFor(sessionId, coach))).resolves.toEqual({
+    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach))).resolves.toEqual({
       status: 'awaiting_upload',
     });
     expect(await preparedNames()).toEqual(['insert_job_for_owned_session']);
