@@ -7,10 +7,12 @@ import type pg from 'pg';
  * insert behind every `upload.initiate` (19 parameters, an `INSERT … SELECT`
  * with `ON CONFLICT` on a partial unique index) that is about 200 of the
  * ~475 µs of database CPU it costs; prepared once per connection, the same
- * insert costs ~260 µs (`bench/src/postgres-cpu.ts` measures the cluster).
+ * insert costs ~260 µs (a one-off loop of inserts, the cluster's CPU read as
+ * `bench/src/postgres-cpu.ts` reads it).
  *
  * Kysely cannot name a statement, so a query asks for it in its own text:
- * `PREPARED('insert_job')` put first in an `sql` template. The pool's clients
+ * `sql.raw(preparedMarker('insert_job'))` put first in an `sql` template, which
+ * compiles to a leading `/* prepared:insert_job *\/` comment. The pool's clients
  * then send that text under that name, once per connection, and only bind
  * parameters afterwards (pg remembers what each connection has prepared).
  *

@@ -369,7 +369,7 @@ export async function completeUpload(
     }
     const rejection = checkStoredObject(job, object, config.maxUploadBytes);
     if (rejection) {
-      const rejected = (moved = await moveJob(db, {
+      moved = await moveJob(db, {
         jobId: job.id,
         from: 'awaiting_upload',
         to: 'rejected',
@@ -379,8 +379,8 @@ export async function completeUpload(
           errorMessage: rejection.message,
           finishedAt: deps.now(),
         },
-      }));
-      if (rejected) {
+      });
+      if (moved) {
         // Nothing will ever read a rejected upload; do not keep paying for it.
         await storage.delete(job.s3Key).catch((error: unknown) => {
           logger.warn({ err: error, jobId: job.id }, 'could not delete rejected upload');
