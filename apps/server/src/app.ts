@@ -7,6 +7,7 @@ import { AppError, appRouter, createContext, type ApiDeps, type AppRouter, type 
 import { isMigrated } from '@coach/db';
 
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
+import { BODY_LIMIT_BYTES, registerRequestGuard } from './request-guard.ts';
 
 export interface AppOptions {
   corsOrigins: string[];
@@ -67,7 +68,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     genReqId: () => randomUUID(),
     // tRPC batches put several procedure names in one path segment.
     routerOptions: { maxParamLength: 5000 },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
@@ -79,6 +80,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'x-trpc-source'],
     maxAge: 600,
   });
+  registerRequestGuard(app);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     for (const [name, value] of SAFE_HEADER_ENTRIES) reply.header(name, value);
@@ -137,6 +139,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       router: appRouter,
       // One HTTP request cannot carry unbounded work; the client splits at the same size.
       maxBatchSize: MAX_BATCH_SIZE,
+      // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
+      maxBodySize: BODY_LIMIT_BYTES,
       createContext: async ({ req }) =>
         createContext({ ...deps, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
       // A rate-limited call tells the client when to come back.

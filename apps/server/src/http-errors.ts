@@ -5,15 +5,30 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { APP_ERROR_CODES, type AppErrorCode } from '@coach/api';
 
 /** JSON-RPC codes tRPC uses for the same HTTP statuses, so every error body has one shape. */
-const JSON_RPC_CODE: Record<number, number> = { 400: -32600, 404: -32004, 413: -32013, 415: -32015, 429: -32029 };
+const JSON_RPC_CODE: Record<number, number> = {
+  400: -32600,
+  404: -32004,
+  405: -32005,
+  413: -32013,
+  414: -32600,
+  415: -32015,
+  429: -32029,
+};
 
 const KNOWN: Record<number, { appCode: AppErrorCode; message: string }> = {
   400: { appCode: 'INVALID_INPUT', message: 'The request body is not valid JSON.' },
   404: { appCode: 'NOT_FOUND', message: 'No such endpoint. The API is served under /trpc.' },
+  405: { appCode: 'METHOD_NOT_SUPPORTED', message: 'The API answers GET (queries) and POST (mutations) only.' },
   413: { appCode: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large (at most 1 MiB). Videos go to the presigned upload URL, not to the API.' },
+  414: { appCode: 'URL_TOO_LONG', message: 'The request URL is too long. Batch at most 20 calls, and send large inputs in a POST body.' },
   415: { appCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as JSON with "Content-Type: application/json".' },
   429: { appCode: 'TOO_MANY_REQUESTS', message: 'Too many requests. Please slow down and retry shortly.' },
 };
+
+/** A 4xx the table above does not name keeps its status: the request, not the server, was at fault. */
+const OTHER_CLIENT_ERROR = { appCode: 'INVALID_INPUT', message: 'The request was not accepted. Check its method, URL and headers.' } as const;
+
+const isClientError = (status: number) => status >= 400 && status < 500;
 
 /**
  * Errors Fastify raises before tRPC runs (body limits, content types, unknown
@@ -26,16 +41,17 @@ export function sendHttpError(
   reply: FastifyReply,
   message?: string,
 ): FastifyReply {
-  const known = KNOWN[status];
+  const known = KNOWN[status] ?? (isClientError(status) ? OTHER_CLIENT_ERROR : undefined);
   const appCode: AppErrorCode = known?.appCode ?? 'INTERNAL';
+  const httpStatus = known ? status : 500;
   message ??= known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
-  return reply.code(known ? status : 500).send({
+  return reply.code(httpStatus).send({
     error: {
       message,
-      code: JSON_RPC_CODE[status] ?? -32603,
+      code: JSON_RPC_CODE[httpStatus] ?? (known ? -32600 : -32603),
       data: {
         code: APP_ERROR_CODES[appCode],
-        httpStatus: known ? status : 500,
+        httpStatus,
         path: null,
         appCode,
         requestId: request.id,
@@ -86,6 +102,7 @@ export function handleClientError(error: Error & { code?: string }, socket: Dupl
 
 export function handleFastifyError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const status = error.statusCode ?? 500;
-  if (!KNOWN[status]) request.log.error({ err: error }, 'request failed');
+  if (isClientError(status)) request.log.info({ code: error.code, status }, 'request refused');
+  else request.log.error({ err: error }, 'request failed');
   return sendHttpError(status, request, reply);
 }
