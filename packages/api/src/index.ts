@@ -4,7 +4,12 @@ import type { AppRouter } from './root.ts';
 
 export { appRouter, createCaller, type AppRouter } from './root.ts';
 export { createContext, type ApiConfig, type ApiDeps, type Context } from './context.ts';
-export { createTokenVerifier, type TokenVerifier, type TokenVerifierConfig } from './auth/verify-token.ts';
+export {
+  createTokenVerifier,
+  MAX_HS256_TOKEN_LIFETIME_SECONDS,
+  type TokenVerifier,
+  type TokenVerifierConfig,
+} from './auth/verify-token.ts';
 export { signDevToken, type DevTokenClaims } from './auth/sign-token.ts';
 export type { AuthState, Identity } from './auth/identity.ts';
 export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';

@@ -65,6 +65,17 @@ describe('createTokenVerifier with a JWKS identity provider', () => {
     });
   });
 
+  it('refuses a token without an expiry', async () => {
+    const forever = await new SignJWT({ role: 'org_pro', org_id: 'org-9' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .setSubject('staff-1')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .sign(signingKey);
+    await expect(verify(`Bearer ${forever}`)).resolves.toEqual({ status: 'invalid', reason: 'TOKEN_INVALID' });
+  });
+
   it('refuses a token signed by a key the provider does not publish, even under a known key id', async () => {
     await expect(verify(`Bearer ${await token(otherKey)}`)).resolves.toMatchObject({ status: 'invalid' });
   });

@@ -1,6 +1,6 @@
 import { createSecretKey } from 'node:crypto';
 
-import { createTokenVerifier, signDevToken, type AuthState } from '@coach/api';
+import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS, signDevToken, type AuthState } from '@coach/api';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 
@@ -89,6 +89,36 @@ describe('createTokenVerifier (hs256)', () => {
       expiresIn: epochSeconds() - 60,
     });
     await expect(verify(`Bearer ${token}`)).resolves.toEqual(invalid);
+  });
+
+  it('refuses a correctly signed token without an expiry', async () => {
+    const forever = await new SignJWT({ role: 'coach_pro_plus' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('coach-123')
+      .setIssuedAt()
+      .sign(createSecretKey(Buffer.from(secret, 'utf8')));
+    await expect(verify(`Bearer ${forever}`)).resolves.toEqual(invalid);
+  });
+
+  it(`accepts a lifetime up to ${MAX_HS256_TOKEN_LIFETIME_SECONDS / 3600} h and refuses a longer one`, async () => {
+    const sign = (expiresIn: number) =>
+      signDevToken(secret, { userId: 'coach-123', role: 'coach_pro_plus', expiresIn: epochSeconds() + expiresIn });
+    await expect(verify(`Bearer ${await sign(MAX_HS256_TOKEN_LIFETIME_SECONDS - 5)}`)).resolves.toMatchObject({
+      status: 'authenticated',
+    });
+    await expect(verify(`Bearer ${await sign(MAX_HS256_TOKEN_LIFETIME_SECONDS + 60)}`)).resolves.toEqual(invalid);
+    await expect(verify(`Bearer ${await sign(10 * 365 * 24 * 3600)}`)).resolves.toEqual(invalid);
+  });
+
+  it('measures the lifetime from the issue time: a token issued two days ago for three days is refused', async () => {
+    const now = epochSeconds();
+    const longLived = await new SignJWT({ role: 'coach_pro_plus' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('coach-123')
+      .setIssuedAt(now - 2 * 24 * 3600)
+      .setExpirationTime(now + 24 * 3600 - 60)
+      .sign(createSecretKey(Buffer.from(secret, 'utf8')));
+    await expect(verify(`Bearer ${longLived}`)).resolves.toEqual(invalid);
   });
 
   it('rejects an unsigned (alg none) token', async () => {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { signDevToken } from '@coach/api';
+import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS, signDevToken } from '@coach/api';
 
 import { loadOrCreateDevSecret } from '../dev/dev-secret.ts';
 import { dataDir } from '../dev/paths.ts';
@@ -10,7 +10,8 @@ const usage = `Usage: pnpm run token --user <id> --role <role> [--org <orgId>] [
 Prints a bearer token the local server accepts.
   --role      coach_pro_plus | org_pro (any other role is refused by the API)
   --org       organisation id, required for org_pro
-  --features  comma-separated features; omit for the role's default plan`;
+  --features  comma-separated features; omit for the role's default plan
+  --expires   lifetime, e.g. 30m, 12h (at most ${MAX_HS256_TOKEN_LIFETIME_SECONDS / 3600}h)`;
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -30,6 +31,10 @@ if (values.help || !values.user || !values.role) {
 }
 
 const secret = process.env.AUTH_JWT_SECRET ?? loadOrCreateDevSecret(dataDir(process.env.EMBEDDED_DATA_DIR));
+const refuse = (why: string): never => {
+  process.stderr.write(`${why}\n\n${usage}\n`);
+  process.exit(2);
+};
 const token = await signDevToken(secret, {
   userId: values.user,
   role: values.role,
@@ -38,5 +43,17 @@ const token = await signDevToken(secret, {
   expiresIn: values.expires,
   issuer: process.env.AUTH_ISSUER,
   audience: process.env.AUTH_AUDIENCE,
-});
+}).catch(() => refuse(`--expires ${values.expires} is not a lifetime like 30m or 12h.`));
+// Print only a token the server would accept (a lifetime over the maximum, a bad --expires, a bad id).
+const state = await createTokenVerifier({
+  kind: 'hs256',
+  secret,
+  issuer: process.env.AUTH_ISSUER,
+  audience: process.env.AUTH_AUDIENCE,
+})(`Bearer ${token}`);
+if (state.status !== 'authenticated') {
+  refuse(
+    `The server would refuse this token (${state.status === 'invalid' ? state.reason : state.status}): check --user, --org and --expires (at most ${MAX_HS256_TOKEN_LIFETIME_SECONDS / 3600}h).`,
+  );
+}
 process.stdout.write(`${token}\n`);

@@ -28,6 +28,13 @@ const ClaimsSchema = z.object({
 export type TokenVerifier = (authorization: string | undefined) => Promise<AuthState>;
 
 /**
+ * The longest an HS256 token may live. Such tokens are signed by our own
+ * secret (the token CLI, the local sign-in, a trusted backend), so nothing
+ * else limits how long a leaked one keeps working.
+ */
+export const MAX_HS256_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+/**
  * Verified tokens kept per process. A client sends the same token with every
  * call until it expires, and checking its signature is a large share of a
  * small request (jose's WebCrypto verify runs on the thread pool). Only
@@ -40,8 +47,8 @@ const VERIFIED_TOKEN_TTL_MS = 60_000;
 
 interface VerifiedToken {
   identity: Identity;
-  /** The token's `exp` in epoch seconds, if it has one. */
-  expiresAt: number | undefined;
+  /** The token's `exp` in epoch seconds. */
+  expiresAt: number;
   /** When this entry must be verified again (epoch ms). */
   recheckAt: number;
 }
@@ -60,7 +67,10 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     algorithms: config.kind === 'hs256' ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'],
     issuer: config.issuer,
     audience: config.audience,
+    // A token without an expiry would be accepted forever.
+    requiredClaims: ['exp'],
   };
+  const maxLifetimeSeconds = config.kind === 'hs256' ? MAX_HS256_TOKEN_LIFETIME_SECONDS : undefined;
 
   const verified = new Map<string, VerifiedToken>();
 
@@ -74,7 +84,7 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     const known = verified.get(token);
     if (known && now < known.recheckAt) {
       // jose's rule, with no clock tolerance: expired once `exp` is not after the current second.
-      if (known.expiresAt !== undefined && known.expiresAt <= Math.floor(now / 1000)) {
+      if (known.expiresAt <= Math.floor(now / 1000)) {
         verified.delete(token);
         return { status: 'invalid', reason: 'TOKEN_EXPIRED' };
       }
@@ -87,6 +97,9 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       const claims = ClaimsSchema.safeParse(payload);
       if (!claims.success) return { status: 'invalid', reason: 'TOKEN_INVALID' };
+      if (maxLifetimeSeconds !== undefined && livesTooLong(payload, Math.floor(now / 1000), maxLifetimeSeconds)) {
+        return { status: 'invalid', reason: 'TOKEN_INVALID' };
+      }
       const identity: Identity = {
         userId: claims.data.sub,
         role: claims.data.role,
@@ -100,11 +113,22 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
       }
       // Frozen (its features too): the same object answers every later call with this token.
       Object.freeze(identity);
-      verified.set(token, { identity, expiresAt: payload.exp, recheckAt: now + VERIFIED_TOKEN_TTL_MS });
+      // jose checked `exp` is present (requiredClaims) and a number.
+      verified.set(token, { identity, expiresAt: payload.exp ?? 0, recheckAt: now + VERIFIED_TOKEN_TTL_MS });
       return { status: 'authenticated', identity };
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { status: 'invalid', reason: 'TOKEN_EXPIRED' };
       return { status: 'invalid', reason: 'TOKEN_INVALID' };
     }
   };
+}
+
+/**
+ * Whether a token is valid for longer than `maxSeconds`: from now, or from
+ * its `iat` when it says when it was issued.
+ */
+function livesTooLong(payload: { exp?: number; iat?: number }, nowSeconds: number, maxSeconds: number): boolean {
+  const exp = payload.exp ?? Infinity;
+  const issuedAt = payload.iat === undefined ? nowSeconds : Math.min(payload.iat, nowSeconds);
+  return exp - issuedAt > maxSeconds;
 }
