@@ -146,6 +146,8 @@ async function main() {
         // Per-user limits off (0 = no limit): one bench user makes thousands of uploads a minute.
         RATE_LIMIT_INITIATES_PER_MINUTE: '0',
         MAX_OPEN_UPLOADS: '0',
+        RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
+        RATE_LIMIT_SIGNED_URLS_PER_MINUTE: '0',
       },
     });
     cleanups.push(() => servers.ours?.child.stop() ?? Promise.resolve());

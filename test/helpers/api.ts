@@ -3,6 +3,7 @@ import {
   createJobEventHub,
   createContext,
   createOutboxDispatcher,
+  createUsageMeter,
   silentLogger,
   type ApiConfig,
   type AuthState,
@@ -24,6 +25,8 @@ export const testConfig: ApiConfig = {
   // Limits are off unless a test is about them.
   initiatesPerMinute: 0,
   maxOpenUploads: 0,
+  mutationsPerMinute: 0,
+  signedUrlsPerMinute: 0,
 };
 
 /** Real router, real middlewares, real Postgres; in-memory storage and queue. */
@@ -32,7 +35,7 @@ export function createTestApi(db: Kysely<Database>) {
   const queue = new MemoryQueue();
   const outbox = createOutboxDispatcher({ db, queue, logger: silentLogger, inlineCooldownMs: 0, baseRetryMs: 10 });
   const jobEvents = createJobEventHub();
-  const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, logger: silentLogger };
+  const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, usage: createUsageMeter(testConfig), logger: silentLogger };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
   return { storage, queue, outbox, jobEvents, deps, callerFor };
 }

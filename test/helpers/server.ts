@@ -52,6 +52,8 @@ export const serverTestConfig: ApiConfig = {
   // Limits are off unless a test is about them.
   initiatesPerMinute: 0,
   maxOpenUploads: 0,
+  mutationsPerMinute: 0,
+  signedUrlsPerMinute: 0,
 };
 
 export interface TestServerOptions {

@@ -3,7 +3,15 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 
-import { AppError, appRouter, createContext, type ApiDeps, type AppRouter, type TokenVerifier } from '@coach/api';
+import {
+  AppError,
+  appRouter,
+  createContext,
+  createUsageMeter,
+  type ApiDeps,
+  type AppRouter,
+  type TokenVerifier,
+} from '@coach/api';
 import { isMigrated } from '@coach/db';
 
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
@@ -15,7 +23,7 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'logger'> {
+export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage'> {
   verifyToken: TokenVerifier;
 }
 
@@ -133,6 +141,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unavailable', database, storage, queue });
   });
 
+  const usage = createUsageMeter(deps.config);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -142,7 +151,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
       maxBodySize: BODY_LIMIT_BYTES,
       createContext: async ({ req }) =>
-        createContext({ ...deps, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+        createContext({ ...deps, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
       // A rate-limited call tells the client when to come back.
       responseMeta({ errors }) {
         const retryAfter = errors

@@ -4,10 +4,11 @@ import type { Database, Kysely } from '@coach/db';
 import type { AuthState } from './auth/identity.ts';
 import type { JobEvents } from './events/job-events.ts';
 import type { Logger } from './logger.ts';
+import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
 import type { OutboxDispatcher } from './outbox/dispatcher.ts';
 
 /** Product settings the procedures need; built from the environment by the app, never read here. */
-export interface ApiConfig {
+export interface ApiConfig extends UsageLimits {
   uploadUrlExpiresSeconds: number;
   downloadUrlExpiresSeconds: number;
   maxUploadBytes: number;
@@ -32,6 +33,8 @@ export interface ApiDeps {
   /** Change notifications for jobs.watch, whichever process changed the job. */
   jobEvents: JobEvents;
   config: ApiConfig;
+  /** Per-user allowances of mutations and signed links, kept for the process's life. */
+  usage: UsageMeter;
   logger: Logger;
   now?: () => Date;
 }

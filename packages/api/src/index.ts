@@ -24,3 +24,4 @@ export { createJobEventHub, type JobEventHub, type JobEvents } from './events/jo
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export { createUsageMeter, type UsageKind, type UsageLimits, type UsageMeter } from './domain/usage-meter.ts';

@@ -1,6 +1,6 @@
 import { AwsUnavailableError } from '@coach/aws';
 import { isDatabaseUnavailable } from '@coach/db';
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC, TRPCError, type ProcedureType } from '@trpc/server';
 import { ZodError } from 'zod';
 
 import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
@@ -95,8 +95,12 @@ export const createCallerFactory = t.createCallerFactory;
 /** Anyone may call; used only for procedures that reveal nothing. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/** The signed-in video user a procedure runs for, or the AppError that refuses the call. */
-function requireVideoUser(ctx: Context) {
+/**
+ * The signed-in video user a procedure runs for, or the AppError that refuses
+ * the call. A mutation is paid for from the user's allowance here, before any
+ * of its work.
+ */
+function requireVideoUser(ctx: Context, type: ProcedureType) {
   const { auth } = ctx;
   if (auth.status === 'anonymous') {
     throw new AppError('UNAUTHENTICATED', 'Sign in required: send an "Authorization: Bearer <token>" header.');
@@ -111,22 +115,24 @@ function requireVideoUser(ctx: Context) {
     throw new AppError('ROLE_NOT_ALLOWED', 'Video sessions need a Coach Pro Plus or Org Pro account.');
   }
   const user = { ...identity, role: identity.role };
-  return { user, owner: ownerFor(identity, user.role) };
+  const owner = ownerFor(identity, user.role);
+  if (type === 'mutation') ctx.usage.charge(user.userId, 'mutations', 1);
+  return { user, owner };
 }
 
 /**
  * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
  * (owner_type, owner_id) every query of the procedure must be scoped by.
  */
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: requireVideoUser(ctx) }));
+export const protectedProcedure = publicProcedure.use(({ ctx, type, next }) => next({ ctx: requireVideoUser(ctx, type) }));
 
 /**
  * A signed-in user whose plan includes video upload. One middleware rather
  * than another layer on `protectedProcedure`: tRPC copies the call's options
  * at every layer, and these procedures are the busiest.
  */
-export const uploadProcedure = publicProcedure.use(({ ctx, next }) => {
-  const signedIn = requireVideoUser(ctx);
+export const uploadProcedure = publicProcedure.use(({ ctx, type, next }) => {
+  const signedIn = requireVideoUser(ctx, type);
   if (!hasFeature(signedIn.user, signedIn.user.role, VIDEO_UPLOAD_FEATURE)) {
     throw new AppError(
       'FEATURE_DISABLED',

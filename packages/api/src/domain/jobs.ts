@@ -12,6 +12,7 @@ import {
 import type { ObjectStorage } from '@coach/aws';
 
 import type { ApiConfig } from '../context.ts';
+import type { UsageMeter } from './usage-meter.ts';
 import { AnalysisResultSchema, frameKey, type AnalysisResult } from '../messages/analysis-result.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, toPage } from './pagination.ts';
@@ -111,14 +112,12 @@ export async function getJob(db: Kysely<Database>, p: { owner: Owner; jobId: str
 }
 
 /** The job plus signed links to its stored metrics and frames, once completed. */
-export async function getJobDetails(
-  deps: { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig },
-  p: { owner: Owner; jobId: string },
-): Promise<JobDetails> {
+export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string }): Promise<JobDetails> {
   const view = await getJob(deps.db, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { ...view, artifacts: null };
   const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
+  deps.usage.charge(p.userId, 'signedUrls', 1 + framesOnPage(result, 0, FRAME_LINKS_PER_PAGE).length);
   const [metricsUrl, page] = await Promise.all([
     deps.storage.presignGet({ key: result.artifacts.metricsKey, expiresInSeconds }),
     signFrames(deps, result, 0, FRAME_LINKS_PER_PAGE),
@@ -130,15 +129,23 @@ export async function getJobDetails(
 }
 
 /** A page of signed frame links of a completed job that stored frames. */
-export async function listFrames(
-  deps: { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig },
-  p: { owner: Owner; jobId: string; offset: number; limit: number },
-) {
+export async function listFrames(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string; offset: number; limit: number }) {
   const view = await getJob(deps.db, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { frames: [], frameCount: 0, nextOffset: null, expiresIn: deps.config.downloadUrlExpiresSeconds };
+  deps.usage.charge(p.userId, 'signedUrls', framesOnPage(result, p.offset, p.limit).length);
   const page = await signFrames(deps, result, p.offset, p.limit);
   return { ...page, expiresIn: deps.config.downloadUrlExpiresSeconds };
+}
+
+/** What signing links needs: the links are paid for from the caller's allowance before any is signed. */
+type LinkDeps = { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig; usage: UsageMeter };
+
+/** The frame indexes a page holds. */
+function framesOnPage(result: AnalysisResult, offset: number, limit: number): number[] {
+  const frameCount = result.artifacts.framesPrefix ? result.frameCount : 0;
+  const end = Math.min(frameCount, offset + limit);
+  return Array.from({ length: Math.max(0, end - offset) }, (_, i) => offset + i);
 }
 
 async function signFrames(
@@ -149,14 +156,14 @@ async function signFrames(
 ) {
   const { framesPrefix } = result.artifacts;
   const frameCount = framesPrefix ? result.frameCount : 0;
-  const end = Math.min(frameCount, offset + limit);
+  const indexes = framesOnPage(result, offset, limit);
   const frames = await Promise.all(
-    Array.from({ length: Math.max(0, end - offset) }, async (_, i) => {
-      const index = offset + i;
+    indexes.map(async (index) => {
       const key = frameKey(framesPrefix ?? '', index);
       return { index, url: await deps.storage.presignGet({ key, expiresInSeconds: deps.config.downloadUrlExpiresSeconds }) };
     }),
   );
+  const end = offset + indexes.length;
   return { frames, frameCount, nextOffset: end < frameCount ? end : null };
 }
 

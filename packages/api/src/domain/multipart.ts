@@ -91,11 +91,12 @@ export interface SignedPart {
 
 /** Signs part URLs for the caller's own upload; re-signing an expired URL is just calling again. */
 export async function signParts(
-  deps: Pick<Context, 'db' | 'storage' | 'config' | 'now'>,
-  p: { owner: Owner; jobId: string; partNumbers: number[] },
+  deps: Pick<Context, 'db' | 'storage' | 'config' | 'now' | 'usage'>,
+  p: { owner: Owner; userId: string; jobId: string; partNumbers: number[] },
 ): Promise<{ jobId: string; expiresIn: number; expiresAt: string; parts: SignedPart[] }> {
   const open = await openMultipartJob(deps.db, p);
   assertPartNumbers(p.partNumbers, open.partCount);
+  deps.usage.charge(p.userId, 'signedUrls', p.partNumbers.length);
   const expiresInSeconds = deps.config.partUrlExpiresSeconds;
   const parts = await Promise.all(
     p.partNumbers.map(async (partNumber) => {

@@ -97,6 +97,9 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
   let uploadId: string | null = null;
   if (multipart && p.sizeBytes !== undefined) {
     plan = planParts(p.sizeBytes, config.multipartPartSizeBytes);
+    // A caller over the limits costs no storage call: checked here without the lock
+    // (and again under it, before the insert, where it is exact).
+    if (hasUploadQuota(config)) await enforceUploadQuota(deps.db, config, { userId: p.userId, owner: p.owner });
     uploadId = await storage.createMultipartUpload({ key, contentType: p.contentType });
     headers = {};
   } else {

@@ -9,11 +9,11 @@ export const jobsRouter = {
   /** Job state; once completed, with short-lived links to the stored metrics and frames. */
   get: protectedProcedure
     .input(JobRefInputSchema)
-    .query(({ ctx, input }) => getJobDetails(ctx, { owner: ctx.owner, jobId: input.jobId })),
+    .query(({ ctx, input }) => getJobDetails(ctx, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
   /** Signed links to a completed job's stored frames, a page at a time. */
   frames: protectedProcedure
     .input(ListFramesInputSchema)
-    .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, ...input })),
+    .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
   list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
     listJobs(ctx.db, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
   ),

@@ -32,7 +32,7 @@ export const uploadRouter = {
   /** Multipart: short-lived URLs for up to 100 parts; call again for an expired one. */
   signParts: uploadProcedure
     .input(SignPartsInputSchema)
-    .mutation(({ ctx, input }) => signParts(ctx, { owner: ctx.owner, ...input })),
+    .mutation(({ ctx, input }) => signParts(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
   /** Multipart: records parts stored so far (with the ETags their PUTs returned). */
   recordParts: uploadProcedure
     .input(RecordPartsInputSchema)
