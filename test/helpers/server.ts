@@ -79,6 +79,10 @@ export interface TestServerOptions {
   dbPoolSize?: number;
   /** The app's (and outbox's) logger, e.g. one writing to memory so a test can read the log; silent by default. */
   logger?: AppOptions['logger'];
+  /** How long the app reuses a `/readyz` answer; 0 (check on every probe) unless given. */
+  readinessCacheMs?: number;
+  /** The app's clock (readiness cache, usage allowances' callers); the real one unless given. */
+  now?: () => Date;
   /** Wraps the database handle the app uses (not `TestServer.db`), to inject faults at the database boundary. */
   wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
 }
@@ -191,8 +195,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     closeListener = () => listener.close();
 
     app = await buildApp(
-      { corsOrigins: [ALLOWED_ORIGIN], logger: options.logger },
-      { db: options.wrapDb ? options.wrapDb(testDb.db) : testDb.db, storage, queue, outbox, jobEvents, config, verifyToken },
+      { corsOrigins: [ALLOWED_ORIGIN], logger: options.logger, readinessCacheMs: options.readinessCacheMs ?? 0 },
+      {
+        db: options.wrapDb ? options.wrapDb(testDb.db) : testDb.db,
+        storage,
+        queue,
+        outbox,
+        jobEvents,
+        config,
+        verifyToken,
+        ...(options.now ? { now: options.now } : {}),
+      },
     );
     await app.listen({ host: '127.0.0.1', port: 0, backlog: LISTEN_BACKLOG });
     const { port } = app.server.address() as AddressInfo;
@@ -276,8 +289,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 export class FaultyQueue implements MessageQueue {
   readonly fail = { send: false, receive: false, ping: false };
   sendAttempts = 0;
+  pings = 0;
 
-  constructor(private readonly inner: MessageQueue) {}
+  constructor(
+    private readonly inner: MessageQueue,
+    failing: Partial<FaultyQueue['fail']> = {},
+  ) {
+    Object.assign(this.fail, failing);
+  }
 
   send(body: string, options?: SendOptions) {
     this.sendAttempts += 1;
@@ -295,6 +314,7 @@ export class FaultyQueue implements MessageQueue {
     return this.inner.changeVisibility(receiptHandle, timeoutSeconds);
   }
   ping() {
+    this.pings += 1;
     if (this.fail.ping) return Promise.reject(new AwsUnavailableError('get queue attributes'));
     return this.inner.ping();
   }

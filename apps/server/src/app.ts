@@ -12,8 +12,8 @@ import {
   type AppRouter,
   type TokenVerifier,
 } from '@coach/api';
-import { isMigrated } from '@coach/db';
 
+import { registerHealthRoutes } from './health.ts';
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
 import { BODY_LIMIT_BYTES, registerRequestGuard } from './request-guard.ts';
 
@@ -21,13 +21,14 @@ export interface AppOptions {
   corsOrigins: string[];
   /** The process's pino logger; omitted in tests for silence. */
   logger?: FastifyBaseLogger;
+  /** How long a `/readyz` answer is reused (default `READINESS_CACHE_MS`). */
+  readinessCacheMs?: number;
 }
 
 export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage'> {
   verifyToken: TokenVerifier;
 }
 
-const HEALTH_TIMEOUT_MS = 3_000;
 const MAX_BATCH_SIZE = 20;
 
 /**
@@ -120,26 +121,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   app.setErrorHandler(handleFastifyError);
   app.setNotFoundHandler((request, reply) => sendHttpError(404, request, reply));
 
-  app.get('/healthz', async (_req, reply) => {
-    const check = async (fn: () => Promise<unknown>) => {
-      try {
-        const ok = await Promise.race([
-          fn().then((v) => v !== false),
-          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), HEALTH_TIMEOUT_MS).unref()),
-        ]);
-        return ok ? 'ok' : 'unavailable';
-      } catch {
-        return 'unavailable';
-      }
-    };
-    const [database, storage, queue] = await Promise.all([
-      check(() => isMigrated(deps.db)),
-      check(() => deps.storage.ping()),
-      check(() => deps.queue.ping()),
-    ]);
-    const healthy = database === 'ok' && storage === 'ok' && queue === 'ok';
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'unavailable', database, storage, queue });
-  });
+  registerHealthRoutes(app, deps, { cacheMs: options.readinessCacheMs });
 
   const usage = createUsageMeter(deps.config);
   await app.register(fastifyTRPCPlugin, {

@@ -49,10 +49,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
-app.log.info(`API ready at ${address}/trpc (health: ${address}/healthz)`);
+app.log.info(`API ready at ${address}/trpc (live: ${address}/healthz, ready: ${address}/readyz)`);
 const webUrl = await localDev?.serveWebApp(`${address}/trpc`);
 process.stdout.write(
-  `\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz\n` +
+  `\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz (live), ${address}/readyz (ready)\n` +
     (webUrl ? `  web:    ${webUrl}\n` : '') +
     '\n',
 );

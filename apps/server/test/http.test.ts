@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA, freeUser } from '../../../test/helpers/identities.ts';
+import { memoryLogger, parsedLines } from '../../../test/helpers/memory-log.ts';
 import { ALLOWED_ORIGIN, FaultyQueue, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 let server: TestServer;
@@ -53,25 +54,66 @@ const expectSecurityHeaders = (response: Response) => {
   expect(response.headers.get('x-frame-options')).toBe('DENY');
 };
 
-describe('GET /healthz', () => {
-  it('answers 200 ok when Postgres, S3 and SQS all answer', async () => {
-    const { response, json } = await call('/healthz', { method: 'GET', auth: null });
-    expect(response.status).toBe(200);
-    expect(json()).toEqual({ status: 'ok', database: 'ok', storage: 'ok', queue: 'ok' });
-  });
-
-  it('answers 503 naming the queue when the queue ping fails', async () => {
+describe('GET /healthz (liveness)', () => {
+  it('answers 200 without asking any dependency, even one that is down', async () => {
     faulty.fail.ping = true;
+    const pingsBefore = faulty.pings;
     try {
-      const { response, json, text } = await call('/healthz', { method: 'GET', auth: null });
-      expect(response.status).toBe(503);
-      expect(json()).toEqual({ status: 'unavailable', database: 'ok', storage: 'ok', queue: 'unavailable' });
-      expect(text).not.toMatch(/aws|sqs|failed/i);
+      const { response, json } = await call('/healthz', { method: 'GET', auth: null });
+      expect(response.status).toBe(200);
+      expect(json()).toEqual({ status: 'ok' });
+      expect(faulty.pings).toBe(pingsBefore);
     } finally {
       faulty.fail.ping = false;
     }
-    const { response } = await call('/healthz', { method: 'GET', auth: null });
+  });
+});
+
+describe('GET /readyz (readiness)', () => {
+  it('answers 200 ok when Postgres, S3 and SQS all answer', async () => {
+    const { response, json } = await call('/readyz', { method: 'GET', auth: null });
     expect(response.status).toBe(200);
+    expect(json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers 503 saying only "unavailable" when the queue fails, and names the queue in the log', async () => {
+    const log = memoryLogger('info');
+    const logged = await startTestServer({ logger: log.logger, wrapQueue: (queue) => new FaultyQueue(queue, { ping: true }) });
+    try {
+      const response = await fetch(`${logged.url}/readyz`);
+      expect(response.status).toBe(503);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ status: 'unavailable' });
+      expect(text).not.toMatch(/aws|sqs|queue|failed/i);
+      const entries = parsedLines(log.lines) as { msg?: string; dependency?: string }[];
+      expect(entries.filter((e) => e.msg === 'readiness check failed').map((e) => e.dependency)).toEqual(['queue']);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('reuses an answer for 5 s, and lets concurrent probes share one check', async () => {
+    let nowMs = Date.parse('2026-12-04T12:00:00Z');
+    let queue!: FaultyQueue;
+    const cached = await startTestServer({
+      readinessCacheMs: 5_000,
+      now: () => new Date(nowMs),
+      wrapQueue: (inner) => (queue = new FaultyQueue(inner)),
+    });
+    try {
+      const probe = async () => (await fetch(`${cached.url}/readyz`)).status;
+      expect(await Promise.all(Array.from({ length: 10 }, probe))).toEqual(Array(10).fill(200));
+      expect(queue.pings).toBe(1);
+      queue.fail.ping = true;
+      nowMs += 4_999;
+      expect(await probe()).toBe(200);
+      expect(queue.pings).toBe(1);
+      nowMs += 1;
+      expect(await probe()).toBe(503);
+      expect(queue.pings).toBe(2);
+    } finally {
+      await cached.close();
+    }
   });
 });
 
@@ -371,7 +413,7 @@ describe('internal errors', () => {
     }
   });
 
-  it('masks a database failure the same way and reports it on /healthz', async () => {
+  it('masks a database failure the same way and reports it on /readyz', async () => {
     const broken = await startTestServer();
     try {
       const brokenToken = await broken.tokenFor(coachA);
@@ -389,9 +431,9 @@ describe('internal errors', () => {
       });
       expectMasked(response.status, await response.text());
 
-      const health = await fetch(`${broken.url}/healthz`);
-      expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ status: 'unavailable', database: 'unavailable' });
+      const readiness = await fetch(`${broken.url}/readyz`);
+      expect(readiness.status).toBe(503);
+      expect(await readiness.json()).toEqual({ status: 'unavailable' });
     } finally {
       await broken.close();
     }
