@@ -188,7 +188,9 @@ describe('the worker killed at each step of a job', () => {
           {
             ...DEFAULT_WORKER_CONFIG,
             leaseSeconds: LEASE_SECONDS,
-            visibilityTimeoutSeconds: LEASE_SECONDS,
+            // Production keeps visibility well above the heartbeat interval (90 s against 20 s);
+            // at 2 s against 0.67 s a starved event loop would be redelivered over and over.
+            visibilityTimeoutSeconds: 5 * LEASE_SECONDS,
             waitTimeSeconds: 1,
             backoffBaseSeconds: 0,
             backoffMaxSeconds: 0,
@@ -212,7 +214,7 @@ describe('the worker killed at each step of a job', () => {
       // Every copy of every message consumed: none left to be redelivered, none dead-lettered.
       await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, {
         what: `the queue after a crash ${run.step} to empty`,
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
       });
       expect(await queueDepth(server, server.dlqUrl)).toBe(0);
       expect(job).toMatchObject({ status: 'completed', attempts: expected?.finalAttempts, leaseToken: null, progressPercent: 100 });

@@ -52,29 +52,55 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const receiving = new AbortController();
   const jobs = new AbortController();
   const inFlight = new Set<Promise<void>>();
+  /**
+   * The newest receipt handle of each message a handler here is working on.
+   * SQS honours only the latest handle of a message it handed out again.
+   */
+  const handles = new Map<string, string>();
   let slotFreed: (() => void) | undefined;
 
+  const handleOf = (message: ReceivedMessage) => handles.get(message.messageId) ?? message.receiptHandle;
+
   const settle = async (message: ReceivedMessage, disposition: Disposition) => {
+    const receiptHandle = handleOf(message);
     switch (disposition.kind) {
       case 'delete':
-        return queue.delete(message.receiptHandle);
+        return queue.delete(receiptHandle);
       case 'retry':
-        return queue.changeVisibility(message.receiptHandle, Math.max(0, Math.round(disposition.delaySeconds)));
+        return queue.changeVisibility(receiptHandle, Math.max(0, Math.round(disposition.delaySeconds)));
       case 'leave':
         return;
       case 'dead-letter':
         await deadLetterQueue.send(message.body);
-        return queue.delete(message.receiptHandle);
+        return queue.delete(receiptHandle);
     }
   };
 
+  /**
+   * A message handed out again while a handler here still works on it: its
+   * heartbeat came too late (the process was starved of CPU). Rather than a
+   * second run that finds the job taken and lets the copy cycle back every
+   * visibility timeout (each receive counting towards the dead-letter queue,
+   * for a job that will complete), the running handler adopts the new handle
+   * and the message is hidden again at once.
+   */
+  const adoptRedelivery = (message: ReceivedMessage) => {
+    handles.set(message.messageId, message.receiptHandle);
+    logger.warn({ messageId: message.messageId, receiveCount: message.receiveCount }, 'message redelivered while in progress; hidden again');
+    queue.changeVisibility(message.receiptHandle, options.visibilityTimeoutSeconds).catch((error: unknown) => {
+      logger.warn({ err: error, messageId: message.messageId }, 'could not hide a redelivered message');
+    });
+  };
+
   const run = (message: ReceivedMessage) => {
+    if (handles.has(message.messageId)) return adoptRedelivery(message);
+    handles.set(message.messageId, message.receiptHandle);
     const task = (async () => {
       let disposition: Disposition;
       try {
         disposition = await handler(message, {
           signal: jobs.signal,
-          extendVisibility: (seconds) => queue.changeVisibility(message.receiptHandle, seconds),
+          extendVisibility: (seconds) => queue.changeVisibility(handleOf(message), seconds),
         });
       } catch (error) {
         // A handler that throws has not recorded an outcome; SQS redelivers after the timeout.
@@ -85,6 +111,8 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         await settle(message, disposition);
       } catch (error) {
         logger.warn({ err: error, messageId: message.messageId, disposition: disposition.kind }, 'could not settle message');
+      } finally {
+        handles.delete(message.messageId);
       }
     })();
     inFlight.add(task);
