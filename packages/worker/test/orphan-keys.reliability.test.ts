@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
+import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/orphan-keys.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { startSigV4Gateway, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
@@ -249,6 +250,38 @@ describe('objects reaching the key of an upload that closed without a video', ()
     expect(await isWatched(upload.jobId)).toBe(true);
     await pastEveryUrl(upload.jobId);
     expect(await sweep()).toMatchObject({ watchesEnded: 1 });
+  });
+
+  it('a key is released only by a check begun after URL expiry + grace + skew margin, and not by a failed check', async () => {
+    const coach = newCoach();
+    const upload = await initiate(coach, 16);
+    await server.clientFor(coach).upload.abort.mutate({ jobId: upload.jobId });
+    const urlExpiredAgo = (seconds: number) =>
+      sql`update video_analysis_jobs set key_writable_until = now() - make_interval(secs => ${seconds}) where id = ${upload.jobId}`.execute(
+        server.db,
+      );
+
+    // Past the grace but within the clock-skew margin: still watched.
+    await urlExpiredAgo(GRACE_SECONDS + CLOCK_SKEW_MARGIN_SECONDS - 30);
+    await sweep();
+    expect(await isWatched(upload.jobId)).toBe(true);
+
+    // Past both, but the check fails (storage refuses the delete): still watched, the orphan still there.
+    await urlExpiredAgo(GRACE_SECONDS + CLOCK_SKEW_MARGIN_SECONDS + 30);
+    expect(await put(upload.presignedUrl, upload.headers, randomBytes(16))).toBe(200);
+    failDeletes = true;
+    try {
+      await sweep();
+    } finally {
+      failDeletes = false;
+    }
+    expect(await isWatched(upload.jobId)).toBe(true);
+    expect(await stored(upload.s3Key)).toBe(true);
+
+    // The next check succeeds: the orphan goes and the watch ends.
+    await sweep();
+    expect(await stored(upload.s3Key)).toBe(false);
+    expect(await isWatched(upload.jobId)).toBe(false);
   });
 
   it('a sweep checks a bounded batch, least recently checked first, so every watched key gets its turn', async () => {
