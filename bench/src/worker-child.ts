@@ -75,6 +75,8 @@ function jobFor(s3Key: string): AnalysisInput['job'] {
     partSizeBytes: null,
     partCount: null,
     clientRequestId: null,
+    keyWritableUntil: null,
+    keyCheckedAt: null,
   };
 }
 const run = (s3Key: string) =>

@@ -15,7 +15,7 @@ export type { AuthState, Identity } from './auth/identity.ts';
 export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';
 export { videoKey, VIDEO_CONTENT_TYPES, type VideoContentType } from './domain/video-key.ts';
 export { JOB_TRANSITIONS, isTerminal, moveJob } from './domain/job-status.ts';
-export { discardUpload } from './domain/upload.ts';
+export { discardUpload, keyWritableUntil } from './domain/upload.ts';
 export { planParts } from './domain/multipart.ts';
 export { createOutboxDispatcher, type OutboxDispatcher } from './outbox/dispatcher.ts';
 export { startOutboxRelay, type OutboxRelay } from './outbox/relay.ts';

@@ -8,6 +8,7 @@ import * as addMultipartUploads from './migrations/2026_11_24_000004_add_multipa
 import * as addLeaseMessageId from './migrations/2026_11_24_000005_add_lease_message_id.ts';
 import * as addRateLimitIndexes from './migrations/2026_11_24_000006_add_rate_limit_indexes.ts';
 import * as addClientRequestIds from './migrations/2026_11_24_000007_add_client_request_ids.ts';
+import * as addUploadKeyWatch from './migrations/2026_12_04_221500_add_upload_key_watch.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000005_add_lease_message_id': addLeaseMessageId,
   '2026_11_24_000006_add_rate_limit_indexes': addRateLimitIndexes,
   '2026_11_24_000007_add_client_request_ids': addClientRequestIds,
+  '2026_12_04_221500_add_upload_key_watch': addUploadKeyWatch,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -75,6 +75,15 @@ export interface VideoAnalysisJobTable {
   partCount: number | null;
   /** The caller's idempotency key for upload.initiate, unique per `createdBy`. */
   clientRequestId: string | null;
+  /**
+   * Set when the upload closes without a video (aborted, rejected, expired): the
+   * last moment a URL signed for this job could start writing to its storage.
+   * Until then, plus the sweeper's grace, the sweeper removes whatever reaches
+   * the key; null when not watched (any more).
+   */
+  keyWritableUntil: Timestamp | null;
+  /** When the sweeper last checked the watched key; it checks the least recent first. */
+  keyCheckedAt: Timestamp | null;
 }
 
 export type UploadMode = 'single' | 'multipart';

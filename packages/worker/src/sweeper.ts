@@ -1,5 +1,5 @@
 import type { ObjectStorage } from '@coach/aws';
-import { discardUpload, moveJob, type Logger } from '@coach/api';
+import { discardUpload, keyWritableUntil, moveJob, type Logger } from '@coach/api';
 import { buildAnalysisJobMessage } from '@coach/api/messages';
 import {
   findAbandonedJobs,
@@ -13,12 +13,16 @@ import {
 } from '@coach/db';
 
 import { retriesExhausted } from './errors.ts';
+import { sweepWatchedKeys, type KeyWatchReport } from './orphan-keys.ts';
 
 export interface SweeperOptions {
   db: Kysely<Database>;
   storage: ObjectStorage;
   logger: Logger;
-  /** After the upload URL expired, how long a slow PUT may still be finishing. */
+  /**
+   * After the upload URL expired, how long a slow PUT may still be finishing: an
+   * upload is expired only then, and a closed upload's key is watched as long.
+   */
   uploadGraceSeconds: number;
   /** How long past its lease a `processing` job must be before it counts as abandoned. */
   abandonedGraceSeconds: number;
@@ -29,7 +33,7 @@ export interface SweeperOptions {
   batchSize?: number;
 }
 
-export interface SweepReport {
+export interface SweepReport extends KeyWatchReport {
   expired: number;
   requeued: number;
   failed: number;
@@ -40,9 +44,10 @@ export interface SweepReport {
 export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
   const { db, storage, logger } = options;
   const limit = options.batchSize ?? 100;
-  const report: SweepReport = { expired: 0, requeued: 0, failed: 0, redispatched: 0 };
+  const report: SweepReport = { expired: 0, requeued: 0, failed: 0, redispatched: 0, keysChecked: 0, orphansRemoved: 0, watchesEnded: 0 };
 
   for (const job of await findExpiredUploads(db, { graceSeconds: options.uploadGraceSeconds, limit })) {
+    const now = new Date();
     const expired = await moveJob(db, {
       jobId: job.id,
       from: 'awaiting_upload',
@@ -50,7 +55,8 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
       set: {
         errorCode: 'UPLOAD_EXPIRED',
         errorMessage: 'The upload link expired before the video arrived. Start a new upload.',
-        finishedAt: new Date(),
+        finishedAt: now,
+        keyWritableUntil: keyWritableUntil(job, now),
       },
     });
     if (!expired) continue;
@@ -147,6 +153,9 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
       logger.warn({ jobId: job.id }, 'queued job had no live message; sent another');
     }
   }
+
+  // After the expiries above, so a job expired in this pass is checked in it too.
+  Object.assign(report, await sweepWatchedKeys({ db, storage, logger, uploadGraceSeconds: options.uploadGraceSeconds, limit }));
   return report;
 }
 
@@ -157,7 +166,9 @@ export function startSweeper(options: SweeperOptions & { intervalMs: number }): 
     running = running.then(() =>
       sweepOnce(options).then(
         (report) => {
-          if (Object.values(report).some((n) => n > 0)) options.logger.info({ ...report }, 'sweep finished');
+          // Checking watched keys alone changes nothing worth a line.
+          const { keysChecked: _checked, ...changes } = report;
+          if (Object.values(changes).some((n) => n > 0)) options.logger.info({ ...report }, 'sweep finished');
         },
         (error: unknown) => options.logger.error({ err: error }, 'sweep failed'),
       ),

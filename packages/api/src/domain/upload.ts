@@ -381,6 +381,8 @@ export async function completeUpload(
           errorCode: rejection.code,
           errorMessage: rejection.message,
           finishedAt: deps.now(),
+          // The URL stays valid: what it stores after the delete below must go too (the sweeper's watch).
+          keyWritableUntil: keyWritableUntil(job, deps.now()),
         },
       });
       if (moved) {
@@ -468,13 +470,32 @@ export async function abortUpload(
       jobId: job.id,
       from: 'awaiting_upload',
       to: 'aborted',
-      set: { errorCode: 'UPLOAD_ABORTED', errorMessage: 'The upload was cancelled.', finishedAt: deps.now() },
+      set: {
+        errorCode: 'UPLOAD_ABORTED',
+        errorMessage: 'The upload was cancelled.',
+        finishedAt: deps.now(),
+        // The URL stays valid after the discard above: the sweeper removes whatever it stores from now on.
+        keyWritableUntil: keyWritableUntil(job, deps.now()),
+      },
     })) ?? (await findOwnedJob(deps.db, p));
   if (!aborted) throw jobNotFound();
   if (aborted.status !== 'aborted') {
     throw new AppError('UPLOAD_CLOSED', `This upload is already ${aborted.status}; it can no longer be cancelled.`);
   }
   return { jobId: aborted.id, status: aborted.status };
+}
+
+/**
+ * For a job closing now without a video: the last moment a URL signed for it
+ * could start writing to its storage. S3 cannot revoke a presigned URL, so the
+ * sweeper removes whatever reaches the key until then (plus its grace for a
+ * write begun just before). Every single-PUT URL, the first and any re-signed
+ * for a repeated initiate, expires by the job's deadline. Part URLs reach only
+ * the multipart upload id, which refuses parts once aborted or completed, so
+ * nothing can start after the upload closes.
+ */
+export function keyWritableUntil(job: Pick<VideoAnalysisJob, 'uploadExpiresAt' | 'multipartUploadId'>, closedAt: Date): Date {
+  return job.multipartUploadId ? closedAt : job.uploadExpiresAt;
 }
 
 /** Removes what an unfinished upload left in storage. */
