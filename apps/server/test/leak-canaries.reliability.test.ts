@@ -7,7 +7,6 @@
  * knows the fault really fired.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 
 import { createAwsClients, createS3Storage, type MessageQueue, type ObjectStorage } from '@coach/aws';
 import { sql } from '@coach/db';
@@ -18,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { SQSServiceException, type SQSClient } from '@aws-sdk/client-sqs';
 
-import { createLogger } from '../src/logger.ts';
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
@@ -204,19 +203,14 @@ function addSdkFault(client: S3Client | SQSClient, makeError: (canary: string, c
 
 let server: TestServer;
 let token: string;
-const log: string[] = [];
+const serverLog = memoryLogger('info');
+const log = serverLog.lines;
 /** Requests are the faulted calls only; fixtures set up through the typed client are not counted. */
 const figures = { requests: 0, http5xx: 0, probes: 0, jobs: 0, messages: 0 };
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
   server = await startTestServer({
-    logger: createLogger({ level: 'info' }, sink),
+    logger: serverLog.logger,
     config: { multipartThresholdBytes: 5 * MIB, multipartPartSizeBytes: 5 * MIB },
     // The real S3 adapter on clients of this file's own, so faults can be injected into them.
     wrapStorage: (real) =>

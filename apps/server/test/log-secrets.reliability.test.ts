@@ -6,15 +6,14 @@
  * log line, while the request lines themselves must (so the check can fail).
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 
 import { signDevToken } from '@coach/api';
 import { createAwsClients, createS3Storage, type ObjectStorage } from '@coach/aws';
 import { createClient, type ApiClient } from '@coach/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { createLogger } from '../src/logger.ts';
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
@@ -26,7 +25,8 @@ const LOG_LEVEL = 'trace';
 const ACCESS_KEY_ID = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
 const SECRET_ACCESS_KEY = randomBytes(30).toString('base64');
 
-const log: string[] = [];
+const serverLog = memoryLogger(LOG_LEVEL);
+const log = serverLog.lines;
 let server: TestServer;
 let gateway: SigV4Gateway;
 const aws = createAwsClients({
@@ -55,14 +55,8 @@ beforeAll(async () => {
     maxAttempts: 1,
   });
   refusing = failing;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
   server = await startTestServer({
-    logger: createLogger({ level: LOG_LEVEL }, sink),
+    logger: serverLog.logger,
     config: { multipartThresholdBytes: 5 * MIB, multipartPartSizeBytes: 5 * MIB },
     wrapStorage: (real) => {
       const healthy = createS3Storage({ s3: aws.s3, signer: aws.s3Signer, bucket: real.bucket });
