@@ -24,6 +24,7 @@ export const testConfig: ApiConfig = {
   // Limits are off unless a test is about them.
   initiatesPerMinute: 0,
   maxOpenUploads: 0,
+  maxWatchStreamsPerUser: 0,
 };
 
 /** Real router, real middlewares, real Postgres; in-memory storage and queue. */
@@ -31,7 +32,7 @@ export function createTestApi(db: Kysely<Database>) {
   const storage = new MemoryStorage();
   const queue = new MemoryQueue();
   const outbox = createOutboxDispatcher({ db, queue, logger: silentLogger, inlineCooldownMs: 0, baseRetryMs: 10 });
-  const jobEvents = createJobEventHub();
+  const jobEvents = createJobEventHub({ db });
   const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, logger: silentLogger };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
   return { storage, queue, outbox, jobEvents, deps, callerFor };

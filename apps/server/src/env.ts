@@ -46,6 +46,7 @@ const EnvSchema = WorkerSettingsSchema.extend({
   S3_PART_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(900),
   RATE_LIMIT_INITIATES_PER_MINUTE: int(0, 100_000).default(30),
   MAX_OPEN_UPLOADS: int(0, 100_000).default(20),
+  MAX_WATCH_STREAMS_PER_USER: int(0, 100_000).default(20),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
@@ -90,6 +91,7 @@ export interface ServerConfig {
   partUrlExpiresSeconds: number;
   initiatesPerMinute: number;
   maxOpenUploads: number;
+  maxWatchStreamsPerUser: number;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -182,6 +184,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     partUrlExpiresSeconds: env.S3_PART_URL_EXPIRES_SECONDS,
     initiatesPerMinute: env.RATE_LIMIT_INITIATES_PER_MINUTE,
     maxOpenUploads: env.MAX_OPEN_UPLOADS,
+    maxWatchStreamsPerUser: env.MAX_WATCH_STREAMS_PER_USER,
     workerInProcess,
     worker: toWorkerSettings({
       ...env,

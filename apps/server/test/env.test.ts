@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       aws: { kind: 'embedded', region: 'us-east-1' },
       auth: { kind: 'hs256-dev' },
       uploadUrlExpiresSeconds: 3600,
+      maxWatchStreamsPerUser: 20,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
