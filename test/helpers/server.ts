@@ -84,6 +84,8 @@ export interface TestServerOptions {
   wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
   /** The API's clock and timers (e.g. a test clock moved by hand); the wall clock by default. */
   clock?: { now: () => Date; scheduleAt: ScheduleAt };
+  /** How often the job hub re-reads watched jobs without a notification (its default unless given). */
+  jobPollMs?: number;
 }
 
 export interface TestServer {
@@ -187,7 +189,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
     // Real change notifications from this test database, as in production.
     const appDb = options.wrapDb ? options.wrapDb(testDb.db) : testDb.db;
-    const jobEvents = createJobEventHub({ db: appDb });
+    const jobEvents = createJobEventHub({ db: appDb, fallbackPollMs: options.jobPollMs });
     const listener = await listenForNotifications({
       connectionString: testDb.url,
       channel: JOB_EVENTS_CHANNEL,

@@ -117,7 +117,8 @@ describe('jobs.watch: one read per change, and streams that follow the token', (
     transformResult: async (args) => args.result,
   };
   beforeAll(async () => {
-    server = await startTestServer({ wrapDb: (db) => db.withPlugin(counting), clock });
+    // No fallback poll within a test: every read counted here comes from a change.
+    server = await startTestServer({ wrapDb: (db) => db.withPlugin(counting), clock, jobPollMs: 3600_000 });
   });
   afterAll(() => server?.close());
 

@@ -13,8 +13,8 @@ const ownerA = { type: 'coach' as const, id: coachA.userId };
 let hub: JobEventHub | undefined;
 afterEach(() => hub?.close());
 
-function setUp(options: { maxWatchStreamsPerUser?: number } = {}) {
-  hub = createJobEventHub({ db: t.testDb.db });
+function setUp(options: { maxWatchStreamsPerUser?: number; fallbackPollMs?: number } = {}) {
+  hub = createJobEventHub({ db: t.testDb.db, fallbackPollMs: options.fallbackPollMs });
   const clock = manualClock();
   const deps = {
     db: t.testDb.db,
@@ -73,6 +73,15 @@ describe('openJobWatch', () => {
     expect(next.map((n) => n.value?.[1].status)).toEqual(Array(25).fill('failed'));
     expect(hub.reads - readsBefore).toBeLessThanOrEqual(2);
     expect(hub.reads - readsBefore).toBeGreaterThanOrEqual(1);
+  });
+
+  it('re-reads a watched job by itself when a notification was lost', async () => {
+    const { open } = setUp({ fallbackPollMs: 20 });
+    const jobId = await queuedJobId();
+    const stream = await open(jobId);
+    await stream.next();
+    await setStatus(jobId, 'rejected'); // and no publish
+    expect((await stream.next()).value?.[1].status).toBe('rejected');
   });
 
   it("never hands a stream another owner's row, and refuses a foreign job before opening", async () => {
