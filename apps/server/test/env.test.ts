@@ -90,6 +90,13 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the live stream cap per user: a whole number, 0 turning it off', () => {
+    expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '5' }).maxWatchStreamsPerUser).toBe(5);
+    expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '0' }).maxWatchStreamsPerUser).toBe(0);
+    expect(configError({ MAX_WATCH_STREAMS_PER_USER: '-1' })).toContain('MAX_WATCH_STREAMS_PER_USER');
+    expect(configError({ MAX_WATCH_STREAMS_PER_USER: 'many' })).toContain('MAX_WATCH_STREAMS_PER_USER');
+  });
+
   it('refuses a partial S3/SQS configuration instead of silently mixing in the emulator', () => {
     const message = configError({ S3_COACH_VIDEOS_BUCKET: 'mine' });
     expect(message).toContain('SQS_VIDEO_ANALYSIS_QUEUE_URL');
