@@ -15,7 +15,10 @@ export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContent
 export interface CreateClientOptions {
   /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */
   url: string;
-  /** A bearer token, or a function returning the current one (called per request, so refreshes apply). */
+  /**
+   * A bearer token, or a function returning the current one: called per request and for every
+   * connection of a live stream (the API ends a stream when its token expires), so refreshes apply.
+   */
   token?: string | (() => string | undefined | Promise<string | undefined>);
   /** Extra headers for every request (e.g. a trace id). */
   headers?: Record<string, string>;
