@@ -27,6 +27,7 @@ export const testConfig: ApiConfig = {
   maxOpenUploads: 0,
   mutationsPerMinute: 0,
   signedUrlsPerMinute: 0,
+  maxWatchStreamsPerUser: 0,
 };
 
 /** Real router, real middlewares, real Postgres; in-memory storage and queue. */
@@ -34,7 +35,7 @@ export function createTestApi(db: Kysely<Database>) {
   const storage = new MemoryStorage();
   const queue = new MemoryQueue();
   const outbox = createOutboxDispatcher({ db, queue, logger: silentLogger, inlineCooldownMs: 0, baseRetryMs: 10 });
-  const jobEvents = createJobEventHub();
+  const jobEvents = createJobEventHub({ db });
   const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, usage: createUsageMeter(testConfig), logger: silentLogger };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
   return { storage, queue, outbox, jobEvents, deps, callerFor };

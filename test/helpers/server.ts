@@ -9,7 +9,9 @@ import {
   silentLogger,
   type ApiConfig,
   type Identity,
+  type JobEventHub,
   type OutboxDispatcher,
+  type ScheduleAt,
 } from '@coach/api';
 import {
   AwsUnavailableError,
@@ -54,6 +56,7 @@ export const serverTestConfig: ApiConfig = {
   maxOpenUploads: 0,
   mutationsPerMinute: 0,
   signedUrlsPerMinute: 0,
+  maxWatchStreamsPerUser: 0,
 };
 
 export interface TestServerOptions {
@@ -81,10 +84,12 @@ export interface TestServerOptions {
   logger?: AppOptions['logger'];
   /** How long the app reuses a `/readyz` answer; 0 (check on every probe) unless given. */
   readinessCacheMs?: number;
-  /** The app's clock (readiness cache, usage allowances' callers); the real one unless given. */
-  now?: () => Date;
   /** Wraps the database handle the app uses (not `TestServer.db`), to inject faults at the database boundary. */
   wrapDb?: (db: Kysely<Database>) => Kysely<Database>;
+  /** The API's clock and timers (e.g. a test clock moved by hand); the wall clock by default. */
+  clock?: { now: () => Date; scheduleAt: ScheduleAt };
+  /** How often the job hub re-reads watched jobs without a notification (its default unless given). */
+  jobPollMs?: number;
 }
 
 export interface TestServer {
@@ -101,6 +106,8 @@ export interface TestServer {
   /** The queue the app uses (wrapped, when a wrapper was given). */
   queue: MessageQueue;
   outbox: OutboxDispatcher;
+  /** The process's job hub: open streams, job reads. */
+  jobEvents: JobEventHub;
   aws: AwsClients;
   sqs: SQSClient;
   endpoint: string;
@@ -185,27 +192,22 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     const config = { ...serverTestConfig, ...options.config };
 
     // Real change notifications from this test database, as in production.
-    const jobEvents = createJobEventHub();
+    const appDb = options.wrapDb ? options.wrapDb(testDb.db) : testDb.db;
+    const jobEvents = createJobEventHub({ db: appDb, fallbackPollMs: options.jobPollMs });
     const listener = await listenForNotifications({
       connectionString: testDb.url,
       channel: JOB_EVENTS_CHANNEL,
       onNotification: (jobId) => jobEvents.publish(jobId),
       onConnected: () => jobEvents.publishAll(),
     });
-    closeListener = () => listener.close();
+    closeListener = async () => {
+      jobEvents.close();
+      await listener.close();
+    };
 
     app = await buildApp(
       { corsOrigins: [ALLOWED_ORIGIN], logger: options.logger, readinessCacheMs: options.readinessCacheMs ?? 0 },
-      {
-        db: options.wrapDb ? options.wrapDb(testDb.db) : testDb.db,
-        storage,
-        queue,
-        outbox,
-        jobEvents,
-        config,
-        verifyToken,
-        ...(options.now ? { now: options.now } : {}),
-      },
+      { db: appDb, storage, queue, outbox, jobEvents, config, verifyToken, ...options.clock },
     );
     await app.listen({ host: '127.0.0.1', port: 0, backlog: LISTEN_BACKLOG });
     const { port } = app.server.address() as AddressInfo;
@@ -252,6 +254,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       storage,
       queue,
       outbox,
+      jobEvents,
       aws,
       sqs: aws.sqs,
       endpoint,

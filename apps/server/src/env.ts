@@ -48,6 +48,7 @@ const EnvSchema = WorkerSettingsSchema.extend({
   MAX_OPEN_UPLOADS: int(0, 100_000).default(20),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(0, 1_000_000).default(300),
   RATE_LIMIT_SIGNED_URLS_PER_MINUTE: int(0, 1_000_000).default(2000),
+  MAX_WATCH_STREAMS_PER_USER: int(0, 100_000).default(20),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
@@ -94,6 +95,7 @@ export interface ServerConfig {
   maxOpenUploads: number;
   mutationsPerMinute: number;
   signedUrlsPerMinute: number;
+  maxWatchStreamsPerUser: number;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -188,6 +190,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     maxOpenUploads: env.MAX_OPEN_UPLOADS,
     mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
     signedUrlsPerMinute: env.RATE_LIMIT_SIGNED_URLS_PER_MINUTE,
+    maxWatchStreamsPerUser: env.MAX_WATCH_STREAMS_PER_USER,
     workerInProcess,
     worker: toWorkerSettings({
       ...env,

@@ -116,7 +116,8 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     const storage = createS3Storage({ s3: clients.s3, signer: clients.s3Signer, bucket: aws.bucket });
     const queue = createSqsQueue({ sqs: clients.sqs, queueUrl: aws.queueUrl });
 
-    const jobEvents = createJobEventHub();
+    const jobEvents = createJobEventHub({ db });
+    closers.push(() => jobEvents.close());
     const listener = await listenForNotifications({
       connectionString: databaseUrl,
       channel: JOB_EVENTS_CHANNEL,

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       aws: { kind: 'embedded', region: 'us-east-1' },
       auth: { kind: 'hs256-dev' },
       uploadUrlExpiresSeconds: 3600,
+      maxWatchStreamsPerUser: 20,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -87,6 +88,13 @@ describe('loadConfig', () => {
     for (const key of ['PORT', 'S3_UPLOAD_URL_EXPIRES_SECONDS', 'DATABASE_URL', 'AUTH_JWT_SECRET']) {
       expect(message).toContain(key);
     }
+  });
+
+  it('reads the live stream cap per user: a whole number, 0 turning it off', () => {
+    expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '5' }).maxWatchStreamsPerUser).toBe(5);
+    expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '0' }).maxWatchStreamsPerUser).toBe(0);
+    expect(configError({ MAX_WATCH_STREAMS_PER_USER: '-1' })).toContain('MAX_WATCH_STREAMS_PER_USER');
+    expect(configError({ MAX_WATCH_STREAMS_PER_USER: 'many' })).toContain('MAX_WATCH_STREAMS_PER_USER');
   });
 
   it('refuses a partial S3/SQS configuration instead of silently mixing in the emulator', () => {

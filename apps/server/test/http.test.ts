@@ -5,6 +5,7 @@ import { createClient, errorCodeOf } from '@coach/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA, freeUser } from '../../../test/helpers/identities.ts';
 import { memoryLogger, parsedLines } from '../../../test/helpers/memory-log.ts';
 import { ALLOWED_ORIGIN, FaultyQueue, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -92,12 +93,12 @@ describe('GET /readyz (readiness)', () => {
     }
   });
 
-  it('reuses an answer for 5 s, and lets concurrent probes share one check', async () => {
-    let nowMs = Date.parse('2026-12-04T12:00:00Z');
+  it('reuses an answer for 5 s (not after), and lets concurrent probes share one check', async () => {
+    const clock = manualClock();
     let queue!: FaultyQueue;
     const cached = await startTestServer({
       readinessCacheMs: 5_000,
-      now: () => new Date(nowMs),
+      clock,
       wrapQueue: (inner) => (queue = new FaultyQueue(inner)),
     });
     try {
@@ -105,10 +106,11 @@ describe('GET /readyz (readiness)', () => {
       expect(await Promise.all(Array.from({ length: 10 }, probe))).toEqual(Array(10).fill(200));
       expect(queue.pings).toBe(1);
       queue.fail.ping = true;
-      nowMs += 4_999;
+      // The test clock runs with the wall clock too: half the window leaves room for a slow machine.
+      clock.advance(2_500);
       expect(await probe()).toBe(200);
       expect(queue.pings).toBe(1);
-      nowMs += 1;
+      clock.advance(2_500);
       expect(await probe()).toBe(503);
       expect(queue.pings).toBe(2);
     } finally {

@@ -53,7 +53,7 @@ async function startApi(env: Record<string, string>) {
       queue: server.queue,
       outbox: server.outbox,
       config: server.config,
-      jobEvents: createJobEventHub(),
+      jobEvents: createJobEventHub({ db: server.db }),
       verifyToken: createTokenVerifier({ kind: 'hs256', secret }),
     },
   );

@@ -9,6 +9,7 @@ import type { Worker } from '@coach/worker';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { startTestWorker } from '../../../test/helpers/worker.ts';
@@ -33,6 +34,8 @@ let browser: Browser;
 let dir: string;
 let personClip: string;
 let token: string;
+/** The API's clock: moved only by the test of a live stream outliving its token. */
+const clock = manualClock();
 
 beforeAll(async () => {
   chromiumPath(); // before anything slow: without Chromium every test here fails, saying how to install it
@@ -41,6 +44,7 @@ beforeAll(async () => {
   // Parts of 5 MiB above 8 MiB: the person clip goes in one PUT, the 11 MiB file in three parts.
   server = await startTestServer({
     config: { maxUploadBytes: 50 * MIB, multipartThresholdBytes: 8 * MIB, multipartPartSizeBytes: 5 * MIB },
+    clock,
   });
   client = server.clientFor(coachA);
   token = await server.tokenFor(coachA);
@@ -83,15 +87,15 @@ async function openApp(viewport = { width: 1280, height: 900 }): Promise<Page> {
 }
 
 /** Signs in with a pasted token (the path for any deployment). */
-async function signIn(page: Page): Promise<void> {
-  await page.getByLabel('Bearer token').fill(token);
+async function signIn(page: Page, withToken = token): Promise<void> {
+  await page.getByLabel('Bearer token').fill(withToken);
   await page.getByRole('button', { name: 'Use this token' }).click();
   await eventually(() => page.getByText(`Signed in as ${coachA.userId}`).isVisible()).toBe(true);
 }
 
 /** Signs in and creates a fresh session, which becomes the selected one. */
-async function signInWithNewSession(page: Page, title: string): Promise<void> {
-  await signIn(page);
+async function signInWithNewSession(page: Page, title: string, withToken = token): Promise<void> {
+  await signIn(page, withToken);
   await page.getByLabel('Title').fill(title);
   await page.getByRole('button', { name: 'Create session' }).click();
   await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain(title);
@@ -362,4 +366,38 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     expect(await page.getByRole('button', { name: 'Upload', exact: true }).isEnabled()).toBe(true);
     expect(pageErrors).toEqual([]);
   });
+
+  it('follows a live job until the token expires: the stream ends, the reconnect resumes after the last event, and the refusal signs the user out', async () => {
+    // No worker, so the job waits in the queue while its stream is open.
+    await worker.stop();
+    const hourToken = await server.tokenFor(coachA, { expiresIn: '1h' });
+    const pastExpiry = 3600_000 + 2_000;
+    let moved = false;
+    try {
+      const page = await openApp();
+      await signInWithNewSession(page, 'Token runs out', hourToken);
+      const watches: URL[] = [];
+      page.on('request', (request: Request) => {
+        if (request.url().includes('/jobs.watch')) watches.push(new URL(request.url()));
+      });
+      await page.getByLabel('Video file').setInputFiles(personClip);
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      await page.locator('[data-job-status="queued"]').waitFor({ timeout: 20_000 });
+      expect(watches).toHaveLength(1);
+
+      // The token's hour passes on the API's clock: it ends the stream, and the page's
+      // EventSource reconnects (through CORS), resuming after the last event it saw.
+      clock.advance(pastExpiry);
+      moved = true;
+      await eventually(() => watches.length).toBe(2);
+      expect(watches[1]?.searchParams.get('lastEventId')).toMatch(/^queued:0:/);
+      // The same token is now refused: the page asks to sign in again, as for any refused call.
+      await eventually(() => page.getByText('Your sign-in has expired or is not accepted by this API. Sign in again.').count()).toBe(1);
+      expect(await page.getByLabel('Bearer token').isVisible()).toBe(true);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      if (moved) clock.advance(-pastExpiry);
+      worker = await startTestWorker(server, { env: { WORKER_SWEEP_INTERVAL_SECONDS: '3600' } });
+    }
+  }, 60_000);
 });

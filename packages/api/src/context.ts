@@ -2,6 +2,7 @@ import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 
 import type { AuthState } from './auth/identity.ts';
+import { wallClockScheduler, type ScheduleAt } from './clock.ts';
 import type { JobEvents } from './events/job-events.ts';
 import type { Logger } from './logger.ts';
 import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
@@ -22,6 +23,8 @@ export interface ApiConfig extends UsageLimits {
   initiatesPerMinute: number;
   /** Uploads an owner may have waiting for their file at once (0: no limit). */
   maxOpenUploads: number;
+  /** jobs.watch streams one user may hold open in one API process at once (0: no limit). */
+  maxWatchStreamsPerUser: number;
 }
 
 /** Long-lived collaborators, built once per process. */
@@ -30,22 +33,26 @@ export interface ApiDeps {
   storage: ObjectStorage;
   queue: MessageQueue;
   outbox: OutboxDispatcher;
-  /** Change notifications for jobs.watch, whichever process changed the job. */
+  /** Changed jobs for jobs.watch (whichever process changed them), read once per change; open streams per user. */
   jobEvents: JobEvents;
   config: ApiConfig;
   /** Per-user allowances of mutations and signed links, kept for the process's life. */
   usage: UsageMeter;
   logger: Logger;
   now?: () => Date;
+  /** Timers on the `now` clock (e.g. a stream ending when its token expires); the wall clock unless given. */
+  scheduleAt?: ScheduleAt;
 }
 
 export interface Context extends ApiDeps {
   auth: AuthState;
   requestId: string | undefined;
   now: () => Date;
+  scheduleAt: ScheduleAt;
 }
 
 /** The plain context factory: HTTP adapters, tests and services all build contexts through it. */
 export function createContext(deps: ApiDeps, auth: AuthState, requestId?: string): Context {
-  return { ...deps, auth, requestId, now: deps.now ?? (() => new Date()) };
+  const now = deps.now ?? (() => new Date());
+  return { ...deps, auth, requestId, now, scheduleAt: deps.scheduleAt ?? wallClockScheduler(now) };
 }

@@ -20,7 +20,14 @@ export { planParts } from './domain/multipart.ts';
 export { createOutboxDispatcher, type OutboxDispatcher } from './outbox/dispatcher.ts';
 export { startOutboxRelay, type OutboxRelay } from './outbox/relay.ts';
 export { silentLogger, type Logger } from './logger.ts';
-export { createJobEventHub, type JobEventHub, type JobEvents } from './events/job-events.ts';
+export {
+  createJobEventHub,
+  type JobEventHub,
+  type JobEventHubOptions,
+  type JobEvents,
+  type JobListener,
+} from './events/job-events.ts';
+export type { ScheduleAt } from './clock.ts';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;

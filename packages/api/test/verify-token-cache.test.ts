@@ -25,7 +25,7 @@ describe('verified tokens kept by the verifier', () => {
     const again = await verify(`bearer ${token} `);
     expect(first).toEqual({
       status: 'authenticated',
-      identity: { userId: 'coach-1', role: 'coach_pro_plus', orgId: null, features: ['video_upload_enabled'] },
+      identity: { userId: 'coach-1', role: 'coach_pro_plus', orgId: null, features: ['video_upload_enabled'], expiresAt: expect.any(Number) },
     });
     expect(again).toEqual(first);
   });

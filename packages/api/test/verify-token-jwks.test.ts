@@ -50,7 +50,7 @@ describe('createTokenVerifier with a JWKS identity provider', () => {
   it('accepts a token signed by a published key, with the expected issuer and audience', async () => {
     await expect(verify(`Bearer ${await token(signingKey)}`)).resolves.toEqual({
       status: 'authenticated',
-      identity: { userId: 'staff-1', role: 'org_pro', orgId: 'org-9', features: null },
+      identity: { userId: 'staff-1', role: 'org_pro', orgId: 'org-9', features: null, expiresAt: expect.any(Number) },
     });
   });
 

@@ -1,7 +1,7 @@
 import { createSecretKey } from 'node:crypto';
 
 import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS, signDevToken, type AuthState } from '@coach/api';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
@@ -29,9 +29,11 @@ function signClaims(claims: Record<string, unknown>, key = secret) {
 describe('createTokenVerifier (hs256)', () => {
   it('turns a valid coach token into an authenticated identity with default features', async () => {
     const token = await signDevToken(secret, { userId: 'coach-123', role: 'coach_pro_plus' });
+    const { exp } = decodeJwt(token);
     await expect(verify(`Bearer ${token}`)).resolves.toEqual({
       status: 'authenticated',
-      identity: { userId: 'coach-123', role: 'coach_pro_plus', orgId: null, features: null },
+      // expiresAt: the token's exp in ms, so a live stream can end then.
+      identity: { userId: 'coach-123', role: 'coach_pro_plus', orgId: null, features: null, expiresAt: (exp ?? 0) * 1000 },
     });
   });
 
@@ -44,7 +46,13 @@ describe('createTokenVerifier (hs256)', () => {
     });
     await expect(verify(`Bearer ${token}`)).resolves.toEqual({
       status: 'authenticated',
-      identity: { userId: 'staff-1', role: 'org_pro', orgId: 'org-9', features: ['analytics', 'video_upload_enabled'] },
+      identity: {
+        userId: 'staff-1',
+        role: 'org_pro',
+        orgId: 'org-9',
+        features: ['analytics', 'video_upload_enabled'],
+        expiresAt: expect.any(Number),
+      },
     });
   });
 

@@ -15,7 +15,10 @@ export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContent
 export interface CreateClientOptions {
   /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */
   url: string;
-  /** A bearer token, or a function returning the current one (called per request, so refreshes apply). */
+  /**
+   * A bearer token, or a function returning the current one: called per request and for every
+   * connection of a live stream (the API ends a stream when its token expires), so refreshes apply.
+   */
   token?: string | (() => string | undefined | Promise<string | undefined>);
   /** Extra headers for every request (e.g. a trace id). */
   headers?: Record<string, string>;
@@ -43,17 +46,7 @@ export function createClient(options: CreateClientOptions): ApiClient {
         true: httpSubscriptionLink({
           url: options.url,
           EventSource,
-          eventSourceOptions: async () => {
-            const headers = await authHeaders();
-            return {
-              fetch: (input, init) => {
-                // On a reconnect EventSource adds Last-Event-ID, which a browser may only send
-                // if the API's CORS rule allows it; tRPC already carries it in the input.
-                const { 'Last-Event-ID': _lastEventId, ...sent } = init.headers;
-                return baseFetch(input, { ...init, headers: { ...sent, ...headers } });
-              },
-            };
-          },
+          eventSourceOptions: () => ({ fetch: (input, init) => subscriptionFetch(baseFetch, authHeaders, input, init) }),
         }),
         false: httpBatchLink({
           url: options.url,
@@ -67,6 +60,27 @@ export function createClient(options: CreateClientOptions): ApiClient {
       }),
     ],
   });
+}
+
+/**
+ * One connection of a subscription. The EventSource reconnects by itself when a
+ * stream ends without tRPC's end event (the server ends each stream when its
+ * token expires), so the token is read for every connection, not once. On a
+ * reconnect it also sends `Last-Event-ID`, a header a browser may send only if
+ * the API's CORS rule allows it; tRPC reads the same value from the
+ * `lastEventId` query parameter, so it travels there and the stream resumes
+ * after the last event seen.
+ */
+async function subscriptionFetch(
+  baseFetch: typeof fetch,
+  authHeaders: () => Promise<Record<string, string>>,
+  input: string | URL,
+  init: { headers: Record<string, string> } & Omit<RequestInit, 'headers'>,
+): Promise<Response> {
+  const { 'Last-Event-ID': lastEventId, ...sent } = init.headers;
+  const url = new URL(input);
+  if (lastEventId) url.searchParams.set('lastEventId', lastEventId);
+  return baseFetch(url, { ...init, headers: { ...sent, ...(await authHeaders()) } });
 }
 
 export { errorCodeOf } from './error-code.ts';

@@ -3,7 +3,7 @@ import { lazy, Suspense, useId, useState } from 'react';
 
 import type { RouterOutputs } from '@coach/client';
 
-import { useTRPC } from '../api/trpc.tsx';
+import { useAuthErrorHandler, useTRPC } from '../api/trpc.tsx';
 
 // The charts library is most of the bundle: load it once there are results to show.
 const JobResults = lazy(() => import('../results/job-results.tsx').then((m) => ({ default: m.JobResults })));
@@ -28,13 +28,14 @@ const FAILED: readonly JobStatusName[] = ['failed', 'rejected', 'expired', 'abor
 export function JobStatus({ jobId }: { jobId: string }) {
   const id = useId();
   const trpc = useTRPC();
+  const onError = useAuthErrorHandler();
   // The subscription forgets its data when the stream ends (the job is terminal), so keep the last state here.
   const [job, setJob] = useState<JobState | undefined>();
   const watch = useSubscription(
     trpc.jobs.watch.subscriptionOptions(
       { jobId },
       // Events are tracked ({ id, data }): a reconnect resumes after the last one seen.
-      { onData: (event) => setJob(event.data) },
+      { onData: (event) => setJob(event.data), onError },
     ),
   );
 

@@ -17,6 +17,8 @@ export interface Identity {
   orgId: string | null;
   /** Null when the token does not list features: the role's default plan applies. */
   features: readonly string[] | null;
+  /** When the token stops being accepted (epoch ms, its `exp`); absent for a token without one. Live streams end then. */
+  expiresAt?: number;
 }
 
 export type AuthState =

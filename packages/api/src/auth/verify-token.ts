@@ -105,6 +105,7 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         role: claims.data.role,
         orgId: claims.data.org_id ?? null,
         features: claims.data.features ? Object.freeze([...claims.data.features]) : null,
+        expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
       };
       if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
         // Oldest first: a Map iterates in insertion order.

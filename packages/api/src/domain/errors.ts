@@ -39,6 +39,8 @@ export const APP_ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   TOO_MANY_OPEN_UPLOADS: 'TOO_MANY_REQUESTS',
+  /** jobs.watch: the user already holds the most live streams one API process allows. */
+  TOO_MANY_STREAMS: 'TOO_MANY_REQUESTS',
   INTERNAL: 'INTERNAL_SERVER_ERROR',
 } as const satisfies Record<string, TRPC_ERROR_CODE_KEY>;
 

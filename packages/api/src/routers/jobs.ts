@@ -1,7 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
-import { getJob, getJobDetails, listFrames, listJobs } from '../domain/jobs.ts';
-import { watchJob } from '../domain/watch-job.ts';
+import { getJobDetails, listFrames, listJobs } from '../domain/jobs.ts';
+import { openJobWatch } from '../domain/watch-job.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { JobRefInputSchema, ListFramesInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
 
@@ -20,10 +20,10 @@ export const jobsRouter = {
   /**
    * Live status over SSE until the job is terminal. Reconnecting clients pass
    * the last event id (tRPC's httpSubscriptionLink does) and resume from there.
+   * Refusals (too many streams, a foreign job) come before the stream opens, so
+   * they carry their own code; the stream ends when the token expires.
    */
-  watch: protectedProcedure.input(WatchJobInputSchema).subscription(async ({ ctx, input, signal }) => {
-    // Refuse before the stream opens, so the caller gets a plain NOT_FOUND.
-    await getJob(ctx.db, { owner: ctx.owner, jobId: input.jobId });
-    return watchJob(ctx, { owner: ctx.owner, jobId: input.jobId, lastEventId: input.lastEventId, signal });
-  }),
+  watch: protectedProcedure.input(WatchJobInputSchema).subscription(({ ctx, input, signal }) =>
+    openJobWatch(ctx, { user: ctx.user, owner: ctx.owner, jobId: input.jobId, lastEventId: input.lastEventId, signal }),
+  ),
 } satisfies TRPCRouterRecord;
