@@ -1,4 +1,5 @@
 import { MediaToolError } from './errors.ts';
+import { qscale } from './jpeg-encoder.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
 import { lastLine, runTool } from './run-tool.ts';
 
@@ -17,7 +18,7 @@ export interface EncodeJpegOptions {
 
 const ENCODE_TIMEOUT_MS = 30_000;
 
-/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. */
+/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. For many frames, `startJpegEncoder` runs one process for all. */
 export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): Promise<Buffer> {
   const { width, height, data } = frame;
   const { quality, signal } = options;
@@ -48,9 +49,4 @@ export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): P
     });
   }
   return result.stdout;
-}
-
-/** Maps 1-100 onto mjpeg's qscale, where 2 is best and 31 worst. */
-function qscale(quality: number): number {
-  return Math.round(31 - ((quality - 1) * 29) / 99);
 }
