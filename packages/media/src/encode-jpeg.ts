@@ -37,7 +37,7 @@ export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): P
     [
       '-hide_banner', '-nostdin', '-loglevel', 'error',
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`, '-i', 'pipe:0',
-      '-frames:v', '1', '-q:v', String(qscale(quality)), '-f', 'mjpeg', 'pipe:1',
+      '-frames:v', '1', '-pix_fmt', 'yuvj420p', '-q:v', String(qscale(quality)), '-f', 'mjpeg', 'pipe:1',
     ],
     { signal, timeoutMs: ENCODE_TIMEOUT_MS, input: data },
   );

@@ -48,7 +48,7 @@ export async function startJpegEncoder(options: JpegEncoderOptions): Promise<Jpe
       '-protocol_whitelist', 'pipe', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`,
       // Frames are encoded as they arrive: no probing ahead, each JPEG flushed at once.
       '-probesize', '32', '-analyzeduration', '0', '-i', 'pipe:0',
-      '-q:v', String(qscale(quality)), '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+      '-pix_fmt', 'yuvj420p', '-q:v', String(qscale(quality)), '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
     ],
     limits,
   );

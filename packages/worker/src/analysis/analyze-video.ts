@@ -86,17 +86,14 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       const flush = async () => {
         if (chunk.length === 0) return;
         signal.throwIfAborted();
-        let lapStart = performance.now();
+        const lapStart = performance.now();
         const poses = await options.pose.estimate(chunk, previous ? { previousFrame: previous } : {});
         poseMs += performance.now() - lapStart;
-        lapStart = performance.now();
         for (const [i, frame] of chunk.entries()) {
           const pose = poses[i];
           if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
           records.push(toRecord(frame, pose));
-          await frameStore?.add(frame);
         }
-        storeMs += performance.now() - lapStart;
         previous = chunk.at(-1);
         chunk = [];
         await reportProgress(records.length, Math.max(expected, records.length));
@@ -108,6 +105,10 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       try {
         for await (const frame of extractFrames(file, { fps: job.sampleFps, maxDimension, signal, probe, limits: caps.media })) {
           if (records.length + chunk.length >= maxFrames) break;
+          // Encoded while the pose threads work on its chunk, not after.
+          const storeStarted = performance.now();
+          await frameStore?.add(frame);
+          storeMs += performance.now() - storeStarted;
           chunk.push(frame);
           if (chunk.length >= chunkSize) await flush();
         }
