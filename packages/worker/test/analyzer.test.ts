@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 
 /**
  * The analyzer on the real emulator, ffmpeg and MoveNet. ffmpeg and ffprobe
@@ -136,4 +137,23 @@ describe('cleanStaleWorkDirs', () => {
     expect(removed.map((p) => path.basename(p)).sort()).toEqual([`analysis-${dead}-AbC123`, 'analysis-Qw3rTy']);
     expect((await readdir(root)).sort()).toEqual([`analysis-${process.pid}-XyZ789`, 'analysis-e2e-k9J2mN', 'other'].sort());
   });
+
+  it('runs when a worker starts, on the temp folder its downloads go to', async () => {
+    const root = await mkdtemp(path.join(dir, 'tmp-'));
+    const dead = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      child.once('exit', () => resolve(child.pid ?? 0));
+    });
+    await mkdir(path.join(root, `analysis-${dead}-AbC123`));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = root;
+    try {
+      const worker = await startTestWorker(server, { poseThreads: 1, env: { WORKER_SWEEP_INTERVAL_SECONDS: '3600' } });
+      await worker.stop();
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+    expect(await readdir(root)).toEqual([]);
+  }, 60_000);
 });
