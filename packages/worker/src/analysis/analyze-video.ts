@@ -250,7 +250,7 @@ async function download(
 /**
  * Passes the download through once its first bytes look like a video
  * container; anything else stops the download there (a renamed 2 GB file
- * costs 4 KiB, not 2 GB of transfer and disk).
+ * costs its first chunk, not 2 GB of transfer and disk).
  */
 async function* rejectNonVideo(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let head = Buffer.alloc(0);
