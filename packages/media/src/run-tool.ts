@@ -58,7 +58,14 @@ export function limitedCommand(file: string, args: readonly string[], limits: To
 
 export function startTool(tool: ToolName, file: string, args: readonly string[], limits?: ToolLimits): ToolProcess {
   const command = limitedCommand(file, args, limits);
-  const child = spawn(command.file, command.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawn(command.file, command.args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+    // glibc reserves 64 MiB of address space per thread arena; with a frame thread per
+    // core that alone could exhaust the limit on a large machine (4K H.264 with 16
+    // threads failed under 1 GiB without this, decoded with it).
+    env: limits === undefined ? process.env : { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
   if (limits !== undefined && command.file === file && child.pid !== undefined) {
     // No shell to apply limits with (Windows): lower the priority at least; threads started later inherit it.
     try {

@@ -58,6 +58,16 @@ describe('probeVideo and extractFrames under MediaLimits', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  it('decodes real phone-size video (4K) within the default limits', async () => {
+    const uhd = await generateTestVideo({ path: dir.path('uhd.mp4'), container: 'mp4', seconds: 1, width: 3840, height: 2160, fps: 30 });
+    let count = 0;
+    for await (const frame of extractFrames(uhd, { fps: 10, limits: DEFAULT_MEDIA_LIMITS })) {
+      expect(frame.width).toBe(640);
+      count++;
+    }
+    expect(count).toBe(10);
+  }, 60_000);
+
   it('fails with MEMORY_LIMIT when decoding needs more than maxMemoryBytes', async () => {
     const limits = { maxFramePixels: 100_000_000, maxMemoryBytes: 200 * 1024 ** 2, niceness: 10 };
     const probe = await probeVideo(huge, { limits });
