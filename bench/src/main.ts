@@ -30,7 +30,7 @@ const SECTIONS = {
   api: '1-2. API throughput and latency, ours vs the ceiling, rate limits on and off',
   size: '3. server CPU per upload vs object size',
   large: '4. large uploads: parallel multipart vs single PUT of the same file',
-  worker: '5. worker: frames/s and real-time factor, one vs two pose threads',
+  worker: '5. worker: frames/s and real-time factor, one vs two pose threads, frames stored vs not, /healthz p99 meanwhile',
 } as const;
 type Section = keyof typeof SECTIONS;
 
@@ -264,7 +264,7 @@ async function main() {
   await servers.ours?.child.stop();
 
   if (selected('worker')) {
-    const worker = await runWorkerBench({ clipSeconds: settings.clipSeconds, aws, cacheDir: path.join(resultsDir, 'clips'), log });
+    const worker = await runWorkerBench({ clipSeconds: settings.clipSeconds, rounds, aws, cacheDir: path.join(resultsDir, 'clips'), log });
     report.worker = worker;
     report.notes.push(
       'worker: createVideoAnalyzer (download from the emulator, probe, ffmpeg frames at 10 fps scaled to 640 px, MoveNet on a pose pool, metrics stored) after one 1 s warm-up clip; peak RSS = the process\'s high-water mark, pose threads included, ffmpeg (a process of its own) not',

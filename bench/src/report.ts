@@ -40,6 +40,12 @@ export interface LargeUploadRow {
 
 export interface WorkerRow {
   threads: number;
+  /** Frames encoded as JPEGs and stored, as `includeFrames` asks. */
+  includeFrames: boolean;
+  /** CPU of the analysing process and its ffmpeg children during the analysis. */
+  cpuSeconds: number;
+  /** The ffmpeg children's part of it (decoding, and encoding when frames are stored). */
+  ffmpegCpuSeconds: number;
   frames: number;
   reliableFrames: number;
   seconds: number;
@@ -63,10 +69,23 @@ export interface BenchReport {
   worker: {
     clip: { seconds: number; width: number; height: number; fps: number; model: string };
     rows: WorkerRow[];
+    /** Median seconds with frames stored ÷ without, both on two pose threads. */
+    framesRatio: number;
+    /** The same for CPU seconds (process and ffmpeg), which other load on the machine disturbs less. */
+    framesCpuRatio: number;
+    /** GET /healthz from another process, every 20 ms, while the analysis with frames ran in the server's process. */
+    healthz: HealthzLatency;
   } | null;
   /** Sections left out of this run (`--only`). */
   skipped: string[];
   notes: string[];
+}
+
+export interface HealthzLatency {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 const pad = (value: string, width: number) => value.padStart(width);
@@ -115,21 +134,28 @@ export function formatReport(report: BenchReport): string {
     lines.push(`  multipart / single PUT MB/s: ${fixed(ratio, 2)}`);
   }
   if (report.worker) {
-    const { clip, rows } = report.worker;
+    const { clip, rows, framesRatio, framesCpuRatio, healthz } = report.worker;
     lines.push('', `5. worker analysis of a ${clip.seconds} s ${clip.width}x${clip.height} clip at ${clip.fps} fps, MoveNet ${clip.model}:`);
     lines.push(
-      `  ${'pose threads'.padEnd(14)}${pad('frames', 8)}${pad('seconds', 9)}${pad('frames/s', 10)}${pad('real-time factor', 18)}` +
-        `${pad('peak RSS MiB', 14)}${pad('pose ms/frame', 15)}`,
+      `  ${'pose threads'.padEnd(14)}${pad('stored', 7)}${pad('frames', 8)}${pad('seconds', 9)}${pad('frames/s', 10)}${pad('real-time factor', 18)}` +
+        `${pad('peak RSS MiB', 14)}${pad('pose ms/frame', 15)}${pad('CPU s', 8)}${pad('ffmpeg CPU s', 14)}`,
     );
     for (const row of rows) {
       const poseMs = row.timingsMs.poseMs;
       lines.push(
-        `  ${String(row.threads).padEnd(14)}${pad(String(row.frames), 8)}${pad(fixed(row.seconds, 2), 9)}` +
+        `  ${String(row.threads).padEnd(14)}${pad(row.includeFrames ? 'yes' : 'no', 7)}${pad(String(row.frames), 8)}${pad(fixed(row.seconds, 2), 9)}` +
           `${pad(fixed(row.framesPerSec, 1), 10)}${pad(fixed(row.realTimeFactor, 3), 18)}${pad(fixed(row.peakRssMiB, 0), 14)}` +
-          `${pad(fixed(poseMs === undefined ? null : poseMs / row.frames, 1), 15)}`,
+          `${pad(fixed(poseMs === undefined ? null : poseMs / row.frames, 1), 15)}${pad(fixed(row.cpuSeconds, 1), 8)}${pad(fixed(row.ffmpegCpuSeconds, 1), 14)}`,
       );
     }
     lines.push('  real-time factor target: <= 0.2');
+    lines.push(
+      `  frames stored / not stored (2 threads, medians): ${fixed(framesRatio, 3)} in time, ${fixed(framesCpuRatio, 3)} in CPU (target <= 1.15)`,
+    );
+    lines.push(
+      `  /healthz in the same process during the analysis with frames: p50 ${fixed(healthz.p50Ms, 1)} ms, ` +
+        `p99 ${fixed(healthz.p99Ms, 1)} ms, max ${fixed(healthz.maxMs, 1)} ms (${healthz.samples} requests)`,
+    );
   }
   if (report.skipped.length > 0) {
     lines.push('', 'not measured in this run:');

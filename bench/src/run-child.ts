@@ -11,6 +11,8 @@ export async function runChildToEnd<T>(options: {
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
+  /** Each stdout line as it arrives, for children that report progress (the last line is still the result). */
+  onLine?: (line: string) => void;
 }): Promise<T> {
   const proc = spawn(process.execPath, ['--import', 'tsx', options.script], {
     cwd: options.cwd,
@@ -19,7 +21,14 @@ export async function runChildToEnd<T>(options: {
   });
   let stdout = '';
   let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  let pending = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (!options.onLine) return;
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) options.onLine(line);
+  });
   proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8000)));
   const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (exitCode) => resolve(exitCode)));

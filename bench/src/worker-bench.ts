@@ -2,6 +2,9 @@
  * Item 5 of the bench: the worker's analysis of a generated clip of a person
  * (1280×720, 10 fps) with MoveNet Lightning, on one and on two pose threads,
  * each in a process of its own: frames/s, real-time factor and peak RSS.
+ * Then on two threads with every frame stored as a JPEG (`includeFrames`),
+ * while another process asks a /healthz in the analysing process every 20 ms,
+ * as a browser would ask the API of `pnpm dev` with its worker in process.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -13,9 +16,10 @@ import { resolveFfmpeg } from '@coach/media';
 import { videoFromImage } from '@coach/media/testing';
 
 import { testPhotoPath } from '../../test/helpers/test-photo.ts';
-import type { WorkerRow } from './report.ts';
+import type { HealthzLatency, WorkerRow } from './report.ts';
 import { runChildToEnd } from './run-child.ts';
 import type { EmulatorInfo } from './servers.ts';
+import { median, percentile } from './stats.ts';
 
 const run = promisify(execFile);
 const benchDir = path.resolve(import.meta.dirname, '..');
@@ -25,7 +29,10 @@ const MODEL = 'lightning';
 
 interface AnalysisOutcome {
   threads: number;
+  includeFrames: boolean;
   seconds: number;
+  cpuSeconds: number;
+  ffmpegCpuSeconds: number;
   poolStartSeconds: number;
   frames: number;
   reliableFrames: number;
@@ -60,10 +67,18 @@ async function personClip(cacheDir: string, seconds: number): Promise<string> {
 
 export async function runWorkerBench(input: {
   clipSeconds: number;
+  /** Frames stored vs not is measured this many times each, alternating: the machine is shared. */
+  rounds: number;
   aws: EmulatorInfo;
   cacheDir: string;
   log: (message: string) => void;
-}): Promise<{ rows: WorkerRow[]; clip: { seconds: number; width: number; height: number; fps: number; model: string } }> {
+}): Promise<{
+  rows: WorkerRow[];
+  clip: { seconds: number; width: number; height: number; fps: number; model: string };
+  framesRatio: number;
+  framesCpuRatio: number;
+  healthz: HealthzLatency;
+}> {
   input.log(`worker: preparing a ${input.clipSeconds} s ${CLIP.width}x${CLIP.height} clip at ${CLIP.fps} fps (kept in ${path.relative(benchDir, input.cacheDir)})`);
   const clip = await personClip(input.cacheDir, input.clipSeconds);
   const warm = await personClip(input.cacheDir, 1);
@@ -80,10 +95,16 @@ export async function runWorkerBench(input: {
   s3.destroy();
 
   const rows: WorkerRow[] = [];
-  for (const threads of [1, 2]) {
-    input.log(`worker: analysing on ${threads} pose thread(s)`);
+  const latencies: number[] = [];
+  const runs = [{ threads: 1, includeFrames: false }];
+  for (let round = 0; round < input.rounds; round++) {
+    runs.push({ threads: 2, includeFrames: false }, { threads: 2, includeFrames: true });
+  }
+  for (const { threads, includeFrames } of runs) {
+    input.log(`worker: analysing on ${threads} pose thread(s)${includeFrames ? ', storing frames, /healthz polled' : ''}`);
+    const poller = includeFrames ? pollHealthz(latencies) : undefined;
     const outcome = await runChildToEnd<AnalysisOutcome>({
-      label: `worker analysis (${threads} threads)`,
+      label: `worker analysis (${threads} threads${includeFrames ? ', frames' : ''})`,
       script: path.join(benchDir, 'src/worker-child.ts'),
       cwd: benchDir,
       env: {
@@ -94,11 +115,18 @@ export async function runWorkerBench(input: {
         BENCH_THREADS: String(threads),
         BENCH_MODEL: MODEL,
         BENCH_SAMPLE_FPS: String(CLIP.fps),
+        BENCH_INCLUDE_FRAMES: String(includeFrames),
+        BENCH_HEALTHZ: String(includeFrames),
       },
       timeoutMs: 15 * 60_000,
+      onLine: poller?.onLine,
     });
+    await poller?.stop();
     rows.push({
       threads,
+      includeFrames,
+      cpuSeconds: outcome.cpuSeconds,
+      ffmpegCpuSeconds: outcome.ffmpegCpuSeconds,
       frames: outcome.frames,
       reliableFrames: outcome.reliableFrames,
       seconds: outcome.seconds,
@@ -109,5 +137,58 @@ export async function runWorkerBench(input: {
       timingsMs: outcome.timingsMs,
     });
   }
-  return { rows, clip: { seconds: input.clipSeconds, ...CLIP, model: MODEL } };
+  const twoThreads = (frames: boolean) => rows.filter((r) => r.threads === 2 && r.includeFrames === frames);
+  const medianOf = (frames: boolean, key: 'seconds' | 'cpuSeconds') => median(twoThreads(frames).map((r) => r[key]));
+  return {
+    rows,
+    clip: { seconds: input.clipSeconds, ...CLIP, model: MODEL },
+    framesRatio: medianOf(true, 'seconds') / medianOf(false, 'seconds'),
+    framesCpuRatio: medianOf(true, 'cpuSeconds') / medianOf(false, 'cpuSeconds'),
+    healthz: {
+      samples: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: Math.max(...latencies),
+    },
+  };
+}
+
+const HEALTHZ_INTERVAL_MS = 20;
+
+/**
+ * Asks the child's /healthz every 20 ms (one request at a time) between its
+ * `ANALYSIS START` and `ANALYSIS END` lines, recording each answer's latency.
+ */
+function pollHealthz(latencies: number[]) {
+  let port: number | undefined;
+  let isRunning = false;
+  let loop: Promise<void> = Promise.resolve();
+  const run = async () => {
+    while (isRunning) {
+      const started = performance.now();
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        await res.arrayBuffer();
+        latencies.push(performance.now() - started);
+      } catch {
+        // The child is ending.
+      }
+      await new Promise((resolve) => setTimeout(resolve, HEALTHZ_INTERVAL_MS));
+    }
+  };
+  return {
+    onLine(line: string) {
+      const match = /^HEALTHZ (\d+)$/.exec(line);
+      if (match) port = Number(match[1]);
+      if (line === 'ANALYSIS START' && port !== undefined) {
+        isRunning = true;
+        loop = run();
+      }
+      if (line === 'ANALYSIS END') isRunning = false;
+    },
+    async stop() {
+      isRunning = false;
+      await loop;
+    },
+  };
 }

@@ -5,6 +5,9 @@
  * clip is analysed first to warm the pose threads. Prints one JSON line.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import { createAwsClients, createS3Storage } from '@coach/aws';
 import { createPosePool, type MoveNetModelName } from '@coach/pose';
@@ -21,6 +24,17 @@ const required = (name: string): string => {
 const threads = Number(required('BENCH_THREADS'));
 const model = required('BENCH_MODEL') as MoveNetModelName;
 const sampleFps = Number(required('BENCH_SAMPLE_FPS'));
+const includeFrames = env.BENCH_INCLUDE_FRAMES === 'true';
+
+// A /healthz in this process, as the API's beside the in-process worker of `pnpm dev`:
+// its latency shows what the analysis leaves of the event loop and the CPU.
+const health = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+});
+if (env.BENCH_HEALTHZ === 'true') {
+  await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`HEALTHZ ${(health.address() as AddressInfo).port}\n`);
+}
 
 const aws = createAwsClients({
   region: 'us-east-1',
@@ -45,7 +59,7 @@ function jobFor(s3Key: string): AnalysisInput['job'] {
     videoId: randomUUID(),
     status: 'processing',
     sampleFps,
-    includeFrames: false,
+    includeFrames,
     s3Bucket: storage.bucket,
     s3Key,
     contentType: 'video/mp4',
@@ -82,16 +96,38 @@ function jobFor(s3Key: string): AnalysisInput['job'] {
 const run = (s3Key: string) =>
   analyze({ job: jobFor(s3Key), signal: new AbortController().signal, reportProgress: async () => {} });
 
+/** CPU seconds of this process and of its reaped children (ffmpeg, ffprobe), from /proc (Linux). */
+function cpuSeconds(which: 'all' | 'children' = 'all'): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime: fields 14-17 of stat(5), in clock ticks (100 per second on Linux).
+    return fields.slice(which === 'all' ? 11 : 13, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 await run(required('BENCH_WARM_KEY'));
+process.stdout.write('ANALYSIS START\n');
+const cpuBefore = cpuSeconds();
+const childCpuBefore = cpuSeconds('children');
 started = performance.now();
 const result = await run(required('BENCH_KEY'));
 const seconds = (performance.now() - started) / 1000;
+const cpu = cpuSeconds() - cpuBefore;
+const childCpu = cpuSeconds('children') - childCpuBefore;
+process.stdout.write('ANALYSIS END\n');
+health.close();
 await pose.close();
 aws.destroy();
 process.stdout.write(
   `${JSON.stringify({
     threads,
+    includeFrames,
     seconds,
+    cpuSeconds: cpu,
+    ffmpegCpuSeconds: childCpu,
     poolStartSeconds,
     frames: result.frameCount,
     reliableFrames: result.reliableFrameCount,

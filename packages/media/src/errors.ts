@@ -29,7 +29,8 @@ export class NotAVideoError extends Error {
   }
 }
 
-export type MediaToolErrorCode = 'FFMPEG_NOT_FOUND' | 'TOOL_FAILED' | 'TIMEOUT';
+/** `MEMORY_LIMIT`: the child failed on an allocation past its `maxMemoryBytes`. */
+export type MediaToolErrorCode = 'FFMPEG_NOT_FOUND' | 'TOOL_FAILED' | 'TIMEOUT' | 'MEMORY_LIMIT';
 
 /**
  * ffmpeg/ffprobe could not be found, could not be started, failed, or ran
@@ -53,5 +54,24 @@ export class MediaToolError extends Error {
     this.tool = info.tool;
     this.exitCode = info.exitCode ?? null;
     this.stderr = info.stderr ?? '';
+  }
+}
+
+/**
+ * The video's frames are larger than `MediaLimits.maxFramePixels`. Found by
+ * ffprobe (the stored size, or the decoder refusing to allocate the frame)
+ * before anything is decoded.
+ */
+export class FrameTooLargeError extends Error {
+  override readonly name = 'FrameTooLargeError';
+  readonly width: number;
+  readonly height: number;
+  readonly maxPixels: number;
+
+  constructor(width: number, height: number, maxPixels: number) {
+    super(`frames of ${width}x${height} exceed the limit of ${maxPixels} pixels`);
+    this.width = width;
+    this.height = height;
+    this.maxPixels = maxPixels;
   }
 }

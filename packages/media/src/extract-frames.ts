@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 
-import { MediaToolError } from './errors.ts';
+import { FrameTooLargeError, MediaToolError } from './errors.ts';
+import { DEFAULT_MEDIA_LIMITS, hardenedInputArgs, refusedFrameSize, type MediaLimits } from './limits.ts';
 import { probeVideo, type VideoProbe } from './probe-video.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
-import { lastLine, startTool } from './run-tool.ts';
+import { lastLine, ranOutOfMemory, startTool } from './run-tool.ts';
 
 /** One decoded frame: packed RGB24, rows top to bottom, no padding. */
 export interface VideoFrame {
@@ -26,6 +27,8 @@ export interface ExtractFramesOptions {
   signal?: AbortSignal | undefined;
   /** A probe of this file made earlier, to skip probing it again. */
   probe?: VideoProbe | undefined;
+  /** Caps on ffmpeg's memory, priority and decoded frame size; `DEFAULT_MEDIA_LIMITS` when omitted. */
+  limits?: MediaLimits | undefined;
 }
 
 /**
@@ -39,14 +42,14 @@ export interface ExtractFramesOptions {
  * Nothing starts until the first frame is requested.
  */
 export async function* extractFrames(filePath: string, options: ExtractFramesOptions): AsyncGenerator<VideoFrame> {
-  const { fps, maxDimension = 640, signal } = options;
+  const { fps, maxDimension = 640, signal, limits = DEFAULT_MEDIA_LIMITS } = options;
   if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`fps must be a positive number, got ${fps}`);
   if (!(Number.isInteger(maxDimension) && maxDimension >= 2)) {
     throw new RangeError(`maxDimension must be an integer of at least 2, got ${maxDimension}`);
   }
   signal?.throwIfAborted();
 
-  const probe = options.probe ?? (await probeVideo(filePath, { signal }));
+  const probe = options.probe ?? (await probeVideo(filePath, { signal, limits }));
   const { width, height } = fitWithin(probe.displayWidth, probe.displayHeight, maxDimension);
   const frameBytes = width * height * 3;
   const { ffmpegPath } = await resolveFfmpeg();
@@ -57,11 +60,11 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
   const filter = `fps=${fps},scale=${width}:${height}:flags=area,setsar=1`;
   const proc = startTool('ffmpeg', ffmpegPath, [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-i', filePath,
+    ...hardenedInputArgs(limits), '-i', filePath,
     '-map', `0:${probe.videoStreamIndex}`, '-an', '-sn', '-dn',
     '-vf', filter,
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
-  ]);
+  ], limits);
   proc.stdin.end();
   const onAbort = () => void proc.kill();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -92,6 +95,15 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
     const spawnError = proc.spawnError();
     if (spawnError !== undefined) {
       throw new MediaToolError('TOOL_FAILED', 'ffmpeg could not be started', { tool: 'ffmpeg', stderr, cause: spawnError });
+    }
+    const refused = exit.exitCode === 0 ? undefined : refusedFrameSize(stderr);
+    if (refused !== undefined) throw new FrameTooLargeError(refused.width, refused.height, limits.maxFramePixels);
+    if (exit.exitCode !== 0 && ranOutOfMemory(exit, stderr)) {
+      throw new MediaToolError('MEMORY_LIMIT', `ffmpeg ran out of its ${limits.maxMemoryBytes} bytes of memory`, {
+        tool: 'ffmpeg',
+        exitCode: exit.exitCode,
+        stderr,
+      });
     }
     if (exit.exitCode !== 0) {
       const reason = lastLine(stderr);

@@ -2,9 +2,10 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 
 import { findTruncation } from './container-integrity.ts';
 
-import { MediaToolError, NotAVideoError } from './errors.ts';
+import { FrameTooLargeError, MediaToolError, NotAVideoError } from './errors.ts';
+import { DEFAULT_MEDIA_LIMITS, hardenedInputArgs, refusedFrameSize, type MediaLimits } from './limits.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
-import { runTool } from './run-tool.ts';
+import { ranOutOfMemory, runTool } from './run-tool.ts';
 import { SNIFF_BYTES, sniffContainer } from './sniff-container.ts';
 
 /** Clockwise degrees a player turns the stored picture for display (the MP4 `rotate` tag convention). */
@@ -37,6 +38,8 @@ export interface ProbeOptions {
   signal?: AbortSignal | undefined;
   /** ffprobe reads headers only, so this is generous; it guards against pathological files. */
   timeoutMs?: number | undefined;
+  /** Caps on ffprobe's memory and on the frame size it may decode; `DEFAULT_MEDIA_LIMITS` when omitted. */
+  limits?: MediaLimits | undefined;
 }
 
 const DEFAULT_PROBE_TIMEOUT_MS = 20_000;
@@ -73,35 +76,49 @@ interface FfprobeStream {
  * that it is a video at all. Throws `NotAVideoError` for photos, documents,
  * audio-only files and damaged or cut-off uploads. A missing file fails with
  * the usual `ENOENT`, and a path that is not a regular file with a plain
- * `Error`: those are the caller's bugs, not the coach's.
+ * `Error`: those are the caller's bugs, not the coach's. Frames larger than
+ * `limits.maxFramePixels` throw `FrameTooLargeError` (never decoded); ffprobe
+ * running out of `limits.maxMemoryBytes` throws `MediaToolError('MEMORY_LIMIT')`.
  */
 export async function probeVideo(filePath: string, options: ProbeOptions = {}): Promise<VideoProbe> {
-  const { signal, timeoutMs = DEFAULT_PROBE_TIMEOUT_MS } = options;
+  const { signal, timeoutMs = DEFAULT_PROBE_TIMEOUT_MS, limits = DEFAULT_MEDIA_LIMITS } = options;
   // A FIFO or device would block the open below (and ffprobe) forever.
   if (!(await stat(filePath)).isFile()) throw new Error(`Not a regular file: ${filePath}`);
   const file = await open(filePath, 'r');
   try {
-    return await probeOpenFile(filePath, file, signal, timeoutMs);
+    return await probeOpenFile(filePath, file, { signal, timeoutMs, limits });
   } finally {
     await file.close();
   }
 }
 
-async function probeOpenFile(
-  filePath: string,
-  file: FileHandle,
-  signal: AbortSignal | undefined,
-  timeoutMs: number,
-): Promise<VideoProbe> {
+interface ProbeRun {
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+  limits: MediaLimits;
+}
+
+async function probeOpenFile(filePath: string, file: FileHandle, run: ProbeRun): Promise<VideoProbe> {
+  const { signal, timeoutMs, limits } = run;
   const container = sniffContainer(await readHead(file, SNIFF_BYTES));
   const { ffprobePath } = await resolveFfmpeg();
   const result = await runTool(
     'ffprobe',
     ffprobePath,
-    ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', filePath],
-    { signal, timeoutMs, maxStdoutBytes: 16 * 1024 * 1024 },
+    ['-v', 'error', ...hardenedInputArgs(limits), '-print_format', 'json', '-show_streams', '-show_format', filePath],
+    { signal, timeoutMs, maxStdoutBytes: 16 * 1024 * 1024, limits },
   );
 
+  // Checked before the exit status: the decoder refusing a huge frame is not a broken file.
+  const refused = refusedFrameSize(result.stderr);
+  if (refused !== undefined) throw new FrameTooLargeError(refused.width, refused.height, limits.maxFramePixels);
+  if (result.exitCode !== 0 && ranOutOfMemory(result, result.stderr)) {
+    throw new MediaToolError('MEMORY_LIMIT', `ffprobe ran out of its ${limits.maxMemoryBytes} bytes of memory`, {
+      tool: 'ffprobe',
+      exitCode: result.exitCode,
+      stderr: result.stderr,
+    });
+  }
   if (result.exitCode !== 0) {
     // ffprobe says only "Invalid data found" or "moov atom not found"; whether
     // the file looked like a video container tells a photo from a broken upload.
@@ -130,11 +147,13 @@ async function probeOpenFile(
       details: `video stream without dimensions (format ${formatName}, codec ${video.codec_name ?? '?'})`,
     });
   }
+  // Not every decoder applies -max_pixels; the stored size is checked as well.
+  if (width * height > limits.maxFramePixels) throw new FrameTooLargeError(width, height, limits.maxFramePixels);
 
   let durationSeconds = positiveNumber(output.format?.duration) ?? positiveNumber(video.duration);
   // Browser recordings (MediaRecorder WebM) carry no duration in their header:
   // fall back to the last packet's timestamp, which reads the whole file.
-  durationSeconds ??= await durationFromPackets(ffprobePath, filePath, video.index, { signal, timeoutMs });
+  durationSeconds ??= await durationFromPackets(ffprobePath, filePath, video.index, run);
   if (durationSeconds === undefined) {
     throw new NotAVideoError('UNREADABLE_VIDEO', { details: `no duration and no timed packets (format ${formatName})` });
   }
@@ -197,13 +216,17 @@ async function durationFromPackets(
   ffprobePath: string,
   filePath: string,
   streamIndex: number,
-  options: { signal: AbortSignal | undefined; timeoutMs: number },
+  run: ProbeRun,
 ): Promise<number | undefined> {
+  const { signal, timeoutMs, limits } = run;
   const result = await runTool(
     'ffprobe',
     ffprobePath,
-    ['-v', 'error', '-select_streams', String(streamIndex), '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', filePath],
-    { ...options, maxStdoutBytes: 64 * 1024 * 1024 },
+    [
+      '-v', 'error', ...hardenedInputArgs(limits),
+      '-select_streams', String(streamIndex), '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', filePath,
+    ],
+    { signal, timeoutMs, limits, maxStdoutBytes: 64 * 1024 * 1024 },
   );
   if (result.exitCode !== 0) return undefined;
   let end = 0;

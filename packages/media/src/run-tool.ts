@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 
 import { MediaToolError } from './errors.ts';
@@ -27,8 +29,51 @@ export interface ToolProcess {
   kill(): Promise<ToolExit>;
 }
 
-export function startTool(tool: ToolName, file: string, args: readonly string[]): ToolProcess {
-  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+/** What one ffmpeg/ffprobe child may use, whatever the file it reads claims. */
+export interface ToolLimits {
+  /** Address space (RLIMIT_AS) of the child; an allocation past it fails with ENOMEM. */
+  maxMemoryBytes: number;
+  /** Added to the child's nice value (0..19), so the API in the same machine or process answers first. */
+  niceness: number;
+}
+
+/**
+ * Applies the limits inside the child before ffmpeg starts, so every thread it
+ * creates inherits them: `ulimit -v` (KiB), then `nice`. Either step that the
+ * system refuses is skipped rather than failing the analysis.
+ */
+const LIMIT_WRAPPER =
+  'ulimit -v "$1" 2>/dev/null; n="$2"; shift 2; ' +
+  'if command -v nice >/dev/null 2>&1; then exec nice -n "$n" "$@"; fi; exec "$@"';
+const SHELL = '/bin/sh';
+let canWrap: boolean | undefined;
+
+/** The command that runs `file args` under `limits`: through the wrapper on POSIX, directly elsewhere. */
+export function limitedCommand(file: string, args: readonly string[], limits: ToolLimits | undefined) {
+  canWrap ??= process.platform !== 'win32' && existsSync(SHELL);
+  if (limits === undefined || !canWrap) return { file, args };
+  const kib = String(Math.max(1, Math.floor(limits.maxMemoryBytes / 1024)));
+  return { file: SHELL, args: ['-c', LIMIT_WRAPPER, 'limited-tool', kib, String(limits.niceness), file, ...args] };
+}
+
+export function startTool(tool: ToolName, file: string, args: readonly string[], limits?: ToolLimits): ToolProcess {
+  const command = limitedCommand(file, args, limits);
+  const child = spawn(command.file, command.args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+    // glibc reserves 64 MiB of address space per thread arena; with a frame thread per
+    // core that alone could exhaust the limit on a large machine (4K H.264 with 16
+    // threads failed under 1 GiB without this, decoded with it).
+    env: limits === undefined ? process.env : { ...process.env, MALLOC_ARENA_MAX: '2' },
+  });
+  if (limits !== undefined && command.file === file && child.pid !== undefined) {
+    // No shell to apply limits with (Windows): lower the priority at least; threads started later inherit it.
+    try {
+      os.setPriority(child.pid, limits.niceness);
+    } catch {
+      // Not permitted here: run at normal priority.
+    }
+  }
   let spawnError: Error | undefined;
   let stderr = '';
   let isDone = false;
@@ -83,6 +128,7 @@ export interface RunToolOptions {
   input?: Uint8Array | undefined;
   /** Guards memory against a tool that prints far more than expected. */
   maxStdoutBytes?: number | undefined;
+  limits?: ToolLimits | undefined;
 }
 
 export interface ToolResult extends ToolExit {
@@ -102,10 +148,10 @@ export async function runTool(
   args: readonly string[],
   options: RunToolOptions,
 ): Promise<ToolResult> {
-  const { signal, timeoutMs, input, maxStdoutBytes = 256 * 1024 * 1024 } = options;
+  const { signal, timeoutMs, input, maxStdoutBytes = 256 * 1024 * 1024, limits } = options;
   signal?.throwIfAborted();
 
-  const proc = startTool(tool, file, args);
+  const proc = startTool(tool, file, args, limits);
   const chunks: Buffer[] = [];
   let stdoutBytes = 0;
   let failure: 'timeout' | 'too-much-output' | undefined;
@@ -148,6 +194,15 @@ export async function runTool(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Whether a failed child ran out of its memory allowance: ffmpeg reports
+ * ENOMEM as "Cannot allocate memory"; an allocation that cannot report it
+ * aborts the process.
+ */
+export function ranOutOfMemory(exit: ToolExit, stderr: string): boolean {
+  return /cannot allocate memory|out of memory|bad_alloc/i.test(stderr) || exit.signal === 'SIGABRT' || exit.signal === 'SIGSEGV';
 }
 
 /** The last non-empty stderr line: usually ffmpeg's own summary of what went wrong. */

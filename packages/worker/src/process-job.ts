@@ -14,6 +14,7 @@ import {
 } from '@coach/db';
 
 import type { Disposition, MessageHandler } from './consumer.ts';
+import { timeLimit } from './analysis/caps.ts';
 import { PermanentAnalysisError, retriesExhausted, WORKER_FAILURE } from './errors.ts';
 
 export interface AnalysisInput {
@@ -38,7 +39,11 @@ export interface JobProcessorOptions {
   maxReceives: number;
   backoffBaseSeconds: number;
   backoffMaxSeconds: number;
-  /** A job still running after this long is stopped and retried (a hung ffmpeg or pose thread). */
+  /**
+   * A job still running after this long is stopped and fails for good
+   * (`ANALYSIS_TIME_LIMIT`): it is sized to cover the largest job the caps
+   * allow, so a retry would only hold a slot as long again.
+   */
   maxJobSeconds: number;
 }
 
@@ -182,16 +187,18 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         return { kind: 'retry', delaySeconds: 0 };
       }
       if (stopReason === 'deadline') {
-        logger.warn({ ...log, maxJobSeconds: options.maxJobSeconds }, 'analysis exceeded its time limit; will retry');
-      } else if (error instanceof PermanentAnalysisError) {
+        logger.warn({ ...log, maxJobSeconds: options.maxJobSeconds }, 'analysis exceeded its time limit');
+      }
+      const permanent = stopReason === 'deadline' ? timeLimit(options.maxJobSeconds) : error;
+      if (permanent instanceof PermanentAnalysisError) {
         const failed = await updateLeasedJob(db, {
           jobId,
           leaseToken,
           to: 'failed',
           release: true,
-          set: { errorCode: error.code, errorMessage: error.message, finishedAt: new Date() },
+          set: { errorCode: permanent.code, errorMessage: permanent.message, finishedAt: new Date() },
         });
-        logger.info({ ...log, code: error.code }, 'analysis failed permanently');
+        logger.info({ ...log, code: permanent.code }, 'analysis failed permanently');
         return failed ? { kind: 'delete' } : { kind: 'leave' };
       } else {
         logger.warn({ ...log, err: error }, 'analysis failed; will retry');

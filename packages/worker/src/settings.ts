@@ -1,8 +1,11 @@
 import { z } from 'zod';
 
+import { DEFAULT_ANALYSIS_CAPS } from './analysis/analyze-video.ts';
+import type { AnalysisCaps } from './analysis/caps.ts';
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from './worker.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const MIB = 1024 ** 2;
 
 /**
  * Worker tuning from environment-style settings. Parses a record it is given
@@ -15,7 +18,15 @@ export const WorkerSettingsSchema = z.object({
   WORKER_MAX_RECEIVES: int(1, 1000).default(DEFAULT_WORKER_CONFIG.maxReceives),
   WORKER_SHUTDOWN_BUDGET_SECONDS: int(0, 3600).default(DEFAULT_WORKER_CONFIG.shutdownBudgetMs / 1000),
   WORKER_SWEEP_INTERVAL_SECONDS: int(1, 3600).default(DEFAULT_WORKER_CONFIG.sweepIntervalMs / 1000),
-  WORKER_MAX_JOB_SECONDS: int(30, 24 * 3600).default(DEFAULT_WORKER_CONFIG.maxJobSeconds),
+  /** Unset: the time the largest job the caps allow needs (`minimumJobSeconds`). */
+  WORKER_MAX_JOB_SECONDS: int(30, 7 * 24 * 3600).optional(),
+  WORKER_MAX_VIDEO_SECONDS: int(1, 24 * 3600).default(DEFAULT_ANALYSIS_CAPS.maxDurationSeconds),
+  WORKER_MAX_FRAME_PIXELS: int(64 * 64, 1_000_000_000).default(DEFAULT_ANALYSIS_CAPS.media.maxFramePixels),
+  WORKER_MAX_SOURCE_FPS: int(1, 10_000).default(DEFAULT_ANALYSIS_CAPS.maxSourceFps),
+  WORKER_MAX_SOURCE_FRAMES: int(1, 100_000_000).default(DEFAULT_ANALYSIS_CAPS.maxSourceFrames),
+  WORKER_MAX_FRAMES_PER_JOB: int(1, 10_000_000).default(DEFAULT_ANALYSIS_CAPS.maxAnalysedFrames),
+  WORKER_CHILD_MEMORY_MB: int(64, 1024 * 1024).default(DEFAULT_ANALYSIS_CAPS.media.maxMemoryBytes / MIB),
+  WORKER_CHILD_NICE: int(0, 19).default(DEFAULT_ANALYSIS_CAPS.media.niceness),
   /** SQS long-poll wait (SQS allows 0..20); shutdown waits for the last poll to return. */
   WORKER_WAIT_TIME_SECONDS: int(0, 20).default(DEFAULT_WORKER_CONFIG.waitTimeSeconds),
   POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
@@ -25,9 +36,63 @@ export const WorkerSettingsSchema = z.object({
 export interface WorkerSettings {
   worker: WorkerConfig;
   pose: { model: 'lightning' | 'thunder'; threads: number };
+  caps: AnalysisCaps;
 }
 
-export function toWorkerSettings(values: z.infer<typeof WorkerSettingsSchema>): WorkerSettings {
+type WorkerSettingsValues = z.infer<typeof WorkerSettingsSchema>;
+
+/**
+ * Allowances for the deadline, about twice what the 2-core dev machine
+ * measured with two jobs at once: MoveNet Lightning ~40 ms per analysed
+ * frame, ffmpeg ~3 ms per decoded megapixel (H.264 4K, 40 Mb/s), plus the
+ * download, probe and uploads.
+ */
+export const JOB_TIME_ALLOWANCE = {
+  fixedSeconds: 120,
+  secondsPerAnalysedFrame: 0.1,
+  secondsPerDecodedMegapixel: 0.006,
+} as const;
+
+/** How long the largest job the caps allow may take: the least WORKER_MAX_JOB_SECONDS may be. */
+export function minimumJobSeconds(caps: AnalysisCaps): number {
+  const a = JOB_TIME_ALLOWANCE;
+  const decodedMegapixels = (caps.maxSourceFrames * caps.media.maxFramePixels) / 1e6;
+  return Math.ceil(
+    a.fixedSeconds + caps.maxAnalysedFrames * a.secondsPerAnalysedFrame + decodedMegapixels * a.secondsPerDecodedMegapixel,
+  );
+}
+
+function toCaps(values: WorkerSettingsValues): AnalysisCaps {
+  return {
+    maxDurationSeconds: values.WORKER_MAX_VIDEO_SECONDS,
+    maxSourceFps: values.WORKER_MAX_SOURCE_FPS,
+    maxSourceFrames: values.WORKER_MAX_SOURCE_FRAMES,
+    maxAnalysedFrames: values.WORKER_MAX_FRAMES_PER_JOB,
+    media: {
+      maxFramePixels: values.WORKER_MAX_FRAME_PIXELS,
+      maxMemoryBytes: values.WORKER_CHILD_MEMORY_MB * MIB,
+      niceness: values.WORKER_CHILD_NICE,
+    },
+  };
+}
+
+/**
+ * Rules between settings, as lines for the app's configuration error: a
+ * deadline shorter than the largest job the caps allow would stop legitimate
+ * videos, so it is refused rather than silently raised.
+ */
+export function workerSettingsProblems(values: WorkerSettingsValues): string[] {
+  const given = values.WORKER_MAX_JOB_SECONDS;
+  const needed = minimumJobSeconds(toCaps(values));
+  if (given === undefined || given >= needed) return [];
+  return [
+    `  - WORKER_MAX_JOB_SECONDS: ${given} s is shorter than the ${needed} s the largest job the caps allow may take ` +
+      '(WORKER_MAX_FRAMES_PER_JOB, WORKER_MAX_SOURCE_FRAMES × WORKER_MAX_FRAME_PIXELS); raise it, lower those caps, or leave it unset',
+  ];
+}
+
+export function toWorkerSettings(values: WorkerSettingsValues): WorkerSettings {
+  const caps = toCaps(values);
   return {
     worker: {
       ...DEFAULT_WORKER_CONFIG,
@@ -37,10 +102,11 @@ export function toWorkerSettings(values: z.infer<typeof WorkerSettingsSchema>): 
       maxReceives: values.WORKER_MAX_RECEIVES,
       shutdownBudgetMs: values.WORKER_SHUTDOWN_BUDGET_SECONDS * 1000,
       sweepIntervalMs: values.WORKER_SWEEP_INTERVAL_SECONDS * 1000,
-      maxJobSeconds: values.WORKER_MAX_JOB_SECONDS,
+      maxJobSeconds: values.WORKER_MAX_JOB_SECONDS ?? minimumJobSeconds(caps),
       waitTimeSeconds: values.WORKER_WAIT_TIME_SECONDS,
     },
     pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
+    caps,
   };
 }
 

@@ -34,7 +34,7 @@ export interface WorkerConfig {
   uploadGraceSeconds: number;
   abandonedGraceSeconds: number;
   staleQueuedSeconds: number;
-  /** Longest one analysis may run before it is stopped and retried. */
+  /** Longest one analysis may run: past it the job fails as `ANALYSIS_TIME_LIMIT`. At least `minimumJobSeconds(caps)`. */
   maxJobSeconds: number;
 }
 
@@ -51,7 +51,8 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   uploadGraceSeconds: 3_600,
   abandonedGraceSeconds: 120,
   staleQueuedSeconds: 900,
-  maxJobSeconds: 1_800,
+  // minimumJobSeconds(DEFAULT_ANALYSIS_CAPS), spelled out to keep this module free of the analyzer.
+  maxJobSeconds: 4_787,
 };
 
 export interface Worker {

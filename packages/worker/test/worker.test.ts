@@ -281,14 +281,16 @@ describe('worker, defensive paths', () => {
     expect(job).toMatchObject({ status: 'completed', result: { survived: true }, attempts: 1 });
   });
 
-  it('stops an analysis that outlives its time limit and retries it', async () => {
+  it('stops an analysis that outlives its time limit and fails it for good: the deadline covers the largest job the caps allow', async () => {
     server = await startTestServer({ maxReceiveCount: 2, visibilityTimeoutSeconds: 2 });
     const jobId = await queuedJob(server);
     const { analyzer, calls } = countingAnalyzer(async (_call, signal) => untilAborted(signal));
     runWorker(server, analyzer, { maxJobSeconds: 0.3 as number, maxReceives: 2 });
     const job = await jobIn(server, jobId, 'failed');
-    expect(job).toMatchObject({ errorCode: 'ANALYSIS_RETRIES_EXHAUSTED', attempts: 2 });
-    expect(calls).toHaveLength(2);
+    expect(job).toMatchObject({ errorCode: 'ANALYSIS_TIME_LIMIT', attempts: 1 });
+    expect(job.errorMessage).toMatch(/took longer than/);
+    expect(calls).toHaveLength(1);
+    await expect.poll(() => visibleCount(server)).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,10 +7,12 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import { ObjectChangedError, type ObjectStorage } from '@coach/aws';
-import { frameKey, type AnalysisResult } from '@coach/api/messages';
+import type { AnalysisResult } from '@coach/api/messages';
 import {
-  encodeJpeg,
+  DEFAULT_MEDIA_LIMITS,
   extractFrames,
+  FrameTooLargeError,
+  MediaToolError,
   NotAVideoError,
   probeVideo,
   sniffContainer,
@@ -22,6 +24,9 @@ import { computeFrameMetrics, summarizeMetrics, type FrameMetrics, type Pose, ty
 
 import { PermanentAnalysisError } from '../errors.ts';
 import type { AnalysisInput, VideoAnalyzer } from '../process-job.ts';
+import { checkCaps, memoryLimit, resolutionTooHigh, type AnalysisCaps } from './caps.ts';
+import { createFrameStore, type FrameStore } from './frame-store.ts';
+import { workDirPrefix } from './work-dirs.ts';
 
 export interface VideoAnalyzerOptions {
   storage: ObjectStorage;
@@ -32,7 +37,9 @@ export interface VideoAnalyzerOptions {
   maxDimension?: number;
   /** Frames sent to the pose pool per call: bounds memory for long clips. */
   chunkSize?: number;
-  maxDurationSeconds?: number;
+  /** What one video may cost; `DEFAULT_ANALYSIS_CAPS` when omitted. */
+  caps?: AnalysisCaps;
+  /** Where downloads are kept while analysed (`analysis-<pid>-*` folders); the system temp dir by default. */
   workDir?: string;
 }
 
@@ -47,13 +54,14 @@ const PERSON_FOUND_SCORE = 0.25;
 export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyzer {
   const maxDimension = options.maxDimension ?? 640;
   const chunkSize = options.chunkSize ?? 32;
-  const maxDuration = options.maxDurationSeconds ?? 30 * 60;
+  const caps = options.caps ?? DEFAULT_ANALYSIS_CAPS;
 
   return async ({ job, signal, reportProgress }: AnalysisInput) => {
     const timings: Record<string, number> = {};
     const started = performance.now();
     const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
-    const dir = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'analysis-'));
+    const dir = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), workDirPrefix()));
+    let frameStore: FrameStore | undefined;
     try {
       const file = path.join(dir, 'video');
       let t = performance.now();
@@ -61,17 +69,13 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       lap('downloadMs', t);
 
       t = performance.now();
-      const probe = await inspect(file, signal);
+      const probe = await inspect(file, signal, caps);
       lap('probeMs', t);
-      if (probe.durationSeconds > maxDuration) {
-        throw new PermanentAnalysisError(
-          'VIDEO_TOO_LONG',
-          `The video is longer than ${maxDuration / 60} minutes, the longest we analyse. Trim it and upload again.`,
-        );
-      }
+      checkCaps(probe, job.sampleFps, caps);
 
       const prefix = job.s3Key.slice(0, job.s3Key.lastIndexOf('/') + 1);
       const framesPrefix = job.includeFrames ? `${prefix}frames/` : null;
+      if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media });
       const expected = Math.max(1, Math.ceil(probe.durationSeconds * job.sampleFps));
       const records: FrameRecord[] = [];
       let chunk: VideoFrame[] = [];
@@ -82,22 +86,14 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       const flush = async () => {
         if (chunk.length === 0) return;
         signal.throwIfAborted();
-        let lapStart = performance.now();
+        const lapStart = performance.now();
         const poses = await options.pose.estimate(chunk, previous ? { previousFrame: previous } : {});
         poseMs += performance.now() - lapStart;
-        lapStart = performance.now();
-        await Promise.all(
-          chunk.map(async (frame, i) => {
-            const pose = poses[i];
-            if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
-            records.push(toRecord(frame, pose));
-            if (framesPrefix) {
-              const jpeg = await encodeJpeg(frame, { quality: 80 });
-              await options.storage.putObject(frameKey(framesPrefix, frame.index), jpeg, 'image/jpeg');
-            }
-          }),
-        );
-        storeMs += performance.now() - lapStart;
+        for (const [i, frame] of chunk.entries()) {
+          const pose = poses[i];
+          if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
+          records.push(toRecord(frame, pose));
+        }
         previous = chunk.at(-1);
         chunk = [];
         await reportProgress(records.length, Math.max(expected, records.length));
@@ -105,13 +101,24 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
 
       t = performance.now();
       // A timestamp jump can make ffmpeg's fps filter pad with duplicates; never analyse past the expected count.
-      const maxFrames = Math.ceil(expected * 1.2) + 10;
-      for await (const frame of extractFrames(file, { fps: job.sampleFps, maxDimension, signal, probe })) {
-        if (records.length + chunk.length >= maxFrames) break;
-        chunk.push(frame);
-        if (chunk.length >= chunkSize) await flush();
+      const maxFrames = Math.min(Math.ceil(expected * 1.2) + 10, caps.maxAnalysedFrames);
+      try {
+        for await (const frame of extractFrames(file, { fps: job.sampleFps, maxDimension, signal, probe, limits: caps.media })) {
+          if (records.length + chunk.length >= maxFrames) break;
+          // Encoded while the pose threads work on its chunk, not after.
+          const storeStarted = performance.now();
+          await frameStore?.add(frame);
+          storeMs += performance.now() - storeStarted;
+          chunk.push(frame);
+          if (chunk.length >= chunkSize) await flush();
+        }
+      } catch (error) {
+        throw asCapFailure(error);
       }
       await flush();
+      const storeStarted = performance.now();
+      await frameStore?.finish();
+      storeMs += performance.now() - storeStarted;
       lap('framesMs', t);
       timings.poseMs = Math.round(poseMs);
       timings.frameStoreMs = Math.round(storeMs);
@@ -162,9 +169,26 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       };
       return result;
     } finally {
+      await frameStore?.abort();
       await rm(dir, { recursive: true, force: true });
     }
   };
+}
+
+/** Defaults for real phone video; the worker's settings pass their own. */
+export const DEFAULT_ANALYSIS_CAPS: AnalysisCaps = {
+  maxDurationSeconds: 30 * 60,
+  maxSourceFps: 240,
+  maxSourceFrames: 54_000,
+  maxAnalysedFrames: 18_000,
+  media: DEFAULT_MEDIA_LIMITS,
+};
+
+/** A media limit hit while probing or decoding is a property of the file: a permanent failure. */
+function asCapFailure(error: unknown): unknown {
+  if (error instanceof FrameTooLargeError) return resolutionTooHigh(error.width, error.height, error.maxPixels);
+  if (error instanceof MediaToolError && error.code === 'MEMORY_LIMIT') return memoryLimit();
+  return error;
 }
 
 interface FrameRecord {
@@ -220,30 +244,47 @@ async function download(
   if (!body) {
     throw new PermanentAnalysisError('VIDEO_MISSING', 'The uploaded video is no longer in storage. Please upload it again.');
   }
-  await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), createWriteStream(file), { signal });
+  await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), rejectNonVideo, createWriteStream(file), { signal });
 }
 
-/** Rejects what is not a video before any heavy work: magic bytes first, then ffprobe. */
-async function inspect(file: string, signal: AbortSignal): Promise<VideoProbe> {
-  const handle = await open(file, 'r');
-  const head = new Uint8Array(SNIFF_BYTES);
-  let read: number;
-  try {
-    ({ bytesRead: read } = await handle.read(head, 0, SNIFF_BYTES, 0));
-  } finally {
-    await handle.close();
+/**
+ * Passes the download through once its first bytes look like a video
+ * container; anything else stops the download there (a renamed 2 GB file
+ * costs its first chunk, not 2 GB of transfer and disk).
+ */
+async function* rejectNonVideo(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let head = Buffer.alloc(0);
+  let isChecked = false;
+  for await (const chunk of source) {
+    if (isChecked) {
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length < SNIFF_BYTES) continue;
+    checkContainer(head);
+    isChecked = true;
+    yield head;
   }
-  if (!sniffContainer(head.subarray(0, read))) {
-    throw new PermanentAnalysisError(
-      'NOT_A_VIDEO',
-      'This file is not a video we can read. Upload an MP4, MOV, WebM or 3GP video.',
-    );
+  if (!isChecked) {
+    checkContainer(head);
+    yield head;
   }
+}
+
+function checkContainer(head: Uint8Array): void {
+  if (!sniffContainer(head.subarray(0, SNIFF_BYTES))) {
+    throw new PermanentAnalysisError('NOT_A_VIDEO', 'This file is not a video we can read. Upload an MP4, MOV, WebM or 3GP video.');
+  }
+}
+
+/** ffprobe on a file whose first bytes were already checked: not a video, or over a media cap, is permanent. */
+async function inspect(file: string, signal: AbortSignal, caps: AnalysisCaps): Promise<VideoProbe> {
   try {
-    return await probeVideo(file, { signal });
+    return await probeVideo(file, { signal, limits: caps.media });
   } catch (error) {
     if (error instanceof NotAVideoError) throw new PermanentAnalysisError(error.code, error.message, { cause: error });
-    throw error;
+    throw asCapFailure(error);
   }
 }
 
