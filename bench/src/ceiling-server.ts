@@ -175,7 +175,7 @@ function initiate({ verify, store, presign }: Variant) {
       return reply.code(403).send({ error: 'ROLE_NOT_ALLOWED' });
     }
     const owner =
-      role === 'coach_pro_plus' ? { type: 'coach', id: claims.sub } : { type: 'org', id: String(claims.org_id ?? '') };
+      role === 'coach_pro_plus' ? { type: 'coach', id: claims.sub } : { type: 'org', id: typeof claims.org_id === 'string' ? claims.org_id : '' };
     const parsed = InputSchema.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'INVALID_INPUT' });
     const input = parsed.data;

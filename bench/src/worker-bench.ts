@@ -177,7 +177,7 @@ function pollHealthz(latencies: number[]) {
     }
   };
   return {
-    onLine(line: string) {
+    onLine: (line: string) => {
       const match = /^HEALTHZ (\d+)$/.exec(line);
       if (match) port = Number(match[1]);
       if (line === 'ANALYSIS START' && port !== undefined) {

@@ -137,7 +137,14 @@ export async function startBackendTerminator(
     /** Stops the terminations; calling it again answers the same figures. */
     stop() {
       stopped = true;
-      stopping ??= loop.finally(() => admin.end()).then(() => ({ rounds, terminated }));
+      stopping ??= (async () => {
+        try {
+          await loop;
+        } finally {
+          await admin.end();
+        }
+        return { rounds, terminated };
+      })();
       return stopping;
     },
   };

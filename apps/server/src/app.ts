@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 
 import {
@@ -55,11 +55,12 @@ const mergedVary = new Map<string, string>();
  * up on every answer (CORS's `Origin`, tRPC's `trpc-accept, accept`), so
  * merged values are kept.
  */
-function mergeVary(ours: unknown, theirs: string | null): string | undefined {
-  const key = `${String(ours ?? '')}\n${theirs ?? ''}`;
+function mergeVary(current: ReturnType<FastifyReply['getHeader']>, theirs: string | null): string | undefined {
+  const ours = Array.isArray(current) ? current.join(', ') : current === undefined ? '' : String(current);
+  const key = `${ours}\n${theirs ?? ''}`;
   let merged = mergedVary.get(key);
   if (merged === undefined) {
-    const names = [String(ours ?? ''), theirs ?? '']
+    const names = [ours, theirs ?? '']
       .flatMap((v) => v.split(','))
       .map((v) => v.trim())
       .filter(Boolean);
@@ -79,7 +80,9 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
     routerOptions: { maxParamLength: 5000 },
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
-    frameworkErrors: handleFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      handleFrameworkError(error, request, reply);
+    },
     clientErrorHandler: handleClientError,
   });
 

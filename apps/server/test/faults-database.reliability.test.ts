@@ -129,7 +129,12 @@ describe("the API's database connections dropped mid-request", () => {
         return { jobId: upload.jobId, completed: done.kind === 'ok' };
       };
       const terminator = await startBackendTerminator(server.dbUrl, { intervalMs: 100 });
-      const outcomes = await inParallel(flows, concurrency, flow).finally(() => terminator.stop());
+      let outcomes: Awaited<ReturnType<typeof flow>>[];
+      try {
+        outcomes = await inParallel(flows, concurrency, flow);
+      } finally {
+        await terminator.stop();
+      }
       const storm = await terminator.stop();
 
       expect(log.unexpected).toEqual([]);
@@ -250,7 +255,11 @@ describe("the worker's database connections dropped mid-job", () => {
           return done.length >= Math.ceil(count / 2);
         }, { what: 'half the jobs to finish during the storm', timeoutMs: 60_000, intervalMs: 100 });
       };
-      await duringStorm().finally(() => terminator.stop());
+      try {
+        await duringStorm();
+      } finally {
+        await terminator.stop();
+      }
       const storm = await terminator.stop();
       const jobs = await waitFor(async () => {
         const rows = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();

@@ -252,7 +252,7 @@ describe('startWebDevServer', () => {
     } finally {
       await web.close();
     }
-    await expect(fetch(web.url)).rejects.toThrow();
+    await expect(fetch(web.url)).rejects.toThrow('fetch failed');
   }, 30_000);
 
   it('logs and skips a Vite that cannot start (a broken config), leaving nothing listening', async () => {
@@ -267,7 +267,7 @@ describe('startWebDevServer', () => {
     expect(web).toBeUndefined();
     expect(warnings).toEqual([expect.stringContaining('web app not served: Vite could not start')]);
     // The port is free again: the HTTP server opened for Vite was closed.
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow('fetch failed');
     const again = createNetServer();
     await new Promise<void>((resolve, reject) => {
       again.once('error', reject);

@@ -40,7 +40,7 @@ async function expectQueuedOnce(jobIds: string[]) {
   const messages = await server.drainQueue();
   queued.jobs += jobIds.length;
   queued.messages += messages.length;
-  expect(messages.map((m) => (JSON.parse(m.Body ?? '{}') as { job_id: string }).job_id).sort()).toEqual([...jobIds].sort());
+  expect(messages.map((m) => (JSON.parse(m.Body ?? '{}') as { job_id: string }).job_id).sort((a, b) => a.localeCompare(b))).toEqual([...jobIds].sort((a, b) => a.localeCompare(b)));
 }
 const countingFetch: typeof fetch = async (input, init) => {
   api.requests += 1;
@@ -277,7 +277,7 @@ describe('honest uploads through the gateway', () => {
     });
     expect(result.status).toBe('queued');
     const puts = gateway.records.slice(from);
-    expect(puts.map((r) => [r.method, r.forwarded, r.status, r.query.get('partNumber')]).sort()).toEqual([
+    expect(puts.map((r) => [r.method, r.forwarded, r.status, r.query.get('partNumber')]).sort((a, b) => String(a).localeCompare(String(b)))).toEqual([
       ['PUT', true, 200, '1'],
       ['PUT', true, 200, '2'],
     ]);

@@ -28,11 +28,12 @@ describe('upload rate limits', () => {
     const { sessionId } = await client.sessions.create.mutate({ title: 'Limits', playerIds: [] });
     const token = await server.tokenFor(coachA);
     const responses = await Promise.all(Array.from({ length: 6 }, () => initiate(token, sessionId)));
-    const statuses = responses.map((r) => r.status).sort();
+    const statuses = responses.map((r) => r.status).sort((a, b) => a - b);
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
     const refused = responses.find((r) => r.status === 429);
-    expect(refused?.headers.get('retry-after')).toBe('60');
-    expect(((await refused?.json()) as ErrorBody).error.data.appCode).toBe('TOO_MANY_OPEN_UPLOADS');
+    if (!refused) throw new Error('no call was refused');
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(((await refused.json()) as ErrorBody).error.data.appCode).toBe('TOO_MANY_OPEN_UPLOADS');
     const rows = await server.db.selectFrom('videoAnalysisJobs').select('id').where('createdBy', '=', coachA.userId).execute();
     expect(rows).toHaveLength(3);
 

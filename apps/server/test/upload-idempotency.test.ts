@@ -292,11 +292,12 @@ describe('upload.initiate with a clientRequestId', () => {
     expect(ofB.jobId).not.toBe(ofA.jobId);
     expect(ofB.s3Key).not.toBe(ofA.s3Key);
     const rows = await jobsWithKey(plain, clientRequestId);
-    expect(rows.map((r) => [r.createdBy, r.id]).sort()).toEqual(
+    const byUser = (a: string[], b: string[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(rows.map((r) => [r.createdBy, r.id]).sort(byUser)).toEqual(
       [
         [coachA.userId, ofA.jobId],
         [coachB.userId, ofB.jobId],
-      ].sort(),
+      ].sort(byUser),
     );
   });
 

@@ -52,6 +52,8 @@ describe('createUsageMeter', () => {
 
   it('is off at 0', () => {
     const { meter } = meterAt({ mutationsPerMinute: 0, signedUrlsPerMinute: 0 });
-    for (let i = 0; i < 10_000; i++) meter.charge('coach-1', 'mutations', 1);
+    expect(() => {
+      for (let i = 0; i < 10_000; i++) meter.charge('coach-1', 'mutations', 1);
+    }).not.toThrow();
   });
 });

@@ -66,13 +66,13 @@ export interface StoragePut {
 /**
  * What to do with one PUT: undefined passes it to the emulator; a Response
  * answers instead of storage; an Error is thrown like a network failure;
- * `{ forward: true, then }` sends it to storage and lets `then` change the answer.
+ * `{ forward: true, respond }` sends it to storage and lets `respond` change the answer.
  */
 export type PutFault =
   | undefined
   | Response
   | Error
-  | { forward: true; then: (response: Response) => Response | Promise<Response> };
+  | { forward: true; respond: (response: Response) => Response | Promise<Response> };
 
 /**
  * The fetch given to uploadVideo for storage PUTs. It forwards everything to
@@ -104,7 +104,7 @@ export class StorageFetch {
       if (fault instanceof Response) return fault;
       if (fault instanceof Error) throw fault;
       const response = await globalThis.fetch(input, init);
-      return fault ? await fault.then(response) : response;
+      return fault ? await fault.respond(response) : response;
     } finally {
       this.inFlight -= 1;
     }

@@ -93,7 +93,7 @@ describe('resume', () => {
     expect(Math.max(...attempts)).toBe(2);
 
     // The server recorded exactly the parts that reached storage; the job stays open.
-    const stored = [...allowed].sort();
+    const stored = [...allowed].sort((a, b) => a - b);
     const record = await client.upload.listParts.query({ jobId });
     expect(record.parts.map((p) => p.partNumber)).toEqual(stored);
     const missing = [1, 2, 3, 4, 5].filter((n) => !allowed.has(n));
@@ -148,7 +148,7 @@ describe('resume', () => {
     // The PUT reaches storage, but the phone never hears back.
     storage.fault = () => ({
       forward: true,
-      then: async (response) => {
+      respond: async (response) => {
         await response.arrayBuffer();
         throw new TypeError('fetch failed (injected: connection reset)');
       },
@@ -201,7 +201,7 @@ describe('retry policy', () => {
     await expectStoredClip(done.jobId);
     // Retried parts are counted once: one "done" event per part, adding up to the file size.
     const partsDone = events.flatMap((e) => (e.part && e.part.bytesSent === e.part.sizeBytes ? [e.part] : []));
-    expect(partsDone.map((part) => part.partNumber).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(partsDone.map((part) => part.partNumber).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
     expect(partsDone.reduce((sum, part) => sum + part.sizeBytes, 0)).toBe(clip.sizeBytes);
     expectProgressContract(events, clip.sizeBytes);
   });
@@ -239,7 +239,7 @@ describe('retry policy', () => {
       if (put.attempt === 1) {
         return {
           forward: true,
-          then: async (response) => {
+          respond: async (response) => {
             await response.arrayBuffer();
             return s3Error(503, 'ServiceUnavailable');
           },
@@ -382,7 +382,7 @@ describe('integrity', () => {
       put.partNumber === 3
         ? {
             forward: true,
-            then: (response) => {
+            respond: (response) => {
               const headers = new Headers(response.headers);
               headers.set('etag', `"${'0'.repeat(32)}"`);
               return new Response(response.body, { status: response.status, headers });

@@ -25,6 +25,8 @@ let cached: Promise<FfmpegBinaries> | undefined;
  * `pnpm install`. A failed lookup is not cached, so a later call can succeed.
  */
 export function resolveFfmpeg(): Promise<FfmpegBinaries> {
+  // The process's own PATH, where a system ffmpeg is found; not configuration.
+  // oxlint-disable-next-line node/no-process-env
   cached ??= detectFfmpeg(process.env.PATH ?? '').catch((error: unknown) => {
     cached = undefined;
     throw error;

@@ -64,6 +64,8 @@ export function startTool(tool: ToolName, file: string, args: readonly string[],
     // glibc reserves 64 MiB of address space per thread arena; with a frame thread per
     // core that alone could exhaust the limit on a large machine (4K H.264 with 16
     // threads failed under 1 GiB without this, decoded with it).
+    // The child inherits this process's environment, as spawn does by default.
+    // oxlint-disable-next-line node/no-process-env
     env: limits === undefined ? process.env : { ...process.env, MALLOC_ARENA_MAX: '2' },
   });
   if (limits !== undefined && command.file === file && child.pid !== undefined) {

@@ -42,9 +42,9 @@ describe('startJpegEncoder', () => {
 
   it('rejects pending frames when stopped', async () => {
     const encoder = await startJpegEncoder({ width: 320, height: 180, quality: 80 });
-    const pending = expect(encoder.encode(frames[0] as VideoFrame)).rejects.toThrow(/stopped/);
+    const pending = encoder.encode(frames[0] as VideoFrame);
     await encoder.abort();
-    await pending;
+    await expect(pending).rejects.toThrow(/stopped/);
     expect(childPids('ffmpeg')).toEqual([]);
   });
 });

@@ -117,11 +117,12 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
     const height = 400;
     const poses: Pose[] = [];
     for (let i = 0; i < 5; i++) poses.push(await estimator.estimate(placeOnCanvas(photo, width, height, i * 30, 30)));
-    poses.forEach((pose, i) => {
+    expect(poses).toHaveLength(5);
+    for (const [i, pose] of poses.entries()) {
       const box = { left: PERSON_BOX.left + i * 30, right: PERSON_BOX.right + i * 30, top: PERSON_BOX.top + 30, bottom: PERSON_BOX.bottom + 30 };
       if (i > 0) expectBodyOnPerson(pose, box); // frame 0 is the coarse, untracked look
       if (i > 1) expect(pose.cropRegion.left).toBeGreaterThan((poses[i - 1]?.cropRegion.left ?? 0) + 10);
-    });
+    }
   });
 
   it('stays on the most prominent person when a smaller one is in the frame', async () => {

@@ -15,7 +15,7 @@ export interface HandlerContext {
   /** Aborted when the worker shuts down past its budget; handlers must stop and release. */
   signal: AbortSignal;
   /** Keeps the message hidden while a long job runs. */
-  extendVisibility(seconds: number): Promise<void>;
+  extendVisibility: (seconds: number) => Promise<void>;
 }
 
 export type MessageHandler = (message: ReceivedMessage, ctx: HandlerContext) => Promise<Disposition>;

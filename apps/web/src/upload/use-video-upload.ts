@@ -31,13 +31,13 @@ export interface VideoUpload {
   /** A multipart upload that did not finish (in this page or before a reload), to resume with the same file. */
   pending: PendingUpload | null;
   /** True when `file` is the one `pending` needs. */
-  canResumeWith(file: File): boolean;
+  canResumeWith: (file: File) => boolean;
   /** Starts a new upload. A pending upload is discarded first (the server too is told), so show that before calling. */
-  start(file: File, options: StartUploadOptions): void;
-  resume(file: File): void;
-  cancel(): void;
+  start: (file: File, options: StartUploadOptions) => void;
+  resume: (file: File) => void;
+  cancel: () => void;
   /** Forgets the pending upload and has the server discard what it stored. */
-  discardPending(): void;
+  discardPending: () => void;
 }
 
 interface Transfer extends ActiveTransfer {

@@ -138,7 +138,7 @@ export function createJobEventHub(options: JobEventHubOptions): JobEventHub {
       if (job) refresh(jobId, job);
     },
     publishAll() {
-      for (const [jobId, job] of [...byJob]) refresh(jobId, job);
+      for (const [jobId, job] of Array.from(byJob)) refresh(jobId, job);
     },
     get openStreams() {
       return openStreams;
