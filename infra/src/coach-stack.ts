@@ -1,0 +1,395 @@
+import {
+  Duration,
+  Fn,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  CfnOutput,
+  Annotations,
+  type StackProps,
+  aws_applicationautoscaling as appscaling,
+  aws_certificatemanager as acm,
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cwActions,
+  aws_ec2 as ec2,
+  aws_ecr as ecr,
+  aws_ecs as ecs,
+  aws_ecs_patterns as ecsPatterns,
+  aws_elasticloadbalancingv2 as elbv2,
+  aws_iam as iam,
+  aws_logs as logs,
+  aws_rds as rds,
+  aws_s3 as s3,
+  aws_s3_notifications as s3n,
+  aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+  aws_sns_subscriptions as snsSubscriptions,
+  aws_sqs as sqs,
+} from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+
+import { actionsFor, BUCKET_LEVEL_ACTIONS, OBJECT_KEY_PREFIX, SERVICE_AWS_CALLS, type ServiceAwsCalls } from './aws-permissions.ts';
+import type { DeployConfig } from './deploy-config.ts';
+import {
+  API_PORT,
+  apiEnv,
+  WORKER_STOP_TIMEOUT_SECONDS,
+  WORKER_TUNING,
+  workerEnv,
+  type SecretRef,
+  type ServiceEnv,
+  type ServiceEnvInputs,
+} from './service-env.ts';
+
+export interface CoachStackProps extends StackProps {
+  config: DeployConfig;
+}
+
+/** Custom metrics the services publish (see docs/deploy.md). */
+export const CUSTOM_METRICS = {
+  namespace: 'CoachPlus',
+  /** Age in seconds of the oldest outbox row not yet sent to the queue. */
+  outboxOldestUnsentAgeSeconds: 'OutboxOldestUnsentAgeSeconds',
+} as const;
+
+/** Backlog per worker task the scaling policy holds: one more round of jobs queued per task. */
+export const WORKER_BACKLOG_PER_TASK_TARGET = WORKER_TUNING.concurrency;
+
+/** The browser rules of the bucket: uploads (single PUT and parts) and reading results. */
+export function bucketCorsRules(origins: readonly string[]): s3.CorsRule[] {
+  return [
+    {
+      allowedOrigins: [...origins],
+      // PUT: presigned uploads and parts; GET: metrics.json, frames and the video.
+      allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET],
+      // What presigned PUTs sign and the browser sends (content-length is set by the browser itself).
+      allowedHeaders: ['content-type', 'if-none-match'],
+      // Browsers must read each part's ETag to complete a multipart upload.
+      exposedHeaders: ['ETag'],
+      maxAge: 600,
+    },
+  ];
+}
+
+/**
+ * Everything one deployment of Coach Plus needs: network, bucket, queues,
+ * Postgres, secrets, the API behind a load balancer, the workers, alarms.
+ */
+export class CoachStack extends Stack {
+  constructor(scope: Construct, id: string, props: CoachStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
+
+    // --- Storage --------------------------------------------------------------
+    const bucket = new s3.Bucket(this, 'Videos', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      cors: bucketCorsRules(config.corsOrigins),
+      lifecycleRules: [
+        {
+          id: 'abort-incomplete-uploads',
+          prefix: OBJECT_KEY_PREFIX,
+          // The sweeper aborts the uploads of expired jobs; this catches anything else.
+          abortIncompleteMultipartUploadAfter: Duration.days(2),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // --- Queues ---------------------------------------------------------------
+    const deadLetterQueue = new sqs.Queue(this, 'AnalysisDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    const analysisQueue = new sqs.Queue(this, 'AnalysisQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      visibilityTimeout: Duration.seconds(WORKER_TUNING.visibilityTimeoutSeconds),
+      enforceSSL: true,
+      // The worker dead-letters at the same count itself; this catches a worker that dies mid-job every time.
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: WORKER_TUNING.maxReceives },
+    });
+    // Object-created events for the upload-events consumer (not built yet: no service reads this queue).
+    const uploadEventsQueue = new sqs.Queue(this, 'UploadEventsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(uploadEventsQueue), {
+      prefix: OBJECT_KEY_PREFIX,
+    });
+
+    // --- Postgres and secrets -------------------------------------------------
+    const database = new rds.DatabaseInstance(this, 'Database', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 }),
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      databaseName: 'coach',
+      credentials: rds.Credentials.fromGeneratedSecret('coach'),
+      allocatedStorage: 20,
+      maxAllocatedStorage: 200,
+      storageEncrypted: true,
+      backupRetention: Duration.days(7),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.SNAPSHOT,
+    });
+    const dbSecret = database.secret;
+    if (!dbSecret) throw new Error('the database has generated credentials, so it has a secret');
+    // The apps take one DATABASE_URL. CloudFormation resolves the password into this
+    // secret at deploy time; the template holds only the reference. The generated
+    // password excludes URL-special characters. RDS requires TLS; the image does not
+    // carry the RDS CA yet, hence no-verify (encrypted, server not authenticated).
+    const databaseUrl = new secretsmanager.Secret(this, 'DatabaseUrl', {
+      description: 'DATABASE_URL of the Coach Plus services (composed from the RDS credentials at deploy time)',
+      secretStringValue: SecretValue.unsafePlainText(
+        Fn.join('', [
+          'postgresql://',
+          dbSecret.secretValueFromJson('username').unsafeUnwrap(),
+          ':',
+          dbSecret.secretValueFromJson('password').unsafeUnwrap(),
+          '@',
+          database.dbInstanceEndpointAddress,
+          ':',
+          database.dbInstanceEndpointPort,
+          '/coach?sslmode=no-verify',
+        ]),
+      ),
+    });
+    const jwtSecret =
+      config.auth.kind === 'hs256'
+        ? new secretsmanager.Secret(this, 'JwtSecret', {
+            description: 'AUTH_JWT_SECRET: the HS256 key the API verifies tokens with',
+            generateSecretString: { passwordLength: 64, excludePunctuation: true },
+          })
+        : undefined;
+    const secrets: Record<SecretRef, secretsmanager.ISecret | undefined> = { databaseUrl, jwtSecret };
+    const toEcsSecrets = (env: ServiceEnv) =>
+      Object.fromEntries(
+        Object.entries(env.secrets).map(([name, ref]) => {
+          const secret = secrets[ref];
+          if (!secret) throw new Error(`${name}: secret ${ref} is not provisioned with these settings`);
+          return [name, ecs.Secret.fromSecretsManager(secret)];
+        }),
+      );
+
+    const envInputs: ServiceEnvInputs = {
+      region: this.region,
+      bucketName: bucket.bucketName,
+      queueUrl: analysisQueue.queueUrl,
+      deadLetterQueueUrl: deadLetterQueue.queueUrl,
+      corsOrigins: config.corsOrigins,
+      auth: config.auth,
+    };
+    const grant = (role: iam.IRole, calls: ServiceAwsCalls) => {
+      const bucketActions = actionsFor(calls.bucket);
+      const objectActions = bucketActions.filter((a) => !BUCKET_LEVEL_ACTIONS.has(a));
+      const onBucket = bucketActions.filter((a) => BUCKET_LEVEL_ACTIONS.has(a));
+      if (objectActions.length > 0) {
+        role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: objectActions, resources: [bucket.arnForObjects(`${OBJECT_KEY_PREFIX}*`)] }),
+        );
+      }
+      if (onBucket.length > 0) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: onBucket, resources: [bucket.bucketArn] }));
+      for (const [queue, commands] of [
+        [analysisQueue, calls.analysisQueue],
+        [deadLetterQueue, calls.deadLetterQueue],
+      ] as const) {
+        if (commands.length > 0) {
+          role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: actionsFor(commands), resources: [queue.queueArn] }));
+        }
+      }
+    };
+
+    // --- Services -------------------------------------------------------------
+    const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    const api = apiEnv(envInputs);
+    const apiTaskRole = new iam.Role(this, 'ApiTaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    grant(apiTaskRole, SERVICE_AWS_CALLS.api);
+    const certificate = config.certificateArn ? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn) : undefined;
+    if (!certificate) Annotations.of(this).addWarningV2('coach:http-only', 'No certificateArn given: the API listens on plain HTTP port 80.');
+    const apiService = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Api', {
+      cluster,
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      desiredCount: 2,
+      // Deployments start new tasks before stopping old ones.
+      minHealthyPercent: 100,
+      publicLoadBalancer: true,
+      certificate,
+      protocol: certificate ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
+      redirectHTTP: certificate !== undefined,
+      circuitBreaker: { rollback: true },
+      taskImageOptions: {
+        image: ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, 'ApiRepository', config.apiRepository), config.imageTag),
+        containerName: 'api',
+        containerPort: API_PORT,
+        taskRole: apiTaskRole,
+        environment: api.environment,
+        secrets: toEcsSecrets(api),
+        logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logRetention: logs.RetentionDays.ONE_MONTH }),
+      },
+    });
+    // Ready means Postgres, the bucket and the queue answer.
+    apiService.targetGroup.configureHealthCheck({ path: '/readyz', healthyHttpCodes: '200' });
+
+    const worker = workerEnv(envInputs);
+    const workerTask = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 2048, memoryLimitMiB: 4096 });
+    grant(workerTask.taskRole, SERVICE_AWS_CALLS.worker);
+    workerTask.addContainer('worker', {
+      containerName: 'worker',
+      image: ecs.ContainerImage.fromEcrRepository(
+        ecr.Repository.fromRepositoryName(this, 'WorkerRepository', config.workerRepository),
+        config.imageTag,
+      ),
+      environment: worker.environment,
+      secrets: toEcsSecrets(worker),
+      stopTimeout: Duration.seconds(WORKER_STOP_TIMEOUT_SECONDS),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logRetention: logs.RetentionDays.ONE_MONTH }),
+    });
+    const workerService = new ecs.FargateService(this, 'Worker', {
+      cluster,
+      taskDefinition: workerTask,
+      desiredCount: config.workerMinTasks,
+      minHealthyPercent: 100,
+      circuitBreaker: { rollback: true },
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+
+    for (const service of [apiService.service, workerService]) {
+      database.connections.allowDefaultPortFrom(service);
+    }
+
+    // Workers scale on backlog per task: visible messages / running tasks, held at
+    // WORKER_BACKLOG_PER_TASK_TARGET. At least one task always runs: the sweeper lives in the worker.
+    const workerScaling = new appscaling.ScalableTarget(this, 'WorkerScaling', {
+      serviceNamespace: appscaling.ServiceNamespace.ECS,
+      resourceId: `service/${cluster.clusterName}/${workerService.serviceName}`,
+      scalableDimension: 'ecs:service:DesiredCount',
+      minCapacity: config.workerMinTasks,
+      maxCapacity: config.workerMaxTasks,
+    });
+    workerScaling.node.addDependency(workerService);
+    new appscaling.CfnScalingPolicy(this, 'WorkerBacklogPerTask', {
+      policyName: 'worker-backlog-per-task',
+      policyType: 'TargetTrackingScaling',
+      scalingTargetId: workerScaling.scalableTargetId,
+      targetTrackingScalingPolicyConfiguration: {
+        targetValue: WORKER_BACKLOG_PER_TASK_TARGET,
+        scaleOutCooldown: 60,
+        scaleInCooldown: 300,
+        customizedMetricSpecification: {
+          metrics: [
+            {
+              id: 'visible',
+              returnData: false,
+              metricStat: {
+                metric: {
+                  namespace: 'AWS/SQS',
+                  metricName: 'ApproximateNumberOfMessagesVisible',
+                  dimensions: [{ name: 'QueueName', value: analysisQueue.queueName }],
+                },
+                stat: 'Average',
+              },
+            },
+            {
+              id: 'running',
+              returnData: false,
+              metricStat: {
+                metric: {
+                  namespace: 'ECS/ContainerInsights',
+                  metricName: 'RunningTaskCount',
+                  dimensions: [
+                    { name: 'ClusterName', value: cluster.clusterName },
+                    { name: 'ServiceName', value: workerService.serviceName },
+                  ],
+                },
+                stat: 'Average',
+              },
+            },
+            { id: 'backlogPerTask', expression: 'visible / running', label: 'Analysis backlog per worker task', returnData: true },
+          ],
+        },
+      },
+    });
+
+    // --- Alarms ---------------------------------------------------------------
+    const alarmTopic = new sns.Topic(this, 'Alarms');
+    if (config.alarmEmail) alarmTopic.addSubscription(new snsSubscriptions.EmailSubscription(config.alarmEmail));
+    const notify = (alarm: cloudwatch.Alarm) => alarm.addAlarmAction(new cwActions.SnsAction(alarmTopic));
+
+    notify(
+      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmDescription: 'Analysis messages were dead-lettered: inspect them, fix the cause, then replay.',
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    notify(
+      new cloudwatch.Alarm(this, 'AnalysisQueueAge', {
+        alarmDescription: 'A queued analysis has waited over 10 minutes: workers are down, stuck or at their maximum.',
+        metric: analysisQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 600,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    notify(
+      new cloudwatch.Alarm(this, 'OutboxOldestUnsentAge', {
+        alarmDescription:
+          'The oldest outbox row has waited over 5 minutes to be sent to the queue: SQS is failing or the API relay is stuck.',
+        metric: new cloudwatch.Metric({
+          namespace: CUSTOM_METRICS.namespace,
+          metricName: CUSTOM_METRICS.outboxOldestUnsentAgeSeconds,
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 300,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        // Until the API publishes this metric the alarm stays in INSUFFICIENT_DATA.
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      }),
+    );
+    const lb = apiService.loadBalancer.metrics;
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' } as const;
+    notify(
+      new cloudwatch.Alarm(this, 'Api5xxRate', {
+        alarmDescription: 'Over 5% of API requests answered 5xx (from the API or the load balancer) for 10 minutes.',
+        metric: new cloudwatch.MathExpression({
+          label: 'API 5xx rate (%)',
+          expression: '100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests',
+          usingMetrics: {
+            target5xx: lb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, fiveMinutes),
+            elb5xx: lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, fiveMinutes),
+            requests: lb.requestCount(fiveMinutes),
+          },
+          period: Duration.minutes(5),
+        }),
+        threshold: 5,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // --- Outputs --------------------------------------------------------------
+    new CfnOutput(this, 'ApiUrl', { value: `${certificate ? 'https' : 'http'}://${apiService.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
+    new CfnOutput(this, 'AnalysisQueueUrl', { value: analysisQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'UploadEventsQueueUrl', { value: uploadEventsQueue.queueUrl });
+    new CfnOutput(this, 'DatabaseUrlSecretArn', { value: databaseUrl.secretArn });
+    if (jwtSecret) new CfnOutput(this, 'JwtSecretArn', { value: jwtSecret.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+    new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
+    new CfnOutput(this, 'WorkerServiceName', { value: workerService.serviceName });
+  }
+}
