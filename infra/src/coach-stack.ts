@@ -1,34 +1,40 @@
 import {
-  Duration,
-  Fn,
-  RemovalPolicy,
-  SecretValue,
-  Stack,
-  CfnOutput,
-  Annotations,
-  type StackProps,
-  aws_applicationautoscaling as appscaling,
   aws_certificatemanager as acm,
+  Annotations,
+  aws_applicationautoscaling as appscaling,
+  CfnOutput,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cwActions,
+  Duration,
   aws_ec2 as ec2,
   aws_ecr as ecr,
   aws_ecs as ecs,
   aws_ecs_patterns as ecsPatterns,
   aws_elasticloadbalancingv2 as elbv2,
+  Fn,
   aws_iam as iam,
   aws_logs as logs,
   aws_rds as rds,
+  RemovalPolicy,
   aws_s3 as s3,
   aws_s3_notifications as s3n,
   aws_secretsmanager as secretsmanager,
+  SecretValue,
   aws_sns as sns,
   aws_sns_subscriptions as snsSubscriptions,
   aws_sqs as sqs,
+  Stack,
+  type StackProps,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 
-import { actionsFor, BUCKET_LEVEL_ACTIONS, OBJECT_KEY_PREFIX, SERVICE_AWS_CALLS, type ServiceAwsCalls } from './aws-permissions.ts';
+import {
+  actionsFor,
+  BUCKET_LEVEL_ACTIONS,
+  OBJECT_KEY_PREFIX,
+  SERVICE_AWS_CALLS,
+  type ServiceAwsCalls,
+} from './aws-permissions.ts';
 import type { DeployConfig } from './deploy-config.ts';
 import {
   API_PORT,
@@ -192,7 +198,8 @@ export class CoachStack extends Stack {
           new iam.PolicyStatement({ actions: objectActions, resources: [bucket.arnForObjects(`${OBJECT_KEY_PREFIX}*`)] }),
         );
       }
-      if (onBucket.length > 0) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: onBucket, resources: [bucket.bucketArn] }));
+      if (onBucket.length > 0)
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: onBucket, resources: [bucket.bucketArn] }));
       for (const [queue, commands] of [
         [analysisQueue, calls.analysisQueue],
         [deadLetterQueue, calls.deadLetterQueue],
@@ -204,13 +211,19 @@ export class CoachStack extends Stack {
     };
 
     // --- Services -------------------------------------------------------------
+    // Log groups declared here rather than through `logRetention`, which adds a Lambda to set it.
+    const logGroup = (id: string) =>
+      new logs.LogGroup(this, id, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
     const api = apiEnv(envInputs);
     const apiTaskRole = new iam.Role(this, 'ApiTaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
     grant(apiTaskRole, SERVICE_AWS_CALLS.api);
-    const certificate = config.certificateArn ? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn) : undefined;
-    if (!certificate) Annotations.of(this).addWarningV2('coach:http-only', 'No certificateArn given: the API listens on plain HTTP port 80.');
+    const certificate = config.certificateArn
+      ? acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn)
+      : undefined;
+    if (!certificate)
+      Annotations.of(this).addWarningV2('coach:http-only', 'No certificateArn given: the API listens on plain HTTP port 80.');
     const apiService = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Api', {
       cluster,
       cpu: 512,
@@ -224,13 +237,16 @@ export class CoachStack extends Stack {
       redirectHTTP: certificate !== undefined,
       circuitBreaker: { rollback: true },
       taskImageOptions: {
-        image: ecs.ContainerImage.fromEcrRepository(ecr.Repository.fromRepositoryName(this, 'ApiRepository', config.apiRepository), config.imageTag),
+        image: ecs.ContainerImage.fromEcrRepository(
+          ecr.Repository.fromRepositoryName(this, 'ApiRepository', config.apiRepository),
+          config.imageTag,
+        ),
         containerName: 'api',
         containerPort: API_PORT,
         taskRole: apiTaskRole,
         environment: api.environment,
         secrets: toEcsSecrets(api),
-        logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logRetention: logs.RetentionDays.ONE_MONTH }),
+        logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logGroup: logGroup('ApiLogs') }),
       },
     });
     // Ready means Postgres, the bucket and the queue answer.
@@ -248,7 +264,7 @@ export class CoachStack extends Stack {
       environment: worker.environment,
       secrets: toEcsSecrets(worker),
       stopTimeout: Duration.seconds(WORKER_STOP_TIMEOUT_SECONDS),
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logRetention: logs.RetentionDays.ONE_MONTH }),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: logGroup('WorkerLogs') }),
     });
     const workerService = new ecs.FargateService(this, 'Worker', {
       cluster,
@@ -310,7 +326,12 @@ export class CoachStack extends Stack {
                 stat: 'Average',
               },
             },
-            { id: 'backlogPerTask', expression: 'visible / running', label: 'Analysis backlog per worker task', returnData: true },
+            {
+              id: 'backlogPerTask',
+              expression: 'visible / running',
+              label: 'Analysis backlog per worker task',
+              returnData: true,
+            },
           ],
         },
       },
@@ -381,7 +402,9 @@ export class CoachStack extends Stack {
     );
 
     // --- Outputs --------------------------------------------------------------
-    new CfnOutput(this, 'ApiUrl', { value: `${certificate ? 'https' : 'http'}://${apiService.loadBalancer.loadBalancerDnsName}` });
+    new CfnOutput(this, 'ApiUrl', {
+      value: `${certificate ? 'https' : 'http'}://${apiService.loadBalancer.loadBalancerDnsName}`,
+    });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
     new CfnOutput(this, 'AnalysisQueueUrl', { value: analysisQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetterQueue.queueUrl });

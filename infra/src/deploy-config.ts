@@ -44,10 +44,15 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     return n;
   };
 
-  const corsOrigins = (text('corsOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  if (corsOrigins.length === 0) problems.push('corsOrigins: required, the web app origins, e.g. -c corsOrigins=https://app.example.com');
+  const corsOrigins = (text('corsOrigins') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (corsOrigins.length === 0)
+    problems.push('corsOrigins: required, the web app origins, e.g. -c corsOrigins=https://app.example.com');
   for (const origin of corsOrigins) {
-    if (!ORIGIN.test(origin)) problems.push(`corsOrigins: ${origin} is not an origin like https://app.example.com (no path, no trailing slash)`);
+    if (!ORIGIN.test(origin))
+      problems.push(`corsOrigins: ${origin} is not an origin like https://app.example.com (no path, no trailing slash)`);
   }
 
   const jwksUrl = text('jwksUrl');
@@ -71,7 +76,9 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     workerMinTasks: count('workerMinTasks', 1),
     workerMaxTasks: count('workerMaxTasks', 10),
   };
-  if (config.workerMaxTasks < config.workerMinTasks) problems.push('workerMaxTasks: must be at least workerMinTasks');
+  const countsValid = [config.workerMinTasks, config.workerMaxTasks].every((n) => Number.isInteger(n) && n >= 1);
+  if (countsValid && config.workerMaxTasks < config.workerMinTasks)
+    problems.push('workerMaxTasks: must be at least workerMinTasks');
   if (problems.length > 0) throw new DeployConfigError(`Invalid deploy settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return config;
 }

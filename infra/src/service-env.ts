@@ -15,8 +15,7 @@ export interface ServiceEnv {
 
 export type AuthParams =
   /** HS256 with a secret generated in Secrets Manager. */
-  | { kind: 'hs256' }
-  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+  { kind: 'hs256' } | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
 
 export interface ServiceEnvInputs {
   region: string;
@@ -53,7 +52,11 @@ export function apiEnv(inputs: ServiceEnvInputs): ServiceEnv {
   const auth: ServiceEnv =
     inputs.auth.kind === 'jwks'
       ? {
-          environment: { AUTH_JWKS_URL: inputs.auth.jwksUrl, AUTH_ISSUER: inputs.auth.issuer, AUTH_AUDIENCE: inputs.auth.audience },
+          environment: {
+            AUTH_JWKS_URL: inputs.auth.jwksUrl,
+            AUTH_ISSUER: inputs.auth.issuer,
+            AUTH_AUDIENCE: inputs.auth.audience,
+          },
           secrets: {},
         }
       : { environment: {}, secrets: { AUTH_JWT_SECRET: 'jwtSecret' } };

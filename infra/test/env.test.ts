@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { loadConfig } from '../../apps/server/src/env.ts';
-import { WorkerSettingsSchema, workerShutdownMs } from '@coach/worker';
-import { loadWorkerConfig } from '../../apps/worker/src/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { WorkerSettingsSchema, workerShutdownMs } from '@coach/worker';
+
+import { loadConfig } from '../../apps/server/src/env.ts';
+import { loadWorkerConfig } from '../../apps/worker/src/env.ts';
 import { containerEnv, synthTemplates, type Variant } from './synth.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -39,15 +40,14 @@ const RUNTIME_VALUES: Record<string, string> = {
 
 /** The environment a container sees: plain values as given, deploy-time values and secrets as placeholders. */
 function runtimeEnv(env: { environment: Record<string, unknown>; secretNames: string[] }): Record<string, string> {
-  const entries = [
-    ...Object.entries(env.environment),
-    ...env.secretNames.map((name) => [name, undefined] as const),
-  ].map(([name, value]) => {
-    if (typeof value === 'string') return [name, value];
-    const placeholder = RUNTIME_VALUES[name];
-    if (placeholder === undefined) throw new Error(`${name} is set at deploy time; give it a placeholder in RUNTIME_VALUES`);
-    return [name, placeholder];
-  });
+  const entries = [...Object.entries(env.environment), ...env.secretNames.map((name) => [name, undefined] as const)].map(
+    ([name, value]) => {
+      if (typeof value === 'string') return [name, value];
+      const placeholder = RUNTIME_VALUES[name];
+      if (placeholder === undefined) throw new Error(`${name} is set at deploy time; give it a placeholder in RUNTIME_VALUES`);
+      return [name, placeholder];
+    },
+  );
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
@@ -61,7 +61,10 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
     const env = containerEnv(templates[variant], 'api');
     const given = runtimeEnv(env);
     const known = acceptedKeys('apps/server/src/env.ts');
-    expect(Object.keys(given).filter((k) => !known.has(k)), 'variables env.ts does not know').toEqual([]);
+    expect(
+      Object.keys(given).filter((k) => !known.has(k)),
+      'variables env.ts does not know',
+    ).toEqual([]);
 
     const config = loadConfig(given);
     expect(config.env).toBe('production');
@@ -78,7 +81,10 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
     const env = containerEnv(templates[variant], 'worker');
     const given = runtimeEnv(env);
     const known = acceptedKeys('apps/worker/src/env.ts');
-    expect(Object.keys(given).filter((k) => !known.has(k)), 'variables env.ts does not know').toEqual([]);
+    expect(
+      Object.keys(given).filter((k) => !known.has(k)),
+      'variables env.ts does not know',
+    ).toEqual([]);
 
     const config = loadWorkerConfig(given);
     expect(config.aws.endpoint).toBeUndefined();
@@ -105,7 +111,14 @@ it('every variable env.ts requires in production is set: removing any one is ref
     });
     const expected =
       name === 'api'
-        ? ['AUTH_JWT_SECRET', 'AWS_REGION', 'CORS_ORIGINS', 'DATABASE_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_QUEUE_URL']
+        ? [
+            'AUTH_JWT_SECRET',
+            'AWS_REGION',
+            'CORS_ORIGINS',
+            'DATABASE_URL',
+            'S3_COACH_VIDEOS_BUCKET',
+            'SQS_VIDEO_ANALYSIS_QUEUE_URL',
+          ]
         : ['AWS_REGION', 'DATABASE_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_DLQ_URL', 'SQS_VIDEO_ANALYSIS_QUEUE_URL'];
     expect(required.sort(), name).toEqual(expected);
   }

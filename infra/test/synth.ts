@@ -50,7 +50,10 @@ interface ContainerDefinition {
 export function containerEnv(template: Template, name: string): ContainerEnv {
   const taskDefinitions = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
   for (const td of taskDefinitions) {
-    const props = td.Properties as { ContainerDefinitions: ContainerDefinition[]; TaskRoleArn: { 'Fn::GetAtt': [string, string] } };
+    const props = td.Properties as {
+      ContainerDefinitions: ContainerDefinition[];
+      TaskRoleArn: { 'Fn::GetAtt': [string, string] };
+    };
     const container = props.ContainerDefinitions.find((c) => c.Name === name);
     if (!container) continue;
     return {
@@ -61,4 +64,9 @@ export function containerEnv(template: Template, name: string): ContainerEnv {
     };
   }
   throw new Error(`no container named ${name}`);
+}
+
+/** Asserts the template has a resource of `type` whose properties match (named expect… so lint sees an assertion). */
+export function expectResource(template: Template, type: string, props: Record<string, unknown>): void {
+  template.hasResourceProperties(type, props);
 }
