@@ -6,29 +6,35 @@
  * and fails when one is missing here or when an entry here is no longer used.
  */
 
-/** S3 commands. Presigned URLs are signed by the API's role, so the role needs what the URL does. */
+/**
+ * S3 commands. Presigned URLs are signed by the API's role, so the role needs
+ * what the URL does.
+ */
 export const S3_COMMAND_ACTIONS = {
-  PutObjectCommand: 's3:PutObject',
-  GetObjectCommand: 's3:GetObject',
+  PutObjectCommand: ['s3:PutObject'],
+  // ListBucket too: without it S3 answers 403, not 404, for a key that does not
+  // exist, and the adapters read 404 as "no object" (upload.complete before the
+  // upload, the sweeper's check of a watched key, a video deleted meanwhile).
+  GetObjectCommand: ['s3:GetObject', 's3:ListBucket'],
   // HEAD on an object is authorised as GetObject.
-  HeadObjectCommand: 's3:GetObject',
-  DeleteObjectCommand: 's3:DeleteObject',
+  HeadObjectCommand: ['s3:GetObject', 's3:ListBucket'],
+  DeleteObjectCommand: ['s3:DeleteObject'],
   // The multipart steps other than abort are authorised as PutObject.
-  CreateMultipartUploadCommand: 's3:PutObject',
-  UploadPartCommand: 's3:PutObject',
-  CompleteMultipartUploadCommand: 's3:PutObject',
-  AbortMultipartUploadCommand: 's3:AbortMultipartUpload',
+  CreateMultipartUploadCommand: ['s3:PutObject'],
+  UploadPartCommand: ['s3:PutObject'],
+  CompleteMultipartUploadCommand: ['s3:PutObject'],
+  AbortMultipartUploadCommand: ['s3:AbortMultipartUpload'],
   // HEAD on the bucket (health checks) is authorised as ListBucket, on the bucket itself.
-  HeadBucketCommand: 's3:ListBucket',
-} as const;
+  HeadBucketCommand: ['s3:ListBucket'],
+} as const satisfies Record<string, readonly string[]>;
 
 export const SQS_COMMAND_ACTIONS = {
-  SendMessageCommand: 'sqs:SendMessage',
-  ReceiveMessageCommand: 'sqs:ReceiveMessage',
-  DeleteMessageCommand: 'sqs:DeleteMessage',
-  ChangeMessageVisibilityCommand: 'sqs:ChangeMessageVisibility',
-  GetQueueAttributesCommand: 'sqs:GetQueueAttributes',
-} as const;
+  SendMessageCommand: ['sqs:SendMessage'],
+  ReceiveMessageCommand: ['sqs:ReceiveMessage'],
+  DeleteMessageCommand: ['sqs:DeleteMessage'],
+  ChangeMessageVisibilityCommand: ['sqs:ChangeMessageVisibility'],
+  GetQueueAttributesCommand: ['sqs:GetQueueAttributes'],
+} as const satisfies Record<string, readonly string[]>;
 
 export type S3Command = keyof typeof S3_COMMAND_ACTIONS;
 export type SqsCommand = keyof typeof SQS_COMMAND_ACTIONS;
@@ -87,9 +93,9 @@ export const SERVICE_AWS_CALLS = {
   },
 } as const satisfies Record<'api' | 'worker', ServiceAwsCalls>;
 
-const ACTION_OF: Record<S3Command | SqsCommand, string> = { ...S3_COMMAND_ACTIONS, ...SQS_COMMAND_ACTIONS };
+const ACTIONS_OF: Record<S3Command | SqsCommand, readonly string[]> = { ...S3_COMMAND_ACTIONS, ...SQS_COMMAND_ACTIONS };
 
 /** The distinct IAM actions a list of commands needs, sorted. */
 export function actionsFor(commands: readonly (S3Command | SqsCommand)[]): string[] {
-  return [...new Set(commands.map((c) => ACTION_OF[c]))].sort();
+  return [...new Set(commands.flatMap((c) => ACTIONS_OF[c]))].sort();
 }

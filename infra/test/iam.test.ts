@@ -131,7 +131,6 @@ describe('IAM', () => {
     expect(api.analysisQueue).not.toContain('sqs:DeleteMessage');
     expect(api.deadLetterQueue).toBeUndefined();
     expect(worker.analysisQueue).not.toContain('sqs:SendMessage');
-    expect(worker.bucket).toBeUndefined();
   });
 
   it('no policy in the stack grants a wildcard S3 or SQS action', () => {
@@ -149,4 +148,11 @@ describe('IAM', () => {
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((a) => a === '*' || (/^(s3|sqs):/.test(a) && a.includes('*')))).toEqual([]);
   });
+});
+
+it('both roles may list the bucket, so a missing key answers 404 (read as "no object"), not 403', () => {
+  for (const service of ['api', 'worker'] as const) {
+    const grants = grantsByResource(template, roleStatements(template, containerEnv(template, service).taskRoleId));
+    expect(grants.bucket, service).toEqual(['s3:ListBucket']);
+  }
 });
