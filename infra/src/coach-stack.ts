@@ -414,5 +414,11 @@ export class CoachStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'WorkerServiceName', { value: workerService.serviceName });
+    // What a one-off task (the migration) needs: the API's task definition, network and security group.
+    new CfnOutput(this, 'ApiTaskDefinitionArn', { value: apiService.taskDefinition.taskDefinitionArn });
+    new CfnOutput(this, 'PrivateSubnetIds', { value: vpc.privateSubnets.map((subnet) => subnet.subnetId).join(',') });
+    new CfnOutput(this, 'ApiSecurityGroupId', {
+      value: apiService.service.connections.securityGroups.map((group) => group.securityGroupId).join(','),
+    });
   }
 }
