@@ -1,12 +1,11 @@
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
+import type { Logger, OutboxDispatcher } from '@coach/jobs';
 
 import type { AuthState } from './auth/identity.ts';
 import { wallClockScheduler, type ScheduleAt } from './clock.ts';
 import type { JobEvents } from './events/job-events.ts';
-import type { Logger } from './logger.ts';
 import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
-import type { OutboxDispatcher } from './outbox/dispatcher.ts';
 
 /** Product settings the procedures need; built from the environment by the app, never read here. */
 export interface ApiConfig extends UsageLimits {

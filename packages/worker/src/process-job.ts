@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
 
 import type { ReceivedMessage } from '@coach/aws';
-import { isTerminal, moveJob, type Logger } from '@coach/api';
-import { AnalysisJobMessageSchema, type AnalysisJobMessage } from '@coach/api/messages';
+import { extendLease, findJob, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
 import {
+  AnalysisJobMessageSchema,
   claimJob,
-  extendLease,
-  findJob,
-  updateLeasedJob,
-  type Database,
-  type Kysely,
-  type VideoAnalysisJob,
-} from '@coach/db';
+  completeLeasedJob,
+  failureColumns,
+  isTerminal,
+  jobFailure,
+  moveJob,
+  writeLeasedJob,
+  type AnalysisJobMessage,
+  type AnalysisResult,
+  type Logger,
+} from '@coach/jobs';
 
 import type { Disposition, MessageHandler } from './consumer.ts';
-import { timeLimit } from './analysis/caps.ts';
-import { PermanentAnalysisError, retriesExhausted, WORKER_FAILURE } from './errors.ts';
+import { PermanentAnalysisError } from './errors.ts';
 
 export interface AnalysisInput {
   job: VideoAnalysisJob;
@@ -25,8 +27,8 @@ export interface AnalysisInput {
   reportProgress(done: number, total: number): Promise<void>;
 }
 
-/** Turns one uploaded video into a result stored on the job (JSON-serialisable). */
-export type VideoAnalyzer = (input: AnalysisInput) => Promise<Record<string, unknown>>;
+/** Turns one uploaded video into the result stored on the job (validated against its schema when written). */
+export type VideoAnalyzer = (input: AnalysisInput) => Promise<AnalysisResult>;
 
 export interface JobProcessorOptions {
   db: Kysely<Database>;
@@ -67,11 +69,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
           jobId: parsed.jobId,
           from: 'queued',
           to: 'failed',
-          set: {
-            errorCode: WORKER_FAILURE.INVALID_MESSAGE,
-            errorMessage: 'The analysis request was malformed. Please upload the video again.',
-            finishedAt: new Date(),
-          },
+          set: failureColumns(jobFailure.invalidMessage(), new Date()),
         });
       }
       return { kind: 'dead-letter' };
@@ -89,12 +87,11 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
     if (job.attempts > options.maxReceives) {
       // Deliveries were used up without an outcome (e.g. crashes, or a queue redrive
       // count above WORKER_MAX_RECEIVES): stop here rather than loop.
-      await updateLeasedJob(db, {
+      await writeLeasedJob(db, {
         jobId: job.id,
         leaseToken,
         to: 'failed',
-        release: true,
-        set: retriesExhausted(job.attempts - 1),
+        set: failureColumns(jobFailure.retriesExhausted(job.attempts - 1), new Date()),
       });
       return { kind: 'delete' };
     }
@@ -138,7 +135,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
       if (percent === lastPercent) return;
       lastPercent = percent;
       try {
-        const row = await updateLeasedJob(db, {
+        const row = await writeLeasedJob(db, {
           jobId,
           leaseToken,
           set: { framesDone: done, framesTotal: total, progressPercent: percent },
@@ -154,13 +151,7 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
       const result = await options.analyzer({ job, signal: stop.signal, reportProgress });
       await stopHeartbeat();
       if (stopReason) throw stop.signal.reason;
-      const done = await updateLeasedJob(db, {
-        jobId: job.id,
-        leaseToken,
-        to: 'completed',
-        release: true,
-        set: { result: JSON.stringify(result), progressPercent: 100, finishedAt: new Date(), errorCode: null, errorMessage: null },
-      });
+      const done = await completeLeasedJob(db, { jobId: job.id, leaseToken, result, finishedAt: new Date() });
       if (!done) {
         logger.warn(log, 'lease lost before the result was committed; result discarded');
         return { kind: 'leave' };
@@ -182,21 +173,20 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         return { kind: 'leave' };
       }
       if (stopReason === 'shutdown') {
-        await updateLeasedJob(db, { jobId, leaseToken, to: 'queued', release: true });
+        await writeLeasedJob(db, { jobId, leaseToken, to: 'queued' });
         logger.info(log, 'released for another worker at shutdown');
         return { kind: 'retry', delaySeconds: 0 };
       }
       if (stopReason === 'deadline') {
         logger.warn({ ...log, maxJobSeconds: options.maxJobSeconds }, 'analysis exceeded its time limit');
       }
-      const permanent = stopReason === 'deadline' ? timeLimit(options.maxJobSeconds) : error;
+      const permanent = stopReason === 'deadline' ? PermanentAnalysisError.of(jobFailure.timeLimit(options.maxJobSeconds)) : error;
       if (permanent instanceof PermanentAnalysisError) {
-        const failed = await updateLeasedJob(db, {
+        const failed = await writeLeasedJob(db, {
           jobId,
           leaseToken,
           to: 'failed',
-          release: true,
-          set: { errorCode: permanent.code, errorMessage: permanent.message, finishedAt: new Date() },
+          set: failureColumns(permanent, new Date()),
         });
         logger.info({ ...log, code: permanent.code }, 'analysis failed permanently');
         return failed ? { kind: 'delete' } : { kind: 'leave' };
@@ -204,17 +194,16 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
         logger.warn({ ...log, err: error }, 'analysis failed; will retry');
       }
       if (message.receiveCount >= options.maxReceives) {
-        await updateLeasedJob(db, {
+        await writeLeasedJob(db, {
           jobId,
           leaseToken,
           to: 'failed',
-          release: true,
-          set: retriesExhausted(message.receiveCount),
+          set: failureColumns(jobFailure.retriesExhausted(message.receiveCount), new Date()),
         });
         // Visible at once: SQS moves it to the dead-letter queue on the next receive.
         return { kind: 'retry', delaySeconds: 0 };
       }
-      await updateLeasedJob(db, { jobId, leaseToken, to: 'queued', release: true });
+      await writeLeasedJob(db, { jobId, leaseToken, to: 'queued' });
       const delaySeconds = Math.min(
         options.backoffMaxSeconds,
         options.backoffBaseSeconds * 2 ** Math.max(0, message.receiveCount - 1),

@@ -12,14 +12,25 @@ import {
   type VideoAnalysisJob,
 } from '@coach/db';
 
+import {
+  analysisDedupeKey,
+  analysisOutboxMessage,
+  discardUpload,
+  failureColumns,
+  jobFailure,
+  keyWritableUntil,
+  moveJob,
+  videoKey,
+  type JobFailure,
+  type UploadRejectionCode,
+  type VideoContentType,
+} from '@coach/jobs';
+
 import type { Context } from '../context.ts';
-import { analysisDedupeKey, buildAnalysisJobMessage } from '../messages/analysis-job.ts';
 import { AppError } from './errors.ts';
 import { jobNotFound } from './jobs.ts';
 import { sessionNotFound } from './sessions.ts';
-import { moveJob } from './job-status.ts';
 import { assembleMultipart, planParts } from './multipart.ts';
-import { videoKey, type VideoContentType } from './video-key.ts';
 
 type UploadDeps = Pick<Context, 'db' | 'storage' | 'outbox' | 'config' | 'logger' | 'now'>;
 
@@ -303,39 +314,19 @@ export interface CompletedUpload {
   message: string;
 }
 
-interface Rejection {
-  code: string;
-  message: string;
-}
-
 /** Why a stored object cannot be analysed, or undefined when it is acceptable. */
 export function checkStoredObject(
   job: Pick<VideoAnalysisJob, 'declaredSizeBytes' | 'contentType'>,
   object: StoredObject,
   maxUploadBytes: number,
-): Rejection | undefined {
-  if (object.sizeBytes === 0) {
-    return { code: 'EMPTY_UPLOAD', message: 'The uploaded file is empty.' };
-  }
-  if (object.sizeBytes > maxUploadBytes) {
-    return {
-      code: 'FILE_TOO_LARGE',
-      message: `The uploaded file is larger than the ${formatBytes(maxUploadBytes)} limit.`,
-    };
-  }
+): JobFailure<UploadRejectionCode> | undefined {
+  if (object.sizeBytes === 0) return jobFailure.emptyUpload();
+  if (object.sizeBytes > maxUploadBytes) return jobFailure.fileTooLarge(formatBytes(maxUploadBytes));
   if (job.declaredSizeBytes !== null && object.sizeBytes !== job.declaredSizeBytes) {
-    return {
-      code: 'SIZE_MISMATCH',
-      message: `The uploaded file is ${object.sizeBytes} bytes, but ${job.declaredSizeBytes} bytes were declared.`,
-    };
+    return jobFailure.sizeMismatch(object.sizeBytes, job.declaredSizeBytes);
   }
   const storedType = object.contentType?.split(';')[0]?.trim().toLowerCase();
-  if (storedType !== job.contentType) {
-    return {
-      code: 'CONTENT_TYPE_MISMATCH',
-      message: `The file was uploaded as ${storedType ?? 'an unknown type'}, but ${job.contentType} was declared.`,
-    };
-  }
+  if (storedType !== job.contentType) return jobFailure.contentTypeMismatch(storedType, job.contentType);
   return undefined;
 }
 
@@ -378,9 +369,7 @@ export async function completeUpload(
         to: 'rejected',
         set: {
           sizeBytes: object.sizeBytes,
-          errorCode: rejection.code,
-          errorMessage: rejection.message,
-          finishedAt: deps.now(),
+          ...failureColumns(rejection, deps.now()),
           // The URL stays valid: what it stores after the delete below must go too (the sweeper's watch).
           keyWritableUntil: keyWritableUntil(job, deps.now()),
         },
@@ -400,11 +389,7 @@ export async function completeUpload(
           set: { sizeBytes: object.sizeBytes, etag: object.etag ?? null, queuedAt: deps.now() },
         });
         if (queued) {
-          await deps.outbox.enqueue(trx, {
-            dedupeKey: analysisDedupeKey(queued.id),
-            jobId: queued.id,
-            payload: buildAnalysisJobMessage(queued),
-          });
+          await deps.outbox.enqueue(trx, analysisOutboxMessage(queued, analysisDedupeKey.first(queued.id)));
         }
         return queued;
       });
@@ -431,7 +416,7 @@ export async function completeUpload(
     case 'processing':
     case 'completed':
     case 'failed': {
-      const sqsMessageId = current.sqsMessageId ?? (await deps.outbox.dispatch(analysisDedupeKey(current.id)));
+      const sqsMessageId = current.sqsMessageId ?? (await deps.outbox.dispatch(analysisDedupeKey.first(current.id)));
       return {
         jobId: current.id,
         status: current.status,
@@ -471,9 +456,7 @@ export async function abortUpload(
       from: 'awaiting_upload',
       to: 'aborted',
       set: {
-        errorCode: 'UPLOAD_ABORTED',
-        errorMessage: 'The upload was cancelled.',
-        finishedAt: deps.now(),
+        ...failureColumns(jobFailure.uploadAborted(), deps.now()),
         // The URL stays valid after the discard above: the sweeper removes whatever it stores from now on.
         keyWritableUntil: keyWritableUntil(job, deps.now()),
       },
@@ -483,26 +466,4 @@ export async function abortUpload(
     throw new AppError('UPLOAD_CLOSED', `This upload is already ${aborted.status}; it can no longer be cancelled.`);
   }
   return { jobId: aborted.id, status: aborted.status };
-}
-
-/**
- * For a job closing now without a video: the last moment a URL signed for it
- * could start writing to its storage. S3 cannot revoke a presigned URL, so the
- * sweeper removes whatever reaches the key until then (plus its grace for a
- * write begun just before). Every single-PUT URL, the first and any re-signed
- * for a repeated initiate, expires by the job's deadline. Part URLs reach only
- * the multipart upload id, which refuses parts once aborted or completed, so
- * nothing can start after the upload closes.
- */
-export function keyWritableUntil(job: Pick<VideoAnalysisJob, 'uploadExpiresAt' | 'multipartUploadId'>, closedAt: Date): Date {
-  return job.multipartUploadId ? closedAt : job.uploadExpiresAt;
-}
-
-/** Removes what an unfinished upload left in storage. */
-export async function discardUpload(
-  storage: UploadDeps['storage'],
-  job: Pick<VideoAnalysisJob, 's3Key' | 'multipartUploadId'>,
-): Promise<void> {
-  if (job.multipartUploadId) await storage.abortMultipartUpload({ key: job.s3Key, uploadId: job.multipartUploadId });
-  await storage.delete(job.s3Key);
 }

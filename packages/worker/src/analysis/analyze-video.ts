@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import { ObjectChangedError, type ObjectStorage } from '@coach/aws';
-import type { AnalysisResult } from '@coach/api/messages';
+import { framesPrefix as framesPrefixOf, jobFailure, metricsKey as metricsKeyOf, type AnalysisResult } from '@coach/jobs';
 import {
   DEFAULT_MEDIA_LIMITS,
   extractFrames,
@@ -24,7 +24,7 @@ import { computeFrameMetrics, summarizeMetrics, type FrameMetrics, type Pose, ty
 
 import { PermanentAnalysisError } from '../errors.ts';
 import type { AnalysisInput, VideoAnalyzer } from '../process-job.ts';
-import { checkCaps, memoryLimit, resolutionTooHigh, type AnalysisCaps } from './caps.ts';
+import { checkCaps, type AnalysisCaps } from './caps.ts';
 import { createFrameStore, type FrameStore } from './frame-store.ts';
 import { workDirPrefix } from './work-dirs.ts';
 
@@ -73,8 +73,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       lap('probeMs', t);
       checkCaps(probe, job.sampleFps, caps);
 
-      const prefix = job.s3Key.slice(0, job.s3Key.lastIndexOf('/') + 1);
-      const framesPrefix = job.includeFrames ? `${prefix}frames/` : null;
+      const framesPrefix = job.includeFrames ? framesPrefixOf(job.s3Key) : null;
       if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media });
       const expected = Math.max(1, Math.ceil(probe.durationSeconds * job.sampleFps));
       const records: FrameRecord[] = [];
@@ -125,17 +124,14 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
 
       records.sort((a, b) => a.index - b.index);
       if (records.length === 0) {
-        throw new PermanentAnalysisError('UNREADABLE_VIDEO', 'No frames could be read from this video. Please upload it again.');
+        throw PermanentAnalysisError.of(jobFailure.noFrames());
       }
       if (!records.some((r) => r.poseScore >= PERSON_FOUND_SCORE)) {
-        throw new PermanentAnalysisError(
-          'NO_PERSON_FOUND',
-          'We could not find a person in this video. Film the player from head to toe in good light and upload again.',
-        );
+        throw PermanentAnalysisError.of(jobFailure.noPersonFound());
       }
       const summary = summarizeMetrics(records.map((r) => r.metrics));
 
-      const metricsKey = `${prefix}analysis/metrics.json`;
+      const metricsKey = metricsKeyOf(job.s3Key);
       t = performance.now();
       await options.storage.putObject(
         metricsKey,
@@ -186,8 +182,10 @@ export const DEFAULT_ANALYSIS_CAPS: AnalysisCaps = {
 
 /** A media limit hit while probing or decoding is a property of the file: a permanent failure. */
 function asCapFailure(error: unknown): unknown {
-  if (error instanceof FrameTooLargeError) return resolutionTooHigh(error.width, error.height, error.maxPixels);
-  if (error instanceof MediaToolError && error.code === 'MEMORY_LIMIT') return memoryLimit();
+  if (error instanceof FrameTooLargeError) {
+    return PermanentAnalysisError.of(jobFailure.resolutionTooHigh(error.width, error.height, error.maxPixels));
+  }
+  if (error instanceof MediaToolError && error.code === 'MEMORY_LIMIT') return PermanentAnalysisError.of(jobFailure.memoryLimit());
   return error;
 }
 
@@ -233,16 +231,12 @@ async function download(
     body = await storage.getStream(job.s3Key, job.etag ? { ifMatch: job.etag } : {});
   } catch (error) {
     if (error instanceof ObjectChangedError) {
-      throw new PermanentAnalysisError(
-        'VIDEO_CHANGED',
-        'The stored video changed after its upload was confirmed, so it was not analysed. Please upload it again.',
-        { cause: error },
-      );
+      throw PermanentAnalysisError.of(jobFailure.videoChanged(), { cause: error });
     }
     throw error;
   }
   if (!body) {
-    throw new PermanentAnalysisError('VIDEO_MISSING', 'The uploaded video is no longer in storage. Please upload it again.');
+    throw PermanentAnalysisError.of(jobFailure.videoMissing());
   }
   await pipeline(Readable.fromWeb(body as WebReadableStream<Uint8Array>), rejectNonVideo, createWriteStream(file), { signal });
 }
@@ -274,7 +268,7 @@ async function* rejectNonVideo(source: AsyncIterable<Uint8Array>): AsyncGenerato
 
 function checkContainer(head: Uint8Array): void {
   if (!sniffContainer(head.subarray(0, SNIFF_BYTES))) {
-    throw new PermanentAnalysisError('NOT_A_VIDEO', 'This file is not a video we can read. Upload an MP4, MOV, WebM or 3GP video.');
+    throw PermanentAnalysisError.of(jobFailure.notAVideo());
   }
 }
 
