@@ -26,6 +26,31 @@ export interface ApiConfig extends UsageLimits {
   maxWatchStreamsPerUser: number;
 }
 
+/** Every `ApiConfig` key, once: the compiler refuses a key added to the interface and missed here. */
+const API_CONFIG_KEYS = {
+  uploadUrlExpiresSeconds: true,
+  downloadUrlExpiresSeconds: true,
+  maxUploadBytes: true,
+  multipartThresholdBytes: true,
+  multipartPartSizeBytes: true,
+  partUrlExpiresSeconds: true,
+  initiatesPerMinute: true,
+  maxOpenUploads: true,
+  maxWatchStreamsPerUser: true,
+  mutationsPerMinute: true,
+  signedUrlsPerMinute: true,
+} as const satisfies Record<keyof ApiConfig, true>;
+
+/**
+ * Exactly the API's settings out of a wider config (the server's holds the
+ * auth secret and the database URL): what rides along as `ctx.config` to
+ * every procedure is only what procedures need.
+ */
+export function toApiConfig(config: ApiConfig): Readonly<ApiConfig> {
+  const picked = Object.fromEntries(Object.keys(API_CONFIG_KEYS).map((key) => [key, config[key as keyof ApiConfig]]));
+  return Object.freeze(picked as unknown as ApiConfig);
+}
+
 /** Long-lived collaborators, built once per process. */
 export interface ApiDeps {
   db: Kysely<Database>;

@@ -3,7 +3,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './root.ts';
 
 export { appRouter, createCaller, type AppRouter } from './root.ts';
-export { createContext, type ApiConfig, type ApiDeps, type Context } from './context.ts';
+export { createContext, toApiConfig, type ApiConfig, type ApiDeps, type Context } from './context.ts';
 export {
   createTokenVerifier,
   MAX_HS256_TOKEN_LIFETIME_SECONDS,
