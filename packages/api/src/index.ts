@@ -13,6 +13,7 @@ export {
 export { signDevToken, type DevTokenClaims } from './auth/sign-token.ts';
 export type { AuthState, Identity } from './auth/identity.ts';
 export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';
+export { errorEnvelope, type ErrorEnvelope } from './error-envelope.ts';
 export { VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
 export { planParts } from './domain/multipart.ts';
 // The server wires the outbox and logs through these; they live with the job domain.
