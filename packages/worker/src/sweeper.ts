@@ -2,7 +2,7 @@ import type { ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 import type { Logger } from '@coach/jobs';
 
-import { sweepWatchedKeys, type KeyWatchReport } from './orphan-keys.ts';
+import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 import { recoverAbandonedJobs } from './sweep/abandoned-jobs.ts';
 import { expireUploads } from './sweep/expire-uploads.ts';
 import { redispatchStaleJobs } from './sweep/stale-queued-jobs.ts';

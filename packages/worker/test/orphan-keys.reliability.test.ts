@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
-import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/orphan-keys.ts';
+import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
 import type { Identity } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
