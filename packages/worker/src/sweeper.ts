@@ -1,29 +1,10 @@
-import type { ObjectStorage } from '@coach/aws';
-import type { Database, Kysely } from '@coach/db';
-import type { Logger } from '@coach/jobs';
-
 import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 import { recoverAbandonedJobs } from './sweep/abandoned-jobs.ts';
 import { expireUploads } from './sweep/expire-uploads.ts';
+import type { SweeperOptions } from './sweep/options.ts';
 import { redispatchStaleJobs } from './sweep/stale-queued-jobs.ts';
 
-export interface SweeperOptions {
-  db: Kysely<Database>;
-  storage: ObjectStorage;
-  logger: Logger;
-  /**
-   * After the upload URL expired, how long a slow PUT may still be finishing: an
-   * upload is expired only then, and a closed upload's key is watched as long.
-   */
-  uploadGraceSeconds: number;
-  /** How long past its lease a `processing` job must be before it counts as abandoned. */
-  abandonedGraceSeconds: number;
-  /** How long a `queued` job may sit untouched before its message is presumed lost. */
-  staleQueuedSeconds: number;
-  /** Claims allowed per job before it is failed. */
-  maxAttempts: number;
-  batchSize?: number;
-}
+export type { SweeperOptions };
 
 export interface SweepReport extends KeyWatchReport {
   expired: number;

@@ -1,14 +1,9 @@
-import {
-  analysisDedupeKey,
-  analysisOutboxMessage,
-  enqueueForRelay,
-  failureColumns,
-  jobFailure,
-  writeLeasedJob,
-} from '@coach/jobs';
+import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, writeLeasedJob } from '@coach/jobs';
 import { findAbandonedJobs, type VideoAnalysisJob } from '@coach/db';
 
-import { decideRetry, type SweepPassOptions } from './options.ts';
+import { applyRetryDecisions, retriesExhausted, type SweepPassOptions } from './options.ts';
+
+type Lease = { jobId: string; leaseToken: string; lapsedForSeconds: number };
 
 /**
  * `processing` jobs whose worker is gone (the lease lapsed past its grace):
@@ -16,34 +11,27 @@ import { decideRetry, type SweepPassOptions } from './options.ts';
  * takeover is a lease write, so a worker that renewed meanwhile keeps its job.
  */
 export async function recoverAbandonedJobs(options: SweepPassOptions): Promise<{ requeued: number; failed: number }> {
-  const { db } = options;
-  const counts = { requeued: 0, failed: 0 };
-  for (const job of await findAbandonedJobs(db, { graceSeconds: options.abandonedGraceSeconds, limit: options.limit })) {
-    const leaseToken = job.leaseToken;
-    if (!leaseToken) continue;
-    const lease = { jobId: job.id, leaseToken, lapsedForSeconds: options.abandonedGraceSeconds };
-    if (decideRetry(job.attempts, options.maxAttempts) === 'fail') {
-      const failed = await writeLeasedJob(db, {
-        ...lease,
-        to: 'failed',
-        set: failureColumns(jobFailure.retriesExhausted(job.attempts), new Date()),
-      });
-      if (failed) counts.failed += 1;
-      continue;
-    }
-    if (await requeue(options, lease)) {
-      counts.requeued += 1;
-      options.logger.warn({ jobId: job.id, attempts: job.attempts }, 'abandoned job re-queued');
-    }
-  }
-  return counts;
+  const found = await findAbandonedJobs(options.db, { graceSeconds: options.abandonedGraceSeconds, limit: options.limit });
+  // A job is taken over by its lapsed lease: one without a token has nothing to take over.
+  const leases = found.flatMap((job) =>
+    job.leaseToken
+      ? [{ attempts: job.attempts, lease: { jobId: job.id, leaseToken: job.leaseToken, lapsedForSeconds: options.abandonedGraceSeconds } }]
+      : [],
+  );
+  const counts = await applyRetryDecisions(leases, options.maxAttempts, {
+    fail: async ({ lease, attempts }) =>
+      (await writeLeasedJob(options.db, { ...lease, to: 'failed', set: retriesExhausted(attempts) })) !== undefined,
+    retry: async ({ lease, attempts }) => {
+      if (!(await requeue(options, lease))) return false;
+      options.logger.warn({ jobId: lease.jobId, attempts }, 'abandoned job re-queued');
+      return true;
+    },
+  });
+  return { requeued: counts.retried, failed: counts.failed };
 }
 
 /** Back to `queued` with a message for the relay, in one transaction; undefined when the lease was not lost after all. */
-function requeue(
-  options: SweepPassOptions,
-  lease: { jobId: string; leaseToken: string; lapsedForSeconds: number },
-): Promise<VideoAnalysisJob | undefined> {
+function requeue(options: SweepPassOptions, lease: Lease): Promise<VideoAnalysisJob | undefined> {
   return options.db.transaction().execute(async (trx) => {
     const row = await writeLeasedJob(trx, { ...lease, to: 'queued' });
     if (row) await enqueueForRelay(trx, analysisOutboxMessage(row, analysisDedupeKey.retry(row.id, row.attempts)));

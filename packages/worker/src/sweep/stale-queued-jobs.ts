@@ -1,11 +1,4 @@
-import {
-  analysisDedupeKey,
-  analysisOutboxMessage,
-  enqueueForRelay,
-  failureColumns,
-  jobFailure,
-  moveJob,
-} from '@coach/jobs';
+import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, moveJob } from '@coach/jobs';
 import {
   countOutboxMessages,
   findStaleQueuedJobs,
@@ -14,7 +7,7 @@ import {
   type VideoAnalysisJob,
 } from '@coach/db';
 
-import { decideRetry, type SweepPassOptions } from './options.ts';
+import { applyRetryDecisions, retriesExhausted, type SweepPassOptions } from './options.ts';
 
 /**
  * `queued` jobs untouched for a long time, whose message was presumably lost:
@@ -22,25 +15,17 @@ import { decideRetry, type SweepPassOptions } from './options.ts';
  * otherwise sent another message.
  */
 export async function redispatchStaleJobs(options: SweepPassOptions): Promise<{ redispatched: number; failed: number }> {
-  const { db } = options;
-  const counts = { redispatched: 0, failed: 0 };
-  for (const job of await findStaleQueuedJobs(db, { staleSeconds: options.staleQueuedSeconds, limit: options.limit })) {
-    if (decideRetry(job.attempts, options.maxAttempts) === 'fail') {
-      const failed = await moveJob(db, {
-        jobId: job.id,
-        from: 'queued',
-        to: 'failed',
-        set: failureColumns(jobFailure.retriesExhausted(job.attempts), new Date()),
-      });
-      if (failed) counts.failed += 1;
-      continue;
-    }
-    if (await redispatch(options, job)) {
-      counts.redispatched += 1;
+  const stale = await findStaleQueuedJobs(options.db, { staleSeconds: options.staleQueuedSeconds, limit: options.limit });
+  const counts = await applyRetryDecisions(stale, options.maxAttempts, {
+    fail: async (job) =>
+      (await moveJob(options.db, { jobId: job.id, from: 'queued', to: 'failed', set: retriesExhausted(job.attempts) })) !== undefined,
+    retry: async (job) => {
+      if (!(await redispatch(options, job))) return false;
       options.logger.warn({ jobId: job.id }, 'queued job had no live message; sent another');
-    }
-  }
-  return counts;
+      return true;
+    },
+  });
+  return { redispatched: counts.retried, failed: counts.failed };
 }
 
 /** Another message for the relay, only when every message so far went out: an unsent one is still the relay's to deliver. */
