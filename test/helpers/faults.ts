@@ -5,7 +5,7 @@ import {
   type ReceivedMessage,
   type SendOptions,
 } from '@coach/aws';
-import { sql, type Database, type Kysely } from '@coach/db';
+import { isDatabaseUnavailable, sql, type Database, type Kysely } from '@coach/db';
 import pg from 'pg';
 
 import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
@@ -174,7 +174,16 @@ export async function dropConnectionOnInsert(
   await sql`create trigger fault_drop_connection before insert on ${sql.table(table)}
     for each row execute function fault_drop_connection()`.execute(db);
   return async () => {
-    await sql`drop trigger if exists fault_drop_connection on ${sql.table(table)}`.execute(db);
+    // The pool may still hold a connection the fault ended whose close has not arrived yet (under
+    // load it lands after the query's error): retry on the next connection rather than leave the fault on.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sql`drop trigger if exists fault_drop_connection on ${sql.table(table)}`.execute(db);
+        return;
+      } catch (error) {
+        if (attempt >= 5 || !isDatabaseUnavailable(error)) throw error;
+      }
+    }
   };
 }
 

@@ -1,5 +1,8 @@
 import type { AuthState, Identity } from '@coach/api';
 
+// For tests of packages that drive the API only through these helpers (the worker's end-to-end tests).
+export type { Identity };
+
 export const coachA: Identity = { userId: 'coach-a', role: 'coach_pro_plus', orgId: null, features: null };
 export const coachB: Identity = { userId: 'coach-b', role: 'coach_pro_plus', orgId: null, features: null };
 export const orgUserX1: Identity = { userId: 'org-x-staff-1', role: 'org_pro', orgId: 'org-x', features: null };

@@ -1,4 +1,4 @@
-import { silentLogger } from '@coach/api';
+import { silentLogger } from '@coach/jobs';
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker, type WorkerConfig } from '@coach/worker';

@@ -8,6 +8,7 @@ import {
   appRouter,
   createContext,
   createUsageMeter,
+  toApiConfig,
   type ApiDeps,
   type AppRouter,
   type TokenVerifier,
@@ -126,7 +127,9 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
 
   registerHealthRoutes(app, deps, { cacheMs: options.readinessCacheMs });
 
-  const usage = createUsageMeter(deps.config);
+  // The caller may hand over its whole config (the server's holds secrets): procedures see only theirs.
+  const config = toApiConfig(deps.config);
+  const usage = createUsageMeter(config);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -136,7 +139,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
       maxBodySize: BODY_LIMIT_BYTES,
       createContext: async ({ req }) =>
-        createContext({ ...deps, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+        createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
       // A rate-limited call tells the client when to come back.
       responseMeta({ errors }) {
         const retryAfter = errors

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
-import { APP_ERROR_CODES, type AppErrorCode } from '@coach/api';
+import { errorEnvelope, type AppErrorCode } from '@coach/api';
 
 /** JSON-RPC codes tRPC uses for the same HTTP statuses, so every error body has one shape. */
 const JSON_RPC_CODE: Record<number, number> = {
@@ -46,18 +46,13 @@ export function sendHttpError(
   const httpStatus = known ? status : 500;
   message ??= known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
   return reply.code(httpStatus).send({
-    error: {
+    error: errorEnvelope({
       message,
-      code: JSON_RPC_CODE[httpStatus] ?? (known ? -32600 : -32603),
-      data: {
-        code: APP_ERROR_CODES[appCode],
-        httpStatus,
-        path: null,
-        appCode,
-        requestId: request.id,
-        fieldErrors: null,
-      },
-    },
+      jsonRpcCode: JSON_RPC_CODE[httpStatus] ?? (known ? -32600 : -32603),
+      appCode,
+      httpStatus,
+      requestId: request.id,
+    }),
   });
 }
 
@@ -86,11 +81,7 @@ export function handleClientError(error: Error & { code?: string }, socket: Dupl
     ? 'The request line or headers are too large (at most 16 KiB). Send large inputs in a POST body.'
     : 'The request could not be read as HTTP.';
   const body = JSON.stringify({
-    error: {
-      message,
-      code: JSON_RPC_CODE[status],
-      data: { code: APP_ERROR_CODES[appCode], httpStatus: status, path: null, appCode, requestId: null, fieldErrors: null },
-    },
+    error: errorEnvelope({ message, jsonRpcCode: JSON_RPC_CODE[status] ?? -32600, appCode, httpStatus: status, requestId: null }),
   });
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Payload Too Large' : 'Bad Request'}\r\n` +

@@ -5,6 +5,7 @@ import { DEFAULT_WORKER_CONFIG, startWorker, type Worker } from '@coach/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { sampleResult } from '../../../test/helpers/analysis-result.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -65,7 +66,7 @@ describe('jobs.watch', () => {
               await new Promise((resolve) => setTimeout(resolve, 80));
               await reportProgress(done, 4);
             }
-            return { frames: 4 };
+            return sampleResult({ frameCount: 4 });
           },
         },
         { ...DEFAULT_WORKER_CONFIG, waitTimeSeconds: 1, shutdownBudgetMs: 500 },

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/api';
+import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
 import { createSqsQueue } from '@coach/aws';
 import { findJob } from '@coach/db';
 import { videoFromImage } from '@coach/media/testing';

@@ -1,12 +1,11 @@
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
+import type { Logger, OutboxDispatcher } from '@coach/jobs';
 
 import type { AuthState } from './auth/identity.ts';
 import { wallClockScheduler, type ScheduleAt } from './clock.ts';
 import type { JobEvents } from './events/job-events.ts';
-import type { Logger } from './logger.ts';
 import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
-import type { OutboxDispatcher } from './outbox/dispatcher.ts';
 
 /** Product settings the procedures need; built from the environment by the app, never read here. */
 export interface ApiConfig extends UsageLimits {
@@ -25,6 +24,31 @@ export interface ApiConfig extends UsageLimits {
   maxOpenUploads: number;
   /** jobs.watch streams one user may hold open in one API process at once (0: no limit). */
   maxWatchStreamsPerUser: number;
+}
+
+/** Every `ApiConfig` key, once: the compiler refuses a key added to the interface and missed here. */
+const API_CONFIG_KEYS = {
+  uploadUrlExpiresSeconds: true,
+  downloadUrlExpiresSeconds: true,
+  maxUploadBytes: true,
+  multipartThresholdBytes: true,
+  multipartPartSizeBytes: true,
+  partUrlExpiresSeconds: true,
+  initiatesPerMinute: true,
+  maxOpenUploads: true,
+  maxWatchStreamsPerUser: true,
+  mutationsPerMinute: true,
+  signedUrlsPerMinute: true,
+} as const satisfies Record<keyof ApiConfig, true>;
+
+/**
+ * Exactly the API's settings out of a wider config (the server's holds the
+ * auth secret and the database URL): what rides along as `ctx.config` to
+ * every procedure is only what procedures need.
+ */
+export function toApiConfig(config: ApiConfig): Readonly<ApiConfig> {
+  const picked = Object.fromEntries(Object.keys(API_CONFIG_KEYS).map((key) => [key, config[key as keyof ApiConfig]]));
+  return Object.freeze(picked as unknown as ApiConfig);
 }
 
 /** Long-lived collaborators, built once per process. */

@@ -3,7 +3,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './root.ts';
 
 export { appRouter, createCaller, type AppRouter } from './root.ts';
-export { createContext, type ApiConfig, type ApiDeps, type Context } from './context.ts';
+export { createContext, toApiConfig, type ApiConfig, type ApiDeps, type Context } from './context.ts';
 export {
   createTokenVerifier,
   MAX_HS256_TOKEN_LIFETIME_SECONDS,
@@ -13,13 +13,11 @@ export {
 export { signDevToken, type DevTokenClaims } from './auth/sign-token.ts';
 export type { AuthState, Identity } from './auth/identity.ts';
 export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';
-export { videoKey, VIDEO_CONTENT_TYPES, type VideoContentType } from './domain/video-key.ts';
-export { JOB_TRANSITIONS, isTerminal, moveJob } from './domain/job-status.ts';
-export { discardUpload, keyWritableUntil } from './domain/upload.ts';
+export { errorEnvelope, type ErrorEnvelope } from './error-envelope.ts';
+export { VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
 export { planParts } from './domain/multipart.ts';
-export { createOutboxDispatcher, type OutboxDispatcher } from './outbox/dispatcher.ts';
-export { startOutboxRelay, type OutboxRelay } from './outbox/relay.ts';
-export { silentLogger, type Logger } from './logger.ts';
+// The server wires the outbox and logs through these; they live with the job domain.
+export { createOutboxDispatcher, startOutboxRelay, silentLogger, type Logger, type OutboxDispatcher, type OutboxRelay } from '@coach/jobs';
 export {
   createJobEventHub,
   type JobEventHub,

@@ -7,6 +7,7 @@ import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.t
 import type { Context } from './context.ts';
 import { APP_ERROR_CODES, AppError, appCodeForTrpcCode } from './domain/errors.ts';
 import { ownerFor } from './domain/owner.ts';
+import { errorEnvelope } from './error-envelope.ts';
 import { describeZodError } from './validation.ts';
 
 const t = initTRPC.context<Context>().create({
@@ -32,18 +33,16 @@ const t = initTRPC.context<Context>().create({
     } else if (zodError) {
       message = describeZodError(zodError);
     }
-    return {
+    return errorEnvelope({
       message,
-      code: shape.code,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path ?? null,
-        appCode,
-        requestId,
-        fieldErrors: zodError ? fieldErrors(zodError) : null,
-      },
-    };
+      jsonRpcCode: shape.code,
+      trpcCode: shape.data.code,
+      httpStatus: shape.data.httpStatus,
+      path: shape.data.path ?? null,
+      appCode,
+      requestId,
+      fieldErrors: zodError ? fieldErrors(zodError) : null,
+    });
   },
 });
 

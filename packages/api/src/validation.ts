@@ -1,6 +1,6 @@
 import { z, type ZodError } from 'zod';
 
-import { DEFAULT_CONTENT_TYPE, VIDEO_CONTENT_TYPES, type VideoContentType } from './domain/video-key.ts';
+import { DEFAULT_CONTENT_TYPE, VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
 
 /** "Invalid input: sampleFps: Too big…; title: …" — names every bad field. */
 export function describeZodError(error: ZodError): string {

@@ -1,5 +1,9 @@
 import type { Identity, RouterInputs } from '@coach/api';
+import { sql } from '@coach/db';
+import type { Logger } from '@coach/jobs';
 import { describe, expect, it } from 'vitest';
+
+import { getJob } from '../src/domain/jobs.ts';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -300,5 +304,23 @@ describe('jobs.list', () => {
     await expect(
       t.api.callerFor(signedIn(coachA)).jobs.list({ sessionId: session.sessionId, cursor: 'not-a-cursor' }),
     ).rejects.toMatchObject({ code: 'BAD_REQUEST', cause: { code: 'INVALID_CURSOR' } });
+  });
+});
+
+describe('a stored result that fails its schema', () => {
+  it('reads as null and is logged with the job, never dropped silently', async () => {
+    const session = await createSession(coachA);
+    const { jobId } = await initiate(coachA, session.sessionId);
+    // Written around the worker's validation, as a hand edit or an older schema would be.
+    await sql`update video_analysis_jobs set status = 'completed', result = '{"schemaVersion": 99}'::jsonb where id = ${jobId}`.execute(t.testDb.db);
+    const logged: { obj: object; msg: string | undefined }[] = [];
+    const logger: Logger = { info: () => {}, warn: () => {}, error: (obj, msg) => logged.push({ obj, msg }) };
+
+    const view = await getJob({ db: t.testDb.db, logger }, { owner: { type: 'coach', id: coachA.userId }, jobId });
+
+    expect(view.result).toBeNull();
+    expect(logged).toEqual([
+      { obj: expect.objectContaining({ jobId, issues: expect.arrayContaining([expect.stringContaining('schemaVersion')]) }), msg: 'stored analysis result fails its schema; shown as null' },
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { createOutboxDispatcher, silentLogger, type OutboxDispatcher } from '@coach/api';
-import { AnalysisJobMessageSchema } from '@coach/api/messages';
+import { AnalysisJobMessageSchema } from '@coach/jobs';
 import { AwsUnavailableError } from '@coach/aws';
 import { insertOutboxMessage, sql, type KyselyPlugin } from '@coach/db';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import type { Identity, RouterInputs } from '@coach/api';
-import { AnalysisJobMessageSchema } from '@coach/api/messages';
+import { AnalysisJobMessageSchema } from '@coach/jobs';
 import { sql } from '@coach/db';
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-import { createJobEventHub, type JobEventHub } from '@coach/api';
+import { createJobEventHub, silentLogger, type JobEventHub } from '@coach/api';
 import { sql } from '@coach/db';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -18,6 +18,7 @@ function setUp(options: { maxWatchStreamsPerUser?: number; fallbackPollMs?: numb
   const clock = manualClock();
   const deps = {
     db: t.testDb.db,
+    logger: silentLogger,
     jobEvents: hub,
     config: { maxWatchStreamsPerUser: options.maxWatchStreamsPerUser ?? 0 },
     now: clock.now,

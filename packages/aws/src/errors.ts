@@ -10,6 +10,25 @@ export class AwsUnavailableError extends Error {
   }
 }
 
+/**
+ * Runs one AWS call. `expected` may answer for an error the caller expects
+ * (`{ answer }`, e.g. undefined for a missing object) or throw its own typed
+ * error; any other failure becomes an `AwsUnavailableError` for `operation`.
+ */
+export async function awsCall<T>(
+  operation: string,
+  fn: () => Promise<T>,
+  expected?: (error: unknown) => { answer: T } | undefined,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const handled = expected?.(error);
+    if (handled) return handled.answer;
+    throw new AwsUnavailableError(operation, { cause: error });
+  }
+}
+
 export function isNotFound(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };

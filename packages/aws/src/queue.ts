@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { AwsUnavailableError } from './errors.ts';
+import { awsCall as call, AwsUnavailableError } from './errors.ts';
 
 export interface ReceivedMessage {
   messageId: string;
@@ -40,13 +40,6 @@ export interface MessageQueue {
 }
 
 export function createSqsQueue({ sqs, queueUrl }: { sqs: SQSClient; queueUrl: string }): MessageQueue {
-  const call = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw new AwsUnavailableError(operation, { cause: error });
-    }
-  };
   return {
     async send(body, options) {
       const abortSignal = options?.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;

@@ -13,7 +13,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import {
-  AwsUnavailableError,
+  awsCall,
   errorName,
   InvalidPartsError,
   isNotFound,
@@ -100,127 +100,111 @@ export interface S3StorageDeps {
 
 export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectStorage {
   const urls = createObjectUrlPresigner(signer, bucket, (request) => signWithMiddlewareStack(signer, bucket, request));
+  /** A missing object (or upload) is an answer, not an outage. */
+  const missing = <T>(answer: T) => (error: unknown) => (isNotFound(error) ? { answer } : undefined);
   return {
     bucket,
     async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
       // Create-only: once the upload is verified, the same URL cannot replace it.
       const headers = { 'content-type': contentType, 'if-none-match': '*' };
-      try {
-        const url = await urls.presign({
+      const url = await awsCall('presign upload', () =>
+        urls.presign({
           operation: 'PutObject',
           method: 'PUT',
           key,
           headers: contentLength === undefined ? headers : { ...headers, 'content-length': String(contentLength) },
           expiresInSeconds,
-        });
-        return { url, method: 'PUT', headers };
-      } catch (error) {
-        throw new AwsUnavailableError('presign upload', { cause: error });
-      }
+        }),
+      );
+      return { url, method: 'PUT', headers };
     },
-    async presignGet({ key, expiresInSeconds }) {
-      try {
-        return await urls.presign({ operation: 'GetObject', method: 'GET', key, expiresInSeconds });
-      } catch (error) {
-        throw new AwsUnavailableError('presign download', { cause: error });
-      }
+    presignGet({ key, expiresInSeconds }) {
+      return awsCall('presign download', () => urls.presign({ operation: 'GetObject', method: 'GET', key, expiresInSeconds }));
     },
-    async head(key) {
-      try {
-        const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return {
-          sizeBytes: out.ContentLength ?? 0,
-          contentType: out.ContentType,
-          etag: out.ETag,
-        };
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        throw new AwsUnavailableError('head object', { cause: error });
-      }
+    head(key) {
+      return awsCall(
+        'head object',
+        async () => {
+          const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+          return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag };
+        },
+        missing(undefined),
+      );
     },
-    async getStream(key, options) {
-      try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: options?.ifMatch }));
-        return out.Body?.transformToWebStream();
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        if (isPreconditionFailed(error)) throw new ObjectChangedError(`object ${key} changed`, { cause: error });
-        throw new AwsUnavailableError('get object', { cause: error });
-      }
+    getStream(key, options) {
+      return awsCall(
+        'get object',
+        async () => {
+          const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: options?.ifMatch }));
+          return out.Body?.transformToWebStream();
+        },
+        (error) => {
+          if (isPreconditionFailed(error)) throw new ObjectChangedError(`object ${key} changed`, { cause: error });
+          return missing(undefined)(error);
+        },
+      );
     },
     async putObject(key, body, contentType) {
-      try {
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-      } catch (error) {
-        throw new AwsUnavailableError('put object', { cause: error });
-      }
+      await awsCall('put object', () =>
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })),
+      );
     },
     async delete(key) {
-      try {
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-      } catch (error) {
-        if (isNotFound(error)) return;
-        throw new AwsUnavailableError('delete object', { cause: error });
-      }
+      await awsCall('delete object', async () => void (await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))), missing(undefined));
     },
     async ping() {
-      try {
-        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-      } catch (error) {
-        throw new AwsUnavailableError('head bucket', { cause: error });
-      }
+      await awsCall('head bucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
     },
-    async createMultipartUpload({ key, contentType }) {
-      try {
+    createMultipartUpload({ key, contentType }) {
+      return awsCall('create multipart upload', async () => {
         const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
         if (!out.UploadId) throw new Error('no UploadId');
         return out.UploadId;
-      } catch (error) {
-        throw new AwsUnavailableError('create multipart upload', { cause: error });
-      }
+      });
     },
-    async presignUploadPart({ key, uploadId, partNumber, contentLength, expiresInSeconds }) {
-      try {
-        return await urls.presign({
+    presignUploadPart({ key, uploadId, partNumber, contentLength, expiresInSeconds }) {
+      return awsCall('presign upload part', () =>
+        urls.presign({
           operation: 'UploadPart',
           method: 'PUT',
           key,
           query: { partNumber: String(partNumber), uploadId },
           headers: { 'content-length': String(contentLength) },
           expiresInSeconds,
-        });
-      } catch (error) {
-        throw new AwsUnavailableError('presign upload part', { cause: error });
-      }
+        }),
+      );
     },
-    async completeMultipartUpload({ key, uploadId, parts }) {
-      try {
-        // The SDK also raises S3's "200 OK with an error document" answer as an error.
-        await s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-          }),
-        );
-        return 'completed';
-      } catch (error) {
-        const name = errorName(error);
-        if (name === 'NoSuchUpload') return 'no-such-upload';
-        if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
-          throw new InvalidPartsError(name, { cause: error });
-        }
-        throw new AwsUnavailableError('complete multipart upload', { cause: error });
-      }
+    completeMultipartUpload({ key, uploadId, parts }) {
+      return awsCall(
+        'complete multipart upload',
+        async () => {
+          // The SDK also raises S3's "200 OK with an error document" answer as an error.
+          await s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+            }),
+          );
+          return 'completed' as const;
+        },
+        (error) => {
+          const name = errorName(error);
+          if (name === 'NoSuchUpload') return { answer: 'no-such-upload' as const };
+          if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
+            throw new InvalidPartsError(name, { cause: error });
+          }
+          return undefined;
+        },
+      );
     },
     async abortMultipartUpload({ key, uploadId }) {
-      try {
-        await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
-      } catch (error) {
-        if (errorName(error) === 'NoSuchUpload' || isNotFound(error)) return;
-        throw new AwsUnavailableError('abort multipart upload', { cause: error });
-      }
+      await awsCall(
+        'abort multipart upload',
+        async () => void (await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))),
+        (error) => (errorName(error) === 'NoSuchUpload' || isNotFound(error) ? { answer: undefined } : undefined),
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@coach/api';
+import type { Logger } from '@coach/jobs';
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 import { createPosePool } from '@coach/pose';

@@ -1,5 +1,5 @@
 import type { MessageQueue, ReceivedMessage } from '@coach/aws';
-import type { Logger } from '@coach/api';
+import type { Logger } from '@coach/jobs';
 
 /** What to do with a message once its handler is done. */
 export type Disposition =

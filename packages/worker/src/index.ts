@@ -2,7 +2,9 @@ export { startWorker, DEFAULT_WORKER_CONFIG, type Worker, type WorkerConfig, typ
 export { createJobProcessor, type AnalysisInput, type VideoAnalyzer } from './process-job.ts';
 export { startConsumer, type Consumer, type Disposition, type MessageHandler } from './consumer.ts';
 export { sweepOnce, startSweeper, type SweepReport, type SweeperOptions } from './sweeper.ts';
-export { PermanentAnalysisError, WORKER_FAILURE } from './errors.ts';
+export { PermanentAnalysisError } from './errors.ts';
+// The failure codes live with the job domain; re-exported for the worker's callers.
+export { WORKER_FAILURE, CAP_FAILURE } from '@coach/jobs';
 export {
   WorkerSettingsSchema,
   toWorkerSettings,
@@ -13,7 +15,7 @@ export {
   type WorkerSettings,
 } from './settings.ts';
 export { createVideoAnalyzer, DEFAULT_ANALYSIS_CAPS, type VideoAnalyzerOptions } from './analysis/analyze-video.ts';
-export { CAP_FAILURE, type AnalysisCaps } from './analysis/caps.ts';
+export type { AnalysisCaps } from './analysis/caps.ts';
 export { cleanStaleWorkDirs } from './analysis/work-dirs.ts';
 export { startAnalysisWorker, type AnalysisWorkerDeps } from './analysis-worker.ts';
 export { createSupervisedPosePool } from './analysis/supervised-pose-pool.ts';

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
-import type { Logger } from '@coach/api';
+import type { Logger } from '@coach/jobs';
 import type { Database, Kysely } from '@coach/db';
 
 import { startConsumer } from './consumer.ts';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { AnalysisResultSchema } from '@coach/api/messages';
+import { AnalysisResultSchema } from '@coach/jobs';
 import type { ApiClient } from '@coach/client';
 import { findJob } from '@coach/db';
 import { generateTestVideo, videoFromImage } from '@coach/media/testing';

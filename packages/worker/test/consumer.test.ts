@@ -1,4 +1,4 @@
-import { silentLogger } from '@coach/api';
+import { silentLogger } from '@coach/jobs';
 import type { MessageQueue, ReceivedMessage, ReceiveParams } from '@coach/aws';
 import { startConsumer, type Disposition } from '@coach/worker';
 import { describe, expect, it } from 'vitest';

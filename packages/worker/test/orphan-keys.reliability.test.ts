@@ -14,14 +14,15 @@ import { randomBytes } from 'node:crypto';
 
 import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
 import { errorCodeOf } from '@coach/client';
-import { silentLogger, type Identity } from '@coach/api';
+import { silentLogger } from '@coach/jobs';
 import { findJob, sql } from '@coach/db';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
-import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/orphan-keys.ts';
+import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
+import type { Identity } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { startSigV4Gateway, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger, startOutboxRelay, type Identity, type OutboxRelay } from '@coach/api';
-import { AnalysisResultSchema } from '@coach/api/messages';
+import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
+import { AnalysisResultSchema } from '@coach/jobs';
 import { createSqsQueue, type ObjectStorage } from '@coach/aws';
 import { videoFromImage } from '@coach/media/testing';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 
 import { dataOf, HttpTally, inParallel } from '../../../test/helpers/http-tally.ts';
+import type { Identity } from '../../../test/helpers/identities.ts';
 import { PRODUCTION_OUTBOX, recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';

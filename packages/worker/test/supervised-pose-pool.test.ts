@@ -1,4 +1,4 @@
-import { silentLogger } from '@coach/api';
+import { silentLogger } from '@coach/jobs';
 import type { Pose, PosePool } from '@coach/pose';
 import { createSupervisedPosePool } from '@coach/worker';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-import { silentLogger } from '@coach/api';
-import { claimJob, extendLease, findAbandonedJobs, findJob, sql, updateLeasedJob } from '@coach/db';
+import { extendLease, findAbandonedJobs, findJob, sql } from '@coach/db';
+import { claimJob, silentLogger, writeLeasedJob } from '@coach/jobs';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -85,7 +85,7 @@ describe('sweepOnce', () => {
     const [seen] = await findAbandonedJobs(server.db, { graceSeconds: 30, limit: 10 });
     expect(seen?.id).toBe(jobId);
     await extendLease(server.db, { jobId, leaseToken, leaseSeconds: 60 }); // the worker's heartbeat wins the race
-    const takenOver = await updateLeasedJob(server.db, { jobId, leaseToken, lapsedForSeconds: 30, to: 'queued', release: true });
+    const takenOver = await writeLeasedJob(server.db, { jobId, leaseToken, lapsedForSeconds: 30, to: 'queued' });
     expect(takenOver).toBeUndefined();
     expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'processing', leaseOwner: 'slow' });
   });

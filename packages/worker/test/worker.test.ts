@@ -1,8 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { silentLogger } from '@coach/api';
-import { buildAnalysisJobMessage } from '@coach/api/messages';
 import { createSqsQueue } from '@coach/aws';
-import { claimJob, findJob, sql } from '@coach/db';
+import { findJob, sql } from '@coach/db';
+import { buildAnalysisJobMessage, claimJob, silentLogger, type AnalysisResult } from '@coach/jobs';
 import {
   DEFAULT_WORKER_CONFIG,
   PermanentAnalysisError,
@@ -13,6 +12,7 @@ import {
 } from '@coach/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { sampleResult } from '../../../test/helpers/analysis-result.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -84,7 +84,7 @@ async function queueDepth(s: TestServer | undefined): Promise<number> {
 }
 
 /** An analyzer that counts calls and resolves with a marker result. */
-function countingAnalyzer(behaviour: (call: number, signal: AbortSignal) => Promise<Record<string, unknown>>) {
+function countingAnalyzer(behaviour: (call: number, signal: AbortSignal) => Promise<AnalysisResult>) {
   const calls: string[] = [];
   const analyzer: VideoAnalyzer = async ({ job, signal, reportProgress }) => {
     calls.push(job.id);
@@ -103,10 +103,10 @@ describe('worker', () => {
   it('takes a queued job to completed once, records the result and deletes the message', async () => {
     server = await startTestServer();
     const jobId = await queuedJob(server);
-    const { analyzer, calls } = countingAnalyzer(async () => ({ frames: 3 }));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult({ frameCount: 3 }));
     runWorker(server, analyzer);
     const job = await jobIn(server, jobId, 'completed');
-    expect(job).toMatchObject({ progressPercent: 100, attempts: 1, leaseToken: null, result: { frames: 3 } });
+    expect(job).toMatchObject({ progressPercent: 100, attempts: 1, leaseToken: null, result: { frameCount: 3 } });
     expect(calls).toEqual([jobId]);
     await worker?.stop();
     worker = undefined;
@@ -120,7 +120,7 @@ describe('worker', () => {
     const job = await findJob(server.db, { jobId });
     if (!job) throw new Error('job missing');
     await server.queue.send(JSON.stringify(buildAnalysisJobMessage(job)));
-    const { analyzer, calls } = countingAnalyzer(async () => ({ ok: true }));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult());
     runWorker(server, analyzer);
     await jobIn(server, jobId, 'completed');
     await waitFor(async () => (await queueDepth(server)) === 0, { what: 'both copies to be consumed' });
@@ -170,7 +170,7 @@ describe('worker', () => {
     expect(await server.drainQueue()).toHaveLength(1); // take the real message away
     await server.queue.send('this is not json');
     await server.queue.send(JSON.stringify({ job_id: jobId, sample_fps: 'many' }));
-    const { analyzer, calls } = countingAnalyzer(async () => ({}));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult());
     runWorker(server, analyzer);
     const job = await jobIn(server, jobId, 'failed');
     expect(job.errorCode).toBe('INVALID_MESSAGE');
@@ -192,7 +192,7 @@ describe('worker', () => {
         sawAbort = true;
         throw error;
       });
-      return { stale: true };
+      return sampleResult({ model: { name: 'stale', version: '1' } });
     });
     runWorker(server, analyzer, { leaseSeconds: 1 });
     await jobIn(server, jobId, 'processing');
@@ -213,10 +213,10 @@ describe('worker', () => {
     expect(received).toBeDefined();
     const dead = await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'dead', leaseSeconds: 1 });
     expect(dead?.status).toBe('processing');
-    const { analyzer, calls } = countingAnalyzer(async () => ({ recovered: true }));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult({ model: { name: 'recovered', version: '1' } }));
     runWorker(server, analyzer);
     const job = await jobIn(server, jobId, 'completed');
-    expect(job).toMatchObject({ attempts: 2, result: { recovered: true } });
+    expect(job).toMatchObject({ attempts: 2, result: { model: { name: 'recovered' } } });
     expect(calls).toEqual([jobId]);
   });
 
@@ -242,7 +242,7 @@ describe('worker, defensive paths', () => {
     const jobId = await queuedJob(server);
     // Another worker took the job for its own message.
     await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'other', leaseSeconds: 300, messageId: 'the-original' });
-    const { analyzer, calls } = countingAnalyzer(async () => ({}));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult());
     runWorker(server, analyzer);
     await waitFor(async () => (await queueDepth(server)) === 0, { what: 'the duplicate to be dropped' });
     expect(calls).toHaveLength(0);
@@ -254,7 +254,7 @@ describe('worker, defensive paths', () => {
     const jobId = await queuedJob(server);
     await server.drainQueue();
     await server.queue.send(JSON.stringify({ schema_version: 2, job_id: jobId, something_new: true }));
-    const { analyzer, calls } = countingAnalyzer(async () => ({}));
+    const { analyzer, calls } = countingAnalyzer(async () => sampleResult());
     runWorker(server, analyzer);
     await waitFor(async () => (await queueDepth(server)) === 1 && (await visibleCount(server)) === 0, {
       what: 'the message to be put back for later',
@@ -274,11 +274,11 @@ describe('worker, defensive paths', () => {
         await reportProgress(-5, 1).catch(() => {});
       }
       await reportProgress(1, 2);
-      return { survived: true };
+      return sampleResult({ model: { name: 'survived', version: '1' } });
     };
     runWorker(server, analyzer);
     const job = await jobIn(server, jobId, 'completed', 'failed');
-    expect(job).toMatchObject({ status: 'completed', result: { survived: true }, attempts: 1 });
+    expect(job).toMatchObject({ status: 'completed', result: { model: { name: 'survived' } }, attempts: 1 });
   });
 
   it('stops an analysis that outlives its time limit and fails it for good: the deadline covers the largest job the caps allow', async () => {

@@ -27,7 +27,6 @@ export const APP_ERROR_CODES = {
   UPLOAD_PARTS_INVALID: 'PRECONDITION_FAILED',
   NOT_MULTIPART: 'BAD_REQUEST',
   INVALID_PART_NUMBER: 'BAD_REQUEST',
-  SIZE_REQUIRED: 'BAD_REQUEST',
   /** upload.initiate: this `clientRequestId` already started an upload with other inputs. */
   IDEMPOTENCY_KEY_REUSED: 'CONFLICT',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',

@@ -11,9 +11,10 @@ import {
 
 import type { ObjectStorage } from '@coach/aws';
 
+import { frameKey, parseStoredResult, type AnalysisResult, type JobFailureCode, type Logger } from '@coach/jobs';
+
 import type { ApiConfig } from '../context.ts';
 import type { UsageMeter } from './usage-meter.ts';
-import { AnalysisResultSchema, frameKey, type AnalysisResult } from '../messages/analysis-result.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, toPage } from './pagination.ts';
 import { sessionNotFound } from './sessions.ts';
@@ -31,7 +32,8 @@ export interface JobView {
   declaredSizeBytes: number | null;
   sizeBytes: number | null;
   sqsMessageId: string | null;
-  errorCode: string | null;
+  /** A documented failure code (`JobFailureCode`) once the job failed, was rejected, expired or aborted. */
+  errorCode: JobFailureCode | null;
   errorMessage: string | null;
   createdAt: string;
   updatedAt: string;
@@ -64,7 +66,8 @@ export type JobDetails = JobView & { artifacts: JobArtifacts | null };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function toJobView(row: VideoAnalysisJob): JobView {
+/** The job as callers see it; a stored result that fails its schema is logged and shown as null. */
+export function toJobView(row: VideoAnalysisJob, logger: Logger): JobView {
   return {
     jobId: row.id,
     sessionId: row.sessionId,
@@ -78,7 +81,8 @@ export function toJobView(row: VideoAnalysisJob): JobView {
     declaredSizeBytes: row.declaredSizeBytes,
     sizeBytes: row.sizeBytes,
     sqsMessageId: row.sqsMessageId,
-    errorCode: row.errorCode,
+    // Written only through `@coach/jobs` (`JobColumns`), which admits only these codes.
+    errorCode: row.errorCode as JobFailureCode | null,
     errorMessage: row.errorMessage,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -90,7 +94,9 @@ export function toJobView(row: VideoAnalysisJob): JobView {
     framesDone: row.framesDone,
     framesTotal: row.framesTotal,
     attempts: row.attempts,
-    result: parseResult(row.result),
+    result: parseStoredResult(row.result, (issues) =>
+      logger.error({ jobId: row.id, issues }, 'stored analysis result fails its schema; shown as null'),
+    ),
   };
 }
 
@@ -98,22 +104,16 @@ export function jobNotFound(): AppError {
   return new AppError('JOB_NOT_FOUND', 'Analysis job not found.');
 }
 
-function parseResult(stored: unknown): AnalysisResult | null {
-  if (stored === null || stored === undefined) return null;
-  const parsed = AnalysisResultSchema.safeParse(stored);
-  return parsed.success ? parsed.data : null;
-}
-
 /** Another owner's job is reported exactly like a missing one. */
-export async function getJob(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<JobView> {
-  const row = await findOwnedJob(db, p);
+export async function getJob(deps: ReadDeps, p: { owner: Owner; jobId: string }): Promise<JobView> {
+  const row = await findOwnedJob(deps.db, p);
   if (!row) throw jobNotFound();
-  return toJobView(row);
+  return toJobView(row, deps.logger);
 }
 
 /** The job plus signed links to its stored metrics and frames, once completed. */
 export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string }): Promise<JobDetails> {
-  const view = await getJob(deps.db, p);
+  const view = await getJob(deps, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { ...view, artifacts: null };
   const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
@@ -130,7 +130,7 @@ export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: s
 
 /** A page of signed frame links of a completed job that stored frames. */
 export async function listFrames(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string; offset: number; limit: number }) {
-  const view = await getJob(deps.db, p);
+  const view = await getJob(deps, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { frames: [], frameCount: 0, nextOffset: null, expiresIn: deps.config.downloadUrlExpiresSeconds };
   deps.usage.charge(p.userId, 'signedUrls', framesOnPage(result, p.offset, p.limit).length);
@@ -139,7 +139,10 @@ export async function listFrames(deps: LinkDeps, p: { owner: Owner; userId: stri
 }
 
 /** What signing links needs: the links are paid for from the caller's allowance before any is signed. */
-type LinkDeps = { db: Kysely<Database>; storage: ObjectStorage; config: ApiConfig; usage: UsageMeter };
+type LinkDeps = ReadDeps & { storage: ObjectStorage; config: ApiConfig; usage: UsageMeter };
+
+/** Reading jobs: a stored result that fails its schema is reported to the log. */
+type ReadDeps = { db: Kysely<Database>; logger: Logger };
 
 /** The frame indexes a page holds. */
 function framesOnPage(result: AnalysisResult, offset: number, limit: number): number[] {
@@ -168,12 +171,12 @@ async function signFrames(
 }
 
 export async function listJobs(
-  db: Kysely<Database>,
+  deps: ReadDeps,
   p: { owner: Owner; sessionId: string; limit: number; cursor?: string },
 ) {
   const after = decodeCursor(p.cursor);
-  const rows = await listOwnedJobs(db, { ...p, after });
+  const rows = await listOwnedJobs(deps.db, { ...p, after });
   // An empty page must still tell "no jobs yet" from "no such session".
-  if (rows.length === 0 && !after && !(await findOwnedSession(db, p))) throw sessionNotFound();
-  return toPage(rows, p.limit, toJobView);
+  if (rows.length === 0 && !after && !(await findOwnedSession(deps.db, p))) throw sessionNotFound();
+  return toPage(rows, p.limit, (row) => toJobView(row, deps.logger));
 }

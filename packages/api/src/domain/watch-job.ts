@@ -1,16 +1,17 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server';
 
 import { findOwnedJob, type Database, type Kysely, type Owner, type VideoAnalysisJob } from '@coach/db';
+import { isTerminal, type Logger } from '@coach/jobs';
 
 import type { ApiConfig } from '../context.ts';
 import type { ScheduleAt } from '../clock.ts';
 import type { JobEvents } from '../events/job-events.ts';
 import { AppError } from './errors.ts';
 import { jobNotFound, toJobView, type JobView } from './jobs.ts';
-import { isTerminal } from './job-status.ts';
 
 export interface WatchJobDeps {
   db: Kysely<Database>;
+  logger: Logger;
   jobEvents: JobEvents;
   config: Pick<ApiConfig, 'maxWatchStreamsPerUser'>;
   now: () => Date;
@@ -82,7 +83,7 @@ export async function openJobWatch(
     // Read after following, so a change between the two is not missed.
     const first = await findOwnedJob(deps.db, { jobId: p.jobId, owner: p.owner });
     if (!first) throw jobNotFound();
-    return streamJob({ first, owner: p.owner, lastEventId: p.lastEventId, signal: p.signal, inbox, close });
+    return streamJob({ first, toView: (row) => toJobView(row, deps.logger), owner: p.owner, lastEventId: p.lastEventId, signal: p.signal, inbox, close });
   } catch (error) {
     close();
     throw error;
@@ -90,6 +91,7 @@ export async function openJobWatch(
 }
 
 async function* streamJob(s: {
+  toView: (row: VideoAnalysisJob) => JobView;
   first: VideoAnalysisJob;
   owner: Owner;
   lastEventId: string | null | undefined;
@@ -105,7 +107,7 @@ async function* streamJob(s: {
       if (s.signal?.aborted) return;
       if (row) {
         if (!isOwnedBy(row, s.owner)) throw jobNotFound();
-        const view = toJobView(row);
+        const view = s.toView(row);
         // Rows from the hub and the first read may arrive out of order; never step back.
         if (row.updatedAt.getTime() >= shownAt) {
           shownAt = row.updatedAt.getTime();

@@ -15,7 +15,7 @@ export const jobsRouter = {
     .input(ListFramesInputSchema)
     .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
   list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
-    listJobs(ctx.db, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
+    listJobs(ctx, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
   ),
   /**
    * Live status over SSE until the job is terminal. Reconnecting clients pass

@@ -1,7 +1,7 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
 import { listParts, recordParts, signParts } from '../domain/multipart.ts';
-import { abortUpload, completeUpload, initiateUpload } from '../domain/upload.ts';
+import { abortUpload, completeUpload, initiateUpload } from '../domain/upload/index.ts';
 import { uploadProcedure } from '../trpc.ts';
 import {
   CompleteUploadInputSchema,

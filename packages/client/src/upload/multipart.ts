@@ -1,6 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
 
-import type { ApiClient } from '../index.ts';
+import type { ApiClient } from '../client.ts';
 import { abortError, StorageHttpError, UploadError } from './errors.ts';
 import { PartRecorder } from './part-recorder.ts';
 import { PartSigner } from './part-signer.ts';

@@ -1,4 +1,4 @@
-import type { ApiClient } from '../index.ts';
+import type { ApiClient } from '../client.ts';
 import { callApi } from './api-retry.ts';
 import { UploadError } from './errors.ts';
 import type { RetryPolicy } from './retry.ts';

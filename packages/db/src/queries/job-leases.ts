@@ -3,17 +3,26 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, JobStatus, VideoAnalysisJob, VideoAnalysisJobUpdate } from '../schema.ts';
 
 /**
- * Claims a job for one worker: `queued`, or `processing` whose lease lapsed,
- * becomes `processing` under a new lease token. Undefined: not claimable.
+ * Claims a job for one worker: a job in one of `from` becomes `to` under a new
+ * lease token, a `processing` one only once its lease lapsed. The caller (the
+ * transition table in `@coach/jobs`) names the statuses. Undefined: not claimable.
  */
-export async function claimJob(
+export async function claimLeasedJob(
   db: Kysely<Database>,
-  p: { jobId: string; leaseToken: string; leaseOwner: string; leaseSeconds: number; messageId?: string },
+  p: {
+    jobId: string;
+    from: readonly JobStatus[];
+    to: JobStatus;
+    leaseToken: string;
+    leaseOwner: string;
+    leaseSeconds: number;
+    messageId?: string;
+  },
 ): Promise<VideoAnalysisJob | undefined> {
   return db
     .updateTable('videoAnalysisJobs')
     .set({
-      status: 'processing',
+      status: p.to,
       leaseToken: p.leaseToken,
       leaseOwner: p.leaseOwner,
       leaseMessageId: p.messageId ?? null,
@@ -23,12 +32,9 @@ export async function claimJob(
       updatedAt: sql<Date>`now()`,
     })
     .where('id', '=', p.jobId)
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'queued'),
-        eb.and([eb('status', '=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]),
-      ]),
-    )
+    .where('status', 'in', p.from)
+    // A live lease is another worker's: only a lapsed one may be taken over.
+    .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
     .returningAll()
     .executeTakeFirst();
 }
@@ -51,17 +57,17 @@ export async function extendLease(
 
 /**
  * Writes a job this worker holds the lease of, optionally moving it out of
- * `processing`. Undefined means the lease was lost and nothing was written.
+ * `processing` to `to` (which releases the lease; the transition table in
+ * `@coach/jobs` names the statuses). Undefined means the lease was lost and
+ * nothing was written.
  */
 export async function updateLeasedJob(
   db: Kysely<Database>,
   p: {
     jobId: string;
     leaseToken: string;
-    to?: Exclude<JobStatus, 'awaiting_upload' | 'rejected' | 'expired'>;
+    to?: JobStatus;
     set?: Omit<VideoAnalysisJobUpdate, 'id' | 'status' | 'leaseToken' | 'updatedAt'>;
-    /** Clears the lease (when leaving `processing`). */
-    release?: boolean;
     /** Only if the lease lapsed at least this long ago (a sweeper taking over a dead worker's job). */
     lapsedForSeconds?: number;
   },
@@ -70,8 +76,7 @@ export async function updateLeasedJob(
     .updateTable('videoAnalysisJobs')
     .set({
       ...p.set,
-      ...(p.to ? { status: p.to } : {}),
-      ...(p.release ? { leaseToken: null, leaseOwner: null, leaseExpiresAt: null, leaseMessageId: null } : {}),
+      ...(p.to ? { status: p.to, leaseToken: null, leaseOwner: null, leaseExpiresAt: null, leaseMessageId: null } : {}),
       updatedAt: sql<Date>`now()`,
     })
     .where('id', '=', p.jobId)
@@ -112,4 +117,24 @@ export function findAbandonedJobs(db: Kysely<Database>, p: { graceSeconds: numbe
 /** `queued` jobs untouched for `staleSeconds` whose message may have been lost. */
 export function findStaleQueuedJobs(db: Kysely<Database>, p: { staleSeconds: number; limit: number }) {
   return findOverdueJobs(db, { status: 'queued', column: 'updatedAt', seconds: p.staleSeconds, limit: p.limit });
+}
+
+/**
+ * Marks a `queued` job untouched for `staleSeconds` as handled now, so one
+ * sweeper redispatches it; false when it is no longer queued or stale (staleness
+ * is re-checked here: another sweeper may have just redispatched it).
+ */
+export async function touchStaleQueuedJob(
+  db: Kysely<Database>,
+  p: { jobId: string; staleSeconds: number },
+): Promise<boolean> {
+  const row = await db
+    .updateTable('videoAnalysisJobs')
+    .set({ updatedAt: sql<Date>`now()` })
+    .where('id', '=', p.jobId)
+    .where('status', '=', 'queued')
+    .where('updatedAt', '<', sql<Date>`now() - make_interval(secs => ${p.staleSeconds})`)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
 }

@@ -131,3 +131,24 @@ export async function releaseOutboxClaims(db: Kysely<Database>, params: { ids: s
     .where('sentAt', 'is', null)
     .execute();
 }
+
+/** True while one of the job's messages is still unsent (the relay's to deliver). */
+export async function hasUnsentOutboxMessage(db: Kysely<Database>, params: { jobId: string }): Promise<boolean> {
+  const row = await db
+    .selectFrom('outboxMessages')
+    .select('id')
+    .where('jobId', '=', params.jobId)
+    .where('sentAt', 'is', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** How many messages the job ever had, sent or not. */
+export async function countOutboxMessages(db: Kysely<Database>, params: { jobId: string }): Promise<number> {
+  const { count } = await db
+    .selectFrom('outboxMessages')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('jobId', '=', params.jobId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}

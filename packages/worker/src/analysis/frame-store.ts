@@ -1,5 +1,5 @@
 import type { ObjectStorage } from '@coach/aws';
-import { frameKey } from '@coach/api/messages';
+import { frameKey } from '@coach/jobs';
 import { startJpegEncoder, type JpegEncoder, type ToolLimits, type VideoFrame } from '@coach/media';
 
 /** Stores a job's frames as JPEGs under one prefix, all encoded by one ffmpeg. */

@@ -1,4 +1,4 @@
-import type { Logger } from '@coach/api';
+import type { Logger } from '@coach/jobs';
 import type { PosePool } from '@coach/pose';
 
 /**

@@ -31,12 +31,22 @@ export const AnalysisResultSchema = z.object({
   timingsMs: z.record(z.string(), z.number()),
   artifacts: z.object({
     metricsKey: z.string(),
-    /** Sampled frames as `<framesPrefix><index, 6 digits>.jpg`, when frames were requested. */
+    /** Sampled frames at `frameKey(framesPrefix, index)` (`keys.ts`), when frames were requested. */
     framesPrefix: z.string().nullable(),
   }),
 });
 export type AnalysisResult = z.infer<typeof AnalysisResultSchema>;
 
-export function frameKey(framesPrefix: string, index: number): string {
-  return `${framesPrefix}${String(index).padStart(6, '0')}.jpg`;
+/**
+ * A job's stored result as read back. Results are validated when written
+ * (`completeLeasedJob`), so one failing the schema here was written some
+ * other way (by hand, or under an older schema): it is read as null for the
+ * caller, and reported through `onInvalid`, never dropped silently.
+ */
+export function parseStoredResult(stored: unknown, onInvalid: (issues: string[]) => void): AnalysisResult | null {
+  if (stored === null || stored === undefined) return null;
+  const parsed = AnalysisResultSchema.safeParse(stored);
+  if (parsed.success) return parsed.data;
+  onInvalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  return null;
 }

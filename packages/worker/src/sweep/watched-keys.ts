@@ -1,5 +1,5 @@
 import type { ObjectStorage } from '@coach/aws';
-import type { Logger } from '@coach/api';
+import type { Logger } from '@coach/jobs';
 import { findWatchedKeys, recordKeyChecks, type Database, type Kysely, type WatchedKey } from '@coach/db';
 
 /**

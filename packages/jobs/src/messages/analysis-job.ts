@@ -34,8 +34,3 @@ export function buildAnalysisJobMessage(job: {
     s3_key: job.s3Key,
   });
 }
-
-/** One analysis request per job: a retried or concurrent complete can never add a second. */
-export function analysisDedupeKey(jobId: string): string {
-  return `analysis:${jobId}`;
-}

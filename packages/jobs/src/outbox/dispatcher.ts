@@ -72,6 +72,15 @@ export interface OutboxDispatcher {
 }
 
 /**
+ * Writes a message in the caller's transaction for the relay to send at once:
+ * for writers that send nothing themselves (the sweeper's re-queues and
+ * redispatches). Writers that send inline use the dispatcher's `enqueue`.
+ */
+export function enqueueForRelay(trx: Kysely<Database>, message: OutboxMessageToSend): Promise<void> {
+  return insertOutboxMessage(trx, message);
+}
+
+/**
  * Sends outbox rows to SQS. A row is claimed in a short statement, sent with
  * no transaction or lock held, then marked: a slow or hung queue can delay a
  * message but never ties up database connections or other callers.

@@ -1,2 +1,0 @@
-export * from './analysis-job.ts';
-export * from './analysis-result.ts';

@@ -1,0 +1,47 @@
+export {
+  JOB_TRANSITIONS,
+  isTerminal,
+  moveJob,
+  claimJob,
+  writeLeasedJob,
+  completeLeasedJob,
+  type JobTransition,
+  type JobColumns,
+  type LeaseExit,
+} from './status.ts';
+export {
+  UPLOAD_REJECTION,
+  UPLOAD_CLOSURE,
+  WORKER_FAILURE,
+  VIDEO_FAILURE,
+  CAP_FAILURE,
+  JOB_FAILURE_CODES,
+  jobFailure,
+  failureColumns,
+  type JobFailure,
+  type JobFailureCode,
+  type UploadRejectionCode,
+} from './failures.ts';
+export {
+  videoKey,
+  videoPrefix,
+  metricsKey,
+  framesPrefix,
+  frameKey,
+  VIDEO_CONTENT_TYPES,
+  DEFAULT_CONTENT_TYPE,
+  type VideoContentType,
+} from './keys.ts';
+export { AnalysisJobMessageSchema, buildAnalysisJobMessage, type AnalysisJobMessage } from './messages/analysis-job.ts';
+export { AnalysisResultSchema, parseStoredResult, type AnalysisResult } from './messages/analysis-result.ts';
+export { analysisDedupeKey, analysisOutboxMessage } from './outbox/analysis-messages.ts';
+export {
+  createOutboxDispatcher,
+  enqueueForRelay,
+  type OutboxDispatcher,
+  type OutboxDispatcherOptions,
+  type OutboxMessageToSend,
+} from './outbox/dispatcher.ts';
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
+export { discardUpload, keyWritableUntil } from './discard.ts';
+export { silentLogger, type Logger } from './logger.ts';

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { JOB_FAILURE_CODES } from '@coach/jobs';
+import { describe, expect, it } from 'vitest';
+
+describe('job failure codes', () => {
+  it('are each documented in the README, where clients look them up', () => {
+    const readme = readFileSync(path.join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const undocumented = JOB_FAILURE_CODES.filter((code) => !readme.includes(`\`${code}\``));
+    expect(undocumented).toEqual([]);
+  });
+});

@@ -1,0 +1,81 @@
+import { extractFrames, type VideoFrame, type VideoProbe } from '@coach/media';
+import type { PosePool } from '@coach/pose';
+
+import type { AnalysisCaps } from './caps.ts';
+import { asCapFailure } from './fetch-video.ts';
+import type { FrameStore } from './frame-store.ts';
+import { toRecord, type FrameRecord } from './frame-records.ts';
+
+export interface PosePassOptions {
+  file: string;
+  sampleFps: number;
+  probe: VideoProbe;
+  pose: PosePool;
+  /** Stores each frame as a JPEG while the pose threads work, when frames were asked for. */
+  frameStore: FrameStore | undefined;
+  caps: AnalysisCaps;
+  maxDimension: number;
+  chunkSize: number;
+  signal: AbortSignal;
+  reportProgress(done: number, total: number): Promise<void>;
+}
+
+/**
+ * Streams frames at the job's fps through the pose pool a chunk at a time
+ * (bounding memory for long clips), reporting progress per chunk. Returns the
+ * per-frame records in frame order and the time spent on poses and stored frames.
+ */
+export async function runPosePass(o: PosePassOptions): Promise<{ records: FrameRecord[]; poseMs: number; storeMs: number }> {
+  const expected = Math.max(1, Math.ceil(o.probe.durationSeconds * o.sampleFps));
+  const records: FrameRecord[] = [];
+  let chunk: VideoFrame[] = [];
+  let previous: VideoFrame | undefined;
+  let poseMs = 0;
+  let storeMs = 0;
+
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    o.signal.throwIfAborted();
+    const lapStart = performance.now();
+    const poses = await o.pose.estimate(chunk, previous ? { previousFrame: previous } : {});
+    poseMs += performance.now() - lapStart;
+    for (const [i, frame] of chunk.entries()) {
+      const pose = poses[i];
+      if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
+      records.push(toRecord(frame, pose));
+    }
+    previous = chunk.at(-1);
+    chunk = [];
+    await o.reportProgress(records.length, Math.max(expected, records.length));
+  };
+
+  // A timestamp jump can make ffmpeg's fps filter pad with duplicates; never analyse past the expected count.
+  const maxFrames = Math.min(Math.ceil(expected * 1.2) + 10, o.caps.maxAnalysedFrames);
+  try {
+    const frames = extractFrames(o.file, {
+      fps: o.sampleFps,
+      maxDimension: o.maxDimension,
+      signal: o.signal,
+      probe: o.probe,
+      limits: o.caps.media,
+    });
+    for await (const frame of frames) {
+      if (records.length + chunk.length >= maxFrames) break;
+      // Encoded while the pose threads work on its chunk, not after.
+      const storeStarted = performance.now();
+      await o.frameStore?.add(frame);
+      storeMs += performance.now() - storeStarted;
+      chunk.push(frame);
+      if (chunk.length >= o.chunkSize) await flush();
+    }
+  } catch (error) {
+    throw asCapFailure(error);
+  }
+  await flush();
+  const storeStarted = performance.now();
+  await o.frameStore?.finish();
+  storeMs += performance.now() - storeStarted;
+
+  records.sort((a, b) => a.index - b.index);
+  return { records, poseMs, storeMs };
+}
