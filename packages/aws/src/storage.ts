@@ -46,42 +46,42 @@ export interface StoredObject {
 /** The object store as the product needs it; the bucket is fixed at construction. */
 export interface ObjectStorage {
   readonly bucket: string;
-  presignPut(params: PresignPutParams): Promise<PresignedUpload>;
-  presignGet(params: { key: string; expiresInSeconds: number }): Promise<string>;
+  presignPut: (params: PresignPutParams) => Promise<PresignedUpload>;
+  presignGet: (params: { key: string; expiresInSeconds: number }) => Promise<string>;
   /** Undefined when no object exists at `key`; throws AwsUnavailableError otherwise. */
-  head(key: string): Promise<StoredObject | undefined>;
+  head: (key: string) => Promise<StoredObject | undefined>;
   /**
    * The object's bytes; undefined when it does not exist. With `ifMatch`, throws
    * ObjectChangedError if the stored object is no longer that version.
    */
-  getStream(key: string, options?: { ifMatch?: string }): Promise<ReadableStream<Uint8Array> | undefined>;
+  getStream: (key: string, options?: { ifMatch?: string }) => Promise<ReadableStream<Uint8Array> | undefined>;
   /** Stores a small object written by our own processes (analysis results), replacing any previous one. */
-  putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
-  delete(key: string): Promise<void>;
+  putObject: (key: string, body: Uint8Array | string, contentType: string) => Promise<void>;
+  delete: (key: string) => Promise<void>;
   /** Resolves when the bucket answers; for health checks. */
-  ping(): Promise<void>;
+  ping: () => Promise<void>;
   /** Starts a multipart upload of `key`; returns its upload id. */
-  createMultipartUpload(params: { key: string; contentType: string }): Promise<string>;
+  createMultipartUpload: (params: { key: string; contentType: string }) => Promise<string>;
   /** A URL for one part, binding its exact length. */
-  presignUploadPart(params: {
+  presignUploadPart: (params: {
     key: string;
     uploadId: string;
     partNumber: number;
     contentLength: number;
     expiresInSeconds: number;
-  }): Promise<string>;
+  }) => Promise<string>;
   /**
    * Assembles the parts. Throws InvalidPartsError when a part is missing, has
    * another ETag or is too small; returns 'no-such-upload' when the upload is
    * gone (completed or aborted already).
    */
-  completeMultipartUpload(params: {
+  completeMultipartUpload: (params: {
     key: string;
     uploadId: string;
     parts: { partNumber: number; etag: string }[];
-  }): Promise<'completed' | 'no-such-upload'>;
+  }) => Promise<'completed' | 'no-such-upload'>;
   /** Discards a multipart upload and its parts; a missing upload is not an error. */
-  abortMultipartUpload(params: { key: string; uploadId: string }): Promise<void>;
+  abortMultipartUpload: (params: { key: string; uploadId: string }) => Promise<void>;
 }
 
 export interface S3StorageDeps {
@@ -150,7 +150,9 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       );
     },
     async delete(key) {
-      await awsCall('delete object', async () => void (await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))), missing(undefined));
+      await awsCall('delete object', async () => {
+          await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+        }, missing(undefined));
     },
     async ping() {
       await awsCall('head bucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
@@ -202,7 +204,9 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
     async abortMultipartUpload({ key, uploadId }) {
       await awsCall(
         'abort multipart upload',
-        async () => void (await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))),
+        async () => {
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+        },
         (error) => (errorName(error) === 'NoSuchUpload' || isNotFound(error) ? { answer: undefined } : undefined),
       );
     },

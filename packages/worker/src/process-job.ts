@@ -25,7 +25,7 @@ export interface AnalysisInput {
   /** Aborted on shutdown or when the lease is lost: stop and throw. */
   signal: AbortSignal;
   /** Frames analysed so far; the job's progress follows it. */
-  reportProgress(done: number, total: number): Promise<void>;
+  reportProgress: (done: number, total: number) => Promise<void>;
 }
 
 /** Turns one uploaded video into the result stored on the job (validated against its schema when written). */

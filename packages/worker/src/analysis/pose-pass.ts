@@ -17,7 +17,7 @@ export interface PosePassOptions {
   maxDimension: number;
   chunkSize: number;
   signal: AbortSignal;
-  reportProgress(done: number, total: number): Promise<void>;
+  reportProgress: (done: number, total: number) => Promise<void>;
 }
 
 /**
