@@ -3,7 +3,7 @@ import { workerShutdownMs } from '@coach/worker';
 import { buildApp, LISTEN_BACKLOG } from './app.ts';
 import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, isPrettyOutput } from './logger.ts';
 import { startRuntime } from './runtime.ts';
 
 let config;
@@ -17,7 +17,7 @@ try {
   throw error;
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(process.stdout) });
 const runtime = await startRuntime(config, logger);
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
