@@ -1,6 +1,7 @@
 import { workerShutdownMs } from '@coach/worker';
 
 import { buildApp, LISTEN_BACKLOG } from './app.ts';
+import { startBanner } from './banner.ts';
 import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
 import { createLogger, isPrettyOutput } from './logger.ts';
@@ -50,9 +51,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
 app.log.info(`API ready at ${address}/trpc (live: ${address}/healthz, ready: ${address}/readyz)`);
-const webUrl = await localDev?.serveWebApp(`${address}/trpc`);
-process.stdout.write(
-  `\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz (live), ${address}/readyz (ready)\n` +
-    (webUrl ? `  web:    ${webUrl}\n` : '') +
-    '\n',
-);
+const web = await localDev?.serveWebApp(`${address}/trpc`);
+process.stdout.write(startBanner({ address, web }));

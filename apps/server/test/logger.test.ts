@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { createDb, sql } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryLogger, parsedLines } from '../../../test/helpers/memory-log.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { createLogger, isPrettyOutput } from '../src/logger.ts';
 
@@ -63,7 +63,7 @@ describe('the process logger', () => {
       expect(failures[0]).toHaveProperty('client');
 
       logger.warn({ err: failures[0] }, 'idle database connection failed');
-      const [entry] = parsedLines(lines) as { err: Record<string, unknown> }[];
+      const [entry] = lines.map((line) => JSON.parse(line) as { err: Record<string, unknown> });
       expect(entry?.err).toMatchObject({ type: 'DatabaseError', code: '57P01', message: expect.stringContaining('terminating connection') });
       expect(entry?.err).not.toHaveProperty('client');
       expect(lines[0]).not.toContain('secretKey');
