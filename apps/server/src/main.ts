@@ -35,9 +35,11 @@ const app = await buildApp(
 app.addHook('onClose', () => runtime.close());
 const localDev = setUpLocalDev(app, config, logger);
 
+// `on`, not `once`: a second signal while closing (a Ctrl-C pressed twice) must not find the
+// process without a handler, which would end it at once with status 130, mid-shutdown.
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');

@@ -54,11 +54,13 @@ export async function startWebDevServer(p: {
   try {
     await listen(http, port);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+      code === 'EADDRINUSE'
         ? `port ${port} is in use by another program; stop it, or set WEB_PORT to a free port`
-        : `could not listen on ${WEB_DEV_HOST}:${port} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
-    p.logger.warn({ err: error }, `web app not served: ${reason}`);
+        : `could not listen on ${WEB_DEV_HOST}:${port} (${code ?? String(error)})`;
+    // A taken port is an everyday event, not a fault: one line, no stack.
+    p.logger.warn(code === 'EADDRINUSE' ? { port } : { err: error }, `web app not served: ${reason}`);
     return { notServed: reason };
   }
   let dev: import('vite').ViteDevServer;
