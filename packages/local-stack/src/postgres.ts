@@ -130,7 +130,10 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
       await postmasterGone(dataDir);
       await rm(ownerFile(dataDir), { force: true });
-      if (options.persistent === false) await rm(dataDir, { recursive: true, force: true });
+      if (options.persistent === false) {
+        // A cluster moved under the system temp dir takes its folder there along (one per checkout path).
+        await rm(dataDir === path.resolve(options.dataDir) ? dataDir : path.dirname(dataDir), { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -92,10 +92,13 @@ describe('startLocalPostgres', () => {
         const copy = path.dirname(path.dirname(exe));
         expect(statSync(copy).uid).toBe(0);
         expect((statSync(copy).mode & 0o777).toString(8)).toBe('755');
+        expect(server.dataDir.startsWith(checkout)).toBe(false);
       } finally {
         await server.stop();
       }
       expect((statSync(checkout).mode & 0o777).toString(8)).toBe('700');
+      // Not persistent: the folder the cluster moved to under the temp dir is gone too.
+      expect(existsSync(path.dirname(server.dataDir))).toBe(false);
     } finally {
       await rm(checkout, { recursive: true, force: true });
     }
