@@ -55,6 +55,7 @@ const EnvSchema = WorkerSettingsSchema.extend({
   AUTH_AUDIENCE: optionalString,
   CORS_ORIGINS: OriginListSchema.optional(),
   EMBEDDED_DATA_DIR: optionalString,
+  WEB_PORT: int(1, 65535).default(5173),
 });
 
 export type AuthConfig =
@@ -85,6 +86,8 @@ export interface ServerConfig {
   auth: AuthConfig;
   corsOrigins: string[];
   embeddedDataDir: string | undefined;
+  /** Where `pnpm dev` serves the web app (on the local defaults only); the dev CORS origins follow it. */
+  webPort: number;
   uploadUrlExpiresSeconds: number;
   downloadUrlExpiresSeconds: number;
   maxUploadBytes: number;
@@ -104,7 +107,17 @@ export interface ServerConfig {
 /** Long-poll wait against the embedded emulator, unless WORKER_WAIT_TIME_SECONDS says otherwise. */
 const EMBEDDED_WAIT_TIME_SECONDS = 2;
 
-const DEV_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173', 'http://localhost:3000'];
+/** Ports of local web apps: the one `pnpm dev` serves, and 3000, where a Next.js app's dev server listens. */
+const NEXT_DEV_PORT = 3000;
+
+/**
+ * The browser origins allowed when CORS_ORIGINS is unset: each local web app
+ * by both names a browser may show it under, `localhost` and `127.0.0.1`
+ * (different origins to a browser, so both are listed).
+ */
+export function devCorsOrigins(webPort: number): string[] {
+  return [...new Set([webPort, NEXT_DEV_PORT])].flatMap((port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+}
 
 /**
  * Parses the environment once at start-up into a frozen config. Outside
@@ -179,8 +192,9 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     databaseUrl: env.DATABASE_URL,
     aws,
     auth,
-    corsOrigins: env.CORS_ORIGINS ?? DEV_CORS_ORIGINS,
+    corsOrigins: env.CORS_ORIGINS ?? devCorsOrigins(env.WEB_PORT),
     embeddedDataDir: env.EMBEDDED_DATA_DIR,
+    webPort: env.WEB_PORT,
     uploadUrlExpiresSeconds: env.S3_UPLOAD_URL_EXPIRES_SECONDS,
     downloadUrlExpiresSeconds: env.S3_DOWNLOAD_URL_EXPIRES_SECONDS,
     maxUploadBytes: env.MAX_UPLOAD_BYTES,

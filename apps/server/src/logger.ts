@@ -1,4 +1,5 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import { build as prettyStream } from 'pino-pretty';
 
 /** tRPC's own query parameters; any other one may carry a credential a client put in the URL. */
 const LOGGED_QUERY_PARAMETERS = new Set(['batch', 'input']);
@@ -48,17 +49,49 @@ function serializeRequest(req: LoggedRequest) {
 }
 
 /**
- * The process logger (JSON lines on stdout unless a destination is given).
- * Built here, not in main.ts, so tests read exactly what production writes.
- * Fastify keeps a logger's own `req` serializer over its default one.
+ * Properties a library hangs on an error that are live objects, not facts
+ * about the failure: pg attaches the `client` (with its connection's
+ * `secretKey` and every socket buffer) to errors of idle pool connections,
+ * several kilobytes of state per line.
  */
-export function createLogger(options: { level: string }, destination?: DestinationStream): Logger {
+const ERROR_OBJECT_PROPERTIES = ['client', 'connection', 'socket'];
+
+function serializeError(error: unknown) {
+  const serialized = stdSerializers.err(error as Error) as unknown;
+  if (typeof serialized !== 'object' || serialized === null) return serialized;
+  const copy: Record<string, unknown> = { ...serialized };
+  for (const key of ERROR_OBJECT_PROPERTIES) delete copy[key];
+  return copy;
+}
+
+/** Pretty-printed lines for a person at a terminal; JSON lines for anything else (files, pipes, collectors). */
+export function isPrettyOutput(stream: { isTTY?: boolean }): boolean {
+  return stream.isTTY === true;
+}
+
+/**
+ * The process logger: JSON lines on stdout unless a destination is given,
+ * or with `pretty`, lines a person reads (pino-pretty, written synchronously
+ * so nothing is lost when the process exits). Built here, not in main.ts, so
+ * tests read exactly what production writes. Fastify keeps a logger's own
+ * `req` serializer over its default one.
+ */
+export function createLogger(options: { level: string; pretty?: boolean }, destination?: DestinationStream): Logger {
+  const stream = options.pretty
+    ? prettyStream({
+        destination: destination ?? 1,
+        sync: true,
+        colorize: destination === undefined && isPrettyOutput(process.stdout),
+        translateTime: 'HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      })
+    : destination;
   return pino(
     {
       level: options.level,
-      serializers: { req: serializeRequest },
+      serializers: { req: serializeRequest, err: serializeError },
       redact: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
     },
-    destination,
+    stream,
   );
 }

@@ -1,9 +1,10 @@
 import { workerShutdownMs } from '@coach/worker';
 
 import { buildApp, LISTEN_BACKLOG } from './app.ts';
+import { startBanner } from './banner.ts';
 import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, isPrettyOutput } from './logger.ts';
 import { startRuntime } from './runtime.ts';
 
 let config;
@@ -17,7 +18,7 @@ try {
   throw error;
 }
 
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(process.stdout) });
 const runtime = await startRuntime(config, logger);
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
@@ -34,9 +35,11 @@ const app = await buildApp(
 app.addHook('onClose', () => runtime.close());
 const localDev = setUpLocalDev(app, config, logger);
 
+// `on`, not `once`: a second signal while closing (a Ctrl-C pressed twice) must not find the
+// process without a handler, which would end it at once with status 130, mid-shutdown.
 let closing = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
@@ -50,9 +53,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const address = await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
 app.log.info(`API ready at ${address}/trpc (live: ${address}/healthz, ready: ${address}/readyz)`);
-const webUrl = await localDev?.serveWebApp(`${address}/trpc`);
-process.stdout.write(
-  `\nCoach Plus API listening on ${address}\n  tRPC:   ${address}/trpc\n  health: ${address}/healthz (live), ${address}/readyz (ready)\n` +
-    (webUrl ? `  web:    ${webUrl}\n` : '') +
-    '\n',
-);
+const web = await localDev?.serveWebApp(`${address}/trpc`);
+process.stdout.write(startBanner({ address, web }));

@@ -67,7 +67,7 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       const pg = await startLocalPostgres({ dataDir: `${root}/postgres`, database: 'coach_plus' });
       closers.push(() => pg.stop());
       databaseUrl = pg.url;
-      logger.info({ port: pg.port }, 'embedded Postgres started');
+      logger.info({ port: pg.port, dataDir: pg.dataDir }, 'embedded Postgres started');
     }
 
     let aws: {

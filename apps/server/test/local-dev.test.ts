@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { buildApp } from '../src/app.ts';
+import { startBanner } from '../src/banner.ts';
 import { runsOnLocalDefaults } from '../src/dev/local-defaults.ts';
 import { setUpLocalDev } from '../src/dev/local-dev.ts';
 import { startWebDevServer } from '../src/dev/web-dev-server.ts';
-import { loadConfig } from '../src/env.ts';
+import { ConfigError, loadConfig } from '../src/env.ts';
 
 const production = {
   NODE_ENV: 'production',
@@ -42,9 +43,9 @@ afterAll(async () => {
 });
 
 /** The API as main.ts wires it (buildApp, then setUpLocalDev), on the test server's database and storage. */
-async function startApi(env: Record<string, string>) {
+async function startApi(env: Record<string, string>, options: { devCorsOrigins?: boolean; logger?: Logger } = {}) {
   // The web origin the browser tests use stands in for the dev allow-list, in CORS and in the token route alike.
-  const config = loadConfig({ CORS_ORIGINS: ALLOWED_ORIGIN, ...env });
+  const config = loadConfig(options.devCorsOrigins ? env : { CORS_ORIGINS: ALLOWED_ORIGIN, ...env });
   const app = await buildApp(
     { corsOrigins: config.corsOrigins },
     {
@@ -57,7 +58,7 @@ async function startApi(env: Record<string, string>) {
       verifyToken: createTokenVerifier({ kind: 'hs256', secret }),
     },
   );
-  const localDev = setUpLocalDev(app, config, silentLogger);
+  const localDev = setUpLocalDev(app, config, options.logger ?? silentLogger);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url, localDev };
 }
@@ -235,12 +236,79 @@ describe('POST /dev/token', () => {
   });
 });
 
+describe('the web app in pnpm dev (WEB_PORT)', () => {
+  it('the dev CORS origins name each local web app as both localhost and 127.0.0.1, and follow WEB_PORT', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([
+      'http://127.0.0.1:5173',
+      'http://localhost:5173',
+      'http://127.0.0.1:3000',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ WEB_PORT: '5180' }).corsOrigins).toEqual([
+      'http://127.0.0.1:5180',
+      'http://localhost:5180',
+      'http://127.0.0.1:3000',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ WEB_PORT: '5180', CORS_ORIGINS: 'https://app.example.com' }).corsOrigins).toEqual(['https://app.example.com']);
+    for (const bad of ['0', '70000', 'web']) {
+      expect(() => loadConfig({ WEB_PORT: bad }), bad).toThrow(ConfigError);
+      expect(() => loadConfig({ WEB_PORT: bad }), bad).toThrow(/WEB_PORT/);
+    }
+  });
+
+  it('serves the web app on WEB_PORT, and the API answers its pages under either name', async () => {
+    const port = await freePort();
+    const { app, url, localDev } = await startApi({ EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) }, { devCorsOrigins: true });
+    try {
+      const web = await localDev?.serveWebApp(`${url}/trpc`);
+      expect(web).toEqual({ url: `http://127.0.0.1:${port}` });
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('<div id="root"></div>');
+      for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+        const preflight = await fetch(`${url}/trpc/sessions.create`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        });
+        expect(preflight.headers.get('access-control-allow-origin'), origin).toBe(origin);
+        const token = await rawTokenRequest(url, { host: new URL(url).host, origin });
+        expect(token.status, origin).toBe(200);
+      }
+      expect(startBanner({ address: url, web })).toContain(`  web:    http://127.0.0.1:${port}\n`);
+    } finally {
+      await app.close();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  }, 30_000);
+
+  it('when WEB_PORT is taken, the API still starts and the banner says the web app did not, why, and what to do', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const warnings: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (_obj, msg) => warnings.push(msg ?? '') };
+    const { app, url, localDev } = await startApi({ EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) }, { devCorsOrigins: true, logger });
+    try {
+      const web = await localDev?.serveWebApp(`${url}/trpc`);
+      const reason = `port ${port} is in use by another program; stop it, or set WEB_PORT to a free port`;
+      expect(web).toEqual({ notServed: reason });
+      expect(warnings).toEqual([`web app not served: ${reason}`]);
+      const banner = startBanner({ address: url, web });
+      expect(banner).toContain(`Coach Plus API listening on ${url}`);
+      expect(banner).toContain(`  web:    NOT STARTED: port ${port} is in use by another program; stop it, or set WEB_PORT to a free port\n`);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await app.close();
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  }, 30_000);
+});
+
 describe('startWebDevServer', () => {
   it('serves the web app pointed at the API, without taking over the process signals, and closes', async () => {
     const sigterm = process.listenerCount('SIGTERM');
-    const web = await startWebDevServer({ apiUrl: 'http://127.0.0.1:8123/trpc', logger: silentLogger, port: 0 });
-    expect(web).toBeDefined();
-    if (!web) return;
+    const start = await startWebDevServer({ apiUrl: 'http://127.0.0.1:8123/trpc', logger: silentLogger, port: 0 });
+    if (!('server' in start)) throw new Error(`not served: ${start.notServed}`);
+    const web = start.server;
     try {
       const html = await (await fetch(web.url)).text();
       expect(html).toContain('<div id="root"></div>');
@@ -264,7 +332,7 @@ describe('startWebDevServer', () => {
 
     const web = await startWebDevServer({ apiUrl: 'http://127.0.0.1:8123/trpc', logger, port, configFile: broken });
 
-    expect(web).toBeUndefined();
+    expect(web).toEqual({ notServed: 'Vite could not start (the error is in the log above)' });
     expect(warnings).toEqual([expect.stringContaining('web app not served: Vite could not start')]);
     // The port is free again: the HTTP server opened for Vite was closed.
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow('fetch failed');

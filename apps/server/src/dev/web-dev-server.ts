@@ -7,9 +7,8 @@ import type { Logger } from '@coach/api';
 
 import { REPO_ROOT } from './paths.ts';
 
-/** The web app's origin in development; the dev CORS allow-list names it. */
+/** The web app's host in development; the dev CORS allow-list names it (and `localhost`) with WEB_PORT. */
 export const WEB_DEV_HOST = '127.0.0.1';
-export const WEB_DEV_PORT = 5173;
 
 const WEB_ROOT = path.join(REPO_ROOT, 'apps/web');
 
@@ -18,11 +17,15 @@ export interface WebDevServer {
   close(): Promise<void>;
 }
 
+/** The web app's dev server, or why it is not served, in words for the start-up banner. */
+export type WebDevServerStart = { server: WebDevServer } | { notServed: string };
+
 /**
  * Serves `apps/web` with Vite's dev server (hot reload) pointed at this API.
  * A missing web app or Vite (a production install), a taken port or a Vite
- * that fails to start (a broken config) is logged and skipped: the API runs
- * on without it, and nothing is left listening. Never rejects.
+ * that fails to start (a broken config) is logged and skipped, with the
+ * reason returned for the banner: the API runs on without it, and nothing is
+ * left listening. Never rejects.
  *
  * Vite runs in middleware mode on our own HTTP server: its standalone server
  * would exit the process on SIGTERM or when stdin closes, cutting the
@@ -31,28 +34,34 @@ export interface WebDevServer {
 export async function startWebDevServer(p: {
   apiUrl: string;
   logger: Logger;
-  /** Default 5173, the origin the dev CORS allow-list expects; 0 picks a free port (tests). */
-  port?: number;
+  /** WEB_PORT (5173 by default), which the dev CORS allow-list follows; 0 picks a free port (tests). */
+  port: number;
   /** Default `apps/web/vite.config.ts`; tests give a broken one. */
   configFile?: string;
-}): Promise<WebDevServer | undefined> {
-  const port = p.port ?? WEB_DEV_PORT;
+}): Promise<WebDevServerStart> {
+  const { port } = p;
   const configFile = p.configFile ?? path.join(WEB_ROOT, 'vite.config.ts');
-  if (!existsSync(configFile)) return undefined;
+  if (!existsSync(configFile)) return { notServed: `${path.relative(REPO_ROOT, configFile)} is not in this checkout` };
   let vite: typeof import('vite');
   try {
     vite = await import('vite');
   } catch (error) {
     p.logger.warn({ err: error }, 'web app not served: Vite is not installed (pnpm install)');
-    return undefined;
+    return { notServed: 'Vite is not installed (run pnpm install)' };
   }
 
   const http = createServer();
   try {
     await listen(http, port);
   } catch (error) {
-    p.logger.warn({ err: error }, `web app not served: could not listen on ${WEB_DEV_HOST}:${port}`);
-    return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? `port ${port} is in use by another program; stop it, or set WEB_PORT to a free port`
+        : `could not listen on ${WEB_DEV_HOST}:${port} (${code ?? String(error)})`;
+    // A taken port is an everyday event, not a fault: one line, no stack.
+    p.logger.warn(code === 'EADDRINUSE' ? { port } : { err: error }, `web app not served: ${reason}`);
+    return { notServed: reason };
   }
   let dev: import('vite').ViteDevServer;
   try {
@@ -71,16 +80,18 @@ export async function startWebDevServer(p: {
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     p.logger.warn({ err: error }, 'web app not served: Vite could not start (see the error)');
-    return undefined;
+    return { notServed: 'Vite could not start (the error is in the log above)' };
   }
   http.on('request', dev.middlewares);
   const { port: actualPort } = http.address() as AddressInfo;
   return {
-    url: `http://${WEB_DEV_HOST}:${actualPort}`,
-    async close() {
-      await dev.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+    server: {
+      url: `http://${WEB_DEV_HOST}:${actualPort}`,
+      async close() {
+        await dev.close();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      },
     },
   };
 }
