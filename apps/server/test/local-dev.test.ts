@@ -277,7 +277,7 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
     } finally {
       await app.close();
     }
-    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow('fetch failed');
   }, 30_000);
 
   it('when WEB_PORT is taken, the API still starts and the banner says the web app did not, why, and what to do', async () => {

@@ -125,7 +125,7 @@ export async function initCluster(p: {
     const child = spawn(
       path.join(p.binDir, 'initdb'),
       [`--pgdata=${p.dataDir}`, '--auth=password', `--username=${p.user}`, `--pwfile=${passwordFile}`, '--lc-messages=C'],
-      { ...p.runAs, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+      { ...p.runAs, stdio: ['ignore', 'pipe', 'pipe'], env: withEnglishMessages() },
     );
     const output: string[] = [];
     const collect = (chunk: Buffer) => {
@@ -162,7 +162,7 @@ export async function startServer(p: {
     ...p.runAs,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, LC_MESSAGES: 'C' },
+    env: withEnglishMessages(),
   });
   await new Promise<void>((resolve, reject) => {
     let seen = '';
@@ -182,4 +182,13 @@ export async function startServer(p: {
 export function bundledPostgresVersion(nativeDir: string): string {
   const { version } = JSON.parse(readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
   return version;
+}
+
+/**
+ * This process's environment (as spawn passes by default) with Postgres's
+ * messages in English, which the start-up code reads.
+ */
+function withEnglishMessages(): NodeJS.ProcessEnv {
+  // oxlint-disable-next-line node/no-process-env
+  return { ...process.env, LC_MESSAGES: 'C' };
 }
