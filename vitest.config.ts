@@ -31,11 +31,15 @@ export function packageConfig(dir: string) {
 // inherit this config except its global setup, which vitest runs once for the
 // whole run and whose `provide`d values every project's `inject` sees; listing
 // the package configs instead would start one Postgres and emulator per package.
-const packageDirs = globSync(['packages/*/test', 'apps/*/test', 'bench/test', 'infra/test'], { cwd: root }).map((dir) => path.dirname(dir)).sort((a, b) => a.localeCompare(b));
+const packageDirs = globSync(['packages/*/test', 'apps/*/test', 'bench/test', 'infra/test'], { cwd: root })
+  .map((dir) => path.dirname(dir))
+  .sort((a, b) => a.localeCompare(b));
 
 export default defineConfig({
   test: {
     ...shared,
-    projects: packageDirs.map((dir) => ({ test: { name: packageName(path.join(root, dir)), include: [`${dir}/test/**/*.test.ts`] } })),
+    projects: packageDirs.map((dir) => ({
+      test: { name: packageName(path.join(root, dir)), include: [`${dir}/test/**/*.test.ts`] },
+    })),
   },
 });

@@ -29,9 +29,14 @@ export function nodeVersionProblem(version, executable) {
     if ((have[i] || 0) > need[i]) return undefined;
     if ((have[i] || 0) < need[i]) {
       return (
-        'Coach Plus needs Node.js ' + MINIMUM_NODE.replace(/\.0$/, '') + ' or newer (24 recommended); this is Node.js ' +
-        String(version).replace(/^v/, '') + (executable ? ' (' + executable + ')' : '') + '.\n' +
-        'Get Node 24 and pnpm 12 into this checkout, without changing the system:\n  ' + HOW_TO_GET_NODE
+        'Coach Plus needs Node.js ' +
+        MINIMUM_NODE.replace(/\.0$/, '') +
+        ' or newer (24 recommended); this is Node.js ' +
+        String(version).replace(/^v/, '') +
+        (executable ? ' (' + executable + ')' : '') +
+        '.\n' +
+        'Get Node 24 and pnpm 12 into this checkout, without changing the system:\n  ' +
+        HOW_TO_GET_NODE
       );
     }
   }

@@ -88,7 +88,9 @@ const COLUMNS = [
 const cells = rows.map((row) => COLUMNS.map(([, get]) => String(get(row))));
 
 function terminalTable() {
-  const widths = COLUMNS.map(([title], i) => Math.max(title.length, ...cells.map((c) => (i === COLUMNS.length - 1 ? 0 : c[i].length))));
+  const widths = COLUMNS.map(([title], i) =>
+    Math.max(title.length, ...cells.map((c) => (i === COLUMNS.length - 1 ? 0 : c[i].length))),
+  );
   const line = (values) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]))).join('  ');
   return [line(COLUMNS.map(([title]) => title)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
@@ -117,7 +119,8 @@ console.log(`\nReliability scenarios at ${scale} scale (${machine.cores} cores, 
 console.log(rows.length > 0 ? terminalTable() : '(no scenario recorded figures)');
 if (files.length > 0) {
   console.log('\nDuration by file:');
-  for (const f of files) console.log(`  ${f.seconds.toFixed(1).padStart(6)} s  ${f.file}${f.status === 'passed' ? '' : ` (${f.status})`}`);
+  for (const f of files)
+    console.log(`  ${f.seconds.toFixed(1).padStart(6)} s  ${f.file}${f.status === 'passed' ? '' : ` (${f.status})`}`);
 }
 for (const b of breaches) console.error(`breach: ${b}`);
 if (rows.length === 0) console.error('No scenario recorded figures: were any reliability files selected?');

@@ -17,13 +17,16 @@ try {
 
   // Live status over SSE until the job is terminal. It resumes by itself after a reconnect,
   // including when the server ends the stream at the token's expiry: `token` is asked again then.
-  const watch = api.jobs.watch.subscribe({ jobId: upload.jobId }, {
-    onData: ({ data }) => {
-      console.log(data.status, data.progressPercent, data.errorCode ?? '');
-      if (['completed', 'failed', 'rejected', 'expired', 'aborted'].includes(data.status)) watch.unsubscribe();
+  const watch = api.jobs.watch.subscribe(
+    { jobId: upload.jobId },
+    {
+      onData: ({ data }) => {
+        console.log(data.status, data.progressPercent, data.errorCode ?? '');
+        if (['completed', 'failed', 'rejected', 'expired', 'aborted'].includes(data.status)) watch.unsubscribe();
+      },
+      onError: (error) => console.error(errorCodeOf(error)),
     },
-    onError: (error) => console.error(errorCodeOf(error)),
-  });
+  );
 } catch (error) {
   // errors: errorCodeOf(error) === 'UNAUTHENTICATED' | 'UPLOAD_NOT_FOUND' | 'SESSION_NOT_FOUND' | …
   console.error(errorCodeOf(error) ?? error);

@@ -21,11 +21,11 @@ export function runVitest(args, { env = {} } = {}) {
   rmSync(report, { force: true });
 
   const vitest = path.join(root, 'node_modules', '.bin', 'vitest');
-  const run = spawnSync(
-    vitest,
-    ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } },
-  );
+  const run = spawnSync(vitest, ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
 
   let passed = 0;
   let failed = 1;

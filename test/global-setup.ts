@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
+import type { TestProject } from 'vitest/node';
+
 import { createDb, migrateToLatest } from '@coach/db';
 import { startLocalAws, startLocalPostgres } from '@coach/local-stack';
-import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {

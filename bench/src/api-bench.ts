@@ -76,7 +76,10 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   };
   const newCaller = async (api: string, userId: string): Promise<Caller> => {
     const token = await signDevToken(input.jwtSecret, { userId, role: 'coach_pro_plus', expiresIn: '6h' });
-    const { sessionId } = await call<{ sessionId: string }>(`${api}/sessions.create`, token, { title: 'bench', playerIds: ['p1'] });
+    const { sessionId } = await call<{ sessionId: string }>(`${api}/sessions.create`, token, {
+      title: 'bench',
+      playerIds: ['p1'],
+    });
     return { token, sessionId };
   };
 
@@ -100,7 +103,11 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   };
   const shape = (o: Initiated) => {
     const url = new URL(o.presignedUrl);
-    return [Object.keys(o).sort().join(','), [...url.searchParams.keys()].sort().join(','), url.searchParams.get('X-Amz-SignedHeaders')].join(' | ');
+    return [
+      Object.keys(o).sort().join(','),
+      [...url.searchParams.keys()].sort().join(','),
+      url.searchParams.get('X-Amz-SignedHeaders'),
+    ].join(' | ');
   };
   for (const [name, sample] of Object.entries(samples)) {
     if (shape(sample) !== shape(samples.ours)) throw new Error(`${name} answers ${shape(sample)}, ours ${shape(samples.ours)}`);
@@ -138,8 +145,7 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
 
   // Rate-limited runs: fresh users, each under both limits, none reused across runs
   // (warm-ups, measured rounds, and the profiled run at 50 connections).
-  const quotaRequests =
-    (settings.rounds + 1) * (settings.quotaAmount[1] + settings.quotaAmount[50]) + settings.quotaAmount[50];
+  const quotaRequests = (settings.rounds + 1) * (settings.quotaAmount[1] + settings.quotaAmount[50]) + settings.quotaAmount[50];
   const quotaUserCount = Math.ceil(quotaRequests / INITIATES_PER_USER) + 4;
   log(`preparing ${quotaUserCount} users for the rate-limited runs`);
   const quotaUsers: Caller[] = [];
@@ -176,13 +182,15 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   }
   const scenarios: Scenario[] = [];
   for (const connections of [1, 50] as const) {
-    const timed = (url: string) => (mode: 'warm' | 'measure'): LoadOptions => ({
-      url,
-      headers,
-      connections,
-      body: initiateBody,
-      durationSeconds: mode === 'warm' ? settings.warmSeconds : settings.seconds,
-    });
+    const timed =
+      (url: string) =>
+      (mode: 'warm' | 'measure'): LoadOptions => ({
+        url,
+        headers,
+        connections,
+        body: initiateBody,
+        durationSeconds: mode === 'warm' ? settings.warmSeconds : settings.seconds,
+      });
     scenarios.push(
       { name: OURS, connections, server: ours.child, load: timed(`${ours.api}/upload.initiate`) },
       {
@@ -269,9 +277,15 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
       target: '>= 1.5',
     });
   }
-  for (const [name, short] of [[TUNED_GET_SIGNED_URL, 'tuned, getSignedUrl'], [TUNED, 'tuned']] as const) {
+  for (const [name, short] of [
+    [TUNED_GET_SIGNED_URL, 'tuned, getSignedUrl'],
+    [TUNED, 'tuned'],
+  ] as const) {
     for (const connections of [1, 50]) {
-      ratios.push({ label: `upload.initiate ours / ceiling (${short}) req/s at ${connections} conn`, value: ratio(OURS, name, connections) });
+      ratios.push({
+        label: `upload.initiate ours / ceiling (${short}) req/s at ${connections} conn`,
+        value: ratio(OURS, name, connections),
+      });
     }
   }
   /** Median over rounds of b's CPU per request / a's (server or Postgres): > 1 means a costs less. */

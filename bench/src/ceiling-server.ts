@@ -21,11 +21,12 @@ import { createSecretKey, randomUUID } from 'node:crypto';
 
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
-import { KeyObjectSha256 } from '@coach/aws';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify, type JWTPayload } from 'jose';
 import pg from 'pg';
 import { z } from 'zod';
+
+import { KeyObjectSha256 } from '@coach/aws';
 
 const env = process.env;
 const required = (name: string): string => {
@@ -91,8 +92,21 @@ const readSessionThenInsert: StoreJob = async (job) => {
     `insert into video_analysis_jobs (${JOB_COLUMNS})
      values ($1, $2, $3, $4, $5, $6, 'awaiting_upload', $7, $8, $9, $10, $11, $12, $13, 'single')
      returning status`,
-    [job.jobId, job.sessionId, job.owner.type, job.owner.id, job.userId, job.videoId, job.sampleFps, job.includeFrames,
-      bucket, job.s3Key, job.contentType, job.sizeBytes, job.expiresAt],
+    [
+      job.jobId,
+      job.sessionId,
+      job.owner.type,
+      job.owner.id,
+      job.userId,
+      job.videoId,
+      job.sampleFps,
+      job.includeFrames,
+      bucket,
+      job.s3Key,
+      job.contentType,
+      job.sizeBytes,
+      job.expiresAt,
+    ],
   );
   return inserted.rows[0]?.status;
 };
@@ -107,17 +121,28 @@ const insertForOwnedSessionPrepared: StoreJob = async (job) => {
   const { rows } = await pool.query<{ status: string }>({
     name: 'ceiling_insert_job',
     text: INSERT_JOB_FOR_OWNED_SESSION,
-    values: [job.jobId, job.userId, job.videoId, job.sampleFps, job.includeFrames, bucket, job.s3Key, job.contentType,
-      job.sizeBytes, job.expiresAt, job.sessionId, job.owner.type, job.owner.id],
+    values: [
+      job.jobId,
+      job.userId,
+      job.videoId,
+      job.sampleFps,
+      job.includeFrames,
+      bucket,
+      job.s3Key,
+      job.contentType,
+      job.sizeBytes,
+      job.expiresAt,
+      job.sessionId,
+      job.owner.type,
+      job.owner.id,
+    ],
   });
   return rows[0]?.status;
 };
 
 type Verify = (token: string) => Promise<JWTPayload>;
-const verifyWithSecretBytes: Verify = async (token) =>
-  (await jwtVerify(token, secretBytes, { algorithms: ['HS256'] })).payload;
-const verifyWithImportedKey: Verify = async (token) =>
-  (await jwtVerify(token, importedKey, { algorithms: ['HS256'] })).payload;
+const verifyWithSecretBytes: Verify = async (token) => (await jwtVerify(token, secretBytes, { algorithms: ['HS256'] })).payload;
+const verifyWithImportedKey: Verify = async (token) => (await jwtVerify(token, importedKey, { algorithms: ['HS256'] })).payload;
 
 type Presign = (p: { key: string; contentType: string; sizeBytes: number | undefined }) => Promise<string>;
 
@@ -175,7 +200,9 @@ function initiate({ verify, store, presign }: Variant) {
       return reply.code(403).send({ error: 'ROLE_NOT_ALLOWED' });
     }
     const owner =
-      role === 'coach_pro_plus' ? { type: 'coach', id: claims.sub } : { type: 'org', id: typeof claims.org_id === 'string' ? claims.org_id : '' };
+      role === 'coach_pro_plus'
+        ? { type: 'coach', id: claims.sub }
+        : { type: 'org', id: typeof claims.org_id === 'string' ? claims.org_id : '' };
     const parsed = InputSchema.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'INVALID_INPUT' });
     const input = parsed.data;
@@ -222,13 +249,26 @@ function initiate({ verify, store, presign }: Variant) {
 }
 
 const app = Fastify({ logger: false });
-app.post('/initiate/straightforward', initiate({ verify: verifyWithSecretBytes, store: readSessionThenInsert, presign: withGetSignedUrl }));
+app.post(
+  '/initiate/straightforward',
+  initiate({ verify: verifyWithSecretBytes, store: readSessionThenInsert, presign: withGetSignedUrl }),
+);
 app.post(
   '/initiate/tuned-get-signed-url',
   initiate({ verify: verifyWithImportedKey, store: insertForOwnedSessionPrepared, presign: withGetSignedUrl }),
 );
-app.post('/initiate/tuned', initiate({ verify: verifyWithImportedKey, store: insertForOwnedSessionPrepared, presign: withRequestPresigner }));
+app.post(
+  '/initiate/tuned',
+  initiate({ verify: verifyWithImportedKey, store: insertForOwnedSessionPrepared, presign: withRequestPresigner }),
+);
 
 const address = await app.listen({ host: '127.0.0.1', port: Number(required('BENCH_PORT')) });
 process.stdout.write(`ceiling listening on ${address}\n`);
-process.once('SIGTERM', () => void app.close().then(() => pool.end()).then(() => process.exit(0)));
+process.once(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+);

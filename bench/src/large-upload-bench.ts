@@ -54,7 +54,9 @@ async function writeFile(file: string, bytes: number): Promise<void> {
   }
 }
 
-export async function runLargeUploadBench(input: LargeUploadInput): Promise<{ rows: LargeUploadRow[]; ratio: number; raw: Record<string, UploadOutcome[]> }> {
+export async function runLargeUploadBench(
+  input: LargeUploadInput,
+): Promise<{ rows: LargeUploadRow[]; ratio: number; raw: Record<string, UploadOutcome[]> }> {
   const file = path.join(input.workDir, 'large-upload.mp4');
   await writeFile(file, input.fileBytes);
   const s3 = new S3Client({

@@ -41,28 +41,31 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { body } = options;
   const started = process.hrtime.bigint();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({
-      url: options.url,
-      connections: options.connections,
-      ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
-      timeout: 10,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...options.headers },
-          ...(typeof body === 'string'
-            ? { body }
-            : {
-                setupRequest: (req) => {
-                  const next = body();
-                  return typeof next === 'string'
-                    ? { ...req, body: next }
-                    : { ...req, body: next.body, headers: { ...req.headers, ...next.headers } };
-                },
-              }),
-        },
-      ],
-    }, (error, done) => (error ? reject(error as Error) : resolve(done)));
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationSeconds ?? 5 }),
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...options.headers },
+            ...(typeof body === 'string'
+              ? { body }
+              : {
+                  setupRequest: (req) => {
+                    const next = body();
+                    return typeof next === 'string'
+                      ? { ...req, body: next }
+                      : { ...req, body: next.body, headers: { ...req.headers, ...next.headers } };
+                  },
+                }),
+          },
+        ],
+      },
+      (error, done) => (error ? reject(error as Error) : resolve(done)),
+    );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       lastResponse = process.hrtime.bigint();
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);

@@ -83,7 +83,8 @@ const settings = args.quick
     };
 const rounds = args.rounds ? Math.max(1, Number(args.rounds)) : settings.rounds;
 const only = new Set((args.only ?? Object.keys(SECTIONS).join(',')).split(',').map((s) => s.trim()));
-for (const name of only) if (!(name in SECTIONS)) throw new Error(`--only: unknown section ${name}; use ${Object.keys(SECTIONS).join(',')}`);
+for (const name of only)
+  if (!(name in SECTIONS)) throw new Error(`--only: unknown section ${name}; use ${Object.keys(SECTIONS).join(',')}`);
 const selected = (section: Section) => only.has(section);
 
 const benchDir = path.resolve(import.meta.dirname, '..');
@@ -154,7 +155,13 @@ async function main() {
   }
   if (selected('api') || selected('large')) {
     // Production defaults: rate limits on, multipart above 64 MiB in 16 MiB parts.
-    servers.withLimits = await startApiServer({ label: 'API server (limits on)', databaseUrl: pgUrl, aws, jwtSecret: secret, settings: {} });
+    servers.withLimits = await startApiServer({
+      label: 'API server (limits on)',
+      databaseUrl: pgUrl,
+      aws,
+      jwtSecret: secret,
+      settings: {},
+    });
     cleanups.push(() => servers.withLimits?.child.stop() ?? Promise.resolve());
   }
 
@@ -168,7 +175,9 @@ async function main() {
     size: null,
     largeUpload: null,
     worker: null,
-    skipped: Object.entries(SECTIONS).filter(([name]) => !selected(name as Section)).map(([, what]) => what),
+    skipped: Object.entries(SECTIONS)
+      .filter(([name]) => !selected(name as Section))
+      .map(([, what]) => what),
     notes: [],
   };
   const raw: Record<string, unknown> = {};
@@ -220,7 +229,10 @@ async function main() {
       if (!response.ok || !body.result) throw new Error(`${url} answered ${response.status}: ${JSON.stringify(body)}`);
       return body.result.data;
     };
-    const { sessionId } = await call<{ sessionId: string }>(`${servers.ours.api}/sessions.create`, { title: 'size', playerIds: ['p1'] });
+    const { sessionId } = await call<{ sessionId: string }>(`${servers.ours.api}/sessions.create`, {
+      title: 'size',
+      playerIds: ['p1'],
+    });
     report.size = await measureSizeIndependence({
       api: servers.ours.api,
       call,
@@ -257,17 +269,23 @@ async function main() {
     report.largeUpload = { rows: large.rows, ratio: large.ratio, detail };
     raw.largeUpload = large.raw;
     report.notes.push(
-      'large uploads: @coach/client uploadVideo from a file path (read from disk a range at a time); peak RSS = the client process\'s high-water mark (VmHWM); the emulator keeps objects in memory and answers from the same machine',
+      "large uploads: @coach/client uploadVideo from a file path (read from disk a range at a time); peak RSS = the client process's high-water mark (VmHWM); the emulator keeps objects in memory and answers from the same machine",
     );
   }
   await servers.withLimits?.child.stop();
   await servers.ours?.child.stop();
 
   if (selected('worker')) {
-    const worker = await runWorkerBench({ clipSeconds: settings.clipSeconds, rounds, aws, cacheDir: path.join(resultsDir, 'clips'), log });
+    const worker = await runWorkerBench({
+      clipSeconds: settings.clipSeconds,
+      rounds,
+      aws,
+      cacheDir: path.join(resultsDir, 'clips'),
+      log,
+    });
     report.worker = worker;
     report.notes.push(
-      'worker: createVideoAnalyzer (download from the emulator, probe, ffmpeg frames at 10 fps scaled to 640 px, MoveNet on a pose pool, metrics stored) after one 1 s warm-up clip; peak RSS = the process\'s high-water mark, pose threads included, ffmpeg (a process of its own) not',
+      "worker: createVideoAnalyzer (download from the emulator, probe, ffmpeg frames at 10 fps scaled to 640 px, MoveNet on a pose pool, metrics stored) after one 1 s warm-up clip; peak RSS = the process's high-water mark, pose threads included, ffmpeg (a process of its own) not",
     );
   }
 

@@ -89,7 +89,8 @@ export interface HealthzLatency {
 }
 
 const pad = (value: string, width: number) => value.padStart(width);
-const fixed = (value: number | null, digits: number) => (value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const fixed = (value: number | null, digits: number) =>
+  value !== null && Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 
 /** The terminal table: every figure is a median over the rounds, every ratio from this same run. */
 export function formatReport(report: BenchReport): string {
@@ -135,7 +136,10 @@ export function formatReport(report: BenchReport): string {
   }
   if (report.worker) {
     const { clip, rows, framesRatio, framesCpuRatio, healthz } = report.worker;
-    lines.push('', `5. worker analysis of a ${clip.seconds} s ${clip.width}x${clip.height} clip at ${clip.fps} fps, MoveNet ${clip.model}:`);
+    lines.push(
+      '',
+      `5. worker analysis of a ${clip.seconds} s ${clip.width}x${clip.height} clip at ${clip.fps} fps, MoveNet ${clip.model}:`,
+    );
     lines.push(
       `  ${'pose threads'.padEnd(14)}${pad('stored', 7)}${pad('frames', 8)}${pad('seconds', 9)}${pad('frames/s', 10)}${pad('real-time factor', 18)}` +
         `${pad('peak RSS MiB', 14)}${pad('pose ms/frame', 15)}${pad('CPU s', 8)}${pad('ffmpeg CPU s', 14)}`,

@@ -36,7 +36,12 @@ export async function measureSizeIndependence(p: {
   const sourceKey = (bytes: number) => `bench-size-source/${bytes}`;
   for (const bytes of [SMALL_BYTES, SMALL_BYTES + 1, p.largeBytes]) {
     await s3.send(
-      new PutObjectCommand({ Bucket: p.aws.bucket, Key: sourceKey(bytes), Body: Buffer.alloc(bytes, 1), ContentType: 'video/mp4' }),
+      new PutObjectCommand({
+        Bucket: p.aws.bucket,
+        Key: sourceKey(bytes),
+        Body: Buffer.alloc(bytes, 1),
+        ContentType: 'video/mp4',
+      }),
     );
   }
   type Started = { bytes: number; jobId: string; s3Key: string; cpu: number };
@@ -64,7 +69,11 @@ export async function measureSizeIndependence(p: {
     for (const bytes of order) started.push(await initiate(bytes));
     for (const upload of started) {
       await s3.send(
-        new CopyObjectCommand({ Bucket: p.aws.bucket, Key: upload.s3Key, CopySource: `${p.aws.bucket}/${sourceKey(upload.bytes)}` }),
+        new CopyObjectCommand({
+          Bucket: p.aws.bucket,
+          Key: upload.s3Key,
+          CopySource: `${p.aws.bucket}/${sourceKey(upload.bytes)}`,
+        }),
       );
     }
     const cpu = new Map<number, number>();
@@ -96,4 +105,3 @@ export async function measureSizeIndependence(p: {
     raw,
   };
 }
-

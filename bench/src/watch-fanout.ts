@@ -12,16 +12,17 @@
  *   pnpm --filter @coach/bench exec tsx src/watch-fanout.ts [--streams 1500] [--seconds 10] [--cap 20]
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import pg from 'pg';
+
 import { signDevToken } from '@coach/api';
 import { createClient } from '@coach/client';
 import { startLocalPostgres } from '@coach/local-stack';
-import pg from 'pg';
 
 import { startApiServer, startEmulator } from './servers.ts';
 import { machineInfo, percentile } from './stats.ts';
@@ -162,7 +163,10 @@ try {
   const machine = machineInfo();
   process.stdout.write(
     [
-      `machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
       `other user's sessions.list, no streams: ${summary(baseline)}`,
       `other user's sessions.list, ${streams - refused} of ${streams} streams open on one job (cap ${values.cap}), ${UPDATES_PER_SECOND} updates/s: ${summary(loaded)}`,
       // Each UPDATE finds its row by index too: one scan per update is the update's own.

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
 import { resolveFfmpeg } from '@coach/media';
 import { videoFromImage } from '@coach/media/testing';
 
@@ -53,7 +54,19 @@ async function personClip(cacheDir: string, seconds: number): Promise<string> {
   if (!existsSync(framed)) {
     const { ffmpegPath } = await resolveFfmpeg();
     const filter = `scale=-2:${CLIP.height},pad=${CLIP.width}:${CLIP.height}:(ow-iw)/2:0`;
-    await run(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-y', '-i', testPhotoPath(), '-vf', filter, '-frames:v', '1', framed]);
+    await run(ffmpegPath, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      testPhotoPath(),
+      '-vf',
+      filter,
+      '-frames:v',
+      '1',
+      framed,
+    ]);
   }
   const partial = `${file}.partial.mp4`;
   try {
@@ -79,7 +92,9 @@ export async function runWorkerBench(input: {
   framesCpuRatio: number;
   healthz: HealthzLatency;
 }> {
-  input.log(`worker: preparing a ${input.clipSeconds} s ${CLIP.width}x${CLIP.height} clip at ${CLIP.fps} fps (kept in ${path.relative(benchDir, input.cacheDir)})`);
+  input.log(
+    `worker: preparing a ${input.clipSeconds} s ${CLIP.width}x${CLIP.height} clip at ${CLIP.fps} fps (kept in ${path.relative(benchDir, input.cacheDir)})`,
+  );
   const clip = await personClip(input.cacheDir, input.clipSeconds);
   const warm = await personClip(input.cacheDir, 1);
   const s3 = new S3Client({

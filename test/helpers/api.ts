@@ -1,7 +1,9 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+
 import {
   createCaller,
-  createJobEventHub,
   createContext,
+  createJobEventHub,
   createOutboxDispatcher,
   createUsageMeter,
   silentLogger,
@@ -9,10 +11,8 @@ import {
   type AuthState,
 } from '@coach/api';
 import type { Database, Kysely } from '@coach/db';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 import { createTestDatabase, truncateAll, type TestDatabase } from './database.ts';
-
 import { MemoryQueue, MemoryStorage } from './fakes.ts';
 
 export const testConfig: ApiConfig = {
@@ -36,7 +36,16 @@ export function createTestApi(db: Kysely<Database>) {
   const queue = new MemoryQueue();
   const outbox = createOutboxDispatcher({ db, queue, logger: silentLogger, inlineCooldownMs: 0, baseRetryMs: 10 });
   const jobEvents = createJobEventHub({ db });
-  const deps = { db, storage, queue, outbox, jobEvents, config: testConfig, usage: createUsageMeter(testConfig), logger: silentLogger };
+  const deps = {
+    db,
+    storage,
+    queue,
+    outbox,
+    jobEvents,
+    config: testConfig,
+    usage: createUsageMeter(testConfig),
+    logger: silentLogger,
+  };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));
   return { storage, queue, outbox, jobEvents, deps, callerFor };
 }

@@ -1,5 +1,5 @@
-import type { AnalysisResult } from '@coach/jobs';
 import { sql, type Database, type Kysely } from '@coach/db';
+import type { AnalysisResult } from '@coach/jobs';
 
 import { sampleResult } from './analysis-result.ts';
 

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
-import { createDb, sql, type Database, type Kysely } from '@coach/db';
 import pg from 'pg';
 import { inject } from 'vitest';
+
+import { createDb, sql, type Database, type Kysely } from '@coach/db';
 
 /**
  * A fresh, migrated database of this test file's own, cloned from the

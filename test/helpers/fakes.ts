@@ -64,7 +64,9 @@ export class MemoryStorage implements ObjectStorage {
     return Promise.resolve(uploadId);
   }
   presignUploadPart(params: { key: string; uploadId: string; partNumber: number }) {
-    return Promise.resolve(`https://storage.test/${this.bucket}/${params.key}?uploadId=${params.uploadId}&partNumber=${params.partNumber}`);
+    return Promise.resolve(
+      `https://storage.test/${this.bucket}/${params.key}?uploadId=${params.uploadId}&partNumber=${params.partNumber}`,
+    );
   }
   /** Assembles into one object of the summed declared size; the real check of ETags is the emulator's. */
   completeMultipartUpload(params: { key: string; uploadId: string; parts: { partNumber: number }[] }) {

@@ -1,14 +1,8 @@
-import {
-  AwsUnavailableError,
-  type MessageQueue,
-  type ReceiveParams,
-  type ReceivedMessage,
-  type SendOptions,
-} from '@coach/aws';
-import { isDatabaseUnavailable, sql, type Database, type Kysely } from '@coach/db';
+import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 
-import { GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
+import { AwsUnavailableError, type MessageQueue, type ReceivedMessage, type ReceiveParams, type SendOptions } from '@coach/aws';
+import { isDatabaseUnavailable, sql, type Database, type Kysely } from '@coach/db';
 
 import { inParallel as mapInParallel } from './http-tally.ts';
 import type { TestServer } from './server.ts';
@@ -65,7 +59,8 @@ export async function callApi(
 }
 
 /** Words that would mean a database or driver detail reached a caller. */
-export const INTERNAL_DETAIL = /postgres|pg_|sql|relation|terminat|connection|econn|kysely|violates|backend|stack|\bat\s+\S+\s\(/i;
+export const INTERNAL_DETAIL =
+  /postgres|pg_|sql|relation|terminat|connection|econn|kysely|violates|backend|stack|\bat\s+\S+\s\(/i;
 
 /**
  * Records every write of a terminal outcome (result or failure) on a job, even
@@ -250,7 +245,11 @@ export async function queueDepth(server: Pick<TestServer, 'sqs'>, queueUrl: stri
   const { Attributes } = await server.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   return (
@@ -275,7 +274,11 @@ export const bodiesOf = (messages: Message[]) => messages.map((m) => m.Body);
 
 /** Runs `count` indexed tasks with at most `concurrency` in flight; results in index order. */
 export function inParallel<T>(count: number, concurrency: number, task: (index: number) => Promise<T>): Promise<T[]> {
-  return mapInParallel(Array.from({ length: count }, (_, index) => index), concurrency, (index) => task(index));
+  return mapInParallel(
+    Array.from({ length: count }, (_, index) => index),
+    concurrency,
+    (index) => task(index),
+  );
 }
 
 /** A session for `token`'s user, over HTTP. */

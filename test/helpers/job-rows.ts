@@ -28,7 +28,9 @@ export function newJobParams(
 }
 
 /** A whole job row as a worker holds it mid-analysis (no database needed), with `overrides` applied. */
-export function processingJobRow(overrides: Partial<VideoAnalysisJob> & Pick<VideoAnalysisJob, 's3Bucket' | 's3Key'>): VideoAnalysisJob {
+export function processingJobRow(
+  overrides: Partial<VideoAnalysisJob> & Pick<VideoAnalysisJob, 's3Bucket' | 's3Key'>,
+): VideoAnalysisJob {
   const now = new Date();
   return {
     id: randomUUID(),

@@ -55,4 +55,9 @@ export async function recordScenario(figures: ScenarioFigures): Promise<void> {
  * The outbox timings a server runs with in production (the dispatcher's defaults),
  * for scenarios that must not benefit from the test server's faster ones.
  */
-export const PRODUCTION_OUTBOX = { inlineCooldownMs: 5_000, baseRetryMs: 1_000, maxRetryMs: 60_000, relayGraceMs: 10_000 } as const;
+export const PRODUCTION_OUTBOX = {
+  inlineCooldownMs: 5_000,
+  baseRetryMs: 1_000,
+  maxRetryMs: 60_000,
+  relayGraceMs: 10_000,
+} as const;

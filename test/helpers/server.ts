@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
+
 import {
   createJobEventHub,
   createOutboxDispatcher,
@@ -24,19 +35,8 @@ import {
   type ReceiveParams,
   type SendOptions,
 } from '@coach/aws';
-import { JOB_EVENTS_CHANNEL, listenForNotifications, type Database, type Kysely } from '@coach/db';
 import { createClient, type ApiClient } from '@coach/client';
-import { inject } from 'vitest';
-
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { JOB_EVENTS_CHANNEL, listenForNotifications, type Database, type Kysely } from '@coach/db';
 
 import { buildApp, LISTEN_BACKLOG, type AppOptions } from '../../apps/server/src/app.ts';
 import { createTestDatabase } from './database.ts';
@@ -151,9 +151,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     };
     const queueName = uniqueName('test-queue');
     const dlqUrl = local((await aws.sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }))).QueueUrl);
-    const dlqAttributes = await aws.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-    );
+    const dlqAttributes = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
     const dlqArn = dlqAttributes.Attributes?.QueueArn;
     if (!dlqArn) throw new Error('DLQ has no QueueArn');
     const queueUrl = local(

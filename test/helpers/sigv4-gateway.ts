@@ -1,5 +1,11 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 
@@ -153,7 +159,7 @@ export function verifyPresignedRequest(
   const rawPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt);
   const pairs = parseQuery(queryAt === -1 ? '' : request.url.slice(queryAt + 1));
   const path = canonicalPath(rawPath);
-  if (!pairs || path === undefined) return refuse(400, 'InvalidURI', 'Couldn\'t parse the specified URI.');
+  if (!pairs || path === undefined) return refuse(400, 'InvalidURI', "Couldn't parse the specified URI.");
   const params = new Map<string, string>();
   for (const [name, value] of pairs) {
     if (params.has(name) && (REQUIRED_PARAMS as readonly string[]).includes(name)) {
@@ -171,7 +177,11 @@ export function verifyPresignedRequest(
   }
   for (const name of REQUIRED_PARAMS) {
     if (!params.get(name)) {
-      return refuse(400, 'AuthorizationQueryParametersError', `Query-string authentication requires ${REQUIRED_PARAMS.join(', ')}.`);
+      return refuse(
+        400,
+        'AuthorizationQueryParametersError',
+        `Query-string authentication requires ${REQUIRED_PARAMS.join(', ')}.`,
+      );
     }
   }
   const algorithm = params.get('X-Amz-Algorithm') ?? '';
@@ -185,26 +195,55 @@ export function verifyPresignedRequest(
     return refuse(400, 'AuthorizationQueryParametersError', `X-Amz-Algorithm only supports "${ALGORITHM}".`);
   }
   const signedAt = parseAmzDate(amzDate);
-  if (!signedAt) return refuse(400, 'AuthorizationQueryParametersError', 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'".');
+  if (!signedAt)
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".",
+    );
   const scope = credential.split('/');
   const [accessKeyId, scopeDate, scopeRegion, scopeService, terminator] = scope;
   if (scope.length !== 5 || !accessKeyId) {
-    return refuse(400, 'AuthorizationQueryParametersError', 'Error parsing the X-Amz-Credential parameter; it must be <key>/<date>/<region>/<service>/aws4_request.');
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      'Error parsing the X-Amz-Credential parameter; it must be <key>/<date>/<region>/<service>/aws4_request.',
+    );
   }
   if (scopeDate !== amzDate.slice(0, 8)) {
-    return refuse(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; the date ${scopeDate} does not match X-Amz-Date.`);
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; the date ${scopeDate} does not match X-Amz-Date.`,
+    );
   }
   if (scopeRegion !== options.region) {
-    return refuse(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; the region '${scopeRegion}' is wrong; expecting '${options.region}'.`);
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; the region '${scopeRegion}' is wrong; expecting '${options.region}'.`,
+    );
   }
   if (scopeService !== SERVICE) {
-    return refuse(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; incorrect service '${scopeService}'. This endpoint belongs to '${SERVICE}'.`);
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; incorrect service '${scopeService}'. This endpoint belongs to '${SERVICE}'.`,
+    );
   }
   if (terminator !== 'aws4_request') {
-    return refuse(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; incorrect terminal '${terminator}'. This endpoint uses 'aws4_request'.`);
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; incorrect terminal '${terminator}'. This endpoint uses 'aws4_request'.`,
+    );
   }
   if (!/^\d+$/.test(expiresText) || Number(expiresText) < 1 || Number(expiresText) > MAX_EXPIRES_SECONDS) {
-    return refuse(400, 'AuthorizationQueryParametersError', 'X-Amz-Expires must be a whole number of seconds from 1 to 604800 (a week).');
+    return refuse(
+      400,
+      'AuthorizationQueryParametersError',
+      'X-Amz-Expires must be a whole number of seconds from 1 to 604800 (a week).',
+    );
   }
   const secret = Object.hasOwn(options.credentials, accessKeyId) ? options.credentials[accessKeyId] : undefined;
   if (secret === undefined) {
@@ -367,7 +406,11 @@ export async function startSigV4Gateway(options: SigV4GatewayOptions): Promise<S
     }
     try {
       if (createOnly && (await objectExists(parsed.pathname))) {
-        return refuse({ status: 412, code: 'PreconditionFailed', message: 'At least one of the pre-conditions you specified did not hold' });
+        return refuse({
+          status: 412,
+          code: 'PreconditionFailed',
+          message: 'At least one of the pre-conditions you specified did not hold',
+        });
       }
       record.forwarded = true;
       record.status = await forward(req, res);

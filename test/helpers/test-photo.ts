@@ -30,7 +30,14 @@ export function testPhotoPath(): string {
     // dpkg-deb then dies of SIGPIPE, which is expected.
     const extract = spawnSync(
       'sh',
-      ['-c', 'dpkg-deb --fsys-tarfile "$1" 2>/dev/null | tar -xf - --occurrence=1 -C "$2" "$3"', 'sh', deb, 'x', PHOTO_IN_PACKAGE],
+      [
+        '-c',
+        'dpkg-deb --fsys-tarfile "$1" 2>/dev/null | tar -xf - --occurrence=1 -C "$2" "$3"',
+        'sh',
+        deb,
+        'x',
+        PHOTO_IN_PACKAGE,
+      ],
       { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const extracted = path.join(work, 'x', PHOTO_IN_PACKAGE);

@@ -1,6 +1,6 @@
-import { silentLogger } from '@coach/jobs';
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
+import { silentLogger } from '@coach/jobs';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker, type WorkerConfig } from '@coach/worker';
 
 import type { TestServer } from './server.ts';

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
+
 import cors from '@fastify/cors';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { randomUUID } from 'node:crypto';
 
 import {
   AppError,

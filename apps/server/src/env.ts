@@ -1,5 +1,6 @@
-import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 import { z } from 'zod';
+
+import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 
 /** Raised at start-up with every bad or missing setting listed. */
 export class ConfigError extends Error {
@@ -15,7 +16,12 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 /** A browser origin: scheme, host and optional port, nothing else (browsers never send a path). */
 const OriginListSchema = z
   .string()
-  .transform((value) => value.split(',').map((o) => o.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  )
   .refine(
     (origins) => origins.every((o) => /^https?:\/\/[^/\s]+$/.test(o)),
     'must be comma-separated origins like https://app.example.com (no path, no trailing slash)',
@@ -130,9 +136,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
   );
   const parsed = EnvSchema.safeParse(given);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
 
   // Rules between settings are checked on what was given, so one message lists everything.
   const isProduction = given.NODE_ENV === 'production';
@@ -211,7 +215,8 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
       ...env,
       // The embedded emulator's polls cost nothing, and stopping waits for the last one:
       // a short poll there makes Ctrl-C quick. Against SQS the usual 20 s saves requests.
-      WORKER_WAIT_TIME_SECONDS: embeddedAws && !has('WORKER_WAIT_TIME_SECONDS') ? EMBEDDED_WAIT_TIME_SECONDS : env.WORKER_WAIT_TIME_SECONDS,
+      WORKER_WAIT_TIME_SECONDS:
+        embeddedAws && !has('WORKER_WAIT_TIME_SECONDS') ? EMBEDDED_WAIT_TIME_SECONDS : env.WORKER_WAIT_TIME_SECONDS,
     }),
   });
 }

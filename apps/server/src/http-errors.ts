@@ -19,14 +19,23 @@ const KNOWN: Record<number, { appCode: AppErrorCode; message: string }> = {
   400: { appCode: 'INVALID_INPUT', message: 'The request body is not valid JSON.' },
   404: { appCode: 'NOT_FOUND', message: 'No such endpoint. The API is served under /trpc.' },
   405: { appCode: 'METHOD_NOT_SUPPORTED', message: 'The API answers GET (queries) and POST (mutations) only.' },
-  413: { appCode: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large (at most 1 MiB). Videos go to the presigned upload URL, not to the API.' },
-  414: { appCode: 'URL_TOO_LONG', message: 'The request URL is too long. Batch at most 20 calls, and send large inputs in a POST body.' },
+  413: {
+    appCode: 'PAYLOAD_TOO_LARGE',
+    message: 'The request body is too large (at most 1 MiB). Videos go to the presigned upload URL, not to the API.',
+  },
+  414: {
+    appCode: 'URL_TOO_LONG',
+    message: 'The request URL is too long. Batch at most 20 calls, and send large inputs in a POST body.',
+  },
   415: { appCode: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the request body as JSON with "Content-Type: application/json".' },
   429: { appCode: 'TOO_MANY_REQUESTS', message: 'Too many requests. Please slow down and retry shortly.' },
 };
 
 /** A 4xx the table above does not name keeps its status: the request, not the server, was at fault. */
-const OTHER_CLIENT_ERROR = { appCode: 'INVALID_INPUT', message: 'The request was not accepted. Check its method, URL and headers.' } as const;
+const OTHER_CLIENT_ERROR = {
+  appCode: 'INVALID_INPUT',
+  message: 'The request was not accepted. Check its method, URL and headers.',
+} as const;
 
 const isClientError = (status: number) => status >= 400 && status < 500;
 
@@ -35,12 +44,7 @@ const isClientError = (status: number) => status >= 400 && status < 500;
  * routes) answered in tRPC's error shape, with a stable `appCode` and nothing
  * internal in the message.
  */
-export function sendHttpError(
-  status: number,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  message?: string,
-): FastifyReply {
+export function sendHttpError(status: number, request: FastifyRequest, reply: FastifyReply, message?: string): FastifyReply {
   const known = KNOWN[status] ?? (isClientError(status) ? OTHER_CLIENT_ERROR : undefined);
   const appCode: AppErrorCode = known?.appCode ?? 'INTERNAL';
   const httpStatus = known ? status : 500;

@@ -42,7 +42,12 @@ export function registerRequestGuard(app: FastifyInstance): void {
     const query = request.query as Record<string, unknown> | undefined;
     const inputs = [request.body, query?.input];
     if (inputs.some((input) => typeof input === 'string' && jsonDepthExceeds(input, MAX_JSON_DEPTH))) {
-      return sendHttpError(400, request, reply, `The input nests more than ${MAX_JSON_DEPTH} levels deep; no procedure takes such input.`);
+      return sendHttpError(
+        400,
+        request,
+        reply,
+        `The input nests more than ${MAX_JSON_DEPTH} levels deep; no procedure takes such input.`,
+      );
     }
   });
 }

@@ -1,20 +1,4 @@
 import {
-  createDb,
-  JOB_EVENTS_CHANNEL,
-  listenForNotifications,
-  migrateToLatest,
-  type Database,
-  type Kysely,
-} from '@coach/db';
-import {
-  createAwsClients,
-  createS3Storage,
-  createSqsQueue,
-  type AwsClients,
-  type MessageQueue,
-  type ObjectStorage,
-} from '@coach/aws';
-import {
   createJobEventHub,
   createOutboxDispatcher,
   createTokenVerifier,
@@ -25,7 +9,15 @@ import {
   type OutboxRelay,
   type TokenVerifier,
 } from '@coach/api';
-
+import {
+  createAwsClients,
+  createS3Storage,
+  createSqsQueue,
+  type AwsClients,
+  type MessageQueue,
+  type ObjectStorage,
+} from '@coach/aws';
+import { createDb, JOB_EVENTS_CHANNEL, listenForNotifications, migrateToLatest, type Database, type Kysely } from '@coach/db';
 import { startAnalysisWorker } from '@coach/worker';
 
 import { loadOrCreateDevSecret } from './dev/dev-secret.ts';

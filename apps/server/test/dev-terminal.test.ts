@@ -1,9 +1,9 @@
-import { stripVTControlCharacters } from 'node:util';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -32,7 +32,12 @@ const stripAnsi = (text: string) => stripVTControlCharacters(text).replaceAll('\
  * and a web port another program holds; `stop` is called once the banner is out.
  */
 async function runPnpmDev(p: { command: string; args: string[]; stop: (child: ReturnType<typeof spawn>) => void }) {
-  const env: Record<string, string | undefined> = { ...process.env, PORT: '0', WEB_PORT: String(takenPort), EMBEDDED_DATA_DIR: dataDir };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: '0',
+    WEB_PORT: String(takenPort),
+    EMBEDDED_DATA_DIR: dataDir,
+  };
   delete env.NODE_ENV; // set by the test runner; a person's shell has none
   const child = spawn(p.command, p.args, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -65,15 +70,18 @@ describe.runIf(hasScript)('pnpm dev in a terminal and outside one', () => {
       stop: (child) => child.stdin?.write('\x03'),
     });
     expect(healthStatus).toBe(200);
-    expect(output).toContain(`  web:    NOT STARTED: port ${takenPort} is in use by another program; stop it, or set WEB_PORT to a free port\n`);
+    expect(output).toContain(
+      `  web:    NOT STARTED: port ${takenPort} is in use by another program; stop it, or set WEB_PORT to a free port\n`,
+    );
     expect(output).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: embedded Postgres started$/m);
     expect(output).toMatch(/INFO: shutting down\n +signal: "SIGINT"/);
     expect(output).toMatch(/INFO: worker stopped/);
     expect(output).not.toMatch(/^\{"level"/m);
     // One warning, the taken port's, in one line; nothing else above info, no stack, no dump.
-    expect(output.split('\n').filter((line) => /WARN|ERROR|FATAL/.test(line)), output).toEqual([
-      expect.stringMatching(/WARN: web app not served: port \d+ is in use by another program/),
-    ]);
+    expect(
+      output.split('\n').filter((line) => /WARN|ERROR|FATAL/.test(line)),
+      output,
+    ).toEqual([expect.stringMatching(/WARN: web app not served: port \d+ is in use by another program/)]);
     for (const noise of ['    at ', 'secretKey', '57P01', 'ERR_PNPM', 'ELIFECYCLE']) expect(output, noise).not.toContain(noise);
     expect(code).toBe(0);
   }, 120_000);
@@ -91,9 +99,10 @@ describe.runIf(hasScript)('pnpm dev in a terminal and outside one', () => {
     const messages = logLines.map((line) => (JSON.parse(line) as { msg: string }).msg);
     expect(messages, output).toEqual(expect.arrayContaining(['embedded Postgres started', 'shutting down', 'worker stopped']));
     expect(output).toContain(`  web:    NOT STARTED: port ${takenPort} is in use`);
-    expect(logLines.filter((line) => !line.startsWith('{"level":30')), output).toEqual([
-      expect.stringMatching(/^\{"level":40,.*"msg":"web app not served: port \d+ is in use by another program/),
-    ]);
+    expect(
+      logLines.filter((line) => !line.startsWith('{"level":30')),
+      output,
+    ).toEqual([expect.stringMatching(/^\{"level":40,.*"msg":"web app not served: port \d+ is in use by another program/)]);
     for (const noise of ['secretKey', 'Error']) expect(output, noise).not.toContain(noise);
     expect(code).toBe(0);
   }, 120_000);

@@ -2,11 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger, startOutboxRelay } from '@coach/api';
 import { createDb } from '@coach/db';
 import { videoFromImage } from '@coach/media/testing';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   bodiesOf,
@@ -25,12 +26,12 @@ import {
   withApplicationName,
   type Answer,
 } from '../../../test/helpers/faults.ts';
-import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 
 /**
  * Postgres connections dropped under load, from a separate connection with
@@ -43,7 +44,9 @@ let clip: Uint8Array;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'faults-db-'));
-  clip = await readFile(await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 2, fps: 25 }));
+  clip = await readFile(
+    await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 2, fps: 25 }),
+  );
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -54,7 +57,12 @@ class AnswerLog {
   readonly unexpected: Answer[] = [];
   record(answer: Answer): Answer {
     if (answer.kind === 'ok') this.ok += 1;
-    else if (answer.kind === 'error' && answer.status === 503 && answer.appCode === 'SERVICE_UNAVAILABLE' && !INTERNAL_DETAIL.test(answer.message)) {
+    else if (
+      answer.kind === 'error' &&
+      answer.status === 503 &&
+      answer.appCode === 'SERVICE_UNAVAILABLE' &&
+      !INTERNAL_DETAIL.test(answer.message)
+    ) {
       this.retryable += 1;
     } else this.unexpected.push(answer);
     return answer;
@@ -151,10 +159,13 @@ describe("the API's database connections dropped mid-request", () => {
       expect(reads.filter((a) => a.kind !== 'ok')).toEqual([]);
 
       // The relay delivers whatever a dropped connection interrupted, once its claim lapses.
-      await waitFor(async () => {
-        const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
-        return unsent.length === 0;
-      }, { what: 'every outbox row to be sent', timeoutMs: 20_000 });
+      await waitFor(
+        async () => {
+          const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
+          return unsent.length === 0;
+        },
+        { what: 'every outbox row to be sent', timeoutMs: 20_000 },
+      );
       await relay.stop();
 
       const jobs = await server.db.selectFrom('videoAnalysisJobs').select(['id', 'status', 'sqsMessageId']).execute();
@@ -250,10 +261,13 @@ describe("the worker's database connections dropped mid-job", () => {
         const answers = await inParallel(count, 4, (i) => callApi(server, token, 'upload.complete', { jobId: jobIds[i] }));
         expect(answers.every((a) => a.kind === 'ok')).toBe(true);
         // The storm lasts while the first jobs are being analysed.
-        await waitFor(async () => {
-          const done = await server.db.selectFrom('videoAnalysisJobs').select('id').where('status', '=', 'completed').execute();
-          return done.length >= Math.ceil(count / 2);
-        }, { what: 'half the jobs to finish during the storm', timeoutMs: 60_000, intervalMs: 100 });
+        await waitFor(
+          async () => {
+            const done = await server.db.selectFrom('videoAnalysisJobs').select('id').where('status', '=', 'completed').execute();
+            return done.length >= Math.ceil(count / 2);
+          },
+          { what: 'half the jobs to finish during the storm', timeoutMs: 60_000, intervalMs: 100 },
+        );
       };
       try {
         await duringStorm();
@@ -261,11 +275,17 @@ describe("the worker's database connections dropped mid-job", () => {
         await terminator.stop();
       }
       const storm = await terminator.stop();
-      const jobs = await waitFor(async () => {
-        const rows = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
-        return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : undefined;
-      }, { what: 'every job to finish', timeoutMs: 60_000, intervalMs: 100 });
-      await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, { what: 'the queue to empty', timeoutMs: 60_000 });
+      const jobs = await waitFor(
+        async () => {
+          const rows = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
+          return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : undefined;
+        },
+        { what: 'every job to finish', timeoutMs: 60_000, intervalMs: 100 },
+      );
+      await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, {
+        what: 'the queue to empty',
+        timeoutMs: 60_000,
+      });
 
       expect(storm.terminated).toBeGreaterThan(0);
       for (const job of jobs) expect(job).toMatchObject({ status: 'completed', leaseToken: null, progressPercent: 100 });

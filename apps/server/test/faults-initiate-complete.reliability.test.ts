@@ -1,11 +1,19 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
-import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
+import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
 
-import { callApi, dropConnectionOnInsert, inParallel, INTERNAL_DETAIL, messagesPerJob, bodiesOf, type Answer } from '../../../test/helpers/faults.ts';
+import {
+  bodiesOf,
+  callApi,
+  dropConnectionOnInsert,
+  inParallel,
+  INTERNAL_DETAIL,
+  messagesPerJob,
+  type Answer,
+} from '../../../test/helpers/faults.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
@@ -95,7 +103,14 @@ function faultyStorage(real: ObjectStorage): ObjectStorage {
 }
 
 const jobCount = async () =>
-  Number((await server.db.selectFrom('videoAnalysisJobs').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await server.db
+        .selectFrom('videoAnalysisJobs')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 const outboxCount = async (jobIds: string[]) =>
   jobIds.length === 0
     ? 0
@@ -115,7 +130,8 @@ function expectRetryable(answer: Answer) {
   if (answer.kind === 'error') expect(answer.message).not.toMatch(INTERNAL_DETAIL);
 }
 
-const initiate = (sizeBytes: number) => callApi(server, token, 'upload.initiate', { sessionId, sizeBytes, contentType: 'video/mp4' });
+const initiate = (sizeBytes: number) =>
+  callApi(server, token, 'upload.initiate', { sessionId, sizeBytes, contentType: 'video/mp4' });
 
 /** Uploads that have a stored object and are waiting for `complete`. */
 async function uploadedJobs(count: number): Promise<string[]> {
@@ -132,7 +148,9 @@ async function uploadedJobs(count: number): Promise<string[]> {
 /** A multipart upload id the emulator still knows accepts a part; an aborted one does not. */
 async function multipartUploadIsOpen(key: string, uploadId: string): Promise<boolean> {
   try {
-    await server.aws.s3.send(new UploadPartCommand({ Bucket: server.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: new Uint8Array(8) }));
+    await server.aws.s3.send(
+      new UploadPartCommand({ Bucket: server.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: new Uint8Array(8) }),
+    );
     return true;
   } catch {
     return false;
@@ -235,7 +253,11 @@ describe('faults while an upload completes', () => {
       await removeFault();
     }
     for (const answer of failed) expectRetryable(answer);
-    const rows = await server.db.selectFrom('videoAnalysisJobs').select(['status', 'queuedAt']).where('id', 'in', jobIds).execute();
+    const rows = await server.db
+      .selectFrom('videoAnalysisJobs')
+      .select(['status', 'queuedAt'])
+      .where('id', 'in', jobIds)
+      .execute();
     expect(rows.every((r) => r.status === 'awaiting_upload' && r.queuedAt === null)).toBe(true);
     expect(await outboxCount(jobIds)).toBe(0);
     expect(await server.drainQueue()).toHaveLength(0);
@@ -266,7 +288,12 @@ describe('faults while an upload completes', () => {
     it(`HEAD ${mode === 'fail' ? 'failing' : 'hanging past the adapter timeout'}: SERVICE_UNAVAILABLE, job unchanged, nothing queued; a retry queues exactly once`, async () => {
       const count = scaled(12, 120);
       const jobIds = await uploadedJobs(count);
-      const rowsBefore = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).orderBy('id').execute();
+      const rowsBefore = await server.db
+        .selectFrom('videoAnalysisJobs')
+        .selectAll()
+        .where('id', 'in', jobIds)
+        .orderBy('id')
+        .execute();
 
       faults.head = mode;
       let failed: Answer[];
@@ -276,7 +303,12 @@ describe('faults while an upload completes', () => {
         faults.head = 'ok';
       }
       for (const answer of failed) expectRetryable(answer);
-      const rowsAfter = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).orderBy('id').execute();
+      const rowsAfter = await server.db
+        .selectFrom('videoAnalysisJobs')
+        .selectAll()
+        .where('id', 'in', jobIds)
+        .orderBy('id')
+        .execute();
       expect(rowsAfter).toEqual(rowsBefore);
       expect(rowsAfter.every((r) => r.status === 'awaiting_upload')).toBe(true);
       expect(await outboxCount(jobIds)).toBe(0);

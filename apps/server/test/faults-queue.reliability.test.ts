@@ -2,10 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger, startOutboxRelay } from '@coach/api';
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import { videoFromImage } from '@coach/media/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   bodiesOf,
@@ -20,12 +21,12 @@ import {
   uploadedJob,
   type Answer,
 } from '../../../test/helpers/faults.ts';
-import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { FaultyQueue, startTestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 
 /**
  * SQS refusing sends for a while, and SQS accepting a send whose reply never
@@ -39,11 +40,14 @@ let clip: Uint8Array;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'faults-queue-'));
   // A real person, one second: a few frames at 5 fps keep the real analysis short.
-  clip = await readFile(await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 1, fps: 25 }));
+  clip = await readFile(
+    await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 1, fps: 25 }),
+  );
 }, 60_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const okStatus = (answer: Answer) => (answer.kind === 'ok' ? (answer.data as { status: string; sqsMessageId: string | null }) : undefined);
+const okStatus = (answer: Answer) =>
+  answer.kind === 'ok' ? (answer.data as { status: string; sqsMessageId: string | null }) : undefined;
 
 describe('SQS refusing sends', () => {
   it('many concurrent completes during the outage all succeed; after recovery the relay queues each job exactly once', async () => {
@@ -60,7 +64,9 @@ describe('SQS refusing sends', () => {
       const queue = faulty;
       const token = await server.tokenFor(coachA);
       const sessionId = await createSession(server, token);
-      const jobIds = await inParallel(count, concurrency, () => uploadedJob(server, token, sessionId, new Uint8Array(32).fill(1)));
+      const jobIds = await inParallel(count, concurrency, () =>
+        uploadedJob(server, token, sessionId, new Uint8Array(32).fill(1)),
+      );
       const complete = (jobId: string | undefined) => callApi(server, token, 'upload.complete', { jobId });
 
       queue.fail.send = true;
@@ -81,10 +87,13 @@ describe('SQS refusing sends', () => {
       );
       for (const answer of afterAnswers) expect(okStatus(answer)?.status).toBe('queued');
 
-      const jobs = await waitFor(async () => {
-        const rows = await server.db.selectFrom('videoAnalysisJobs').select(['id', 'status', 'sqsMessageId']).execute();
-        return rows.length === count && rows.every((r) => r.sqsMessageId) ? rows : undefined;
-      }, { what: 'every job to be sent', timeoutMs: 20_000 });
+      const jobs = await waitFor(
+        async () => {
+          const rows = await server.db.selectFrom('videoAnalysisJobs').select(['id', 'status', 'sqsMessageId']).execute();
+          return rows.length === count && rows.every((r) => r.sqsMessageId) ? rows : undefined;
+        },
+        { what: 'every job to be sent', timeoutMs: 20_000 },
+      );
       const messages = await server.drainQueue();
       const perJob = messagesPerJob(bodiesOf(messages));
       expect([...perJob.keys()].sort()).toEqual([...jobIds].sort());
@@ -160,12 +169,18 @@ describe('SQS accepting a send whose reply is lost', () => {
       // The reply was lost, so complete could not confirm a message id, but the job is queued.
       for (const answer of answers) expect(okStatus(answer)).toMatchObject({ status: 'queued', sqsMessageId: null });
 
-      const jobs = await waitFor(async () => {
-        const rows = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
-        return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : undefined;
-      }, { what: 'every job to finish', timeoutMs: 60_000, intervalMs: 100 });
+      const jobs = await waitFor(
+        async () => {
+          const rows = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
+          return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : undefined;
+        },
+        { what: 'every job to finish', timeoutMs: 60_000, intervalMs: 100 },
+      );
       // Both copies of every message were consumed.
-      await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, { what: 'the queue to empty', timeoutMs: 30_000 });
+      await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, {
+        what: 'the queue to empty',
+        timeoutMs: 30_000,
+      });
 
       const sent = messagesPerJob(lossy.accepted.map((m) => m.body));
       for (const jobId of jobIds) expect(sent.get(jobId)).toBe(2);

@@ -1,7 +1,8 @@
+import { describe, expect, it } from 'vitest';
+
 import { createOutboxDispatcher, silentLogger, startOutboxRelay } from '@coach/api';
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import { sql } from '@coach/db';
-import { describe, expect, it } from 'vitest';
 
 import { bodiesOf, callApi, createSession, inParallel, messagesPerJob, uploadedJob } from '../../../test/helpers/faults.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
@@ -90,10 +91,13 @@ describe('the outbox relay killed at each step', () => {
         const relay = startOutboxRelay({ dispatcher: fresh, logger: silentLogger, idleIntervalMs: 50 });
         const started = Date.now();
         try {
-          await waitFor(async () => {
-            const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
-            return unsent.length === 0;
-          }, { what: 'every outbox row to be sent', timeoutMs: 15_000 });
+          await waitFor(
+            async () => {
+              const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
+              return unsent.length === 0;
+            },
+            { what: 'every outbox row to be sent', timeoutMs: 15_000 },
+          );
         } finally {
           await relay.stop();
         }
@@ -105,7 +109,11 @@ describe('the outbox relay killed at each step', () => {
         // Only a message SQS already had when the relay died is sent twice.
         expect(duplicated).toEqual(step === 'after send, before mark sent' ? [crashedOn] : []);
         expect(Math.max(...perJob.values())).toBeLessThanOrEqual(2);
-        const jobs = await server.db.selectFrom('videoAnalysisJobs').select(['status', 'sqsMessageId']).where('id', 'in', jobIds).execute();
+        const jobs = await server.db
+          .selectFrom('videoAnalysisJobs')
+          .select(['status', 'sqsMessageId'])
+          .where('id', 'in', jobIds)
+          .execute();
         expect(jobs.every((j) => j.status === 'queued' && j.sqsMessageId)).toBe(true);
 
         await recordScenario({
@@ -161,10 +169,13 @@ describe('relays racing while SQS is slow', () => {
         relays.push(startOutboxRelay({ dispatcher, logger: silentLogger, idleIntervalMs: 50 }));
       }
       const started = Date.now();
-      await waitFor(async () => {
-        const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
-        return unsent.length === 0;
-      }, { what: 'every outbox row to be sent', timeoutMs: 30_000 });
+      await waitFor(
+        async () => {
+          const unsent = await server.db.selectFrom('outboxMessages').select('id').where('sentAt', 'is', null).execute();
+          return unsent.length === 0;
+        },
+        { what: 'every outbox row to be sent', timeoutMs: 30_000 },
+      );
       const tookMs = Date.now() - started;
       for (const relay of relays.splice(0)) await relay.stop();
 

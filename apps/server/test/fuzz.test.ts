@@ -14,12 +14,13 @@
  */
 import { Readable } from 'node:stream';
 
-import { APP_ERROR_CODES, VIDEO_CONTENT_TYPES, signDevToken } from '@coach/api';
-import { sql } from '@coach/db';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { APP_ERROR_CODES, signDevToken, VIDEO_CONTENT_TYPES } from '@coach/api';
+import { sql } from '@coach/db';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -62,7 +63,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`fuzz: ${requests} requests in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (FUZZ_RUNS=${RUNS}, seed ${SEED}); statuses ${JSON.stringify(statuses)}`);
+  console.log(
+    `fuzz: ${requests} requests in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (FUZZ_RUNS=${RUNS}, seed ${SEED}); statuses ${JSON.stringify(statuses)}`,
+  );
   await server?.close();
 });
 
@@ -78,7 +81,13 @@ interface Sent {
 
 async function send(
   path: string,
-  init: { method: 'GET' | 'POST'; body?: RequestInit['body']; headers?: Record<string, string>; auth?: string | null; echo?: string },
+  init: {
+    method: 'GET' | 'POST';
+    body?: RequestInit['body'];
+    headers?: Record<string, string>;
+    auth?: string | null;
+    echo?: string;
+  },
 ): Promise<Sent> {
   const headers: Record<string, string> = { ...init.headers };
   const auth = init.auth === undefined ? `Bearer ${token}` : init.auth;
@@ -119,8 +128,7 @@ function call(proc: Proc, input: unknown, headers?: Record<string, string>): Pro
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-const httpStatusOf = (code: string) =>
-  getHTTPStatusCodeFromError(new TRPCError({ code: code as TRPCError['code'] }));
+const httpStatusOf = (code: string) => getHTTPStatusCodeFromError(new TRPCError({ code: code as TRPCError['code'] }));
 
 /** Markers of internals; each is only a leak if the request did not carry it itself. */
 function leakMarkers(): (string | RegExp)[] {
@@ -175,7 +183,9 @@ function expectErrorShape(error: ErrorShape, status: number, where: string) {
   expect(Object.keys(APP_ERROR_CODES), `error.data.appCode (${where})`).toContain(error.data?.appCode);
   expect(error.data.httpStatus, `error.data.httpStatus (${where})`).toBe(status);
   // A stable code: the app code always comes with the HTTP status it is documented with.
-  expect(httpStatusOf(APP_ERROR_CODES[error.data.appCode as keyof typeof APP_ERROR_CODES]), `appCode's status (${where})`).toBe(status);
+  expect(httpStatusOf(APP_ERROR_CODES[error.data.appCode as keyof typeof APP_ERROR_CODES]), `appCode's status (${where})`).toBe(
+    status,
+  );
 }
 
 /**
@@ -270,7 +280,8 @@ const assertProperty = <T>(arb: fc.Arbitrary<T>, predicate: (value: T) => Promis
 /** The characters of an ASCII alphabet, one each. */
 const chars = (alphabet: string) => alphabet.split('');
 
-const hex = (length: number) => fc.string({ unit: fc.constantFrom(...chars('0123456789abcdef')), minLength: length, maxLength: length });
+const hex = (length: number) =>
+  fc.string({ unit: fc.constantFrom(...chars('0123456789abcdef')), minLength: length, maxLength: length });
 const etag = fc.tuple(hex(32), fc.boolean()).map(([h, quoted]) => (quoted ? `"${h}"` : h));
 const sessionIdArb = () => fc.oneof(fc.constant(fx.sessionId), fc.constant(fx.foreignSessionId), fc.uuid());
 const jobIdArb = () =>
@@ -291,7 +302,9 @@ const cursorArb = fc.oneof(
     .tuple(
       fc.oneof(
         fc.constantFrom(...ISO_EDGES),
-        fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+        fc
+          .date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+          .map((d) => d.toISOString()),
       ),
       fc.oneof(fc.uuid(), fc.constantFrom('00000000-0000-0000-0000-000000000000', 'FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF')),
     )
@@ -355,7 +368,10 @@ const PROCS: Proc[] = [
     path: 'upload.signParts',
     type: 'mutation',
     valid: () =>
-      fc.record({ jobId: jobIdArb(), partNumbers: fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 5 }) }),
+      fc.record({
+        jobId: jobIdArb(),
+        partNumbers: fc.uniqueArray(fc.integer({ min: 1, max: 10_000 }), { minLength: 1, maxLength: 5 }),
+      }),
   },
   {
     path: 'upload.recordParts',
@@ -392,17 +408,50 @@ const PROCS: Proc[] = [
 /** Values no field expects: wrong types, number edges, NaN-like strings, huge and odd text. */
 const badValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(
-    null, true, false, 0, -0, -1, 0.5, 1.5, -1e-9, 1e21, 1e308, -1e308, 2 ** 31, 2 ** 53, 2 ** 53 + 2,
-    Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 'NaN', 'Infinity', '-Infinity', '1e999', '0x10', '10', '1', 'true',
-    '', ' ', '\t', 'null', 'undefined', [], {}, [null], [[]], { $ne: null }, { '0': 1 },
+    null,
+    true,
+    false,
+    0,
+    -0,
+    -1,
+    0.5,
+    1.5,
+    -1e-9,
+    1e21,
+    1e308,
+    -1e308,
+    2 ** 31,
+    2 ** 53,
+    2 ** 53 + 2,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1e999',
+    '0x10',
+    '10',
+    '1',
+    'true',
+    '',
+    ' ',
+    '\t',
+    'null',
+    'undefined',
+    [],
+    {},
+    [null],
+    [[]],
+    { $ne: null },
+    { '0': 1 },
   ),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.constantFrom('\u0000', '\u0007', '\u001f', '\u007f', '\u2028', '\ufeff', '\ud800', '\u202e', 'a\u0000b', '\uffff').chain((c) =>
-    fc.constantFrom(c, `x${c}`, `${c}x`),
-  ),
+  fc
+    .constantFrom('\u0000', '\u0007', '\u001f', '\u007f', '\u2028', '\ufeff', '\ud800', '\u202e', 'a\u0000b', '\uffff')
+    .chain((c) => fc.constantFrom(c, `x${c}`, `${c}x`)),
   fc.tuple(fc.constantFrom('a', 'é', '😀', '\u0301', ' '), fc.integer({ min: 100, max: 3_000 })).map(([c, n]) => c.repeat(n)),
   fc.constantFrom("' OR '1'='1", "'; SELECT pg_sleep(5); --", '"; DROP TABLE video_sessions; --', '\\', '%', '_', '$1', '${x}'),
   fc.jsonValue({ maxDepth: 2 }),
@@ -435,7 +484,20 @@ const STRING_TRICKS: ((s: string) => string)[] = [
   (s) => encodeURIComponent(`../${s}`),
 ];
 
-const UNKNOWN_KEYS = ['__proto__', 'constructor', 'prototype', 'ownerId', 'ownerType', 'userId', 'owner', 'status', 's3Key', 'bucket', 'id', 'role'];
+const UNKNOWN_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'ownerId',
+  'ownerType',
+  'userId',
+  'owner',
+  'status',
+  's3Key',
+  'bucket',
+  'id',
+  'role',
+];
 
 type Path = (string | number)[];
 
@@ -482,10 +544,17 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   // Some inputs stay valid, so domain refusals (not found, wrong state) are fuzzed too.
   { weight: 3, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), value: badValue }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('trick' as const), at: fc.nat(), trick: fc.nat(STRING_TRICKS.length - 1) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('trick' as const), at: fc.nat(), trick: fc.nat(STRING_TRICKS.length - 1) }),
+  },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('number' as const), at: fc.nat(), factor: fc.constantFrom(-1, 0, 0.5, 1.0001, 1e6, 1e300) }),
+    arbitrary: fc.record({
+      kind: fc.constant('number' as const),
+      at: fc.nat(),
+      factor: fc.constantFrom(-1, 0, 0.5, 1.0001, 1e6, 1e300),
+    }),
   },
   {
     weight: 2,
@@ -496,7 +565,10 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wrap' as const), how: fc.constantFrom('array', 'null', 'string', 'nested') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('wrap' as const), how: fc.constantFrom('array', 'null', 'string', 'nested') }),
+  },
 );
 
 /** A valid input with one thing changed. */
@@ -546,7 +618,11 @@ const arbitraryInput: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 3 }),
   fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' }),
-  fc.dictionary(fc.constantFrom('sessionId', 'jobId', 'title', 'playerIds', 'parts', 'partNumbers', 'limit', 'cursor', 'offset', 'sizeBytes'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+  fc.dictionary(
+    fc.constantFrom('sessionId', 'jobId', 'title', 'playerIds', 'parts', 'partNumbers', 'limit', 'cursor', 'offset', 'sizeBytes'),
+    fc.jsonValue({ maxDepth: 2 }),
+    { maxKeys: 4 },
+  ),
 );
 
 // ---------------------------------------------------------------------------
@@ -579,228 +655,301 @@ const mutations = PROCS.filter((p) => p.type === 'mutation');
 const procArb = fc.constantFrom(...PROCS);
 
 describe('fuzzing the transport', () => {
-  it('malformed JSON bodies get a clean 400 and write nothing', async () => {
-    const valid = JSON.stringify({ title: 'never stored', playerIds: [] });
-    const malformed = fc.oneof(
-      fc.string({ maxLength: 60 }),
-      fc.string({ unit: 'binary', maxLength: 60 }),
-      fc.nat(valid.length - 1).map((n) => valid.slice(0, n)),
-      fc.constantFrom(
-        '{"title":"x",}',
-        "{'title':'x'}",
-        '{title:"x"}',
-        'NaN',
-        '[1,2',
-        '{"title":"x"}}',
-        `\ufeff${valid}`,
-        `${valid}\u0000`,
-        '{"title":"\\ud800","playerIds":[]}',
-        '{"title":"\\u0000","playerIds":[]}',
-        '{"title":"a","title":"b","playerIds":[],"playerIds":{}}',
-        '{"__proto__":{"admin":true},"title":"t","playerIds":[]}',
-        '{"constructor":{"prototype":{"x":1}},"title":"t","playerIds":[]}',
-        '1e99999',
-        '"unterminated',
-      ),
-      fc.integer({ min: 1_000, max: 200_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
-      fc.integer({ min: 1_000, max: 100_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
-    );
-    await assertProperty(fc.tuple(fc.constantFrom(...mutations), malformed), async ([proc, body]) => {
-      await expectSafe(() => send(proc.path, { method: 'POST', body, headers: { 'content-type': 'application/json' } }));
-    });
-  }, TIMEOUT);
+  it(
+    'malformed JSON bodies get a clean 400 and write nothing',
+    async () => {
+      const valid = JSON.stringify({ title: 'never stored', playerIds: [] });
+      const malformed = fc.oneof(
+        fc.string({ maxLength: 60 }),
+        fc.string({ unit: 'binary', maxLength: 60 }),
+        fc.nat(valid.length - 1).map((n) => valid.slice(0, n)),
+        fc.constantFrom(
+          '{"title":"x",}',
+          "{'title':'x'}",
+          '{title:"x"}',
+          'NaN',
+          '[1,2',
+          '{"title":"x"}}',
+          `\ufeff${valid}`,
+          `${valid}\u0000`,
+          '{"title":"\\ud800","playerIds":[]}',
+          '{"title":"\\u0000","playerIds":[]}',
+          '{"title":"a","title":"b","playerIds":[],"playerIds":{}}',
+          '{"__proto__":{"admin":true},"title":"t","playerIds":[]}',
+          '{"constructor":{"prototype":{"x":1}},"title":"t","playerIds":[]}',
+          '1e99999',
+          '"unterminated',
+        ),
+        fc.integer({ min: 1_000, max: 200_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
+        fc.integer({ min: 1_000, max: 100_000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+      );
+      await assertProperty(fc.tuple(fc.constantFrom(...mutations), malformed), async ([proc, body]) => {
+        await expectSafe(() => send(proc.path, { method: 'POST', body, headers: { 'content-type': 'application/json' } }));
+      });
+    },
+    TIMEOUT,
+  );
 
-  it('wrong content types are refused cleanly and write nothing', async () => {
-    const contentType = fc.oneof(
-      fc.constantFrom(
-        'text/plain',
-        'text/plain; charset=utf-8',
-        'application/x-www-form-urlencoded',
-        'multipart/form-data; boundary=x',
-        'application/xml',
-        'application/json; charset=utf-16',
-        'application/json; charset=latin1',
-        'APPLICATION/JSON',
-        'application/json-patch+json',
-        'application/vnd.api+json',
-        'application/octet-stream',
-        '*/*',
-        'application/json, text/plain',
-        'application/jsonx',
-        ';',
-        'application/',
-      ),
-      fc.string({ unit: fc.constantFrom(...chars('abcdefghijklmnopqrstuvwxyz/+;=-. ')), maxLength: 30 }),
-    );
-    const body = fc.oneof(
-      fc.uuid().map((id) => JSON.stringify({ title: `ct ${id}`, playerIds: [] })),
-      fc.constant('title=t&playerIds='),
-      fc.string({ maxLength: 40 }),
-    );
-    await assertProperty(fc.tuple(fc.constantFrom(...mutations), contentType, body), async ([proc, type, payload]) => {
-      await expectSafe(() => send(proc.path, { method: 'POST', body: payload, headers: { 'content-type': type } }));
-    });
-  }, TIMEOUT);
+  it(
+    'wrong content types are refused cleanly and write nothing',
+    async () => {
+      const contentType = fc.oneof(
+        fc.constantFrom(
+          'text/plain',
+          'text/plain; charset=utf-8',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/xml',
+          'application/json; charset=utf-16',
+          'application/json; charset=latin1',
+          'APPLICATION/JSON',
+          'application/json-patch+json',
+          'application/vnd.api+json',
+          'application/octet-stream',
+          '*/*',
+          'application/json, text/plain',
+          'application/jsonx',
+          ';',
+          'application/',
+        ),
+        fc.string({ unit: fc.constantFrom(...chars('abcdefghijklmnopqrstuvwxyz/+;=-. ')), maxLength: 30 }),
+      );
+      const body = fc.oneof(
+        fc.uuid().map((id) => JSON.stringify({ title: `ct ${id}`, playerIds: [] })),
+        fc.constant('title=t&playerIds='),
+        fc.string({ maxLength: 40 }),
+      );
+      await assertProperty(fc.tuple(fc.constantFrom(...mutations), contentType, body), async ([proc, type, payload]) => {
+        await expectSafe(() => send(proc.path, { method: 'POST', body: payload, headers: { 'content-type': type } }));
+      });
+    },
+    TIMEOUT,
+  );
 
-  it('bodies around and over the 1 MiB limit, with or without a length, are answered cleanly', async () => {
-    const size = fc.constantFrom(MIB - 64, MIB + 1, MIB + 4096, 2 * MIB, 8 * MIB);
-    const shape = fc.constantFrom('title', 'playerIds', 'garbage', 'chunked');
-    await assertProperty(
-      fc.tuple(fc.constantFrom(...mutations), size, shape),
-      async ([proc, bytes, how]) => {
-        const filler = 'x'.repeat(Math.max(0, bytes - 40));
-        const body =
-          how === 'title'
-            ? JSON.stringify({ title: filler, playerIds: [] })
-            : how === 'playerIds'
-              ? JSON.stringify({ title: 't', playerIds: Array.from({ length: Math.floor(bytes / 40) }, (_, i) => `p-${i}`) })
-              : filler;
-        const streamed = () => {
-          const chunk = Buffer.from(JSON.stringify({ title: filler, playerIds: [] }));
-          return Readable.toWeb(Readable.from([chunk.subarray(0, 1000), chunk.subarray(1000)])) as ReadableStream;
-        };
-        await expectSafe(() =>
-          send(proc.path, {
-            method: 'POST',
-            body: how === 'chunked' ? streamed() : body,
-            headers: { 'content-type': 'application/json' },
-          }),
-        );
-      },
-      BIG_RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'bodies around and over the 1 MiB limit, with or without a length, are answered cleanly',
+    async () => {
+      const size = fc.constantFrom(MIB - 64, MIB + 1, MIB + 4096, 2 * MIB, 8 * MIB);
+      const shape = fc.constantFrom('title', 'playerIds', 'garbage', 'chunked');
+      await assertProperty(
+        fc.tuple(fc.constantFrom(...mutations), size, shape),
+        async ([proc, bytes, how]) => {
+          const filler = 'x'.repeat(Math.max(0, bytes - 40));
+          const body =
+            how === 'title'
+              ? JSON.stringify({ title: filler, playerIds: [] })
+              : how === 'playerIds'
+                ? JSON.stringify({ title: 't', playerIds: Array.from({ length: Math.floor(bytes / 40) }, (_, i) => `p-${i}`) })
+                : filler;
+          const streamed = () => {
+            const chunk = Buffer.from(JSON.stringify({ title: filler, playerIds: [] }));
+            return Readable.toWeb(Readable.from([chunk.subarray(0, 1000), chunk.subarray(1000)])) as ReadableStream;
+          };
+          await expectSafe(() =>
+            send(proc.path, {
+              method: 'POST',
+              body: how === 'chunked' ? streamed() : body,
+              headers: { 'content-type': 'application/json' },
+            }),
+          );
+        },
+        BIG_RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
-  it('query strings: garbage ?input=, bad percent-encoding and oversized queries are answered cleanly', async () => {
-    const query = fc.oneof(
-      fc.string({ maxLength: 60 }).map((s) => `input=${encodeURIComponent(s)}`),
-      fc.constantFrom('input=%E0%A4%A', 'input=%', 'input=%00', 'input=%7B', 'input={"jobId":1}', 'input=&input=%7B%7D', 'batch=1', 'batch=x&input=1', 'input=null'),
-      fc.jsonValue({ maxDepth: 2 }).map((v) => `input=${encodeURIComponent(JSON.stringify(v))}&input=${encodeURIComponent('"x"')}`),
-      fc.integer({ min: 1_000, max: 10_000 }).map((n) => `input=${encodeURIComponent(JSON.stringify({ jobId: 'a'.repeat(n) }))}`),
-    );
-    const queries = PROCS.filter((p) => p.type === 'query');
-    await assertProperty(fc.tuple(fc.constantFrom(...queries), query), async ([proc, q]) => {
-      await expectSafe(() => send(`${proc.path}?${q}`, { method: 'GET' }));
-    });
-  }, TIMEOUT);
+  it(
+    'query strings: garbage ?input=, bad percent-encoding and oversized queries are answered cleanly',
+    async () => {
+      const query = fc.oneof(
+        fc.string({ maxLength: 60 }).map((s) => `input=${encodeURIComponent(s)}`),
+        fc.constantFrom(
+          'input=%E0%A4%A',
+          'input=%',
+          'input=%00',
+          'input=%7B',
+          'input={"jobId":1}',
+          'input=&input=%7B%7D',
+          'batch=1',
+          'batch=x&input=1',
+          'input=null',
+        ),
+        fc
+          .jsonValue({ maxDepth: 2 })
+          .map((v) => `input=${encodeURIComponent(JSON.stringify(v))}&input=${encodeURIComponent('"x"')}`),
+        fc
+          .integer({ min: 1_000, max: 10_000 })
+          .map((n) => `input=${encodeURIComponent(JSON.stringify({ jobId: 'a'.repeat(n) }))}`),
+      );
+      const queries = PROCS.filter((p) => p.type === 'query');
+      await assertProperty(fc.tuple(fc.constantFrom(...queries), query), async ([proc, q]) => {
+        await expectSafe(() => send(`${proc.path}?${q}`, { method: 'GET' }));
+      });
+    },
+    TIMEOUT,
+  );
 
   // BUG: Node answers a request line + headers over 16 KiB with Fastify's default
   // client-error body, not the API error shape (no appCode).
-  it('a query string over the 16 KiB header limit is answered in the API error shape', async () => {
-    const size = fc.integer({ min: 16 * 1024, max: 64 * 1024 });
-    await assertProperty(
-      fc.tuple(fc.constantFrom(...PROCS.filter((p) => p.type === 'query')), size),
-      async ([proc, n]) => {
-        await expectSafe(() => send(`${proc.path}?input=${encodeURIComponent(JSON.stringify({ jobId: 'a'.repeat(n) }))}`, { method: 'GET' }));
-      },
-      BIG_RUNS,
-    );
-  }, TIMEOUT);
+  it(
+    'a query string over the 16 KiB header limit is answered in the API error shape',
+    async () => {
+      const size = fc.integer({ min: 16 * 1024, max: 64 * 1024 });
+      await assertProperty(
+        fc.tuple(fc.constantFrom(...PROCS.filter((p) => p.type === 'query')), size),
+        async ([proc, n]) => {
+          await expectSafe(() =>
+            send(`${proc.path}?input=${encodeURIComponent(JSON.stringify({ jobId: 'a'.repeat(n) }))}`, { method: 'GET' }),
+          );
+        },
+        BIG_RUNS,
+      );
+    },
+    TIMEOUT,
+  );
 
   // BUG: a malformed percent-escape in the path gets Fastify's default body
   // (with the internal code FST_ERR_BAD_URL), not the API error shape.
-  it('a malformed percent-escape in the path is answered in the API error shape', async () => {
-    const escape = fc.oneof(
-      fc.constantFrom('%ZZ', '%', '%E0%A4%A', '%C0%AF', '%ED%A0%80', 'sessions.list%G0'),
-      fc.string({ unit: fc.constantFrom(...chars('GHIJKLMNOPQRSTUVWXYZghz%')), minLength: 1, maxLength: 2 }).map((t) => `%${t}`),
-    );
-    await assertProperty(fc.tuple(escape, fc.constantFrom<'GET' | 'POST'>('GET', 'POST')), async ([p, method]) => {
-      await expectSafe(() =>
-        send(p, method === 'POST' ? { method, body: '{}', headers: { 'content-type': 'application/json' } } : { method }),
+  it(
+    'a malformed percent-escape in the path is answered in the API error shape',
+    async () => {
+      const escape = fc.oneof(
+        fc.constantFrom('%ZZ', '%', '%E0%A4%A', '%C0%AF', '%ED%A0%80', 'sessions.list%G0'),
+        fc
+          .string({ unit: fc.constantFrom(...chars('GHIJKLMNOPQRSTUVWXYZghz%')), minLength: 1, maxLength: 2 })
+          .map((t) => `%${t}`),
       );
-    }, BIG_RUNS * 2);
-  }, TIMEOUT);
-
-  it('batches of garbage, unknown or mixed procedures and methods are answered cleanly', async () => {
-    const name = fc.oneof(
-      { weight: 4, arbitrary: procArb.map((p) => p.path) },
-      fc.constantFrom('', '..', '../healthz', 'sessions', 'sessions.', '.create', 'jobs.watch', '__proto__', 'constructor', 'sessions.__proto__', 'toString', 'upload.initiate/..'),
-      fc.string({ maxLength: 20 }),
-    );
-    const batch = fc.record({
-      names: fc.array(name, { minLength: 1, maxLength: 25 }),
-      method: fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
-      input: fc.oneof(
-        fc.jsonValue({ maxDepth: 3 }),
-        fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }),
-        fc.dictionary(fc.constantFrom('0', '1', '2', '-1', '1.5', '99', 'x'), fc.jsonValue({ maxDepth: 2 })),
-      ),
-    });
-    await assertProperty(batch, async ({ names, method, input }) => {
-      const path = `${names.map(encodeURIComponent).join(',')}?batch=1`;
-      const json = JSON.stringify(input);
-      await expectSafe(() =>
-        method === 'GET'
-          ? send(`${path}&input=${encodeURIComponent(json)}`, { method, echo: json })
-          : send(path, { method, body: json, headers: { 'content-type': 'application/json' } }),
+      await assertProperty(
+        fc.tuple(escape, fc.constantFrom<'GET' | 'POST'>('GET', 'POST')),
+        async ([p, method]) => {
+          await expectSafe(() =>
+            send(p, method === 'POST' ? { method, body: '{}', headers: { 'content-type': 'application/json' } } : { method }),
+          );
+        },
+        BIG_RUNS * 2,
       );
-    });
-  }, TIMEOUT);
+    },
+    TIMEOUT,
+  );
 
-  it('path tricks in the procedure path are answered cleanly', async () => {
-    const path = fc.oneof(
-      fc.constantFrom(
-        '..%2Fhealthz',
-        '%2e%2e/%2e%2e/healthz',
-        'sessions.list/..',
-        'sessions.list%00',
-        'sessions.list%2F',
-        'sessions%2Elist',
-        'SESSIONS.LIST',
-        'sessions.list;x',
-        'sessions.list/extra',
-        '%F0%9F%98%80',
-        '',
-      ),
-      fc.string({ maxLength: 30 }).map(encodeURIComponent),
-    );
-    await assertProperty(fc.tuple(path, fc.constantFrom<'GET' | 'POST'>('GET', 'POST')), async ([p, method]) => {
-      await expectSafe(() =>
-        send(p, method === 'POST' ? { method, body: '{}', headers: { 'content-type': 'application/json' } } : { method }),
+  it(
+    'batches of garbage, unknown or mixed procedures and methods are answered cleanly',
+    async () => {
+      const name = fc.oneof(
+        { weight: 4, arbitrary: procArb.map((p) => p.path) },
+        fc.constantFrom(
+          '',
+          '..',
+          '../healthz',
+          'sessions',
+          'sessions.',
+          '.create',
+          'jobs.watch',
+          '__proto__',
+          'constructor',
+          'sessions.__proto__',
+          'toString',
+          'upload.initiate/..',
+        ),
+        fc.string({ maxLength: 20 }),
       );
-    });
-  }, TIMEOUT);
+      const batch = fc.record({
+        names: fc.array(name, { minLength: 1, maxLength: 25 }),
+        method: fc.constantFrom<'GET' | 'POST'>('GET', 'POST'),
+        input: fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }),
+          fc.dictionary(fc.constantFrom('0', '1', '2', '-1', '1.5', '99', 'x'), fc.jsonValue({ maxDepth: 2 })),
+        ),
+      });
+      await assertProperty(batch, async ({ names, method, input }) => {
+        const path = `${names.map(encodeURIComponent).join(',')}?batch=1`;
+        const json = JSON.stringify(input);
+        await expectSafe(() =>
+          method === 'GET'
+            ? send(`${path}&input=${encodeURIComponent(json)}`, { method, echo: json })
+            : send(path, { method, body: json, headers: { 'content-type': 'application/json' } }),
+        );
+      });
+    },
+    TIMEOUT,
+  );
 
-  it('garbage or forged Authorization headers are refused with 401/403 and write nothing', async () => {
-    const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
-    const flip = (t: string, i: number) => {
-      const at = i % t.length;
-      return t.slice(0, at) + (t[at] === 'A' ? 'B' : 'A') + t.slice(at + 1);
-    };
-    const unsigned = (claims: object) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, exp: 4e9 })}.`;
-    const header = fc.oneof(
-      printable,
-      printable.map((s) => `Bearer ${s}`),
-      fc.nat().map((i) => `Bearer ${flip(token, i)}`),
-      fc.constantFrom(
-        'Bearer',
-        'Bearer ',
-        'Basic dXNlcjpwYXNz',
-        `Bearer ${token}x`,
-        `Bearer ${token} ${token}`,
-        `Bearer ${token}, Bearer ${token}`,
-        `Token ${token}`,
-        token,
-        `Bearer ${unsigned({ sub: 'coach-a', role: 'coach_pro_plus' })}`,
-        `Bearer ${token.split('.').slice(0, 2).join('.')}.`,
-        `Bearer ${'a'.repeat(8_000)}`,
-      ),
-      // Correctly signed, with claims a real identity provider would never send.
-      fc
-        .record({
-          userId: fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom('..', '.', 'a/b', '%2e%2e', 'coach-a\u0000')),
-          role: fc.oneof(fc.constantFrom('coach_pro_plus', 'org_pro', 'coach_free', 'admin', ''), fc.string({ maxLength: 70 })),
-          orgId: fc.option(fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom('..', 'org-x')), { nil: undefined }),
-          features: fc.option(fc.array(fc.string({ maxLength: 70 }), { maxLength: 3 }), { nil: undefined }),
-          expiresIn: fc.constantFrom<string | number | undefined>(undefined, '1h', -60),
-        })
-        .map((claims) => signDevToken(server.tokenSecret, claims)),
-    );
-    await assertProperty(
-      fc.tuple(fc.constantFrom(...PROCS), header, fc.uuid()),
-      async ([proc, auth, id]) => {
+  it(
+    'path tricks in the procedure path are answered cleanly',
+    async () => {
+      const path = fc.oneof(
+        fc.constantFrom(
+          '..%2Fhealthz',
+          '%2e%2e/%2e%2e/healthz',
+          'sessions.list/..',
+          'sessions.list%00',
+          'sessions.list%2F',
+          'sessions%2Elist',
+          'SESSIONS.LIST',
+          'sessions.list;x',
+          'sessions.list/extra',
+          '%F0%9F%98%80',
+          '',
+        ),
+        fc.string({ maxLength: 30 }).map(encodeURIComponent),
+      );
+      await assertProperty(fc.tuple(path, fc.constantFrom<'GET' | 'POST'>('GET', 'POST')), async ([p, method]) => {
+        await expectSafe(() =>
+          send(p, method === 'POST' ? { method, body: '{}', headers: { 'content-type': 'application/json' } } : { method }),
+        );
+      });
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'garbage or forged Authorization headers are refused with 401/403 and write nothing',
+    async () => {
+      const printable = fc.string({
+        unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        maxLength: 80,
+      });
+      const flip = (t: string, i: number) => {
+        const at = i % t.length;
+        return t.slice(0, at) + (t[at] === 'A' ? 'B' : 'A') + t.slice(at + 1);
+      };
+      const unsigned = (claims: object) => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, exp: 4e9 })}.`;
+      const header = fc.oneof(
+        printable,
+        printable.map((s) => `Bearer ${s}`),
+        fc.nat().map((i) => `Bearer ${flip(token, i)}`),
+        fc.constantFrom(
+          'Bearer',
+          'Bearer ',
+          'Basic dXNlcjpwYXNz',
+          `Bearer ${token}x`,
+          `Bearer ${token} ${token}`,
+          `Bearer ${token}, Bearer ${token}`,
+          `Token ${token}`,
+          token,
+          `Bearer ${unsigned({ sub: 'coach-a', role: 'coach_pro_plus' })}`,
+          `Bearer ${token.split('.').slice(0, 2).join('.')}.`,
+          `Bearer ${'a'.repeat(8_000)}`,
+        ),
+        // Correctly signed, with claims a real identity provider would never send.
+        fc
+          .record({
+            userId: fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom('..', '.', 'a/b', '%2e%2e', 'coach-a\u0000')),
+            role: fc.oneof(fc.constantFrom('coach_pro_plus', 'org_pro', 'coach_free', 'admin', ''), fc.string({ maxLength: 70 })),
+            orgId: fc.option(fc.oneof(fc.string({ maxLength: 140 }), fc.constantFrom('..', 'org-x')), { nil: undefined }),
+            features: fc.option(fc.array(fc.string({ maxLength: 70 }), { maxLength: 3 }), { nil: undefined }),
+            expiresIn: fc.constantFrom<string | number | undefined>(undefined, '1h', -60),
+          })
+          .map((claims) => signDevToken(server.tokenSecret, claims)),
+      );
+      await assertProperty(fc.tuple(fc.constantFrom(...PROCS), header, fc.uuid()), async ([proc, auth, id]) => {
         const value = typeof auth === 'string' ? auth : `Bearer ${await auth}`;
-        const input = proc.path === 'sessions.create' ? { title: `auth ${id}`, playerIds: [] } : { sessionId: fx.sessionId, jobId: fx.singleJobId };
+        const input =
+          proc.path === 'sessions.create'
+            ? { title: `auth ${id}`, playerIds: [] }
+            : { sessionId: fx.sessionId, jobId: fx.singleJobId };
         const json = JSON.stringify(input);
         const sent = await expectSafe(() =>
           proc.type === 'query'
@@ -808,7 +957,8 @@ describe('fuzzing the transport', () => {
             : send(proc.path, { method: 'POST', auth: value, body: json, headers: { 'content-type': 'application/json' } }),
         );
         if (sent.status >= 400) expect([400, 401, 403, 404, 412]).toContain(sent.status);
-      },
-    );
-  }, TIMEOUT);
+      });
+    },
+    TIMEOUT,
+  );
 });

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { signDevToken } from '@coach/api';
-import { createClient, errorCodeOf } from '@coach/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { signDevToken } from '@coach/api';
+import { createClient, errorCodeOf } from '@coach/client';
 
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA, freeUser } from '../../../test/helpers/identities.ts';
@@ -188,7 +189,11 @@ describe('answer framing', () => {
       expect(response.headers.get('content-type')).toContain('application/json');
       expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
       expect(response.headers.get('transfer-encoding')).toBeNull();
-      const vary = response.headers.get('vary')?.toLowerCase().split(',').map((v) => v.trim());
+      const vary = response.headers
+        .get('vary')
+        ?.toLowerCase()
+        .split(',')
+        .map((v) => v.trim());
       expect(vary).toEqual(expect.arrayContaining(['origin', 'trpc-accept', 'accept']));
       expect(new Set(vary).size).toBe(vary?.length);
       expectSecurityHeaders(response);
@@ -240,9 +245,7 @@ describe('batching', () => {
 
   it('answers a raw ?batch=1 request with one result per procedure, errors kept per item', async () => {
     const session = await server.clientFor(coachA).sessions.create.mutate({ title: 'Raw batch', playerIds: [] });
-    const input = encodeURIComponent(
-      JSON.stringify({ 0: { sessionId: session.sessionId }, 1: { sessionId: randomUUID() } }),
-    );
+    const input = encodeURIComponent(JSON.stringify({ 0: { sessionId: session.sessionId }, 1: { sessionId: randomUUID() } }));
     const { response, json } = await call(`/trpc/sessions.get,sessions.get?batch=1&input=${input}`, {
       method: 'GET',
     });
@@ -308,7 +311,10 @@ describe('error shape over HTTP', () => {
   });
 
   it('answers a role without video access with 403 ROLE_NOT_ALLOWED', async () => {
-    const error = await server.clientFor(freeUser).sessions.list.query({}).catch((e: unknown) => e);
+    const error = await server
+      .clientFor(freeUser)
+      .sessions.list.query({})
+      .catch((e: unknown) => e);
     expect(errorCodeOf(error)).toBe('ROLE_NOT_ALLOWED');
   });
 
@@ -349,7 +355,12 @@ describe('error shape over HTTP', () => {
         signal: controller.signal,
       });
       expect(response.headers.get('content-type')).toContain('text/event-stream');
-      expect(response.headers.get('cache-control')?.split(',').map((d) => d.trim())).toContain('no-store');
+      expect(
+        response.headers
+          .get('cache-control')
+          ?.split(',')
+          .map((d) => d.trim()),
+      ).toContain('no-store');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);

@@ -1,6 +1,7 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { signDevToken } from '@coach/api';
 import { errorCodeOf } from '@coach/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -37,14 +38,17 @@ describe('input hardening over HTTP', () => {
     expect(await server.db.selectFrom('videoSessions').selectAll().where('title', 'like', 'a%b').execute()).toHaveLength(0);
   });
 
-  it.each(['..', '.', 'a/b', 'x'.repeat(129), 'nul\u0000'])('refuses a token whose subject %j could not be a key segment', async (sub) => {
-    const forgedButSigned = await signDevToken(server.tokenSecret, { userId: sub, role: 'coach_pro_plus' });
-    const response = await post('sessions.create', JSON.stringify({ title: 't', playerIds: [] }), {
-      authorization: `Bearer ${forgedButSigned}`,
-    });
-    expect(response.status).toBe(401);
-    expect(((await response.json()) as ErrorBody).error.data.appCode).toBe('TOKEN_INVALID');
-  });
+  it.each(['..', '.', 'a/b', 'x'.repeat(129), 'nul\u0000'])(
+    'refuses a token whose subject %j could not be a key segment',
+    async (sub) => {
+      const forgedButSigned = await signDevToken(server.tokenSecret, { userId: sub, role: 'coach_pro_plus' });
+      const response = await post('sessions.create', JSON.stringify({ title: 't', playerIds: [] }), {
+        authorization: `Bearer ${forgedButSigned}`,
+      });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as ErrorBody).error.data.appCode).toBe('TOKEN_INVALID');
+    },
+  );
 
   it('stores an upper-case session id in its one lower-case spelling', async () => {
     const client = server.clientFor(coachA);
@@ -108,7 +112,14 @@ describe('sizes over the limit, unknown fields and path tricks in ids, over HTTP
   const counts = async () =>
     Promise.all(
       (['videoSessions', 'videoAnalysisJobs', 'uploadParts', 'outboxMessages'] as const).map(async (table) =>
-        Number((await server.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+        Number(
+          (
+            await server.db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
       ),
     );
 
@@ -132,15 +143,28 @@ describe('sizes over the limit, unknown fields and path tricks in ids, over HTTP
     ['Number.MAX_SAFE_INTEGER', () => Number.MAX_SAFE_INTEGER],
   ])('refuses a declared size over the limit (%s) with 413 FILE_TOO_LARGE, creating nothing', async (_label, size) => {
     const before = await counts();
-    await expectRefused(await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes: size() })), 413, 'FILE_TOO_LARGE', '10 MiB');
+    await expectRefused(
+      await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes: size() })),
+      413,
+      'FILE_TOO_LARGE',
+      '10 MiB',
+    );
     expect(await counts()).toEqual(before);
   });
 
-  it.each([2 ** 53, 1e21, 0, -1, 1.5, '1024', null])('refuses a declared size of %j with 400 naming sizeBytes', async (sizeBytes) => {
-    const before = await counts();
-    await expectRefused(await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes })), 400, 'INVALID_INPUT', 'sizeBytes');
-    expect(await counts()).toEqual(before);
-  });
+  it.each([2 ** 53, 1e21, 0, -1, 1.5, '1024', null])(
+    'refuses a declared size of %j with 400 naming sizeBytes',
+    async (sizeBytes) => {
+      const before = await counts();
+      await expectRefused(
+        await post('upload.initiate', JSON.stringify({ sessionId, sizeBytes })),
+        400,
+        'INVALID_INPUT',
+        'sizeBytes',
+      );
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it.each<[string, 'query' | 'mutation', () => Record<string, unknown>, string]>([
     ['sessions.create', 'mutation', () => ({ title: 't', playerIds: [], ownerId: 'coach-b' }), 'ownerId'],
@@ -175,12 +199,15 @@ describe('sizes over the limit, unknown fields and path tricks in ids, over HTTP
     ['upload.signParts', 'mutation', 'jobId', (bad) => ({ jobId: bad, partNumbers: [1] })],
     ['upload.abort', 'mutation', 'jobId', (bad) => ({ jobId: bad })],
   ];
-  it.each(idTargets)('%s refuses path tricks in %s with 400 naming the field, and writes nothing', async (path, type, field, input) => {
-    const before = await counts();
-    for (const trick of tricks) {
-      const bad = trick(field === 'sessionId' ? sessionId : jobId);
-      await expectRefused(await send({ path, type }, input(bad)), 400, 'INVALID_INPUT', field);
-    }
-    expect(await counts()).toEqual(before);
-  });
+  it.each(idTargets)(
+    '%s refuses path tricks in %s with 400 naming the field, and writes nothing',
+    async (path, type, field, input) => {
+      const before = await counts();
+      for (const trick of tricks) {
+        const bad = trick(field === 'sessionId' ? sessionId : jobId);
+        await expectRefused(await send({ path, type }, input(bad)), 400, 'INVALID_INPUT', field);
+      }
+      expect(await counts()).toEqual(before);
+    },
+  );
 });

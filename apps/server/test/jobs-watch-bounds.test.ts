@@ -1,7 +1,8 @@
-import type { KyselyPlugin } from '@coach/db';
-import { createClient, errorCodeOf, type RouterOutputs } from '@coach/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createClient, errorCodeOf, type RouterOutputs } from '@coach/client';
+import type { KyselyPlugin } from '@coach/db';
 
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
@@ -18,10 +19,7 @@ interface Received {
   stop(): void;
 }
 
-function watch(
-  client: ReturnType<typeof createClient>,
-  input: { jobId: string; lastEventId?: string },
-): Received {
+function watch(client: ReturnType<typeof createClient>, input: { jobId: string; lastEventId?: string }): Received {
   const received: Received = { events: [], completed: false, stop: () => {} };
   const subscription = client.jobs.watch.subscribe(input, {
     onData: (event) => received.events.push(event),
@@ -129,7 +127,11 @@ describe('jobs.watch: one read per change, and streams that follow the token', (
     await waitFor(() => streams.every((s) => s.events.length === 1), { what: 'every stream to open' });
 
     const before = queries;
-    await updateJob(server, jobId, `status = 'processing', progress_percent = 40, lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'`);
+    await updateJob(
+      server,
+      jobId,
+      `status = 'processing', progress_percent = 40, lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'`,
+    );
     await waitFor(() => streams.every((s) => s.events.length === 2), { what: 'every stream to get the change' });
 
     expect(queries - before).toBe(1);
@@ -165,7 +167,11 @@ describe('jobs.watch: one read per change, and streams that follow the token', (
     clock.advance(3600_000 + 2_000);
     await waitFor(() => server.jobEvents.openStreams === 0, { what: 'the server to end the stream' });
     // The job finishes while the client is away.
-    await updateJob(server, jobId, `status = 'failed', error_code = 'NOT_A_VIDEO', error_message = 'Not a video.', finished_at = now()`);
+    await updateJob(
+      server,
+      jobId,
+      `status = 'failed', error_code = 'NOT_A_VIDEO', error_message = 'Not a video.', finished_at = now()`,
+    );
 
     await waitFor(() => stream.completed || stream.error, { what: 'the resumed stream to end', timeoutMs: 15_000 });
     expect(stream.error).toBeUndefined();

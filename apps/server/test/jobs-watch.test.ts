@@ -1,15 +1,16 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { silentLogger } from '@coach/api';
 import { createSqsQueue } from '@coach/aws';
 import { errorCodeOf, type RouterOutputs } from '@coach/client';
 import { DEFAULT_WORKER_CONFIG, startWorker, type Worker } from '@coach/worker';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { sampleResult } from '../../../test/helpers/analysis-result.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
 type JobState = RouterOutputs['jobs']['list']['items'][number];
 interface Received {

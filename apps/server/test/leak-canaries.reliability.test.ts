@@ -8,18 +8,25 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { createAwsClients, createS3Storage, type MessageQueue, type ObjectStorage } from '@coach/aws';
-import { sql } from '@coach/db';
-import pg from 'pg';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { SQSServiceException, type SQSClient } from '@aws-sdk/client-sqs';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { createAwsClients, createS3Storage, type MessageQueue, type ObjectStorage } from '@coach/aws';
+import { sql } from '@coach/db';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
-import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { recordScenario } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -134,7 +141,11 @@ function rawQueue(real: MessageQueue): MessageQueue {
 }
 
 /** Runs `fn` with the named faults armed, and disarms them whatever happens. */
-async function withFaults<T>(faults: { sdk?: readonly string[]; raw?: readonly string[]; db?: DbFaultKind }, canary: string, fn: () => Promise<T>): Promise<T> {
+async function withFaults<T>(
+  faults: { sdk?: readonly string[]; raw?: readonly string[]; db?: DbFaultKind },
+  canary: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   for (const name of faults.sdk ?? []) sdkFaults.set(name, canary);
   for (const name of faults.raw ?? []) rawFaults.set(name, canary);
   if (faults.db) dbFault = { canary, kind: faults.db };
@@ -534,17 +545,27 @@ describe('queue faults', () => {
 
 describe('database faults', () => {
   const calls: { what: string; call: () => Promise<Call> }[] = [
-    { what: 'sessions.create', call: async () => ({ proc: 'sessions.create', type: 'mutation', input: { title: 't', playerIds: [] } }) },
+    {
+      what: 'sessions.create',
+      call: async () => ({ proc: 'sessions.create', type: 'mutation', input: { title: 't', playerIds: [] } }),
+    },
     { what: 'sessions.get', call: async () => ({ proc: 'sessions.get', type: 'query', input: { sessionId } }) },
     { what: 'sessions.list', call: async () => ({ proc: 'sessions.list', type: 'query', input: {} }) },
-    { what: 'upload.initiate (single)', call: async () => ({ proc: 'upload.initiate', type: 'mutation', input: { sessionId, sizeBytes: 64 } }) },
+    {
+      what: 'upload.initiate (single)',
+      call: async () => ({ proc: 'upload.initiate', type: 'mutation', input: { sessionId, sizeBytes: 64 } }),
+    },
     {
       what: 'upload.initiate (multipart)',
       call: async () => ({ proc: 'upload.initiate', type: 'mutation', input: { sessionId, sizeBytes: 6 * MIB } }),
     },
     {
       what: 'upload.signParts',
-      call: async () => ({ proc: 'upload.signParts', type: 'mutation', input: { jobId: (await newMultipart()).jobId, partNumbers: [1] } }),
+      call: async () => ({
+        proc: 'upload.signParts',
+        type: 'mutation',
+        input: { jobId: (await newMultipart()).jobId, partNumbers: [1] },
+      }),
     },
     {
       what: 'upload.recordParts',
@@ -554,12 +575,24 @@ describe('database faults', () => {
         input: { jobId: (await newMultipart()).jobId, parts: [{ partNumber: 1, etag: `"${'a'.repeat(32)}"` }] },
       }),
     },
-    { what: 'upload.listParts', call: async () => ({ proc: 'upload.listParts', type: 'query', input: { jobId: (await newMultipart()).jobId } }) },
-    { what: 'upload.complete', call: async () => ({ proc: 'upload.complete', type: 'mutation', input: { jobId: (await newSingle(true)).jobId } }) },
-    { what: 'upload.abort', call: async () => ({ proc: 'upload.abort', type: 'mutation', input: { jobId: (await newSingle(false)).jobId } }) },
+    {
+      what: 'upload.listParts',
+      call: async () => ({ proc: 'upload.listParts', type: 'query', input: { jobId: (await newMultipart()).jobId } }),
+    },
+    {
+      what: 'upload.complete',
+      call: async () => ({ proc: 'upload.complete', type: 'mutation', input: { jobId: (await newSingle(true)).jobId } }),
+    },
+    {
+      what: 'upload.abort',
+      call: async () => ({ proc: 'upload.abort', type: 'mutation', input: { jobId: (await newSingle(false)).jobId } }),
+    },
     { what: 'jobs.get', call: async () => ({ proc: 'jobs.get', type: 'query', input: { jobId: (await newCompleted()).jobId } }) },
     { what: 'jobs.list', call: async () => ({ proc: 'jobs.list', type: 'query', input: { sessionId } }) },
-    { what: 'jobs.frames', call: async () => ({ proc: 'jobs.frames', type: 'query', input: { jobId: (await newCompleted()).jobId } }) },
+    {
+      what: 'jobs.frames',
+      call: async () => ({ proc: 'jobs.frames', type: 'query', input: { jobId: (await newCompleted()).jobId } }),
+    },
   ];
 
   it.each(calls.map((c) => [c.what, c] as const))('a database failure in %s answers 500 INTERNAL, masked', async (what, c) => {
@@ -580,7 +613,9 @@ describe('database faults', () => {
   it('a batch with a failing call masks it the same way', async () => {
     const input = encodeURIComponent(JSON.stringify({ 0: { sessionId }, 1: {} }));
     const answer = await probe({ db: 'statement' }, () =>
-      request(`${server.trpcUrl}/sessions.get,sessions.list?batch=1&input=${input}`, { headers: { authorization: `Bearer ${token}` } }),
+      request(`${server.trpcUrl}/sessions.get,sessions.list?batch=1&input=${input}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
     );
     expect(answer.status).toBe(500);
     const items = JSON.parse(answer.text) as ErrorBody[];
@@ -601,7 +636,10 @@ describe('database faults', () => {
 // jobs.watch (SSE)
 
 /** Reads a jobs.watch stream until `done(text)` or the time is up; `onEvent` runs once, at the first data event. */
-async function readWatch(jobId: string, options: { done: (text: string) => boolean; onFirstEvent?: () => Promise<void>; timeoutMs?: number }) {
+async function readWatch(
+  jobId: string,
+  options: { done: (text: string) => boolean; onFirstEvent?: () => Promise<void>; timeoutMs?: number },
+) {
   figures.requests += 1;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 5_000);
@@ -636,7 +674,15 @@ function sseErrors(text: string): ErrorBody['error'][] {
   return text
     .split('\n\n')
     .filter((block) => block.includes('event: serialized-error'))
-    .map((block) => JSON.parse(block.split('\n').find((l) => l.startsWith('data: '))?.slice(6) ?? '{}') as ErrorBody['error']);
+    .map(
+      (block) =>
+        JSON.parse(
+          block
+            .split('\n')
+            .find((l) => l.startsWith('data: '))
+            ?.slice(6) ?? '{}',
+        ) as ErrorBody['error'],
+    );
 }
 
 describe('jobs.watch faults', () => {
@@ -647,7 +693,10 @@ describe('jobs.watch faults', () => {
     const answer = await withFaults({ db: 'statement' }, canary, () =>
       readWatch(jobId, { done: (t) => t.includes('serialized-error') || t.includes('"error"') }),
     );
-    expect(log.slice(from).some((l) => l.includes(canary)), 'the canary reaches the log').toBe(true);
+    expect(
+      log.slice(from).some((l) => l.includes(canary)),
+      'the canary reaches the log',
+    ).toBe(true);
     expectNoInternals(answer.text, 'jobs.watch');
     expectSafeHeaders(answer, 'jobs.watch');
     const errors = answer.status === 200 ? sseErrors(answer.text) : [(JSON.parse(answer.text) as ErrorBody).error];

@@ -5,9 +5,10 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createJobEventHub, createTokenVerifier, silentLogger, type Logger } from '@coach/api';
 import { createClient } from '@coach/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { buildApp } from '../src/app.ts';
@@ -76,7 +77,13 @@ function rawTokenRequest(url: string, headers: Record<string, string>): Promise<
   const payload = JSON.stringify({ userId: 'coach-web', role: 'coach_pro_plus' });
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: 'POST', path: '/dev/token', headers: { 'content-type': 'application/json', ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/dev/token',
+        headers: { 'content-type': 'application/json', ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -129,7 +136,10 @@ describe('POST /dev/token', () => {
 
       const org = await requestToken(url, { userId: 'staff-1', role: 'org_pro', orgId: 'org-local' });
       const orgApi = createClient({ url: `${url}/trpc`, token: ((await org.json()) as { token: string }).token });
-      expect(await orgApi.sessions.create.mutate({ title: 'Org', playerIds: [] })).toMatchObject({ ownerType: 'org', ownerId: 'org-local' });
+      expect(await orgApi.sessions.create.mutate({ title: 'Org', playerIds: [] })).toMatchObject({
+        ownerType: 'org',
+        ownerId: 'org-local',
+      });
     } finally {
       await app.close();
     }
@@ -198,17 +208,31 @@ describe('POST /dev/token', () => {
       expect((await rawTokenRequest(url, { host })).status).toBe(200);
 
       // What a rebound page's same-origin POST carries, and other origins the allow-list does not name.
-      for (const origin of [`http://attacker.example:${new URL(url).port}`, 'null', 'http://127.0.0.1:5174', `${ALLOWED_ORIGIN}.evil`]) {
+      for (const origin of [
+        `http://attacker.example:${new URL(url).port}`,
+        'null',
+        'http://127.0.0.1:5174',
+        `${ALLOWED_ORIGIN}.evil`,
+      ]) {
         const response = await rawTokenRequest(url, { host, origin });
         expect(response.status, origin).toBe(403);
         expect(response.body).toMatchObject({
-          error: { message: expect.stringContaining(`not to pages from ${origin}`), data: { httpStatus: 403, appCode: 'DEV_TOKEN_FORBIDDEN' } },
+          error: {
+            message: expect.stringContaining(`not to pages from ${origin}`),
+            data: { httpStatus: 403, appCode: 'DEV_TOKEN_FORBIDDEN' },
+          },
         });
       }
       // The allow-list is the server's own: the default dev origins when CORS_ORIGINS is unset.
-      const defaults = await startApi({ EMBEDDED_DATA_DIR: dataDir, CORS_ORIGINS: 'http://127.0.0.1:5173,http://localhost:5173' });
+      const defaults = await startApi({
+        EMBEDDED_DATA_DIR: dataDir,
+        CORS_ORIGINS: 'http://127.0.0.1:5173,http://localhost:5173',
+      });
       try {
-        const fromWebApp = await rawTokenRequest(defaults.url, { host: new URL(defaults.url).host, origin: 'http://127.0.0.1:5173' });
+        const fromWebApp = await rawTokenRequest(defaults.url, {
+          host: new URL(defaults.url).host,
+          origin: 'http://127.0.0.1:5173',
+        });
         expect(fromWebApp.status).toBe(200);
         const fromElsewhere = await rawTokenRequest(defaults.url, { host: new URL(defaults.url).host, origin: ALLOWED_ORIGIN });
         expect(fromElsewhere.status).toBe(403);
@@ -221,7 +245,11 @@ describe('POST /dev/token', () => {
   });
 
   it('does not exist in production, nor with any real auth, database or host setting', async () => {
-    const setups: Record<string, string>[] = [production, { AUTH_JWT_SECRET: 'a-shared-secret-of-at-least-32-chars' }, { HOST: '0.0.0.0' }];
+    const setups: Record<string, string>[] = [
+      production,
+      { AUTH_JWT_SECRET: 'a-shared-secret-of-at-least-32-chars' },
+      { HOST: '0.0.0.0' },
+    ];
     for (const env of setups) {
       const { app, url, localDev } = await startApi(env);
       try {
@@ -250,7 +278,9 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
       'http://127.0.0.1:3000',
       'http://localhost:3000',
     ]);
-    expect(loadConfig({ WEB_PORT: '5180', CORS_ORIGINS: 'https://app.example.com' }).corsOrigins).toEqual(['https://app.example.com']);
+    expect(loadConfig({ WEB_PORT: '5180', CORS_ORIGINS: 'https://app.example.com' }).corsOrigins).toEqual([
+      'https://app.example.com',
+    ]);
     for (const bad of ['0', '70000', 'web']) {
       expect(() => loadConfig({ WEB_PORT: bad }), bad).toThrow(ConfigError);
       expect(() => loadConfig({ WEB_PORT: bad }), bad).toThrow(/WEB_PORT/);
@@ -259,7 +289,10 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
 
   it('serves the web app on WEB_PORT, and the API answers its pages under either name', async () => {
     const port = await freePort();
-    const { app, url, localDev } = await startApi({ EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) }, { devCorsOrigins: true });
+    const { app, url, localDev } = await startApi(
+      { EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) },
+      { devCorsOrigins: true },
+    );
     try {
       const web = await localDev?.serveWebApp(`${url}/trpc`);
       expect(web).toEqual({ url: `http://127.0.0.1:${port}` });
@@ -267,7 +300,11 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
       for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
         const preflight = await fetch(`${url}/trpc/sessions.create`, {
           method: 'OPTIONS',
-          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization,content-type',
+          },
         });
         expect(preflight.headers.get('access-control-allow-origin'), origin).toBe(origin);
         const token = await rawTokenRequest(url, { host: new URL(url).host, origin });
@@ -286,7 +323,10 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
     const port = (taken.address() as { port: number }).port;
     const warnings: string[] = [];
     const logger: Logger = { ...silentLogger, warn: (_obj, msg) => warnings.push(msg ?? '') };
-    const { app, url, localDev } = await startApi({ EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) }, { devCorsOrigins: true, logger });
+    const { app, url, localDev } = await startApi(
+      { EMBEDDED_DATA_DIR: dataDir, WEB_PORT: String(port) },
+      { devCorsOrigins: true, logger },
+    );
     try {
       const web = await localDev?.serveWebApp(`${url}/trpc`);
       const reason = `port ${port} is in use by another program; stop it, or set WEB_PORT to a free port`;
@@ -294,7 +334,9 @@ describe('the web app in pnpm dev (WEB_PORT)', () => {
       expect(warnings).toEqual([`web app not served: ${reason}`]);
       const banner = startBanner({ address: url, web });
       expect(banner).toContain(`Coach Plus API listening on ${url}`);
-      expect(banner).toContain(`  web:    NOT STARTED: port ${port} is in use by another program; stop it, or set WEB_PORT to a free port\n`);
+      expect(banner).toContain(
+        `  web:    NOT STARTED: port ${port} is in use by another program; stop it, or set WEB_PORT to a free port\n`,
+      );
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
     } finally {
       await app.close();

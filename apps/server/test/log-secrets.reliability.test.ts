@@ -7,14 +7,15 @@
  */
 import { randomBytes } from 'node:crypto';
 
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
 import { signDevToken } from '@coach/api';
 import { createAwsClients, createS3Storage, type ObjectStorage } from '@coach/aws';
 import { createClient, type ApiClient } from '@coach/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
-import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { recordScenario } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { startSigV4Gateway, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
@@ -185,17 +186,34 @@ describe('the production logger through a full flow', () => {
       await response.text();
     }
     // A token sent where it does not belong (the query string) is not logged either.
-    const misplaced = await countingFetch(`${server.trpcUrl}/sessions.list?access_token=${token}&X-Amz-Signature=${'f'.repeat(64)}`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const misplaced = await countingFetch(
+      `${server.trpcUrl}/sessions.list?access_token=${token}&X-Amz-Signature=${'f'.repeat(64)}`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
     await misplaced.text();
   });
 
   it('logged every request, and the outage with its cause', () => {
-    const entries = log.map((line) => JSON.parse(line) as { msg?: string; req?: { url?: string }; res?: { statusCode?: number }; err?: { message?: string } });
+    const entries = log.map(
+      (line) =>
+        JSON.parse(line) as { msg?: string; req?: { url?: string }; res?: { statusCode?: number }; err?: { message?: string } },
+    );
     const urls = entries.filter((e) => e.msg === 'incoming request').map((e) => e.req?.url ?? '');
-    for (const procedure of ['sessions.create', 'upload.initiate', 'upload.signParts', 'upload.recordParts', 'upload.complete', 'jobs.get', 'jobs.frames']) {
-      expect(urls.some((url) => url.startsWith(`/trpc/${procedure}`)), `a request line for ${procedure}`).toBe(true);
+    for (const procedure of [
+      'sessions.create',
+      'upload.initiate',
+      'upload.signParts',
+      'upload.recordParts',
+      'upload.complete',
+      'jobs.get',
+      'jobs.frames',
+    ]) {
+      expect(
+        urls.some((url) => url.startsWith(`/trpc/${procedure}`)),
+        `a request line for ${procedure}`,
+      ).toBe(true);
     }
     expect(entries.filter((e) => e.msg === 'request completed' && e.res?.statusCode === 401)).toHaveLength(3);
     // The misplaced credentials were logged as a request line, their values replaced.

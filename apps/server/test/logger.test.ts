@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
 
-import { createDb, sql } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { memoryLogger } from '../../../test/helpers/memory-log.ts';
+import { createDb, sql } from '@coach/db';
+
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
+import { memoryLogger } from '../../../test/helpers/memory-log.ts';
 import { createLogger, isPrettyOutput } from '../src/logger.ts';
 
 let database: TestDatabase;
@@ -64,7 +65,11 @@ describe('the process logger', () => {
 
       logger.warn({ err: failures[0] }, 'idle database connection failed');
       const [entry] = lines.map((line) => JSON.parse(line) as { err: Record<string, unknown> });
-      expect(entry?.err).toMatchObject({ type: 'DatabaseError', code: '57P01', message: expect.stringContaining('terminating connection') });
+      expect(entry?.err).toMatchObject({
+        type: 'DatabaseError',
+        code: '57P01',
+        message: expect.stringContaining('terminating connection'),
+      });
       expect(entry?.err).not.toHaveProperty('client');
       expect(lines[0]).not.toContain('secretKey');
       expect(lines[0]?.length).toBeLessThan(2500);

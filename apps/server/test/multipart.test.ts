@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 
 import { UploadPartCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { planParts, silentLogger } from '@coach/api';
 import { errorCodeOf, type ApiClient } from '@coach/client';
 import { findJob, sql } from '@coach/db';
 import { sweepOnce } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -71,7 +72,9 @@ describe('multipart uploads against the emulator', () => {
     expect(progress).toMatchObject({ partCount: 3, missingPartNumbers: [2], sizeBytes: bytes.byteLength });
     const missing = await putParts(upload.jobId, bytes, 8 * MIB, progress.missingPartNumbers);
 
-    const answers = await Promise.all([1, 2, 3].map(() => client.upload.complete.mutate({ jobId: upload.jobId, parts: missing })));
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => client.upload.complete.mutate({ jobId: upload.jobId, parts: missing })),
+    );
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     expect(answers[0]).toMatchObject({ status: 'queued' });
     expect(await server.storage.head(upload.s3Key)).toMatchObject({ sizeBytes: bytes.byteLength, contentType: 'video/mp4' });
@@ -96,8 +99,8 @@ describe('multipart uploads against the emulator', () => {
     const upload = await startMultipart(bytes);
     const parts = await putParts(upload.jobId, bytes, 8 * MIB, [1, 2]);
     const wrong = { partNumber: 2, etag: `"${'0'.repeat(32)}"` };
-    const error = await client.upload
-      .complete.mutate({ jobId: upload.jobId, parts: [parts[0] ?? wrong, wrong] })
+    const error = await client.upload.complete
+      .mutate({ jobId: upload.jobId, parts: [parts[0] ?? wrong, wrong] })
       .catch((e: unknown) => e);
     expect(errorCodeOf(error)).toBe('UPLOAD_PARTS_INVALID');
     expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('awaiting_upload');
@@ -105,7 +108,9 @@ describe('multipart uploads against the emulator', () => {
     const { missingPartNumbers } = await client.upload.listParts.query({ jobId: upload.jobId });
     expect(missingPartNumbers).toEqual([1, 2]);
     const again = await putParts(upload.jobId, bytes, 8 * MIB, missingPartNumbers);
-    await expect(client.upload.complete.mutate({ jobId: upload.jobId, parts: again })).resolves.toMatchObject({ status: 'queued' });
+    await expect(client.upload.complete.mutate({ jobId: upload.jobId, parts: again })).resolves.toMatchObject({
+      status: 'queued',
+    });
     await server.drainQueue();
   });
 
@@ -114,22 +119,38 @@ describe('multipart uploads against the emulator', () => {
     const upload = await startMultipart(bytes);
     await putParts(upload.jobId, bytes, 8 * MIB, [1]);
     const uploadId = (await findJob(server.db, { jobId: upload.jobId }))?.multipartUploadId ?? '';
-    await expect(client.upload.abort.mutate({ jobId: upload.jobId })).resolves.toEqual({ jobId: upload.jobId, status: 'aborted' });
+    await expect(client.upload.abort.mutate({ jobId: upload.jobId })).resolves.toEqual({
+      jobId: upload.jobId,
+      status: 'aborted',
+    });
     await expect(client.upload.abort.mutate({ jobId: upload.jobId })).resolves.toMatchObject({ status: 'aborted' });
 
     const orphan = await server.aws.s3
-      .send(new UploadPartCommand({ Bucket: server.bucket, Key: upload.s3Key, UploadId: uploadId, PartNumber: 2, Body: new Uint8Array(10) }))
+      .send(
+        new UploadPartCommand({
+          Bucket: server.bucket,
+          Key: upload.s3Key,
+          UploadId: uploadId,
+          PartNumber: 2,
+          Body: new Uint8Array(10),
+        }),
+      )
       .catch((e: unknown) => e);
     expect((orphan as { name?: string }).name).toBe('NoSuchUpload');
-    expect(errorCodeOf(await client.upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e))).toBe('UPLOAD_ABORTED');
-    expect(errorCodeOf(await client.upload.signParts.mutate({ jobId: upload.jobId, partNumbers: [1] }).catch((e: unknown) => e))).toBe(
-      'UPLOAD_CLOSED',
+    expect(errorCodeOf(await client.upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e))).toBe(
+      'UPLOAD_ABORTED',
     );
+    expect(
+      errorCodeOf(await client.upload.signParts.mutate({ jobId: upload.jobId, partNumbers: [1] }).catch((e: unknown) => e)),
+    ).toBe('UPLOAD_CLOSED');
   });
 
   it("signs parts only for the caller's own multipart job, within its plan", async () => {
     const upload = await startMultipart(randomBytes(13 * MIB));
-    const foreign = await server.clientFor(coachB).upload.signParts.mutate({ jobId: upload.jobId, partNumbers: [1] }).catch((e: unknown) => e);
+    const foreign = await server
+      .clientFor(coachB)
+      .upload.signParts.mutate({ jobId: upload.jobId, partNumbers: [1] })
+      .catch((e: unknown) => e);
     expect(errorCodeOf(foreign)).toBe('JOB_NOT_FOUND');
     const outside = await client.upload.signParts.mutate({ jobId: upload.jobId, partNumbers: [3] }).catch((e: unknown) => e);
     expect(errorCodeOf(outside)).toBe('INVALID_PART_NUMBER');
@@ -147,7 +168,9 @@ describe('multipart uploads against the emulator', () => {
     const upload = await startMultipart(bytes);
     await putParts(upload.jobId, bytes, 8 * MIB, [1]);
     const uploadId = (await findJob(server.db, { jobId: upload.jobId }))?.multipartUploadId ?? '';
-    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 hours' where id = ${upload.jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 hours' where id = ${upload.jobId}`.execute(
+      server.db,
+    );
     await sweepOnce({
       db: server.db,
       storage: server.storage,
@@ -159,7 +182,15 @@ describe('multipart uploads against the emulator', () => {
     });
     expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('expired');
     const orphan = await server.aws.s3
-      .send(new UploadPartCommand({ Bucket: server.bucket, Key: upload.s3Key, UploadId: uploadId, PartNumber: 2, Body: new Uint8Array(10) }))
+      .send(
+        new UploadPartCommand({
+          Bucket: server.bucket,
+          Key: upload.s3Key,
+          UploadId: uploadId,
+          PartNumber: 2,
+          Body: new Uint8Array(10),
+        }),
+      )
       .catch((e: unknown) => e);
     expect((orphan as { name?: string }).name).toBe('NoSuchUpload');
   });

@@ -7,13 +7,13 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { createAwsClients, createS3Storage, type AwsClients } from '@coach/aws';
-import { createClient, errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
-import type { Identity } from '@coach/api';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import type { Identity } from '@coach/api';
+import { createAwsClients, createS3Storage, type AwsClients } from '@coach/aws';
+import { createClient, errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
@@ -40,7 +40,9 @@ async function expectQueuedOnce(jobIds: string[]) {
   const messages = await server.drainQueue();
   queued.jobs += jobIds.length;
   queued.messages += messages.length;
-  expect(messages.map((m) => (JSON.parse(m.Body ?? '{}') as { job_id: string }).job_id).sort((a, b) => a.localeCompare(b))).toEqual([...jobIds].sort((a, b) => a.localeCompare(b)));
+  expect(
+    messages.map((m) => (JSON.parse(m.Body ?? '{}') as { job_id: string }).job_id).sort((a, b) => a.localeCompare(b)),
+  ).toEqual([...jobIds].sort((a, b) => a.localeCompare(b)));
 }
 const countingFetch: typeof fetch = async (input, init) => {
   api.requests += 1;
@@ -174,7 +176,9 @@ async function initiateSingle(identity: Identity, sizeBytes: number) {
   if (!upload.presignedUrl) throw new Error('no presigned URL');
   expect(upload.presignedUrl.startsWith(`${gateway.url}/`)).toBe(true);
   // What the gateway holds the uploader to: the declared length, the type and create-only.
-  expect(new URL(upload.presignedUrl).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
+  expect(new URL(upload.presignedUrl).searchParams.get('X-Amz-SignedHeaders')).toBe(
+    'content-length;content-type;host;if-none-match',
+  );
   return { ...upload, url: upload.presignedUrl };
 }
 
@@ -214,14 +218,36 @@ describe('the gateway judges SDK-signed URLs correctly', () => {
   });
 
   it.each([
-    ['the wrong secret', { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'not-the-secret' }, TEST_REGION, 403, 'SignatureDoesNotMatch'],
-    ['an unknown access key', { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: SECRET_ACCESS_KEY }, TEST_REGION, 403, 'InvalidAccessKeyId'],
-    ['another region', { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, 'eu-west-1', 400, 'AuthorizationQueryParametersError'],
+    [
+      'the wrong secret',
+      { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'not-the-secret' },
+      TEST_REGION,
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'an unknown access key',
+      { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: SECRET_ACCESS_KEY },
+      TEST_REGION,
+      403,
+      'InvalidAccessKeyId',
+    ],
+    [
+      'another region',
+      { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+      'eu-west-1',
+      400,
+      'AuthorizationQueryParametersError',
+    ],
   ])('refuses a URL signed with %s, and stores nothing', async (_label, credentials, region, status, code) => {
     const client = sdkSigner(credentials, region);
     try {
       const key = `sdk-direct/${randomUUID()}.bin`;
-      expectRefused(await put(await presignPut(client, key), { 'content-type': 'application/octet-stream' }, randomBytes(10)), status, code);
+      expectRefused(
+        await put(await presignPut(client, key), { 'content-type': 'application/octet-stream' }, randomBytes(10)),
+        status,
+        code,
+      );
       expect(await server.storage.head(key)).toBeUndefined();
     } finally {
       client.destroy();
@@ -277,7 +303,11 @@ describe('honest uploads through the gateway', () => {
     });
     expect(result.status).toBe('queued');
     const puts = gateway.records.slice(from);
-    expect(puts.map((r) => [r.method, r.forwarded, r.status, r.query.get('partNumber')]).sort((a, b) => String(a).localeCompare(String(b)))).toEqual([
+    expect(
+      puts
+        .map((r) => [r.method, r.forwarded, r.status, r.query.get('partNumber')])
+        .sort((a, b) => String(a).localeCompare(String(b))),
+    ).toEqual([
       ['PUT', true, 200, '1'],
       ['PUT', true, 200, '2'],
     ]);
@@ -291,7 +321,12 @@ describe('a tampered single PUT is refused and stores nothing', () => {
   const SIZE = 4096;
 
   it.each<[string, (u: { url: string; headers: Record<string, string>; s3Key: string }) => Promise<PutAnswer>, number, string]>([
-    ['another Content-Type', (u) => put(u.url, { ...u.headers, 'content-type': 'video/quicktime' }, randomBytes(SIZE)), 403, 'SignatureDoesNotMatch'],
+    [
+      'another Content-Type',
+      (u) => put(u.url, { ...u.headers, 'content-type': 'video/quicktime' }, randomBytes(SIZE)),
+      403,
+      'SignatureDoesNotMatch',
+    ],
     ['a longer body than the signed length', (u) => put(u.url, u.headers, randomBytes(SIZE + 1)), 403, 'SignatureDoesNotMatch'],
     ['a shorter body than the signed length', (u) => put(u.url, u.headers, randomBytes(SIZE - 1)), 403, 'SignatureDoesNotMatch'],
     [
@@ -306,15 +341,32 @@ describe('a tampered single PUT is refused and stores nothing', () => {
       403,
       'SignatureDoesNotMatch',
     ],
-    ['If-None-Match naming an ETag', (u) => put(u.url, { ...u.headers, 'if-none-match': '"abc"' }, randomBytes(SIZE)), 403, 'SignatureDoesNotMatch'],
+    [
+      'If-None-Match naming an ETag',
+      (u) => put(u.url, { ...u.headers, 'if-none-match': '"abc"' }, randomBytes(SIZE)),
+      403,
+      'SignatureDoesNotMatch',
+    ],
     ['a tampered signature', (u) => put(flipLastHex(u.url), u.headers, randomBytes(SIZE)), 403, 'SignatureDoesNotMatch'],
-    ['a longer X-Amz-Expires', (u) => put(withParam(u.url, 'X-Amz-Expires', '604800'), u.headers, randomBytes(SIZE)), 403, 'SignatureDoesNotMatch'],
-    ['an unsigned x-amz-acl header', (u) => put(u.url, { ...u.headers, 'x-amz-acl': 'public-read' }, randomBytes(SIZE)), 403, 'AccessDenied'],
+    [
+      'a longer X-Amz-Expires',
+      (u) => put(withParam(u.url, 'X-Amz-Expires', '604800'), u.headers, randomBytes(SIZE)),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'an unsigned x-amz-acl header',
+      (u) => put(u.url, { ...u.headers, 'x-amz-acl': 'public-read' }, randomBytes(SIZE)),
+      403,
+      'AccessDenied',
+    ],
   ])('%s', async (_label, tamper, status, code) => {
     const upload = await initiateSingle(coachA, SIZE);
     expectRefused(await tamper(upload), status, code);
     expect(await server.storage.head(upload.s3Key)).toBeUndefined();
-    const error = await clientFor(coachA).upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e);
+    const error = await clientFor(coachA)
+      .upload.complete.mutate({ jobId: upload.jobId })
+      .catch((e: unknown) => e);
     expect(errorCodeOf(error)).toBe('UPLOAD_NOT_FOUND');
     // The URL itself was good: sent as issued, it stores the file.
     const honest = randomBytes(SIZE);
@@ -327,7 +379,9 @@ describe('a tampered single PUT is refused and stores nothing', () => {
     const theirs = await initiateSingle(coachB, SIZE);
     const otherVideo = withVideoId(mine.url, randomUUID());
     expectRefused(await put(otherVideo, mine.headers, randomBytes(SIZE)), 403, 'SignatureDoesNotMatch');
-    expect(await server.storage.head(decodeURIComponent(new URL(otherVideo).pathname).slice(server.bucket.length + 2))).toBeUndefined();
+    expect(
+      await server.storage.head(decodeURIComponent(new URL(otherVideo).pathname).slice(server.bucket.length + 2)),
+    ).toBeUndefined();
 
     // coach A's signature on coach B's key (another owner's prefix).
     const intoTheirPrefix = withPath(mine.url, new URL(theirs.url).pathname);
@@ -346,7 +400,9 @@ describe('a tampered single PUT is refused and stores nothing', () => {
     expectRefused(await put(upload.url, upload.headers, randomBytes(SIZE)), 412, 'PreconditionFailed');
     expect((await storedBytes(upload.s3Key))?.equals(original)).toBe(true);
     const etag = (await server.storage.head(upload.s3Key))?.etag;
-    expect((await server.db.selectFrom('videoAnalysisJobs').select('etag').where('id', '=', upload.jobId).executeTakeFirst())?.etag).toBe(etag);
+    expect(
+      (await server.db.selectFrom('videoAnalysisJobs').select('etag').where('id', '=', upload.jobId).executeTakeFirst())?.etag,
+    ).toBe(etag);
     await expectQueuedOnce([upload.jobId]);
   });
 
@@ -407,12 +463,17 @@ describe('a tampered part PUT is refused and stores nothing', () => {
 
     // Sent as signed, both parts go through and the upload completes with exactly the file.
     const stored = [];
-    for (const [part, body] of [[one, first], [two, second]] as const) {
+    for (const [part, body] of [
+      [one, first],
+      [two, second],
+    ] as const) {
       const answer = await put(part.url, {}, body);
       expect(answer).toMatchObject({ status: 200, record: { forwarded: true } });
       stored.push({ partNumber: part.partNumber, etag: answer.etag ?? '' });
     }
-    await expect(client.upload.complete.mutate({ jobId: upload.jobId, parts: stored })).resolves.toMatchObject({ status: 'queued' });
+    await expect(client.upload.complete.mutate({ jobId: upload.jobId, parts: stored })).resolves.toMatchObject({
+      status: 'queued',
+    });
     expect((await storedBytes(upload.s3Key))?.equals(bytes)).toBe(true);
     await client.upload.abort.mutate({ jobId: other.jobId });
     await expectQueuedOnce([upload.jobId]);

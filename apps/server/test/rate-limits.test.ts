@@ -1,5 +1,6 @@
-import { lockUploadQuota, sql, type Owner } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { lockUploadQuota, sql, type Owner } from '@coach/db';
 
 import { coachA, coachB, orgUserX1, orgUserX2 } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';

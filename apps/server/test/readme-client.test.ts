@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import type { Worker } from '@coach/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { Worker } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';

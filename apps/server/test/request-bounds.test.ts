@@ -196,7 +196,9 @@ describe('deeply nested JSON is refused before it is parsed', () => {
   });
 
   it('counts brackets inside strings as text, not nesting', () => {
-    expect(jsonDepthExceeds(JSON.stringify({ title: '[[[[[[[[[[[[[[[[[[[[[[[[[[', ids: ['{{{{{{{{{{{{{{{{{{{{{'] }), 3)).toBe(false);
+    expect(jsonDepthExceeds(JSON.stringify({ title: '[[[[[[[[[[[[[[[[[[[[[[[[[[', ids: ['{{{{{{{{{{{{{{{{{{{{{'] }), 3)).toBe(
+      false,
+    );
     expect(jsonDepthExceeds(JSON.stringify({ title: 'a\\"[[[[' }), 1)).toBe(false);
     expect(jsonDepthExceeds('{"0":{"parts":[{"partNumber":1}]}}', 4)).toBe(false);
     expect(jsonDepthExceeds('{"0":{"parts":[{"partNumber":[1]}]}}', 4)).toBe(true);

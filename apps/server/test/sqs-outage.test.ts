@@ -1,15 +1,15 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createOutboxDispatcher, silentLogger, startOutboxRelay } from '@coach/api';
 import { createAwsClients, createSqsQueue, type AwsClients } from '@coach/aws';
 import { findJob } from '@coach/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { FaultyQueue, startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
-import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
 /** An "SQS" that accepts connections and never answers: the worst kind of outage. */
 let blackHole: Server;
@@ -110,10 +110,13 @@ describe('the outbox relay loop', () => {
         await new Promise((resolve) => setTimeout(resolve, 300)); // a few failing passes
         expect(await server.drainQueue()).toHaveLength(0);
         faulty.fail.send = false;
-        const job = await waitFor(async () => {
-          const row = await findJob(server.db, { jobId });
-          return row?.sqsMessageId ? row : undefined;
-        }, { what: 'the relay to send the message' });
+        const job = await waitFor(
+          async () => {
+            const row = await findJob(server.db, { jobId });
+            return row?.sqsMessageId ? row : undefined;
+          },
+          { what: 'the relay to send the message' },
+        );
         const delivered = await server.drainQueue();
         expect(delivered.map((m) => m.MessageId)).toEqual([job.sqsMessageId]);
       } finally {

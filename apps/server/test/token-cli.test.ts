@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS } from '@coach/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS } from '@coach/api';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../src/cli/token.ts');
@@ -37,7 +38,10 @@ describe('pnpm run token', () => {
   it('prints a token with an expiry that the server accepts', async () => {
     const printed = await token('--user', 'coach-123', '--role', 'coach_pro_plus');
     expect(printed.exitCode).toBe(0);
-    const claims = JSON.parse(Buffer.from(printed.stdout.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
+    const claims = JSON.parse(Buffer.from(printed.stdout.split('.')[1] ?? '', 'base64url').toString()) as {
+      exp: number;
+      iat: number;
+    };
     expect(claims.exp - claims.iat).toBe(12 * 3600);
     await expect(createTokenVerifier({ kind: 'hs256', secret })(`Bearer ${printed.stdout}`)).resolves.toMatchObject({
       status: 'authenticated',

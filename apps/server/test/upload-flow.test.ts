@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
-import { errorCodeOf, type ApiClient, type RouterInputs } from '@coach/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { errorCodeOf, type ApiClient, type RouterInputs } from '@coach/client';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { FaultyQueue, startTestServer, type TestServer } from '../../../test/helpers/server.ts';

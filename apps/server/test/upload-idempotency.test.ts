@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { UploadPartCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ObjectStorage } from '@coach/aws';
 import { sql } from '@coach/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { callApi, type Answer } from '../../../test/helpers/faults.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
@@ -94,7 +95,9 @@ const jobsWithKey = (server: TestServer, clientRequestId: string) =>
 
 async function multipartUploadIsOpen(server: TestServer, key: string, uploadId: string): Promise<boolean> {
   try {
-    await server.aws.s3.send(new UploadPartCommand({ Bucket: server.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: new Uint8Array(8) }));
+    await server.aws.s3.send(
+      new UploadPartCommand({ Bucket: server.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: new Uint8Array(8) }),
+    );
     return true;
   } catch {
     return false;
@@ -107,7 +110,14 @@ describe('upload.initiate with a clientRequestId', () => {
     const sessionId = await sessionOf(plain, token);
     const clientRequestId = randomUUID();
     const bytes = randomBytes(4096);
-    const input = { sessionId, sizeBytes: bytes.byteLength, contentType: 'video/mp4', sampleFps: 12, includeFrames: true, clientRequestId };
+    const input = {
+      sessionId,
+      sizeBytes: bytes.byteLength,
+      contentType: 'video/mp4',
+      sampleFps: 12,
+      includeFrames: true,
+      clientRequestId,
+    };
 
     const first = initiated(await callApi(plain, token, 'upload.initiate', input));
     const repeat = initiated(await callApi(plain, token, 'upload.initiate', input));
@@ -144,7 +154,11 @@ describe('upload.initiate with a clientRequestId', () => {
 
     const first = initiated(await callApi(plain, token, 'upload.initiate', input));
     const repeat = initiated(await callApi(plain, token, 'upload.initiate', input));
-    expect(first).toMatchObject({ uploadMode: 'multipart', presignedUrl: null, multipart: { partSizeBytes: 8 * MIB, partCount: 2 } });
+    expect(first).toMatchObject({
+      uploadMode: 'multipart',
+      presignedUrl: null,
+      multipart: { partSizeBytes: 8 * MIB, partCount: 2 },
+    });
     expect(repeat).toMatchObject({
       jobId: first.jobId,
       videoId: first.videoId,
@@ -218,7 +232,11 @@ describe('upload.initiate with a clientRequestId', () => {
     const rows = await jobsWithKey(plain, clientRequestId);
     expect(rows.map((r) => r.id)).toEqual([first.jobId]);
     expect(rows[0]).toMatchObject({ declaredSizeBytes: 2048, status: 'awaiting_upload' });
-    const inOtherSession = await plain.db.selectFrom('videoAnalysisJobs').select('id').where('sessionId', '=', otherSessionId).execute();
+    const inOtherSession = await plain.db
+      .selectFrom('videoAnalysisJobs')
+      .select('id')
+      .where('sessionId', '=', otherSessionId)
+      .execute();
     expect(inOtherSession).toEqual([]);
     expect(plainLedger.created.length).toBe(createdBefore);
   });
@@ -239,13 +257,19 @@ describe('upload.initiate with a clientRequestId', () => {
     const abortedInput = { sessionId, sizeBytes: bytes.byteLength, clientRequestId: randomUUID() };
     const toAbort = initiated(await callApi(plain, token, 'upload.initiate', abortedInput));
     expect(await callApi(plain, token, 'upload.abort', { jobId: toAbort.jobId })).toMatchObject({ kind: 'ok' });
-    expect(expectError(await callApi(plain, token, 'upload.initiate', abortedInput), 412, 'UPLOAD_ABORTED')).toMatch(/new clientRequestId/);
+    expect(expectError(await callApi(plain, token, 'upload.initiate', abortedInput), 412, 'UPLOAD_ABORTED')).toMatch(
+      /new clientRequestId/,
+    );
 
     const expiredInput = { sessionId, sizeBytes: bytes.byteLength, clientRequestId: randomUUID() };
     const toExpire = initiated(await callApi(plain, token, 'upload.initiate', expiredInput));
     // Past its deadline but not yet swept: still awaiting_upload in the table.
-    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '1 minute' where id = ${toExpire.jobId}`.execute(plain.db);
-    expect(expectError(await callApi(plain, token, 'upload.initiate', expiredInput), 412, 'UPLOAD_EXPIRED')).toMatch(/new clientRequestId/);
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '1 minute' where id = ${toExpire.jobId}`.execute(
+      plain.db,
+    );
+    expect(expectError(await callApi(plain, token, 'upload.initiate', expiredInput), 412, 'UPLOAD_EXPIRED')).toMatch(
+      /new clientRequestId/,
+    );
     await sql`update video_analysis_jobs set status = 'expired' where id = ${toExpire.jobId}`.execute(plain.db);
     expectError(await callApi(plain, token, 'upload.initiate', expiredInput), 412, 'UPLOAD_EXPIRED');
 
@@ -259,9 +283,15 @@ describe('upload.initiate with a clientRequestId', () => {
     const sessionId = await sessionOf(limited, token);
     const first = { sessionId, sizeBytes: 1024, clientRequestId: randomUUID() };
     const a = initiated(await callApi(limited, token, 'upload.initiate', first));
-    const b = initiated(await callApi(limited, token, 'upload.initiate', { sessionId, sizeBytes: 1024, clientRequestId: randomUUID() }));
+    const b = initiated(
+      await callApi(limited, token, 'upload.initiate', { sessionId, sizeBytes: 1024, clientRequestId: randomUUID() }),
+    );
     // Two open uploads: the cap.
-    expectError(await callApi(limited, token, 'upload.initiate', { sessionId, sizeBytes: 1024, clientRequestId: randomUUID() }), 429, 'TOO_MANY_OPEN_UPLOADS');
+    expectError(
+      await callApi(limited, token, 'upload.initiate', { sessionId, sizeBytes: 1024, clientRequestId: randomUUID() }),
+      429,
+      'TOO_MANY_OPEN_UPLOADS',
+    );
 
     // Five repeats, more than the 3 a minute allowed: each answers the first job.
     for (let i = 0; i < 5; i++) {
@@ -282,13 +312,17 @@ describe('upload.initiate with a clientRequestId', () => {
     const sessionB = await sessionOf(plain, tokenB);
     const clientRequestId = randomUUID();
 
-    const ofA = initiated(await callApi(plain, tokenA, 'upload.initiate', { sessionId: sessionA, sizeBytes: 1024, clientRequestId }));
+    const ofA = initiated(
+      await callApi(plain, tokenA, 'upload.initiate', { sessionId: sessionA, sizeBytes: 1024, clientRequestId }),
+    );
     // Coach B with coach A's inputs: A's session is not B's to find, and A's job is not revealed.
     const foreign = await callApi(plain, tokenB, 'upload.initiate', { sessionId: sessionA, sizeBytes: 1024, clientRequestId });
     expectError(foreign, 404, 'SESSION_NOT_FOUND');
     expect(JSON.stringify(foreign)).not.toContain(ofA.jobId);
 
-    const ofB = initiated(await callApi(plain, tokenB, 'upload.initiate', { sessionId: sessionB, sizeBytes: 1024, clientRequestId }));
+    const ofB = initiated(
+      await callApi(plain, tokenB, 'upload.initiate', { sessionId: sessionB, sizeBytes: 1024, clientRequestId }),
+    );
     expect(ofB.jobId).not.toBe(ofA.jobId);
     expect(ofB.s3Key).not.toBe(ofA.s3Key);
     const rows = await jobsWithKey(plain, clientRequestId);

@@ -1,5 +1,6 @@
-import type { ObjectStorage } from '@coach/aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { ObjectStorage } from '@coach/aws';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
@@ -26,7 +27,14 @@ let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({
     wrapStorage: counting,
-    config: { mutationsPerMinute: 10, signedUrlsPerMinute: 300, maxOpenUploads: 1, maxUploadBytes: 100 * MIB, multipartThresholdBytes: 5 * MIB, multipartPartSizeBytes: 5 * MIB },
+    config: {
+      mutationsPerMinute: 10,
+      signedUrlsPerMinute: 300,
+      maxOpenUploads: 1,
+      maxUploadBytes: 100 * MIB,
+      multipartThresholdBytes: 5 * MIB,
+      multipartPartSizeBytes: 5 * MIB,
+    },
   });
 });
 afterAll(() => server.close());
@@ -52,7 +60,9 @@ describe('every mutation is paid for from a per-user allowance', () => {
   it('holds one user to the limit of sessions.create, with Retry-After, while another user goes on', async () => {
     const token = await server.tokenFor(coachA);
     const answers = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => call(token, 'sessions.create', { method: 'POST', body: { title: `burst ${i}`, playerIds: [] } })),
+      Array.from({ length: 25 }, (_, i) =>
+        call(token, 'sessions.create', { method: 'POST', body: { title: `burst ${i}`, playerIds: [] } }),
+      ),
     );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(10);
     const refused = answers.filter((a) => a.status === 429);
@@ -61,7 +71,10 @@ describe('every mutation is paid for from a per-user allowance', () => {
     const stored = await server.db.selectFrom('videoSessions').select('id').where('createdBy', '=', coachA.userId).execute();
     expect(stored).toHaveLength(10);
 
-    const other = await call(await server.tokenFor(coachB), 'sessions.create', { method: 'POST', body: { title: 'mine', playerIds: [] } });
+    const other = await call(await server.tokenFor(coachB), 'sessions.create', {
+      method: 'POST',
+      body: { title: 'mine', playerIds: [] },
+    });
     expect(other.status).toBe(200);
   });
 });
@@ -75,7 +88,9 @@ describe('signed links are counted, not calls', () => {
     const before = calls.presignGet;
 
     const batch = Array.from({ length: 20 }, () => 'jobs.frames').join(',');
-    const input = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i, { jobId: upload.jobId, offset: i * 200, limit: 200 }]));
+    const input = Object.fromEntries(
+      Array.from({ length: 20 }, (_, i) => [i, { jobId: upload.jobId, offset: i * 200, limit: 200 }]),
+    );
     const token = await server.tokenFor(coachB);
     const answer = await call(token, `${batch}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}`, { method: 'GET' });
 

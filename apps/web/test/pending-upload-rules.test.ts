@@ -1,5 +1,6 @@
-import { TRPCClientError, UploadError } from '@coach/client';
 import { describe, expect, it } from 'vitest';
+
+import { TRPCClientError, UploadError } from '@coach/client';
 
 import {
   canResumeAfter,
@@ -59,7 +60,15 @@ describe('forgetsRecord: a transfer clears the stored pending upload only if it 
   it('clears its own record once the upload is over: completed, cancelled, or failed for good', () => {
     expect(forgetsRecord(mine, 'job-mine', { kind: 'completed' })).toBe(true);
     expect(forgetsRecord(mine, 'job-mine', { kind: 'cancelled' })).toBe(true);
-    for (const code of ['UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_CLOSED', 'UPLOAD_NOT_FOUND', 'JOB_NOT_FOUND', 'UPLOAD_PARTS_INVALID', 'UPLOAD_REJECTED']) {
+    for (const code of [
+      'UPLOAD_EXPIRED',
+      'UPLOAD_ABORTED',
+      'UPLOAD_CLOSED',
+      'UPLOAD_NOT_FOUND',
+      'JOB_NOT_FOUND',
+      'UPLOAD_PARTS_INVALID',
+      'UPLOAD_REJECTED',
+    ]) {
       expect(forgetsRecord(mine, 'job-mine', { kind: 'failed', error: apiFailure('job-mine', code) }), code).toBe(true);
     }
   });
@@ -76,7 +85,7 @@ describe('forgetsRecord: a transfer clears the stored pending upload only if it 
 });
 
 describe('canResumeAfter', () => {
-  it('offers a resume only for this transfer\'s own record, an error about its job, and an upload the server did not close', () => {
+  it("offers a resume only for this transfer's own record, an error about its job, and an upload the server did not close", () => {
     expect(canResumeAfter(apiFailure('job-mine'), mine, 'job-mine')).toBe(true);
     expect(canResumeAfter(apiFailure('job-mine', 'SERVICE_UNAVAILABLE'), mine, 'job-mine')).toBe(true);
     expect(canResumeAfter(apiFailure('job-mine', 'UPLOAD_EXPIRED'), mine, 'job-mine')).toBe(false);

@@ -3,17 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ApiClient } from '@coach/client';
 import { videoFromImage } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
-import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { buildWebApp } from './support/build-web-app.ts';
 import { chromiumPath, launchChromium } from './support/chromium.ts';
 import { serveStatic } from './support/static-server.ts';
@@ -55,7 +56,8 @@ beforeAll(async () => {
     videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'nets-session.mp4'), seconds: 2, fps: 25 }),
   ]);
   // A Node built-in in the browser bundle would be stubbed out and fail at run time.
-  if (/externalized for browser compatibility|node:/.test(build.output)) throw new Error(`the web bundle pulls in Node modules:\n${build.output}`);
+  if (/externalized for browser compatibility|node:/.test(build.output))
+    throw new Error(`the web bundle pulls in Node modules:\n${build.output}`);
   personClip = clip;
   site = await serveStatic(path.join(dir, 'dist'));
   browser = await launchChromium({ [new URL(ALLOWED_ORIGIN).hostname]: `127.0.0.1:${site.port}` });
@@ -205,7 +207,12 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     // Readable on a phone: nothing wider than the screen, controls still reachable.
     await page.setViewportSize({ width: 375, height: 812 });
     await eventually(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
-    expect(await page.getByRole('figure').first().evaluate((el) => el.getBoundingClientRect().width)).toBeLessThanOrEqual(375);
+    expect(
+      await page
+        .getByRole('figure')
+        .first()
+        .evaluate((el) => el.getBoundingClientRect().width),
+    ).toBeLessThanOrEqual(375);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'completed-phone.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 120_000);
@@ -224,7 +231,9 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
 
     const alert = page.getByRole('alert').filter({ hasText: 'batting-notes.txt' });
     await alert.waitFor();
-    expect(await alert.textContent()).toBe('“batting-notes.txt” is not a video we can analyse. Choose an MP4, MOV, WebM or 3GP file.');
+    expect(await alert.textContent()).toBe(
+      '“batting-notes.txt” is not a video we can analyse. Choose an MP4, MOV, WebM or 3GP file.',
+    );
     expect(await page.getByLabel('Video file').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByRole('button', { name: 'Upload', exact: true }).isDisabled()).toBe(true);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'not-a-video-refused.png'), fullPage: true });
@@ -267,7 +276,12 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
 
     // A slow uplink (about 2 MB/s) for the rest, so the bar is seen moving with a speed and a time left.
     const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * MIB });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 2 * MIB,
+    });
     const percentsSeen = await recordUploadPercents(page);
     await page.getByLabel('Video file').setInputFiles(fake);
     await page.getByRole('button', { name: 'Resume upload' }).click();
@@ -326,16 +340,22 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     expect(await notice.textContent()).toContain('An upload of net-session-long.mp4 (11.5 MB) did not finish');
     const [interruptedJob] = jobIds;
     await expect(client.jobs.get.query({ jobId: interruptedJob ?? '' })).resolves.toMatchObject({ status: 'awaiting_upload' });
-    await expect(client.upload.listParts.query({ jobId: interruptedJob ?? '' })).resolves.toMatchObject({ missingPartNumbers: [2, 3] });
+    await expect(client.upload.listParts.query({ jobId: interruptedJob ?? '' })).resolves.toMatchObject({
+      missingPartNumbers: [2, 3],
+    });
 
     // Another file: the page says what uploading it does to the unfinished one before anything happens.
-    await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain('Signed out mid-upload');
+    await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain(
+      'Signed out mid-upload',
+    );
     await page.getByLabel('Video file').setInputFiles(other);
     expect(await notice.textContent()).toContain('Uploading quick-drill.mp4 instead discards it.');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'replace-pending-upload.png'), fullPage: true });
     await page.getByRole('button', { name: 'Discard it and upload' }).click();
 
-    await eventually(() => page.getByRole('status').filter({ hasText: 'quick-drill.mp4 is uploaded and queued' }).count()).toBe(1);
+    await eventually(() => page.getByRole('status').filter({ hasText: 'quick-drill.mp4 is uploaded and queued' }).count()).toBe(
+      1,
+    );
     expect(jobIds).toHaveLength(2);
     await eventually(async () => (await client.jobs.get.query({ jobId: interruptedJob ?? '' })).status).toBe('aborted');
     expect(await page.getByRole('note').count()).toBe(0);
@@ -393,7 +413,9 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
       await eventually(() => watches.length).toBe(2);
       expect(watches[1]?.searchParams.get('lastEventId')).toMatch(/^queued:0:/);
       // The same token is now refused: the page asks to sign in again, as for any refused call.
-      await eventually(() => page.getByText('Your sign-in has expired or is not accepted by this API. Sign in again.').count()).toBe(1);
+      await eventually(() =>
+        page.getByText('Your sign-in has expired or is not accepted by this API. Sign in again.').count(),
+      ).toBe(1);
       expect(await page.getByLabel('Bearer token').isVisible()).toBe(true);
       expect(pageErrors).toEqual([]);
     } finally {

@@ -1,5 +1,6 @@
-import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 import { z } from 'zod';
+
+import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
 
 export interface WorkerAppConfig {
   logLevel: string;

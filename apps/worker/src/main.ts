@@ -1,7 +1,8 @@
+import { pino } from 'pino';
+
 import { createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
 import { createDb, migrateToLatest } from '@coach/db';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
-import { pino } from 'pino';
 
 import { loadWorkerConfig } from './env.ts';
 

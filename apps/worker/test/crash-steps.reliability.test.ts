@@ -3,13 +3,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { createSqsQueue } from '@coach/aws';
 import { findJob } from '@coach/db';
+import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
 import { videoFromImage } from '@coach/media/testing';
 import { createPosePool, type PosePool } from '@coach/pose';
 import { createSupervisedPosePool, createVideoAnalyzer, DEFAULT_WORKER_CONFIG, startWorker, type Worker } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   callApi,
@@ -72,7 +73,9 @@ const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'crash-steps-'));
-  clip = await readFile(await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 1, fps: 25 }));
+  clip = await readFile(
+    await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'clip.mp4'), seconds: 1, fps: 25 }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -182,7 +185,11 @@ describe('the worker killed at each step of a job', () => {
             storage: server.storage,
             queue: createSqsQueue({ sqs: server.sqs, queueUrl: server.queueUrl }),
             deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
-            analyzer: createVideoAnalyzer({ storage: server.storage, pose, model: { name: 'movenet-singlepose-lightning', version: 'test' } }),
+            analyzer: createVideoAnalyzer({
+              storage: server.storage,
+              pose,
+              model: { name: 'movenet-singlepose-lightning', version: 'test' },
+            }),
             logger: silentLogger,
           },
           {
@@ -207,17 +214,25 @@ describe('the worker killed at each step of a job', () => {
     for (const run of crashed) {
       const { server, jobId } = run;
       const expected = STEPS.find((s) => s.step === run.step);
-      const job = await waitFor(async () => {
-        const row = await findJob(server.db, { jobId });
-        return row?.status === 'completed' || row?.status === 'failed' ? row : undefined;
-      }, { what: `the job after a crash ${run.step} to finish`, timeoutMs: 60_000, intervalMs: 100 });
+      const job = await waitFor(
+        async () => {
+          const row = await findJob(server.db, { jobId });
+          return row?.status === 'completed' || row?.status === 'failed' ? row : undefined;
+        },
+        { what: `the job after a crash ${run.step} to finish`, timeoutMs: 60_000, intervalMs: 100 },
+      );
       // Every copy of every message consumed: none left to be redelivered, none dead-lettered.
       await waitFor(async () => (await queueDepth(server, server.queueUrl)) === 0, {
         what: `the queue after a crash ${run.step} to empty`,
         timeoutMs: 60_000,
       });
       expect(await queueDepth(server, server.dlqUrl)).toBe(0);
-      expect(job).toMatchObject({ status: 'completed', attempts: expected?.finalAttempts, leaseToken: null, progressPercent: 100 });
+      expect(job).toMatchObject({
+        status: 'completed',
+        attempts: expected?.finalAttempts,
+        leaseToken: null,
+        progressPercent: 100,
+      });
       expect((job.result as { frameCount: number }).frameCount).toBeGreaterThan(0);
       const writes = (await resultWrites(server.db)).get(jobId) ?? 0;
       expect(writes).toBe(1);

@@ -64,7 +64,12 @@ describe('analysis caps and the job deadline', () => {
   });
 
   it('derives the deadline from smaller caps, and refuses one too short for what the caps allow', () => {
-    const small = { ...complete, WORKER_MAX_FRAMES_PER_JOB: '1000', WORKER_MAX_SOURCE_FRAMES: '3000', WORKER_MAX_FRAME_PIXELS: '2073600' };
+    const small = {
+      ...complete,
+      WORKER_MAX_FRAMES_PER_JOB: '1000',
+      WORKER_MAX_SOURCE_FRAMES: '3000',
+      WORKER_MAX_FRAME_PIXELS: '2073600',
+    };
     const { settings } = loadWorkerConfig(small);
     // 120 s + 1000 frames × 0.1 s + 3000 × 2.0736 MP × 0.006 s.
     expect(settings.worker.maxJobSeconds).toBe(258);

@@ -3,18 +3,19 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger } from '@coach/jobs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import { createSqsQueue } from '@coach/aws';
 import { findJob } from '@coach/db';
+import { silentLogger } from '@coach/jobs';
 import { videoFromImage } from '@coach/media/testing';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema } from '@coach/worker';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
-import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
 let server: TestServer;
 let dir: string;
@@ -77,10 +78,13 @@ async function queuedJob() {
 }
 
 const progressed = (jobId: string) =>
-  waitFor(async () => {
-    const job = await findJob(server.db, { jobId });
-    return job?.status === 'processing' && job.progressPercent > 0 ? job : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: 'the job to make progress' });
+  waitFor(
+    async () => {
+      const job = await findJob(server.db, { jobId });
+      return job?.status === 'processing' && job.progressPercent > 0 ? job : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: 'the job to make progress' },
+  );
 
 describe('the worker process', () => {
   it('killed mid-job (SIGKILL): another worker finishes the job after the lease lapses, with exactly one result', async () => {
@@ -103,10 +107,13 @@ describe('the worker process', () => {
       settings,
     );
     try {
-      const job = await waitFor(async () => {
-        const row = await findJob(server.db, { jobId });
-        return row?.status === 'completed' ? row : undefined;
-      }, { timeoutMs: 90_000, intervalMs: 200, what: 'the second worker to finish' });
+      const job = await waitFor(
+        async () => {
+          const row = await findJob(server.db, { jobId });
+          return row?.status === 'completed' ? row : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 200, what: 'the second worker to finish' },
+      );
       expect(job.attempts).toBe(claimed.attempts + 1);
       expect(job.leaseOwner).toBeNull();
       expect((job.result as { frameCount: number }).frameCount).toBeGreaterThan(150);

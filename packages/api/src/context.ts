@@ -4,8 +4,8 @@ import type { Logger, OutboxDispatcher } from '@coach/jobs';
 
 import type { AuthState } from './auth/identity.ts';
 import { wallClockScheduler, type ScheduleAt } from './clock.ts';
-import type { JobEvents } from './events/job-events.ts';
 import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
+import type { JobEvents } from './events/job-events.ts';
 
 /** Product settings the procedures need; built from the environment by the app, never read here. */
 export interface ApiConfig extends UsageLimits {

@@ -17,7 +17,14 @@ export { errorEnvelope, type ErrorEnvelope } from './error-envelope.ts';
 export { VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
 export { planParts } from './domain/multipart.ts';
 // The server wires the outbox and logs through these; they live with the job domain.
-export { createOutboxDispatcher, startOutboxRelay, silentLogger, type Logger, type OutboxDispatcher, type OutboxRelay } from '@coach/jobs';
+export {
+  createOutboxDispatcher,
+  startOutboxRelay,
+  silentLogger,
+  type Logger,
+  type OutboxDispatcher,
+  type OutboxRelay,
+} from '@coach/jobs';
 export {
   createJobEventHub,
   type JobEventHub,

@@ -1,11 +1,12 @@
-import { AwsUnavailableError } from '@coach/aws';
-import { isDatabaseUnavailable } from '@coach/db';
 import { initTRPC, TRPCError, type ProcedureType } from '@trpc/server';
 import { ZodError } from 'zod';
 
+import { AwsUnavailableError } from '@coach/aws';
+import { isDatabaseUnavailable } from '@coach/db';
+
 import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
 import type { Context } from './context.ts';
-import { APP_ERROR_CODES, AppError, appCodeForTrpcCode } from './domain/errors.ts';
+import { APP_ERROR_CODES, appCodeForTrpcCode, AppError } from './domain/errors.ts';
 import { ownerFor } from './domain/owner.ts';
 import { errorEnvelope } from './error-envelope.ts';
 import { describeZodError } from './validation.ts';
@@ -21,11 +22,7 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error, ctx }) {
     const zodError = error.cause instanceof ZodError ? error.cause : undefined;
     const appCode =
-      error.cause instanceof AppError
-        ? error.cause.code
-        : zodError
-          ? 'INVALID_INPUT'
-          : appCodeForTrpcCode(error.code);
+      error.cause instanceof AppError ? error.cause.code : zodError ? 'INVALID_INPUT' : appCodeForTrpcCode(error.code);
     const requestId = ctx?.requestId ?? null;
     let message = shape.message;
     if (error.code === 'INTERNAL_SERVER_ERROR') {

@@ -1,9 +1,8 @@
+import { describe, expect, it } from 'vitest';
+
 import type { Identity, RouterInputs } from '@coach/api';
 import { sql } from '@coach/db';
 import type { Logger } from '@coach/jobs';
-import { describe, expect, it } from 'vitest';
-
-import { getJob } from '../src/domain/jobs.ts';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -17,6 +16,7 @@ import {
   orgUserY,
   signedIn,
 } from '../../../test/helpers/identities.ts';
+import { getJob } from '../src/domain/jobs.ts';
 
 const t = useCallerTests();
 
@@ -276,9 +276,10 @@ describe('jobs.list', () => {
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
-    await expect(
-      t.api.callerFor(signedIn(freeUser)).jobs.list({ sessionId: session.sessionId }),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
+    await expect(t.api.callerFor(signedIn(freeUser)).jobs.list({ sessionId: session.sessionId })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'ROLE_NOT_ALLOWED' },
+    });
   });
 
   it.each([
@@ -312,7 +313,9 @@ describe('a stored result that fails its schema', () => {
     const session = await createSession(coachA);
     const { jobId } = await initiate(coachA, session.sessionId);
     // Written around the worker's validation, as a hand edit or an older schema would be.
-    await sql`update video_analysis_jobs set status = 'completed', result = '{"schemaVersion": 99}'::jsonb where id = ${jobId}`.execute(t.testDb.db);
+    await sql`update video_analysis_jobs set status = 'completed', result = '{"schemaVersion": 99}'::jsonb where id = ${jobId}`.execute(
+      t.testDb.db,
+    );
     const logged: { obj: object; msg: string | undefined }[] = [];
     const logger: Logger = { info: () => {}, warn: () => {}, error: (obj, msg) => logged.push({ obj, msg }) };
 
@@ -320,7 +323,10 @@ describe('a stored result that fails its schema', () => {
 
     expect(view.result).toBeNull();
     expect(logged).toEqual([
-      { obj: expect.objectContaining({ jobId, issues: expect.arrayContaining([expect.stringContaining('schemaVersion')]) }), msg: 'stored analysis result fails its schema; shown as null' },
+      {
+        obj: expect.objectContaining({ jobId, issues: expect.arrayContaining([expect.stringContaining('schemaVersion')]) }),
+        msg: 'stored analysis result fails its schema; shown as null',
+      },
     ]);
   });
 });

@@ -1,8 +1,9 @@
+import { describe, expect, it } from 'vitest';
+
 import { createOutboxDispatcher, silentLogger, type OutboxDispatcher } from '@coach/api';
-import { AnalysisJobMessageSchema } from '@coach/jobs';
 import { AwsUnavailableError } from '@coach/aws';
 import { insertOutboxMessage, sql, type KyselyPlugin } from '@coach/db';
-import { describe, expect, it } from 'vitest';
+import { AnalysisJobMessageSchema } from '@coach/jobs';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
 import { MemoryQueue } from '../../../test/helpers/fakes.ts';
@@ -186,7 +187,12 @@ describe('outbox.relayDue', () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
     await t.testDb.db.deleteFrom('outboxMessages').execute();
-    const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: t.api.queue, logger: silentLogger, relayGraceMs: 60_000 });
+    const dispatcher = createOutboxDispatcher({
+      db: t.testDb.db,
+      queue: t.api.queue,
+      logger: silentLogger,
+      relayGraceMs: 60_000,
+    });
     // As upload.complete writes it, just before its own inline send.
     await dispatcher.enqueue(t.testDb.db, { dedupeKey: dedupeKey(jobId), jobId, payload: { job_id: jobId } });
 
@@ -202,7 +208,12 @@ describe('outbox.relayDue', () => {
     const [jobId] = await pendingJobs(1);
     if (!jobId) throw new Error('expected a job');
     await t.testDb.db.deleteFrom('outboxMessages').execute();
-    const dispatcher = createOutboxDispatcher({ db: t.testDb.db, queue: t.api.queue, logger: silentLogger, relayGraceMs: 60_000 });
+    const dispatcher = createOutboxDispatcher({
+      db: t.testDb.db,
+      queue: t.api.queue,
+      logger: silentLogger,
+      relayGraceMs: 60_000,
+    });
     await insertOutboxMessage(t.testDb.db, { dedupeKey: `analysis:${jobId}:retry:1`, jobId, payload: { job_id: jobId } });
 
     expect(await dispatcher.relayDue(10)).toEqual({ sent: 1, failed: 0 });
@@ -332,9 +343,7 @@ describe('outbox.dispatch', () => {
     const row = await outboxRow(jobId);
     expect(row).toMatchObject({ attempts: 2, sentAt: null, messageId: null });
     expect(row.lastError).toEqual(expect.any(String));
-    const { rows } = await sql<{ due: boolean }>`select available_at <= now() as due from outbox_messages`.execute(
-      t.testDb.db,
-    );
+    const { rows } = await sql<{ due: boolean }>`select available_at <= now() as due from outbox_messages`.execute(t.testDb.db);
     expect(rows).toEqual([{ due: false }]);
   });
 

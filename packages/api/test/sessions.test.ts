@@ -1,5 +1,6 @@
-import type { RouterInputs } from '@coach/api';
 import { describe, expect, it } from 'vitest';
+
+import type { RouterInputs } from '@coach/api';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -21,7 +22,12 @@ const input: RouterInputs['sessions']['create'] = { title: 'Batting technique', 
 describe('sessions.create', () => {
   it('creates a coach session owned by the coach', async () => {
     const session = await t.api.callerFor(signedIn(coachA)).sessions.create(input);
-    expect(session).toMatchObject({ ownerType: 'coach', ownerId: 'coach-a', title: 'Batting technique', playerIds: ['p1', 'p2'] });
+    expect(session).toMatchObject({
+      ownerType: 'coach',
+      ownerId: 'coach-a',
+      title: 'Batting technique',
+      playerIds: ['p1', 'p2'],
+    });
     const row = await t.testDb.db.selectFrom('videoSessions').selectAll().executeTakeFirstOrThrow();
     expect(row).toMatchObject({ id: session.sessionId, ownerType: 'coach', ownerId: 'coach-a', createdBy: 'coach-a' });
   });
@@ -40,9 +46,10 @@ describe('sessions.create', () => {
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
     });
-    await expect(
-      t.api.callerFor(signedIn({ ...orgUserX1, orgId: null })).sessions.create(input),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ORG_CLAIM_MISSING' } });
+    await expect(t.api.callerFor(signedIn({ ...orgUserX1, orgId: null })).sessions.create(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'ORG_CLAIM_MISSING' },
+    });
     expect(await t.testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
   });
 
@@ -69,8 +76,12 @@ describe('sessions.get', () => {
   it('returns an own session to its coach and to every staff member of the owning org', async () => {
     const coachSession = await t.api.callerFor(signedIn(coachA)).sessions.create(input);
     const orgSession = await t.api.callerFor(signedIn(orgUserX1)).sessions.create(input);
-    await expect(t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: coachSession.sessionId })).resolves.toEqual(coachSession);
-    await expect(t.api.callerFor(signedIn(orgUserX2)).sessions.get({ sessionId: orgSession.sessionId })).resolves.toEqual(orgSession);
+    await expect(t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: coachSession.sessionId })).resolves.toEqual(
+      coachSession,
+    );
+    await expect(t.api.callerFor(signedIn(orgUserX2)).sessions.get({ sessionId: orgSession.sessionId })).resolves.toEqual(
+      orgSession,
+    );
   });
 
   it("answers another owner's session exactly like a missing one", async () => {
@@ -87,15 +98,18 @@ describe('sessions.get', () => {
       [orgUserY, orgSession.sessionId],
       [coachNamedLikeOrg, orgSession.sessionId],
     ] as const) {
-      const error = await t.api.callerFor(signedIn(who)).sessions.get({ sessionId }).catch((e: unknown) => e);
+      const error = await t.api
+        .callerFor(signedIn(who))
+        .sessions.get({ sessionId })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'NOT_FOUND', message: (missing as Error).message });
     }
   });
 
   it('rejects an id that is not a UUID', async () => {
-    await expect(
-      t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: '../../etc/passwd' }),
-    ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(t.api.callerFor(signedIn(coachA)).sessions.get({ sessionId: '../../etc/passwd' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 });
 
@@ -126,8 +140,9 @@ describe('sessions.list', () => {
   });
 
   it('rejects a forged cursor with a clear code', async () => {
-    await expect(
-      t.api.callerFor(signedIn(coachA)).sessions.list({ cursor: 'not-a-cursor' }),
-    ).rejects.toMatchObject({ code: 'BAD_REQUEST', cause: { code: 'INVALID_CURSOR' } });
+    await expect(t.api.callerFor(signedIn(coachA)).sessions.list({ cursor: 'not-a-cursor' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      cause: { code: 'INVALID_CURSOR' },
+    });
   });
 });

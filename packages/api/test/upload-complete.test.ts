@@ -1,7 +1,8 @@
-import type { Identity, RouterInputs } from '@coach/api';
-import { AnalysisJobMessageSchema } from '@coach/jobs';
-import { sql } from '@coach/db';
 import { describe, expect, it } from 'vitest';
+
+import type { Identity, RouterInputs } from '@coach/api';
+import { sql } from '@coach/db';
+import { AnalysisJobMessageSchema } from '@coach/jobs';
 
 import { testConfig, useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -36,17 +37,12 @@ const jobRow = (jobId: string) =>
   t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
 /** The outbox payload exactly as Postgres stores it. */
 async function rawPayload(jobId: string): Promise<string> {
-  const { rows } = await sql<{ payload: string }>`select payload::text as payload from outbox_messages where job_id = ${jobId}`.execute(
-    t.testDb.db,
-  );
+  const { rows } = await sql<{
+    payload: string;
+  }>`select payload::text as payload from outbox_messages where job_id = ${jobId}`.execute(t.testDb.db);
   return rows[0]?.payload ?? '';
 }
-function expectedMessage(
-  sessionId: string,
-  upload: { jobId: string; s3Key: string },
-  sampleFps: number,
-  includeFrames: boolean,
-) {
+function expectedMessage(sessionId: string, upload: { jobId: string; s3Key: string }, sampleFps: number, includeFrames: boolean) {
   return {
     schema_version: 1,
     job_id: upload.jobId,
@@ -194,9 +190,7 @@ describe('upload.complete', () => {
     t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
     const caller = t.api.callerFor(signedIn(coachA));
 
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => caller.upload.complete({ jobId: upload.jobId })),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, () => caller.upload.complete({ jobId: upload.jobId })));
 
     expect(t.api.queue.sent).toHaveLength(1);
     const messageId = t.api.queue.sent[0]?.messageId;
@@ -306,7 +300,10 @@ describe('upload.complete', () => {
 
     t.api.queue.failSends = false;
     // Make the backed-off row due now rather than waiting out the retry delay.
-    await t.testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    await t.testDb.db
+      .updateTable('outboxMessages')
+      .set({ availableAt: new Date(Date.now() - 1000) })
+      .execute();
     expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 1, failed: 0 });
     expect(t.api.queue.sent).toHaveLength(1);
     const messageId = t.api.queue.sent[0]?.messageId;
@@ -336,7 +333,10 @@ describe('upload.complete', () => {
     const result = await caller.upload.complete({ jobId: upload.jobId });
     expect(t.api.queue.sent).toHaveLength(1);
     expect(result.sqsMessageId).toBe(t.api.queue.sent[0]?.messageId);
-    await t.testDb.db.updateTable('outboxMessages').set({ availableAt: new Date(Date.now() - 1000) }).execute();
+    await t.testDb.db
+      .updateTable('outboxMessages')
+      .set({ availableAt: new Date(Date.now() - 1000) })
+      .execute();
     expect(await t.api.outbox.relayDue(10)).toEqual({ sent: 0, failed: 0 });
     expect(t.api.queue.sent).toHaveLength(1);
   });
@@ -391,17 +391,19 @@ describe('upload.complete', () => {
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
-    await expect(
-      t.api.callerFor({ status: 'invalid', reason: 'TOKEN_EXPIRED' }).upload.complete(input),
-    ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_EXPIRED' } });
+    await expect(t.api.callerFor({ status: 'invalid', reason: 'TOKEN_EXPIRED' }).upload.complete(input)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'TOKEN_EXPIRED' },
+    });
     await expect(t.api.callerFor(signedIn(freeUser)).upload.complete(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
     });
     // coach-a themselves, downgraded to a role without video.
-    await expect(
-      t.api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).upload.complete(input),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'ROLE_NOT_ALLOWED' } });
+    await expect(t.api.callerFor(signedIn({ ...coachA, role: 'coach_free' })).upload.complete(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'ROLE_NOT_ALLOWED' },
+    });
     // coach-a themselves, on a plan without upload.
     await expect(t.api.callerFor(signedIn(coachWithoutUpload)).upload.complete(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',

@@ -1,5 +1,6 @@
-import type { Identity, RouterInputs } from '@coach/api';
 import { describe, expect, it } from 'vitest';
+
+import type { Identity, RouterInputs } from '@coach/api';
 
 import { testConfig, useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -61,9 +62,7 @@ describe('upload.initiate', () => {
       queuedAt: null,
     });
     // The key is built from the owner recorded on the session row, never from input.
-    expect(upload.s3Key).toBe(
-      `coach_plus/${row.ownerType}/${row.ownerId}/${row.sessionId}/${row.videoId}/original.mp4`,
-    );
+    expect(upload.s3Key).toBe(`coach_plus/${row.ownerType}/${row.ownerId}/${row.sessionId}/${row.videoId}/original.mp4`);
     expect(upload.s3Key).toBe(`coach_plus/coach/coach-a/${session.sessionId}/${upload.videoId}/original.mp4`);
 
     const expiresMs = testConfig.uploadUrlExpiresSeconds * 1000;
@@ -173,9 +172,10 @@ describe('upload.initiate', () => {
       code: 'UNAUTHORIZED',
       cause: { code: 'UNAUTHENTICATED' },
     });
-    await expect(
-      t.api.callerFor({ status: 'invalid', reason: 'TOKEN_INVALID' }).upload.initiate(input),
-    ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_INVALID' } });
+    await expect(t.api.callerFor({ status: 'invalid', reason: 'TOKEN_INVALID' }).upload.initiate(input)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'TOKEN_INVALID' },
+    });
     await expect(t.api.callerFor(signedIn(freeUser)).upload.initiate(input)).rejects.toMatchObject({
       code: 'FORBIDDEN',
       cause: { code: 'ROLE_NOT_ALLOWED' },
@@ -188,9 +188,10 @@ describe('upload.initiate', () => {
     expect(disabled).toMatchObject({ code: 'FORBIDDEN', cause: { code: 'FEATURE_DISABLED' } });
     expect((disabled as Error).message).toContain('video_upload_enabled');
     // An explicit empty feature list is also "no upload".
-    await expect(
-      t.api.callerFor(signedIn({ ...coachA, features: [] })).upload.initiate(input),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'FEATURE_DISABLED' } });
+    await expect(t.api.callerFor(signedIn({ ...coachA, features: [] })).upload.initiate(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'FEATURE_DISABLED' },
+    });
 
     expect(await jobRows()).toHaveLength(0);
     expect(t.api.storage.presigned).toHaveLength(0);

@@ -1,5 +1,6 @@
-import { AppError, createUsageMeter } from '@coach/api';
 import { describe, expect, it } from 'vitest';
+
+import { AppError, createUsageMeter } from '@coach/api';
 
 /** A meter on a clock the test moves. */
 function meterAt(limits: { mutationsPerMinute: number; signedUrlsPerMinute: number }) {

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createTokenVerifier, signDevToken } from '@coach/api';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { createTokenVerifier, signDevToken } from '@coach/api';
 
 // A verifier keeps tokens it has verified; these tests pin down what that
 // memory may never change: expiry, withdrawn keys, and refused tokens.
@@ -25,7 +26,13 @@ describe('verified tokens kept by the verifier', () => {
     const again = await verify(`bearer ${token} `);
     expect(first).toEqual({
       status: 'authenticated',
-      identity: { userId: 'coach-1', role: 'coach_pro_plus', orgId: null, features: ['video_upload_enabled'], expiresAt: expect.any(Number) },
+      identity: {
+        userId: 'coach-1',
+        role: 'coach_pro_plus',
+        orgId: null,
+        features: ['video_upload_enabled'],
+        expiresAt: expect.any(Number),
+      },
     });
     expect(again).toEqual(first);
   });
@@ -84,7 +91,12 @@ describe('verified tokens of a JWKS identity provider', () => {
   it('stop being honoured once the provider withdraws their key', async () => {
     const signing = await generateKeyPair('RS256');
     const replacement = await generateKeyPair('RS256');
-    const jwk = async (key: CryptoKey, kid: string): Promise<JWK> => ({ ...(await exportJWK(key)), kid, alg: 'RS256', use: 'sig' });
+    const jwk = async (key: CryptoKey, kid: string): Promise<JWK> => ({
+      ...(await exportJWK(key)),
+      kid,
+      alg: 'RS256',
+      use: 'sig',
+    });
     let published = [await jwk(signing.publicKey, 'key-1')];
     server = createServer((_req, res) => {
       res.setHeader('content-type', 'application/json');

@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { createTokenVerifier, type TokenVerifier } from '@coach/api';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createTokenVerifier, type TokenVerifier } from '@coach/api';
 
 const ISSUER = 'https://id.example.test/';
 const AUDIENCE = 'coach-plus-api';

@@ -1,8 +1,9 @@
 import { createSecretKey } from 'node:crypto';
 
-import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS, signDevToken, type AuthState } from '@coach/api';
 import { decodeJwt, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
+
+import { createTokenVerifier, MAX_HS256_TOKEN_LIFETIME_SECONDS, signDevToken, type AuthState } from '@coach/api';
 
 import { useCallerTests } from '../../../test/helpers/api.ts';
 
@@ -203,9 +204,10 @@ describe('verified tokens through the API', () => {
       code: 'UNAUTHORIZED',
       cause: { code: 'TOKEN_EXPIRED' },
     });
-    await expect(
-      caller.sessions.create({ title: 'Nets', playerIds: [] }),
-    ).rejects.toMatchObject({ code: 'UNAUTHORIZED', cause: { code: 'TOKEN_EXPIRED' } });
+    await expect(caller.sessions.create({ title: 'Nets', playerIds: [] })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'TOKEN_EXPIRED' },
+    });
     expect(await t.testDb.db.selectFrom('videoSessions').selectAll().execute()).toHaveLength(0);
   });
 

@@ -1,11 +1,12 @@
-import { createJobEventHub, silentLogger, type JobEventHub } from '@coach/api';
-import { sql } from '@coach/db';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { openJobWatch, type WatchJobParams } from '../src/domain/watch-job.ts';
+import { createJobEventHub, silentLogger, type JobEventHub } from '@coach/api';
+import { sql } from '@coach/db';
+
 import { useCallerTests } from '../../../test/helpers/api.ts';
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA, coachB, signedIn } from '../../../test/helpers/identities.ts';
+import { openJobWatch, type WatchJobParams } from '../src/domain/watch-job.ts';
 
 const t = useCallerTests();
 const ownerA = { type: 'coach' as const, id: coachA.userId };
@@ -96,7 +97,9 @@ describe('openJobWatch', () => {
     const stream = await open(jobId);
     await stream.next();
     // The row changes hands (no procedure does this; the filter must hold anyway).
-    await sql`update video_analysis_jobs set owner_id = ${coachB.userId}, updated_at = now() where id = ${jobId}`.execute(t.testDb.db);
+    await sql`update video_analysis_jobs set owner_id = ${coachB.userId}, updated_at = now() where id = ${jobId}`.execute(
+      t.testDb.db,
+    );
     hub.publish(jobId);
     await expect(stream.next()).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
     expect(hub.openStreams).toBe(0);

@@ -62,8 +62,7 @@ export function createObjectUrlPresigner(
     // Bucket-level rules (S3's rules read no other input of object operations): the key is a placeholder.
     const resolved = await getEndpointFromInstructions({ Bucket: bucket, Key: 'k' }, PutObjectCommand, client.config);
     const scheme = resolved.properties?.authSchemes?.[0] as
-      | { name?: string; signingName?: string; signingRegion?: string }
-      | undefined;
+      { name?: string; signingName?: string; signingRegion?: string } | undefined;
     const region = await client.config.region();
     // Anything beyond a plain SigV4 endpoint (S3 Express sessions, SigV4a, extra headers) is left to getSignedUrl.
     const { url } = resolved;

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { awsCall as call, AwsUnavailableError } from './errors.ts';
+import { AwsUnavailableError, awsCall as call } from './errors.ts';
 
 export interface ReceivedMessage {
   messageId: string;

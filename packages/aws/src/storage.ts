@@ -12,14 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import {
-  awsCall,
-  errorName,
-  InvalidPartsError,
-  isNotFound,
-  isPreconditionFailed,
-  ObjectChangedError,
-} from './errors.ts';
+import { awsCall, errorName, InvalidPartsError, isNotFound, isPreconditionFailed, ObjectChangedError } from './errors.ts';
 import { createObjectUrlPresigner, type ObjectUrlRequest } from './presign.ts';
 
 export interface PresignPutParams {
@@ -101,7 +94,10 @@ export interface S3StorageDeps {
 export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectStorage {
   const urls = createObjectUrlPresigner(signer, bucket, (request) => signWithMiddlewareStack(signer, bucket, request));
   /** A missing object (or upload) is an answer, not an outage. */
-  const missing = <T>(answer: T) => (error: unknown) => (isNotFound(error) ? { answer } : undefined);
+  const missing =
+    <T>(answer: T) =>
+    (error: unknown) =>
+      isNotFound(error) ? { answer } : undefined;
   return {
     bucket,
     async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
@@ -150,9 +146,13 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       );
     },
     async delete(key) {
-      await awsCall('delete object', async () => {
+      await awsCall(
+        'delete object',
+        async () => {
           await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-        }, missing(undefined));
+        },
+        missing(undefined),
+      );
     },
     async ping() {
       await awsCall('head bucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));

@@ -117,7 +117,13 @@ describe.each(endpoints)('presigned URLs: $name', ({ bucket, config, expectedPre
   it.each(keys)('UploadPart equals getSignedUrl (%s)', async (key) => {
     const { signer, storage } = setup(config, bucket);
     const uploadId = 'VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA+/=~';
-    const ours = await storage.presignUploadPart({ key, uploadId, partNumber: 42, contentLength: 16 * 1024 ** 2, expiresInSeconds: 900 });
+    const ours = await storage.presignUploadPart({
+      key,
+      uploadId,
+      partNumber: 42,
+      contentLength: 16 * 1024 ** 2,
+      expiresInSeconds: 900,
+    });
     const sdk = await getSignedUrl(
       signer,
       new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 42, ContentLength: 16 * 1024 ** 2 }),
@@ -144,7 +150,9 @@ describe('presigned URLs over time', () => {
     const after = await storage.presignGet({ key: 'a.mp4', expiresInSeconds: 60 });
     expect(new URL(before).searchParams.get('X-Amz-Date')).toBe('20261124T101112Z');
     expect(new URL(after).searchParams.get('X-Amz-Credential')).toBe('AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request');
-    expect(after).toBe(await getSignedUrl(signer, new GetObjectCommand({ Bucket: 'coach-videos', Key: 'a.mp4' }), { expiresIn: 60 }));
+    expect(after).toBe(
+      await getSignedUrl(signer, new GetObjectCommand({ Bucket: 'coach-videos', Key: 'a.mp4' }), { expiresIn: 60 }),
+    );
   });
 
   it('use refreshed credentials once the provider’s expire, and cached ones until then', async () => {
@@ -160,10 +168,14 @@ describe('presigned URLs over time', () => {
     };
     const { signer, storage } = setup({ credentials: provider }, 'coach-videos');
     const sdkUrl = () =>
-      getSignedUrl(signer, new PutObjectCommand({ Bucket: 'coach-videos', Key: 'k.mp4', ContentType: 'video/mp4', IfNoneMatch: '*' }), {
-        expiresIn: 600,
-        signableHeaders: new Set(['content-type', 'if-none-match']),
-      });
+      getSignedUrl(
+        signer,
+        new PutObjectCommand({ Bucket: 'coach-videos', Key: 'k.mp4', ContentType: 'video/mp4', IfNoneMatch: '*' }),
+        {
+          expiresIn: 600,
+          signableHeaders: new Set(['content-type', 'if-none-match']),
+        },
+      );
     const put = () => storage.presignPut({ key: 'k.mp4', contentType: 'video/mp4', expiresInSeconds: 600 });
 
     const first = await put();
@@ -210,11 +222,21 @@ describe('S3 Express directory buckets', () => {
         { expiresIn: 300, signableHeaders: new Set(['content-type', 'if-none-match']) },
       ),
     );
-    const part = await storage.presignUploadPart({ key, uploadId: 'up-1', partNumber: 2, contentLength: 7, expiresInSeconds: 300 });
+    const part = await storage.presignUploadPart({
+      key,
+      uploadId: 'up-1',
+      partNumber: 2,
+      contentLength: 7,
+      expiresInSeconds: 300,
+    });
     expect(part).toBe(
-      await getSignedUrl(signer, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: 'up-1', PartNumber: 2, ContentLength: 7 }), {
-        expiresIn: 300,
-      }),
+      await getSignedUrl(
+        signer,
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: 'up-1', PartNumber: 2, ContentLength: 7 }),
+        {
+          expiresIn: 300,
+        },
+      ),
     );
     const get = await storage.presignGet({ key, expiresInSeconds: 300 });
     expect(get).toBe(await getSignedUrl(signer, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: 300 }));

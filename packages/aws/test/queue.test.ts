@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { AwsUnavailableError, createAwsClients, createSqsQueue, type AwsClients, type MessageQueue } from '../src/index.ts';
 
@@ -32,9 +31,8 @@ async function createQueue(options: { visibilityTimeoutSeconds?: number; maxRece
   const name = `queue-test-${randomBytes(6).toString('hex')}`;
   const local = (url: string | undefined) => `${endpoint}${new URL(url ?? '').pathname}`;
   const dlqUrl = local((await clients.sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl);
-  const dlqArn = (
-    await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
+  const dlqArn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
+    .Attributes?.QueueArn;
   const queueUrl = local(
     (
       await clients.sqs.send(
@@ -127,7 +125,10 @@ describe('SQS queue adapter against the emulator', () => {
   it('ping resolves for an existing queue and fails for a missing one', async () => {
     const { queue } = await createQueue();
     await expect(queue.ping()).resolves.toBeUndefined();
-    const missing = createSqsQueue({ sqs: clients.sqs, queueUrl: `${endpoint}/000000000000/missing-${randomBytes(4).toString('hex')}` });
+    const missing = createSqsQueue({
+      sqs: clients.sqs,
+      queueUrl: `${endpoint}/000000000000/missing-${randomBytes(4).toString('hex')}`,
+    });
     await expect(missing.ping()).rejects.toBeInstanceOf(AwsUnavailableError);
     await expect(missing.send('x')).rejects.toBeInstanceOf(AwsUnavailableError);
   });

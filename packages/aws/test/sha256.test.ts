@@ -40,7 +40,11 @@ describe('KeyObjectSha256', () => {
     hmac.update('discarded');
     hmac.reset();
     hmac.update('kept');
-    expect(hex(await hmac.digest())).toBe(createHmac('sha256', Buffer.from([7, 7, 7])).update('kept').digest('hex'));
+    expect(hex(await hmac.digest())).toBe(
+      createHmac('sha256', Buffer.from([7, 7, 7]))
+        .update('kept')
+        .digest('hex'),
+    );
   });
 
   it('stays right across many string keys, as when secrets rotate', async () => {

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { AwsUnavailableError, createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '../src/index.ts';
 
@@ -50,7 +49,12 @@ describe('presignPut', () => {
   const cases = [
     { key: 'a.mp4', contentType: 'video/mp4', contentLength: 1, expiresInSeconds: 60 },
     { key: uniqueKey('original.mov'), contentType: 'video/quicktime', contentLength: 123_456_789, expiresInSeconds: 900 },
-    { key: 'coach_plus/org/org%2Fx/s/v/original.webm', contentType: 'video/webm', contentLength: 5 * 1024 ** 3, expiresInSeconds: 3600 },
+    {
+      key: 'coach_plus/org/org%2Fx/s/v/original.webm',
+      contentType: 'video/webm',
+      contentLength: 5 * 1024 ** 3,
+      expiresInSeconds: 3600,
+    },
     { key: 'dir/with space/ünï.3gp', contentType: 'video/3gpp', contentLength: undefined, expiresInSeconds: 604_800 },
   ];
 
@@ -155,7 +159,11 @@ describe('downloads', () => {
 describe('ping', () => {
   it('resolves for the bucket and fails for a missing bucket', async () => {
     await expect(storage.ping()).resolves.toBeUndefined();
-    const missing = createS3Storage({ s3: clients.s3, signer: clients.s3Signer, bucket: `missing-${randomBytes(4).toString('hex')}` });
+    const missing = createS3Storage({
+      s3: clients.s3,
+      signer: clients.s3Signer,
+      bucket: `missing-${randomBytes(4).toString('hex')}`,
+    });
     await expect(missing.ping()).rejects.toBeInstanceOf(AwsUnavailableError);
   });
 });

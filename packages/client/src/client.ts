@@ -1,10 +1,4 @@
-import {
-  createTRPCClient,
-  httpBatchLink,
-  httpSubscriptionLink,
-  splitLink,
-  type TRPCClient,
-} from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import { EventSource } from 'eventsource';
 
 // Type-only: a frontend bundle that imports this package never pulls server code.
@@ -28,8 +22,7 @@ export type ApiClient = TRPCClient<AppRouter>;
 
 /** A typed client for the Coach Plus API: plain JSON on the wire, batched requests. */
 export function createClient(options: CreateClientOptions): ApiClient {
-  const resolveToken = async () =>
-    typeof options.token === 'function' ? await options.token() : options.token;
+  const resolveToken = async () => (typeof options.token === 'function' ? await options.token() : options.token);
   const authHeaders = async (): Promise<Record<string, string>> => {
     const token = await resolveToken();
     return { ...options.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) };

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { createClient, type ApiClient, type UploadProgressEvent } from '@coach/client';
-import type { Identity } from '@coach/api';
 import { expect } from 'vitest';
+
+import type { Identity } from '@coach/api';
+import { createClient, type ApiClient, type UploadProgressEvent } from '@coach/client';
 
 import type { TestServer } from '../../../test/helpers/server.ts';
 
@@ -28,7 +29,7 @@ export async function writeRandomFile(dir: string, name: string, sizeBytes: numb
   const hash = createHash('sha256');
   const handle = await open(file, 'w');
   try {
-    for (let written = 0; written < sizeBytes; ) {
+    for (let written = 0; written < sizeBytes;) {
       const chunk = randomBytes(Math.min(4 * MIB, sizeBytes - written));
       hash.update(chunk);
       await handle.write(chunk);
@@ -69,10 +70,7 @@ export interface StoragePut {
  * `{ forward: true, respond }` sends it to storage and lets `respond` change the answer.
  */
 export type PutFault =
-  | undefined
-  | Response
-  | Error
-  | { forward: true; respond: (response: Response) => Response | Promise<Response> };
+  undefined | Response | Error | { forward: true; respond: (response: Response) => Response | Promise<Response> };
 
 /**
  * The fetch given to uploadVideo for storage PUTs. It forwards everything to
@@ -154,9 +152,7 @@ export class ApiSpy {
 
   /** Part numbers of every upload.signParts call, in call order. */
   signedBatches(): number[][] {
-    return this.calls
-      .filter((c) => c.path === 'upload.signParts')
-      .map((c) => (c.input as { partNumbers: number[] }).partNumbers);
+    return this.calls.filter((c) => c.path === 'upload.signParts').map((c) => (c.input as { partNumbers: number[] }).partNumbers);
   }
 }
 

@@ -3,17 +3,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
 import {
   errorCodeOf,
   pauseReason,
   resumeUpload,
   StorageHttpError,
-  uploadVideo,
   UploadError,
+  uploadVideo,
   type ApiClient,
   type UploadProgressEvent,
 } from '@coach/client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -82,9 +83,7 @@ describe('resume', () => {
       return new TypeError('fetch failed (injected: network dropped)');
     };
     const error = uploadErrorOf(
-      await failureOf(
-        uploadVideo({ client, sessionId, file: clip.path, fetch: first.fetch, retries: 1, backoff: fastBackoff }),
-      ),
+      await failureOf(uploadVideo({ client, sessionId, file: clip.path, fetch: first.fetch, retries: 1, backoff: fastBackoff })),
     );
     const jobId = error.jobId;
     expect(error.cause).toBeInstanceOf(TypeError);

@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { createClient, uploadVideo } from '@coach/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createClient, uploadVideo } from '@coach/client';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -71,7 +72,11 @@ describe('uploadVideo when the answer to upload.initiate is lost', () => {
     expect(retry?.clientRequestId).toBe(first?.clientRequestId);
     const jobs = await server.db.selectFrom('videoAnalysisJobs').selectAll().where('sessionId', '=', sessionId).execute();
     expect(jobs.map((j) => j.id)).toEqual([result.jobId]);
-    expect(jobs[0]).toMatchObject({ status: 'queued', clientRequestId: first?.clientRequestId, uploadMode: sizeBytes > 12 * MIB ? 'multipart' : 'single' });
+    expect(jobs[0]).toMatchObject({
+      status: 'queued',
+      clientRequestId: first?.clientRequestId,
+      uploadMode: sizeBytes > 12 * MIB ? 'multipart' : 'single',
+    });
     expect(await storedSha256(server, jobs[0]?.s3Key ?? '')).toBe(file.sha256);
     await server.drainQueue();
   });

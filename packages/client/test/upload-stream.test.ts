@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 
-import { resumeUpload, uploadVideo, UploadError, type ApiClient, type UploadProgressEvent } from '@coach/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { resumeUpload, UploadError, uploadVideo, type ApiClient, type UploadProgressEvent } from '@coach/client';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -16,11 +17,11 @@ import {
   failureOf,
   MIB,
   newSession,
+  peakArrayBuffersDuring,
   StorageFetch,
   storedSha256,
   uploadTestConfig,
   writeRandomFile,
-  peakArrayBuffersDuring,
 } from './support.ts';
 
 let server: TestServer;
@@ -162,8 +163,7 @@ describe('uploadVideo from a stream', () => {
     const first = new StorageFetch();
     // The first run (from the path, so parts 1-4 start together): parts 1 and 3 land,
     // every other PUT fails on the network and is not retried.
-    first.fault = (put) =>
-      put.partNumber === 1 || put.partNumber === 3 ? undefined : new TypeError('fetch failed (injected)');
+    first.fault = (put) => (put.partNumber === 1 || put.partNumber === 3 ? undefined : new TypeError('fetch failed (injected)'));
     const error = await failureOf(
       uploadVideo({
         client,

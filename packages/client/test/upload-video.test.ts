@@ -1,10 +1,11 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { uploadVideo, type ApiClient, type UploadProgressEvent } from '@coach/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -13,11 +14,11 @@ import {
   expectProgressContract,
   MIB,
   newSession,
+  peakArrayBuffersDuring,
   StorageFetch,
   storedSha256,
   uploadTestConfig,
   writeRandomFile,
-  peakArrayBuffersDuring,
 } from './support.ts';
 
 let server: TestServer;

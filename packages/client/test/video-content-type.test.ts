@@ -1,5 +1,6 @@
-import { videoContentTypeOf } from '@coach/client';
 import { describe, expect, it } from 'vitest';
+
+import { videoContentTypeOf } from '@coach/client';
 
 import { openFileAsBlob } from '../src/upload/node-file.browser.ts';
 

@@ -36,7 +36,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     const { message } = current;
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))) {
+    if (
+      typeof code === 'string' &&
+      (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))
+    ) {
       return true;
     }
     if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;

@@ -10,5 +10,10 @@ export * from './queries/job-leases.ts';
 export * from './queries/upload-parts.ts';
 export * from './queries/upload-limits.ts';
 export * from './queries/key-watch.ts';
-export { listenForNotifications, JOB_EVENTS_CHANNEL, type NotificationListener, type NotificationListenerOptions } from './notifications.ts';
+export {
+  listenForNotifications,
+  JOB_EVENTS_CHANNEL,
+  type NotificationListener,
+  type NotificationListenerOptions,
+} from './notifications.ts';
 export { sql, type Kysely, type KyselyPlugin, type Transaction } from 'kysely';

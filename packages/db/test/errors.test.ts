@@ -1,5 +1,6 @@
-import { isDatabaseUnavailable } from '@coach/db';
 import { describe, expect, it } from 'vitest';
+
+import { isDatabaseUnavailable } from '@coach/db';
 
 const withCode = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
 

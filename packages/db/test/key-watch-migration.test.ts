@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { insertJobForOwnedSession, insertSession, sql, type JobStatus } from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import * as addUploadKeyWatch from '../src/migrations/2026_12_04_221500_add_upload_key_watch.ts';
+import { insertJobForOwnedSession, insertSession, sql, type JobStatus } from '@coach/db';
+
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
+import * as addUploadKeyWatch from '../src/migrations/2026_12_04_221500_add_upload_key_watch.ts';
 
 describe('migration add_upload_key_watch', () => {
   let database: TestDatabase;
@@ -35,7 +36,9 @@ describe('migration add_upload_key_watch', () => {
       };
       job.id = params.id;
       await insertJobForOwnedSession(db, params);
-      await sql`update video_analysis_jobs set status = ${job.status}, finished_at = ${finishedAt} where id = ${job.id}`.execute(db);
+      await sql`update video_analysis_jobs set status = ${job.status}, finished_at = ${finishedAt} where id = ${job.id}`.execute(
+        db,
+      );
     }
 
     await addUploadKeyWatch.up(db);

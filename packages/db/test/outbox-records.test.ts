@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import {
   findOutboxMessage,
   insertJobForOwnedSession,
@@ -8,7 +10,6 @@ import {
   markOutboxMessageSent,
   sql,
 } from '@coach/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
@@ -34,8 +35,11 @@ describe('markOutboxMessageSent', () => {
     return { jobId, dedupeKey, id: message.id };
   }
   const jobMessageId = async (jobId: string) =>
-    (await sql<{ id: string | null }>`select sqs_message_id as id from video_analysis_jobs where id = ${jobId}`.execute(database.db))
-      .rows[0]?.id;
+    (
+      await sql<{ id: string | null }>`select sqs_message_id as id from video_analysis_jobs where id = ${jobId}`.execute(
+        database.db,
+      )
+    ).rows[0]?.id;
 
   it('records the send on the message and on its job', async () => {
     const { jobId, dedupeKey, id } = await pendingMessage();

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-import {
-  countUploadUsage,
-  insertJobForOwnedSession,
-  insertSession,
-  lockUploadQuota,
-  sql,
-  type Owner,
-} from '@coach/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { countUploadUsage, insertJobForOwnedSession, insertSession, lockUploadQuota, sql, type Owner } from '@coach/db';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
@@ -49,8 +43,12 @@ describe('named prepared statements', () => {
     await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, otherCoach))).resolves.toBeUndefined();
     await expect(insertJobForOwnedSession(database.db, newJobParams(randomUUID(), coach))).resolves.toBeUndefined();
     const key = randomUUID();
-    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key }))).resolves.toBeDefined();
-    await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key }))).resolves.toBeUndefined();
+    await expect(
+      insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key })),
+    ).resolves.toBeDefined();
+    await expect(
+      insertJobForOwnedSession(database.db, newJobParams(sessionId, coach, { clientRequestId: key })),
+    ).resolves.toBeUndefined();
 
     const { rows } = await sql<{ owners: string[]; count: number }>`
       select array_agg(distinct owner_id) as owners, count(*)::int as count
@@ -64,7 +62,16 @@ describe('named prepared statements', () => {
     const before = await backendPid();
     await sql`select pg_terminate_backend(pg_backend_pid())`.execute(database.db).catch(() => {});
     // The pool discards the dead client once it notices; then statements run on a fresh backend.
-    await expect.poll(() => backendPid().then(() => 'alive', () => 'dead'), { timeout: 5_000 }).toBe('alive');
+    await expect
+      .poll(
+        () =>
+          backendPid().then(
+            () => 'alive',
+            () => 'dead',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe('alive');
     expect(await backendPid()).not.toBe(before);
     expect(await preparedNames()).toEqual([]);
     await expect(insertJobForOwnedSession(database.db, newJobParams(sessionId, coach))).resolves.toEqual({

@@ -104,12 +104,10 @@ export const jobFailure = {
       VIDEO_FAILURE.VIDEO_CHANGED,
       'The stored video changed after its upload was confirmed, so it was not analysed. Please upload it again.',
     ),
-  videoMissing: () =>
-    failure(VIDEO_FAILURE.VIDEO_MISSING, 'The uploaded video is no longer in storage. Please upload it again.'),
+  videoMissing: () => failure(VIDEO_FAILURE.VIDEO_MISSING, 'The uploaded video is no longer in storage. Please upload it again.'),
   notAVideo: () =>
     failure(VIDEO_FAILURE.NOT_A_VIDEO, 'This file is not a video we can read. Upload an MP4, MOV, WebM or 3GP video.'),
-  noFrames: () =>
-    failure(VIDEO_FAILURE.UNREADABLE_VIDEO, 'No frames could be read from this video. Please upload it again.'),
+  noFrames: () => failure(VIDEO_FAILURE.UNREADABLE_VIDEO, 'No frames could be read from this video. Please upload it again.'),
   noPersonFound: () =>
     failure(
       VIDEO_FAILURE.NO_PERSON_FOUND,

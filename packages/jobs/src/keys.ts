@@ -18,12 +18,7 @@ export const DEFAULT_CONTENT_TYPE: VideoContentType = 'video/mp4';
  *                                                              frames/NNNNNN.jpg
  * Every part is server-chosen; owner ids are URI-encoded so no claim can add a path segment.
  */
-export function videoKey(p: {
-  owner: Owner;
-  sessionId: string;
-  videoId: string;
-  contentType: VideoContentType;
-}): string {
+export function videoKey(p: { owner: Owner; sessionId: string; videoId: string; contentType: VideoContentType }): string {
   return `${videoPrefix(p)}original.${VIDEO_CONTENT_TYPES[p.contentType]}`;
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { JOB_FAILURE_CODES } from '@coach/jobs';
 import { describe, expect, it } from 'vitest';
+
+import { JOB_FAILURE_CODES } from '@coach/jobs';
 
 describe('job failure codes', () => {
   it('are each documented in the README, where clients look them up', () => {

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+
 import { findJob, insertJobForOwnedSession, insertSession } from '@coach/db';
 import {
   claimJob,
   completeLeasedJob,
-  framesPrefix,
   frameKey,
+  framesPrefix,
   metricsKey,
   videoKey,
   writeLeasedJob,
   type AnalysisResult,
   type LeaseExit,
 } from '@coach/jobs';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 
 import { sampleResult } from '../../../test/helpers/analysis-result.ts';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';

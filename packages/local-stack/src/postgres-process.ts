@@ -173,7 +173,9 @@ export async function startServer(p: {
       if (seen.includes('database system is ready to accept connections')) resolve();
     });
     child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`postgres exited with ${signal ?? `code ${code}`} before it was ready`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`postgres exited with ${signal ?? `code ${code}`} before it was ready`)),
+    );
   });
   return child;
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+
 import pg from 'pg';
 
 import { findFreePort } from './free-port.ts';
@@ -93,8 +94,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const killOnExit = () => killPostmaster(dataDir);
   process.once('exit', killOnExit);
 
-  const urlFor = (database: string) =>
-    `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   const database = options.database ?? 'postgres';
 
   const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
@@ -111,9 +111,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
       if (exists.rowCount) return;
       const ident = (value: string) => `"${value.replaceAll('"', '""')}"`;
-      await client.query(
-        `create database ${ident(name)}${template ? ` template ${ident(template)}` : ''}`,
-      );
+      await client.query(`create database ${ident(name)}${template ? ` template ${ident(template)}` : ''}`);
     });
   };
   if (database !== 'postgres') await createDatabase(database);

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { startLocalPostgres } from '@coach/local-stack';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+
+import { startLocalPostgres } from '@coach/local-stack';
 
 const dataDir = path.resolve(import.meta.dirname, `../../../.data/test-pg-orphan-${process.pid}`);
 let realDir: string | undefined;

@@ -1,10 +1,7 @@
 /** Big-endian unsigned 32-bit read; bytes past the end count as zero. */
 export function readUint32(bytes: Uint8Array, offset: number): number {
   return (
-    ((bytes[offset] ?? 0) * 2 ** 24) +
-    ((bytes[offset + 1] ?? 0) << 16) +
-    ((bytes[offset + 2] ?? 0) << 8) +
-    (bytes[offset + 3] ?? 0)
+    (bytes[offset] ?? 0) * 2 ** 24 + ((bytes[offset + 1] ?? 0) << 16) + ((bytes[offset + 2] ?? 0) << 8) + (bytes[offset + 3] ?? 0)
   );
 }
 

@@ -23,4 +23,3 @@ export function readVint(bytes: Uint8Array, offset: number, keepMarker: boolean)
   }
   return { value: !keepMarker && isAllOnes ? Infinity : value, length };
 }
-

@@ -7,8 +7,7 @@ export type NotAVideoCode = 'NOT_A_VIDEO' | 'NO_VIDEO_STREAM' | 'UNREADABLE_VIDE
 const COACH_MESSAGES: Record<NotAVideoCode, string> = {
   NOT_A_VIDEO: 'This file is not a video. Please upload a video recorded with your phone or camera.',
   NO_VIDEO_STREAM: 'This file has no picture, only sound. Please upload a video with the athlete in view.',
-  UNREADABLE_VIDEO:
-    'This video could not be read. It may be damaged or only partly uploaded. Please try uploading it again.',
+  UNREADABLE_VIDEO: 'This video could not be read. It may be damaged or only partly uploaded. Please try uploading it again.',
 };
 
 /**

@@ -58,13 +58,32 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
   // An explicit output size (not `-2`) so the byte count per frame is known
   // exactly; setsar=1 because the size already accounts for non-square pixels.
   const filter = `fps=${fps},scale=${width}:${height}:flags=area,setsar=1`;
-  const proc = startTool('ffmpeg', ffmpegPath, [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
-    ...hardenedInputArgs(limits), '-i', filePath,
-    '-map', `0:${probe.videoStreamIndex}`, '-an', '-sn', '-dn',
-    '-vf', filter,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
-  ], limits);
+  const proc = startTool(
+    'ffmpeg',
+    ffmpegPath,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      ...hardenedInputArgs(limits),
+      '-i',
+      filePath,
+      '-map',
+      `0:${probe.videoStreamIndex}`,
+      '-an',
+      '-sn',
+      '-dn',
+      '-vf',
+      filter,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
+    limits,
+  );
   proc.stdin.end();
   const onAbort = () => void proc.kill();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,5 @@
-import { MediaToolError } from './errors.ts';
 import type { RgbImage } from './encode-jpeg.ts';
+import { MediaToolError } from './errors.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
 import { lastLine, startTool, type ToolLimits, type ToolProcess } from './run-tool.ts';
 
@@ -44,11 +44,34 @@ export async function startJpegEncoder(options: JpegEncoderOptions): Promise<Jpe
     'ffmpeg',
     ffmpegPath,
     [
-      '-hide_banner', '-nostdin', '-loglevel', 'error',
-      '-protocol_whitelist', 'pipe', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${width}x${height}`,
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-protocol_whitelist',
+      'pipe',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-video_size',
+      `${width}x${height}`,
       // Frames are encoded as they arrive: no probing ahead, each JPEG flushed at once.
-      '-probesize', '32', '-analyzeduration', '0', '-i', 'pipe:0',
-      '-pix_fmt', 'yuvj420p', '-q:v', String(qscale(quality)), '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
+      '-i',
+      'pipe:0',
+      '-pix_fmt',
+      'yuvj420p',
+      '-q:v',
+      String(qscale(quality)),
+      '-flush_packets',
+      '1',
+      '-f',
+      'mjpeg',
+      'pipe:1',
     ],
     limits,
   );
@@ -73,14 +96,22 @@ export async function startJpegEncoder(options: JpegEncoderOptions): Promise<Jpe
       fail(new MediaToolError('TOOL_FAILED', 'ffmpeg could not be started', { tool: 'ffmpeg', stderr, cause: spawnError }));
     } else if (pending.length > 0) {
       const reason = lastLine(stderr) || `exit ${exit.exitCode ?? exit.signal}`;
-      fail(new MediaToolError('TOOL_FAILED', `Could not encode JPEG: ${reason}`, { tool: 'ffmpeg', exitCode: exit.exitCode, stderr }));
+      fail(
+        new MediaToolError('TOOL_FAILED', `Could not encode JPEG: ${reason}`, {
+          tool: 'ffmpeg',
+          exitCode: exit.exitCode,
+          stderr,
+        }),
+      );
     }
   });
 
   return {
     encode(frame) {
       if (frame.width !== width || frame.height !== height || frame.data.length !== width * height * 3) {
-        return Promise.reject(new RangeError(`Frame is ${frame.width}x${frame.height}; this encoder takes ${width}x${height} RGB24`));
+        return Promise.reject(
+          new RangeError(`Frame is ${frame.width}x${frame.height}; this encoder takes ${width}x${height} RGB24`),
+        );
       }
       if (failure) return Promise.reject(failure);
       return new Promise<Buffer>((resolve, reject) => {

@@ -28,11 +28,7 @@ const VIDEO_DEMUXERS = 'mov,matroska';
  * video demuxers only, and the decoder's own pixel cap.
  */
 export function hardenedInputArgs(limits: MediaLimits): string[] {
-  return [
-    '-protocol_whitelist', 'file',
-    '-format_whitelist', VIDEO_DEMUXERS,
-    '-max_pixels', String(limits.maxFramePixels),
-  ];
+  return ['-protocol_whitelist', 'file', '-format_whitelist', VIDEO_DEMUXERS, '-max_pixels', String(limits.maxFramePixels)];
 }
 
 /** ffmpeg's message when `-max_pixels` refused a frame (stable since ffmpeg 3.3). */

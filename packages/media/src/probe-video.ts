@@ -1,7 +1,6 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
 import { findTruncation } from './container-integrity.ts';
-
 import { FrameTooLargeError, MediaToolError, NotAVideoError } from './errors.ts';
 import { DEFAULT_MEDIA_LIMITS, hardenedInputArgs, refusedFrameSize, type MediaLimits } from './limits.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
@@ -223,8 +222,16 @@ async function durationFromPackets(
     'ffprobe',
     ffprobePath,
     [
-      '-v', 'error', ...hardenedInputArgs(limits),
-      '-select_streams', String(streamIndex), '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', filePath,
+      '-v',
+      'error',
+      ...hardenedInputArgs(limits),
+      '-select_streams',
+      String(streamIndex),
+      '-show_entries',
+      'packet=pts_time,duration_time',
+      '-of',
+      'csv=p=0',
+      filePath,
     ],
     { signal, timeoutMs, limits, maxStdoutBytes: 64 * 1024 * 1024 },
   );

@@ -8,9 +8,42 @@ export const SNIFF_BYTES = 4096;
 
 /** ISO BMFF brands of plain MP4 video (ISO, Apple iTunes video, DASH, Sony, Nikon, Flash). */
 const MP4_BRANDS = new Set([
-  'isom', 'iso2', 'iso3', 'iso4', 'iso5', 'iso6', 'iso7', 'iso8', 'iso9', 'mp41', 'mp42', 'mp71', 'avc1',
-  'dash', 'M4V ', 'M4VH', 'M4VP', 'mmp4', 'MSNV', 'XAVC', 'NDAS', 'NDSC', 'NDSH', 'NDSM', 'NDSP', 'NDSS',
-  'NDXC', 'NDXH', 'NDXM', 'NDXP', 'NDXS', 'f4v ', 'kddi', 'KDDI', 'MQT ', 'CAEP',
+  'isom',
+  'iso2',
+  'iso3',
+  'iso4',
+  'iso5',
+  'iso6',
+  'iso7',
+  'iso8',
+  'iso9',
+  'mp41',
+  'mp42',
+  'mp71',
+  'avc1',
+  'dash',
+  'M4V ',
+  'M4VH',
+  'M4VP',
+  'mmp4',
+  'MSNV',
+  'XAVC',
+  'NDAS',
+  'NDSC',
+  'NDSH',
+  'NDSM',
+  'NDSP',
+  'NDSS',
+  'NDXC',
+  'NDXH',
+  'NDXM',
+  'NDXP',
+  'NDXS',
+  'f4v ',
+  'kddi',
+  'KDDI',
+  'MQT ',
+  'CAEP',
 ]);
 
 /**
@@ -19,8 +52,24 @@ const MP4_BRANDS = new Set([
  * files also list generic brands like `isom`.
  */
 const NOT_VIDEO_BRANDS = new Set([
-  'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1', 'avif', 'avis', 'avio',
-  'jp2 ', 'jpx ', 'jpm ', 'M4A ', 'M4B ', 'M4P ', 'crx ',
+  'heic',
+  'heix',
+  'heim',
+  'heis',
+  'hevc',
+  'hevx',
+  'mif1',
+  'msf1',
+  'avif',
+  'avis',
+  'avio',
+  'jp2 ',
+  'jpx ',
+  'jpm ',
+  'M4A ',
+  'M4B ',
+  'M4P ',
+  'crx ',
 ]);
 
 const MAX_FTYP_BYTES = 4096;

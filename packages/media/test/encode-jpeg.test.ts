@@ -22,13 +22,23 @@ beforeAll(async () => {
 /** Decodes a JPEG back to RGB24 with ffmpeg; probeVideo would (rightly) refuse a still image. */
 async function decode(path: string): Promise<{ width: number; height: number; data: Buffer }> {
   const { ffmpegPath, ffprobePath } = await resolveFfmpeg();
-  const size = await runTool('ffprobe', ffprobePath, ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path], {
-    timeoutMs: 10_000,
-  });
+  const size = await runTool(
+    'ffprobe',
+    ffprobePath,
+    ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path],
+    {
+      timeoutMs: 10_000,
+    },
+  );
   const [width = 0, height = 0] = size.stdout.toString().trim().split(',').map(Number);
-  const pixels = await runTool('ffmpeg', ffmpegPath, ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
-    timeoutMs: 10_000,
-  });
+  const pixels = await runTool(
+    'ffmpeg',
+    ffmpegPath,
+    ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    {
+      timeoutMs: 10_000,
+    },
+  );
   return { width, height, data: pixels.stdout };
 }
 

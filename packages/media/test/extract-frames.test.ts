@@ -2,14 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  extractFrames,
-  fitWithin,
-  MediaToolError,
-  NotAVideoError,
-  probeVideo,
-  type VideoFrame,
-} from '../src/index.ts';
+import { extractFrames, fitWithin, MediaToolError, NotAVideoError, probeVideo, type VideoFrame } from '../src/index.ts';
 import { runFfmpeg } from '../src/testing/generate-test-video.ts';
 import { generateTestVideo } from '../src/testing/index.ts';
 import { childPids, isRunning, waitFor } from './helpers/processes.ts';
@@ -161,9 +154,7 @@ describe('extractFrames', () => {
 
   it('surfaces an ffmpeg failure with a readable message', async () => {
     const probe = { ...(await probeVideo(dir.path('clip.mp4'))), videoStreamIndex: 7 };
-    const error: unknown = await collect(extractFrames(dir.path('clip.mp4'), { fps: 5, probe })).catch(
-      (e: unknown) => e,
-    );
+    const error: unknown = await collect(extractFrames(dir.path('clip.mp4'), { fps: 5, probe })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MediaToolError);
     expect(error).toMatchObject({ code: 'TOOL_FAILED', tool: 'ffmpeg', exitCode: 1 });
     expect((error as MediaToolError).message).toMatch(/^Could not extract frames: ffmpeg exited with 1 \(.+\)$/);

@@ -25,7 +25,10 @@ describe('startJpegEncoder', () => {
     const encoded = await jpegs;
 
     expect(encoded).toHaveLength(frames.length);
-    const alone = await Promise.all([encodeJpeg(frames[0] as VideoFrame, { quality: 80 }), encodeJpeg(frames.at(-1) as VideoFrame, { quality: 80 })]);
+    const alone = await Promise.all([
+      encodeJpeg(frames[0] as VideoFrame, { quality: 80 }),
+      encodeJpeg(frames.at(-1) as VideoFrame, { quality: 80 }),
+    ]);
     expect(encoded[0]?.equals(alone[0])).toBe(true);
     expect(encoded.at(-1)?.equals(alone[1])).toBe(true);
     expect(new Set(encoded.map((jpeg) => jpeg.toString('base64'))).size).toBe(frames.length);
@@ -56,7 +59,29 @@ describe('startJpegEncoder', () => {
 describe('JpegSplitter', () => {
   // SOI, a comment segment whose payload holds FF D9, SOS (empty header), stuffed FF 00, a restart marker, fill, EOI.
   const image = (fill: number) =>
-    Buffer.from([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x04, 0xff, 0xd9, 0xff, 0xda, 0x00, 0x02, fill, 0xff, 0x00, 0xff, 0xd3, 0x11, 0xff, 0xff, 0xd9]);
+    Buffer.from([
+      0xff,
+      0xd8,
+      0xff,
+      0xfe,
+      0x00,
+      0x04,
+      0xff,
+      0xd9,
+      0xff,
+      0xda,
+      0x00,
+      0x02,
+      fill,
+      0xff,
+      0x00,
+      0xff,
+      0xd3,
+      0x11,
+      0xff,
+      0xff,
+      0xd9,
+    ]);
 
   it('cuts images at their end marker only, whatever the chunking', () => {
     const stream = Buffer.concat([image(1), image(2), image(3)]);

@@ -32,10 +32,15 @@ describe.runIf(process.platform === 'linux')('children started with limits', () 
   it('run at a lower priority and under an address-space limit, set before ffmpeg starts', async () => {
     const { ffmpegPath } = await resolveFfmpeg();
     // Waits on stdin, so it can be inspected while it runs.
-    const proc = startTool('ffmpeg', ffmpegPath, ['-v', 'error', '-f', 'rawvideo', '-video_size', '2x2', '-i', 'pipe:0', '-f', 'null', '-'], {
-      maxMemoryBytes: 512 * 1024 ** 2,
-      niceness: 7,
-    });
+    const proc = startTool(
+      'ffmpeg',
+      ffmpegPath,
+      ['-v', 'error', '-f', 'rawvideo', '-video_size', '2x2', '-i', 'pipe:0', '-f', 'null', '-'],
+      {
+        maxMemoryBytes: 512 * 1024 ** 2,
+        niceness: 7,
+      },
+    );
     try {
       const pid = proc.pid ?? 0;
       await expect.poll(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe(ffmpegPath);
@@ -59,7 +64,14 @@ describe('probeVideo and extractFrames under MediaLimits', () => {
   });
 
   it('decodes real phone-size video (4K) within the default limits', async () => {
-    const uhd = await generateTestVideo({ path: dir.path('uhd.mp4'), container: 'mp4', seconds: 1, width: 3840, height: 2160, fps: 30 });
+    const uhd = await generateTestVideo({
+      path: dir.path('uhd.mp4'),
+      container: 'mp4',
+      seconds: 1,
+      width: 3840,
+      height: 2160,
+      fps: 30,
+    });
     let count = 0;
     for await (const frame of extractFrames(uhd, { fps: 10, limits: DEFAULT_MEDIA_LIMITS })) {
       expect(frame.width).toBe(640);

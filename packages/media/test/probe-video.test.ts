@@ -36,7 +36,21 @@ beforeAll(async () => {
   const streamed = await runTool(
     'ffmpeg',
     ffmpegPath,
-    ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=2', '-c:v', 'libvpx', '-deadline', 'realtime', '-f', 'webm', 'pipe:1'],
+    [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=15:duration=2',
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-f',
+      'webm',
+      'pipe:1',
+    ],
     { timeoutMs: 30_000 },
   );
   await writeFile(dir.path('recorded.webm'), streamed.stdout);

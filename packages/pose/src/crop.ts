@@ -35,8 +35,7 @@ export function nextCropRegion(
     return found;
   };
   const visible = (name: (typeof KEYPOINT_NAMES)[number]) => at(name).score > minScore;
-  const isTorsoVisible =
-    (visible('left_hip') || visible('right_hip')) && (visible('left_shoulder') || visible('right_shoulder'));
+  const isTorsoVisible = (visible('left_hip') || visible('right_hip')) && (visible('left_shoulder') || visible('right_shoulder'));
   if (!isTorsoVisible) return initialCropRegion(width, height);
 
   const centerX = (at('left_hip').x + at('right_hip').x) / 2;

@@ -23,8 +23,7 @@ export type UnmeasuredReason = 'low-confidence' | 'degenerate' | 'ambiguous';
  * uses (a chain is as good as its weakest joint).
  */
 export type Measurement<TValue = number> =
-  | { value: TValue; confidence: number; reason: null }
-  | { value: null; confidence: number; reason: UnmeasuredReason };
+  { value: TValue; confidence: number; reason: null } | { value: null; confidence: number; reason: UnmeasuredReason };
 
 export type Side = 'left' | 'right';
 
@@ -98,10 +97,7 @@ export function computeFrameMetrics(pose: Pick<Pose, 'keypoints'>, options: Metr
 
   const torsoNames = ['left_shoulder', 'right_shoulder', 'left_hip', 'right_hip'] as const;
   const torso = () => {
-    const length = distance(
-      midpoint(at('left_shoulder'), at('right_shoulder')),
-      midpoint(at('left_hip'), at('right_hip')),
-    );
+    const length = distance(midpoint(at('left_shoulder'), at('right_shoulder')), midpoint(at('left_hip'), at('right_hip')));
     return length < 1 ? null : length; // under a pixel: not a body
   };
   const torsoLength = measure(torsoNames, torso);

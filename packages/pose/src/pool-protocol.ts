@@ -18,6 +18,4 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'result'; jobId: number; poses: Pose[] }
-  | { type: 'error'; jobId: number; message: string };
+  { type: 'ready' } | { type: 'result'; jobId: number; poses: Pose[] } | { type: 'error'; jobId: number; message: string };

@@ -52,10 +52,7 @@ interface PoolThread {
 }
 
 /** A worker_threads pool of MoveNet estimators: the way to use more than one core. */
-export async function createPosePool({
-  model,
-  threads = availableParallelism(),
-}: PosePoolOptions): Promise<PosePool> {
+export async function createPosePool({ model, threads = availableParallelism() }: PosePoolOptions): Promise<PosePool> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
 
   let closing: Promise<void> | undefined;

@@ -86,10 +86,7 @@ export function summarizeMetrics(frames: readonly FrameMetrics[], options: Summa
   return {
     frameCount: frames.length,
     reliableFrameCount: reliableFrames.length,
-    reliable:
-      frames.length > 0 &&
-      reliableFrames.length >= minFrames &&
-      reliableFrames.length / frames.length >= minFraction,
+    reliable: frames.length > 0 && reliableFrames.length >= minFrames && reliableFrames.length / frames.length >= minFraction,
     metrics,
     headStability,
     frontSide: left === right ? null : left > right ? 'left' : 'right',

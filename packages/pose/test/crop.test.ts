@@ -9,7 +9,8 @@ import { makePose } from './helpers/skeleton.ts';
 function frameWithSquare(width: number, height: number, cx: number, cy: number, side = 8): RgbFrame {
   const data = new Uint8Array(width * height * 3);
   for (let y = Math.round(cy - side / 2); y < Math.round(cy + side / 2); y++) {
-    for (let x = Math.round(cx - side / 2); x < Math.round(cx + side / 2); x++) data.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    for (let x = Math.round(cx - side / 2); x < Math.round(cx + side / 2); x++)
+      data.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
   }
   return { data, width, height };
 }

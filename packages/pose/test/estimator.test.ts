@@ -101,7 +101,12 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
       const frame = placeOnCanvas(photo, width, height, left, top);
       await estimator.estimate(frame);
       const moved = await estimator.estimate(frame);
-      const box = { left: PERSON_BOX.left + left, right: PERSON_BOX.right + left, top: PERSON_BOX.top + top, bottom: PERSON_BOX.bottom + top };
+      const box = {
+        left: PERSON_BOX.left + left,
+        right: PERSON_BOX.right + left,
+        top: PERSON_BOX.top + top,
+        bottom: PERSON_BOX.bottom + top,
+      };
       expectBodyOnPerson(moved, box);
       const torso = meanY(reference, 'left_hip', 'right_hip') - meanY(reference, 'left_shoulder', 'right_shoulder');
       for (const name of ['nose', 'left_shoulder', 'right_shoulder', 'left_hip', 'right_hip'] as const) {
@@ -119,7 +124,12 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
     for (let i = 0; i < 5; i++) poses.push(await estimator.estimate(placeOnCanvas(photo, width, height, i * 30, 30)));
     expect(poses).toHaveLength(5);
     for (const [i, pose] of poses.entries()) {
-      const box = { left: PERSON_BOX.left + i * 30, right: PERSON_BOX.right + i * 30, top: PERSON_BOX.top + 30, bottom: PERSON_BOX.bottom + 30 };
+      const box = {
+        left: PERSON_BOX.left + i * 30,
+        right: PERSON_BOX.right + i * 30,
+        top: PERSON_BOX.top + 30,
+        bottom: PERSON_BOX.bottom + 30,
+      };
       if (i > 0) expectBodyOnPerson(pose, box); // frame 0 is the coarse, untracked look
       if (i > 1) expect(pose.cropRegion.left).toBeGreaterThan((poses[i - 1]?.cropRegion.left ?? 0) + 10);
     }
@@ -141,7 +151,12 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
       expect(meanX).toBeGreaterThan(350 + PERSON_BOX.left);
     }
     const tracked = await estimator.estimate(frame);
-    expectBodyOnPerson(tracked, { left: PERSON_BOX.left + 350, right: PERSON_BOX.right + 350, top: PERSON_BOX.top + 29, bottom: PERSON_BOX.bottom + 29 });
+    expectBodyOnPerson(tracked, {
+      left: PERSON_BOX.left + 350,
+      right: PERSON_BOX.right + 350,
+      top: PERSON_BOX.top + 29,
+      bottom: PERSON_BOX.bottom + 29,
+    });
   });
 
   it('leaks no tensors per frame and frees the weights on dispose', async () => {

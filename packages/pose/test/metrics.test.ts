@@ -89,9 +89,7 @@ describe('computeFrameMetrics: stance, alignment, head', () => {
 
   it('calls a frame reliable only when shoulders, hips, knees and ankles are all confident', () => {
     expect(computeFrameMetrics(makePose()).reliable).toBe(true);
-    expect(computeFrameMetrics(makePose({ left_eye: [105, 35, 0.01], right_wrist: [80, 150, 0.01] })).reliable).toBe(
-      true,
-    );
+    expect(computeFrameMetrics(makePose({ left_eye: [105, 35, 0.01], right_wrist: [80, 150, 0.01] })).reliable).toBe(true);
     expect(computeFrameMetrics(makePose({ right_ankle: [85, 250, 0.29] })).reliable).toBe(false);
     expect(computeFrameMetrics(makePose()).poseScore).toBeCloseTo(0.9, 9);
   });

@@ -1,6 +1,6 @@
-import type { Logger } from '@coach/jobs';
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
+import type { Logger } from '@coach/jobs';
 import { createPosePool } from '@coach/pose';
 
 import { createVideoAnalyzer } from './analysis/analyze-video.ts';

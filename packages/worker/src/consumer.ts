@@ -86,7 +86,10 @@ export function startConsumer(options: ConsumerOptions): Consumer {
    */
   const adoptRedelivery = (message: ReceivedMessage) => {
     handles.set(message.messageId, message.receiptHandle);
-    logger.warn({ messageId: message.messageId, receiveCount: message.receiveCount }, 'message redelivered while in progress; hidden again');
+    logger.warn(
+      { messageId: message.messageId, receiveCount: message.receiveCount },
+      'message redelivered while in progress; hidden again',
+    );
     queue.changeVisibility(message.receiptHandle, options.visibilityTimeoutSeconds).catch((error: unknown) => {
       logger.warn({ err: error, messageId: message.messageId }, 'could not hide a redelivered message');
     });

@@ -1,8 +1,8 @@
-import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 import { recoverAbandonedJobs } from './sweep/abandoned-jobs.ts';
 import { expireUploads } from './sweep/expire-uploads.ts';
 import type { SweeperOptions } from './sweep/options.ts';
 import { redispatchStaleJobs } from './sweep/stale-queued-jobs.ts';
+import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 
 export type { SweeperOptions };
 

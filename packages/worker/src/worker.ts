@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
-import type { Logger } from '@coach/jobs';
 import type { Database, Kysely } from '@coach/db';
+import type { Logger } from '@coach/jobs';
 
 import { startConsumer } from './consumer.ts';
 import { createJobProcessor, type VideoAnalyzer } from './process-job.ts';

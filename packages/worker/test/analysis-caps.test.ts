@@ -2,18 +2,19 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ApiClient } from '@coach/client';
 import { findJob } from '@coach/db';
 import { generateTestVideo } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runFfmpeg } from '../../media/src/testing/generate-test-video.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
 import { startTestWorker } from '../../../test/helpers/worker.ts';
+import { runFfmpeg } from '../../media/src/testing/generate-test-video.ts';
 
 /**
  * Files that cost far more to analyse than their size says, through the real
@@ -73,8 +74,21 @@ describe('analysis caps: hostile and oversized videos fail at once, for good, wi
     const file = path.join(dir, 'declares-30-minutes.mp4');
     // Two frames, 1791 s apart: ffmpeg's fps filter would pad that with 53,730 copies to analyse.
     await runFfmpeg([
-      '-f', 'lavfi', '-i', 'color=c=black:s=64x64:r=1:d=2', '-vf', 'setpts=N*1791/TB', '-vsync', 'vfr',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mp4', file,
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=black:s=64x64:r=1:d=2',
+      '-vf',
+      'setpts=N*1791/TB',
+      '-vsync',
+      'vfr',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-f',
+      'mp4',
+      file,
     ]);
     expect((await stat(file)).size).toBeLessThan(8 * 1024);
     const job = await analyse(file, { sampleFps: 30, contentType: 'video/mp4' });
@@ -84,20 +98,46 @@ describe('analysis caps: hostile and oversized videos fail at once, for good, wi
 
   it('one 8000×8000 PNG frame in a MOV: VIDEO_RESOLUTION_TOO_HIGH, refused before it is decoded', async () => {
     const file = path.join(dir, 'huge.mov');
-    await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=blue:s=8000x8000:d=1:r=1', '-frames:v', '1', '-c:v', 'png', '-f', 'mov', file]);
+    await runFfmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=blue:s=8000x8000:d=1:r=1',
+      '-frames:v',
+      '1',
+      '-c:v',
+      'png',
+      '-f',
+      'mov',
+      file,
+    ]);
     const job = await analyse(file, { sampleFps: 5, contentType: 'video/quicktime' });
     expect(job).toMatchObject({ status: 'failed', errorCode: 'VIDEO_RESOLUTION_TOO_HIGH', attempts: 1 });
     expect(job.errorMessage).toMatch(/8000×8000/);
   }, 150_000);
 
   it('a clip recorded at 480 fps: VIDEO_FRAME_RATE_TOO_HIGH', async () => {
-    const file = await generateTestVideo({ path: path.join(dir, 'fast.mp4'), seconds: 1, width: 64, height: 64, fps: 480, container: 'mp4' });
+    const file = await generateTestVideo({
+      path: path.join(dir, 'fast.mp4'),
+      seconds: 1,
+      width: 64,
+      height: 64,
+      fps: 480,
+      container: 'mp4',
+    });
     const job = await analyse(file, { sampleFps: 5, contentType: 'video/mp4' });
     expect(job).toMatchObject({ status: 'failed', errorCode: 'VIDEO_FRAME_RATE_TOO_HIGH', attempts: 1 });
   }, 150_000);
 
   it('more source frames to decode than WORKER_MAX_SOURCE_FRAMES: VIDEO_TOO_MANY_FRAMES', async () => {
-    const file = await generateTestVideo({ path: path.join(dir, 'long.mp4'), seconds: 20, width: 64, height: 64, fps: 30, container: 'mp4' });
+    const file = await generateTestVideo({
+      path: path.join(dir, 'long.mp4'),
+      seconds: 20,
+      width: 64,
+      height: 64,
+      fps: 30,
+      container: 'mp4',
+    });
     const job = await analyse(file, { sampleFps: 1, contentType: 'video/mp4' });
     expect(job).toMatchObject({ status: 'failed', errorCode: 'VIDEO_TOO_MANY_FRAMES', attempts: 1 });
     expect(job.errorMessage).toMatch(/about 600 frames; we analyse videos of up to 500/);

@@ -2,19 +2,20 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { AnalysisResultSchema } from '@coach/jobs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ApiClient } from '@coach/client';
 import { findJob } from '@coach/db';
+import { AnalysisResultSchema } from '@coach/jobs';
 import { generateTestVideo, videoFromImage } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
-import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
+import { startTestWorker } from '../../../test/helpers/worker.ts';
 
 let server: TestServer;
 let worker: Worker;
@@ -82,14 +83,16 @@ describe('analysis end to end (real emulator, real ffmpeg, real MoveNet)', () =>
     expect(metrics.frames).toHaveLength(result.frameCount);
     // Geometry, not coordinates: the head is above the hips in a confident frame.
     const point = (f: (typeof metrics.frames)[number], name: string) => f.keypoints.find((k) => k.name === name);
-    const confident = metrics.frames.find((f) => (point(f, 'nose')?.score ?? 0) > 0.3 && (point(f, 'left_hip')?.score ?? 0) > 0.3);
+    const confident = metrics.frames.find(
+      (f) => (point(f, 'nose')?.score ?? 0) > 0.3 && (point(f, 'left_hip')?.score ?? 0) > 0.3,
+    );
     expect(confident).toBeDefined();
     const y = (name: string) => (confident ? point(confident, name)?.y : undefined) ?? Number.NaN;
     expect(y('nose')).toBeLessThan(y('left_hip'));
     expect(y('left_shoulder')).toBeLessThan(y('left_hip'));
     // Frame links page through jobs.frames without gaps or repeats.
     const paged: number[] = [];
-    for (let offset: number | null = 0; offset !== null; ) {
+    for (let offset: number | null = 0; offset !== null;) {
       const page = await client.jobs.frames.query({ jobId: started.jobId, offset, limit: 4 });
       paged.push(...page.frames.map((f) => f.index));
       offset = page.nextOffset;
@@ -131,7 +134,14 @@ describe('analysis end to end (real emulator, real ffmpeg, real MoveNet)', () =>
   }, 60_000);
 
   it('fails a video with nobody in it as NO_PERSON_FOUND, without retrying', async () => {
-    const video = await generateTestVideo({ path: path.join(dir, 'empty.mp4'), seconds: 1, width: 320, height: 240, fps: 15, container: 'mp4' });
+    const video = await generateTestVideo({
+      path: path.join(dir, 'empty.mp4'),
+      seconds: 1,
+      width: 320,
+      height: 240,
+      fps: 15,
+      container: 'mp4',
+    });
     const started = await upload(video, { sampleFps: 5, includeFrames: false });
     const job = await finished(started.jobId);
     expect(job).toMatchObject({ status: 'failed', errorCode: 'NO_PERSON_FOUND', attempts: 1 });

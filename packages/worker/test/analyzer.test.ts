@@ -3,14 +3,15 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { ObjectStorage } from '@coach/aws';
 import { videoFromImage } from '@coach/media/testing';
 import { createPosePool, type PosePool } from '@coach/pose';
 import { cleanStaleWorkDirs, createVideoAnalyzer, PermanentAnalysisError, type AnalysisInput } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { processingJobRow } from '../../../test/helpers/job-rows.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { startTestWorker } from '../../../test/helpers/worker.ts';
 
@@ -30,7 +31,10 @@ beforeAll(async () => {
   const { ffmpegPath, ffprobePath } = await import('../../media/src/resolve-ffmpeg.ts').then((m) => m.detectFfmpeg(''));
   const bin = path.join(dir, 'bin');
   await mkdir(bin);
-  for (const [name, real] of [['ffmpeg', ffmpegPath], ['ffprobe', ffprobePath]] as const) {
+  for (const [name, real] of [
+    ['ffmpeg', ffmpegPath],
+    ['ffprobe', ffprobePath],
+  ] as const) {
     await writeFile(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> '${toolLog}'\nexec '${real}' "$@"\n`);
     await chmod(path.join(bin, name), 0o755);
   }
@@ -46,7 +50,13 @@ afterAll(async () => {
 });
 
 const jobFor = (s3Key: string, includeFrames: boolean): AnalysisInput['job'] =>
-  processingJobRow({ s3Bucket: server.storage.bucket, s3Key, includeFrames, ownerId: 'analyzer-test', createdBy: 'analyzer-test' });
+  processingJobRow({
+    s3Bucket: server.storage.bucket,
+    s3Key,
+    includeFrames,
+    ownerId: 'analyzer-test',
+    createdBy: 'analyzer-test',
+  });
 
 const analyse = (storage: ObjectStorage, key: string, includeFrames: boolean) =>
   createVideoAnalyzer({ storage, pose, model: { name: 'movenet', version: 'test' }, workDir: dir })({
@@ -117,7 +127,13 @@ describe('cleanStaleWorkDirs', () => {
       const child = spawn(process.execPath, ['-e', '']);
       child.once('exit', () => resolve(child.pid ?? 0));
     });
-    const names = [`analysis-${dead}-AbC123`, `analysis-${process.pid}-XyZ789`, 'analysis-Qw3rTy', 'analysis-e2e-k9J2mN', 'other'];
+    const names = [
+      `analysis-${dead}-AbC123`,
+      `analysis-${process.pid}-XyZ789`,
+      'analysis-Qw3rTy',
+      'analysis-e2e-k9J2mN',
+      'other',
+    ];
     for (const name of names) {
       await mkdir(path.join(root, name));
       await writeFile(path.join(root, name, 'video'), 'downloaded bytes');

@@ -1,7 +1,8 @@
-import { silentLogger } from '@coach/jobs';
-import type { MessageQueue, ReceivedMessage, ReceiveParams } from '@coach/aws';
-import { startConsumer, type Disposition } from '@coach/worker';
 import { describe, expect, it } from 'vitest';
+
+import type { MessageQueue, ReceivedMessage, ReceiveParams } from '@coach/aws';
+import { silentLogger } from '@coach/jobs';
+import { startConsumer, type Disposition } from '@coach/worker';
 
 import { waitFor } from '../../../test/helpers/wait.ts';
 

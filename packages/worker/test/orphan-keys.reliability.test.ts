@@ -12,20 +12,20 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
-import { errorCodeOf } from '@coach/client';
-import { silentLogger } from '@coach/jobs';
-import { findJob, sql } from '@coach/db';
-import { sweepOnce, type SweeperOptions } from '@coach/worker';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
+import { errorCodeOf } from '@coach/client';
+import { findJob, sql } from '@coach/db';
+import { silentLogger } from '@coach/jobs';
+import { sweepOnce, type SweeperOptions } from '@coach/worker';
 
-import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
 import type { Identity } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { startSigV4Gateway, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
+import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
 
 const MIB = 1024 * 1024;
 const ACCESS_KEY_ID = 'AKIAGATEWAYORPHANS01';
@@ -94,7 +94,12 @@ let coachCount = 0;
 /** A coach of its own per test, so the one-open-upload limit of one test never touches another. */
 function newCoach(): Identity {
   coachCount += 1;
-  return { userId: `coach-orphans-${coachCount}-${randomBytes(3).toString('hex')}`, role: 'coach_pro_plus', orgId: null, features: null };
+  return {
+    userId: `coach-orphans-${coachCount}-${randomBytes(3).toString('hex')}`,
+    role: 'coach_pro_plus',
+    orgId: null,
+    features: null,
+  };
 }
 
 async function initiate(identity: Identity, sizeBytes?: number) {
@@ -128,13 +133,8 @@ async function pastEveryUrl(jobId: string) {
 }
 
 const isWatched = async (jobId: string) =>
-  (
-    await server.db
-      .selectFrom('videoAnalysisJobs')
-      .select('keyWritableUntil')
-      .where('id', '=', jobId)
-      .executeTakeFirstOrThrow()
-  ).keyWritableUntil !== null;
+  (await server.db.selectFrom('videoAnalysisJobs').select('keyWritableUntil').where('id', '=', jobId).executeTakeFirstOrThrow())
+    .keyWritableUntil !== null;
 
 describe('objects reaching the key of an upload that closed without a video', () => {
   it('aborted single PUT: a re-PUT to the same URL is removed by the next sweep, until the URL has expired', async () => {
@@ -202,7 +202,10 @@ describe('objects reaching the key of an upload that closed without a video', ()
     const coach = newCoach();
     const upload = await initiate(coach);
     expect(await put(upload.presignedUrl, upload.headers, new Uint8Array(0))).toBe(200);
-    const rejected = await server.clientFor(coach).upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e);
+    const rejected = await server
+      .clientFor(coach)
+      .upload.complete.mutate({ jobId: upload.jobId })
+      .catch((e: unknown) => e);
     expect(errorCodeOf(rejected)).toBe('UPLOAD_REJECTED');
     expect(await findJob(server.db, { jobId: upload.jobId })).toMatchObject({ status: 'rejected', errorCode: 'EMPTY_UPLOAD' });
     expect(await stored(upload.s3Key)).toBe(false);
@@ -226,7 +229,9 @@ describe('objects reaching the key of an upload that closed without a video', ()
       recorded.push({ partNumber: part.partNumber, etag: response.headers.get('etag') ?? '' });
     }
     // The job now declares another size, so complete rejects the assembled object, and its delete fails.
-    await sql`update video_analysis_jobs set declared_size_bytes = declared_size_bytes + 1 where id = ${upload.jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set declared_size_bytes = declared_size_bytes + 1 where id = ${upload.jobId}`.execute(
+      server.db,
+    );
     failDeletes = true;
     try {
       const rejected = await client.upload.complete.mutate({ jobId: upload.jobId, parts: recorded }).catch((e: unknown) => e);
@@ -242,7 +247,9 @@ describe('objects reaching the key of an upload that closed without a video', ()
   it('expired single PUT: a PUT landing after the job expired is removed, and removed again if repeated', async () => {
     const coach = newCoach();
     const upload = await initiate(coach, 16);
-    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${upload.jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${upload.jobId}`.execute(
+      server.db,
+    );
     expect(await sweep()).toMatchObject({ expired: 1 });
     // A PUT begun before the URL expired finishes after the job did (the gateway's clock still has it valid).
     expect(await put(upload.presignedUrl, upload.headers, randomBytes(16))).toBe(200);

@@ -2,14 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
-import { AnalysisResultSchema } from '@coach/jobs';
-import { createSqsQueue, type ObjectStorage } from '@coach/aws';
-import { videoFromImage } from '@coach/media/testing';
-import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { createSqsQueue, type ObjectStorage } from '@coach/aws';
+import { AnalysisResultSchema, silentLogger, startOutboxRelay, type OutboxRelay } from '@coach/jobs';
+import { videoFromImage } from '@coach/media/testing';
+import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker } from '@coach/worker';
 
 import { dataOf, HttpTally, inParallel } from '../../../test/helpers/http-tally.ts';
 import type { Identity } from '../../../test/helpers/identities.ts';
@@ -24,7 +23,12 @@ import { waitFor } from '../../../test/helpers/wait.ts';
  * tiny and sampled sparsely because pose analysis is CPU-bound.
  */
 
-const coaches: Identity[] = [0, 1, 2].map((i) => ({ userId: `pipeline-coach-${i}`, role: 'coach_pro_plus', orgId: null, features: null }));
+const coaches: Identity[] = [0, 1, 2].map((i) => ({
+  userId: `pipeline-coach-${i}`,
+  role: 'coach_pro_plus',
+  orgId: null,
+  features: null,
+}));
 const TERMINAL = new Set(['completed', 'failed', 'rejected', 'expired', 'aborted']);
 
 let server: TestServer;
@@ -82,7 +86,11 @@ async function queueDepth(queueUrl: string): Promise<number> {
   const { Attributes = {} } = await server.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   return (
@@ -93,120 +101,151 @@ async function queueDepth(queueUrl: string): Promise<number> {
 }
 
 describe('pipeline: uploads through the worker', () => {
-  it('brings every job to one terminal outcome by a deadline and leaves both queues empty', async () => {
-    const total = scaled(8, 60);
-    // Every fourth upload is not a video.
-    const isVideo = (i: number) => i % 4 !== 0;
-    const notVideos = Array.from({ length: total }, (_, i) => i).filter((i) => !isVideo(i)).length;
-    const deadlineMs = scaled(90_000, 600_000);
-    const clip = await readFile(
-      await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'person.mp4'), seconds: 1, fps: 10, width: 320 }),
-    );
-    const notes = Buffer.from('batting notes: front foot further forward, head still\n'.repeat(40));
-    const tally = new HttpTally(server.trpcUrl);
-    const tokens = await Promise.all(coaches.map((c) => server.tokenFor(c)));
-    const sessions = await Promise.all(
-      tokens.map(async (token, i) => dataOf<{ sessionId: string }>(await tally.mutate(token, 'sessions.create', { title: `Pipeline ${i}`, playerIds: ['p1'] })).sessionId),
-    );
-
-    const started = performance.now();
-    const uploads = await inParallel(Array.from({ length: total }, (_, i) => i), 4, async (i) => {
-      const body = isVideo(i) ? clip : notes;
-      const owner = i % coaches.length;
-      const token = tokens[owner] as string;
-      const upload = dataOf<{ jobId: string; s3Key: string; presignedUrl: string | null; headers: Record<string, string> }>(
-        await tally.mutate(token, 'upload.initiate', {
-          sessionId: sessions[owner],
-          contentType: 'video/mp4',
-          sizeBytes: body.byteLength,
-          sampleFps: 3,
-          includeFrames: false,
-        }),
+  it(
+    'brings every job to one terminal outcome by a deadline and leaves both queues empty',
+    async () => {
+      const total = scaled(8, 60);
+      // Every fourth upload is not a video.
+      const isVideo = (i: number) => i % 4 !== 0;
+      const notVideos = Array.from({ length: total }, (_, i) => i).filter((i) => !isVideo(i)).length;
+      const deadlineMs = scaled(90_000, 600_000);
+      const clip = await readFile(
+        await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'person.mp4'), seconds: 1, fps: 10, width: 320 }),
       );
-      if (!upload.presignedUrl) throw new Error('expected a single-PUT upload');
-      const put = await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body });
-      await put.arrayBuffer();
-      expect(put.status).toBe(200);
-      dataOf(await tally.mutate(token, 'upload.complete', { jobId: upload.jobId }));
-      return { ...upload, isVideo: isVideo(i), token };
-    });
-    const jobIds = uploads.map((u) => u.jobId);
+      const notes = Buffer.from('batting notes: front foot further forward, head still\n'.repeat(40));
+      const tally = new HttpTally(server.trpcUrl);
+      const tokens = await Promise.all(coaches.map((c) => server.tokenFor(c)));
+      const sessions = await Promise.all(
+        tokens.map(
+          async (token, i) =>
+            dataOf<{ sessionId: string }>(
+              await tally.mutate(token, 'sessions.create', { title: `Pipeline ${i}`, playerIds: ['p1'] }),
+            ).sessionId,
+        ),
+      );
 
-    const jobs = () => server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
-    const finished = await waitFor(
-      async () => {
-        const rows = await jobs();
-        return rows.every((job) => TERMINAL.has(job.status)) && rows;
-      },
-      { timeoutMs: deadlineMs, intervalMs: 250, what: `${total} jobs to reach a terminal state` },
-    ).catch(() => jobs());
-    const seconds = (performance.now() - started) / 1000;
-    // A message is deleted just after its job's final write; give the workers that moment.
-    const drained = await waitFor(async () => (await queueDepth(server.queueUrl)) === 0, { timeoutMs: 10_000, what: 'an empty queue' }).catch(() => false);
-    await Promise.all(workers.map((w) => w.stop()));
-    workers = [];
-    const deadLettered = await server.drainQueue(server.dlqUrl);
-    const leftInQueue = drained ? 0 : await queueDepth(server.queueUrl);
-    const outbox = await server.db.selectFrom('outboxMessages').select(['jobId', 'sentAt', 'attempts']).where('jobId', 'in', jobIds).execute();
+      const started = performance.now();
+      const uploads = await inParallel(
+        Array.from({ length: total }, (_, i) => i),
+        4,
+        async (i) => {
+          const body = isVideo(i) ? clip : notes;
+          const owner = i % coaches.length;
+          const token = tokens[owner] as string;
+          const upload = dataOf<{ jobId: string; s3Key: string; presignedUrl: string | null; headers: Record<string, string> }>(
+            await tally.mutate(token, 'upload.initiate', {
+              sessionId: sessions[owner],
+              contentType: 'video/mp4',
+              sizeBytes: body.byteLength,
+              sampleFps: 3,
+              includeFrames: false,
+            }),
+          );
+          if (!upload.presignedUrl) throw new Error('expected a single-PUT upload');
+          const put = await fetch(upload.presignedUrl, { method: 'PUT', headers: upload.headers, body });
+          await put.arrayBuffer();
+          expect(put.status).toBe(200);
+          dataOf(await tally.mutate(token, 'upload.complete', { jobId: upload.jobId }));
+          return { ...upload, isVideo: isVideo(i), token };
+        },
+      );
+      const jobIds = uploads.map((u) => u.jobId);
 
-    const metricsKey = (s3Key: string) => s3Key.replace(/original\.[a-z0-9]+$/, 'analysis/metrics.json');
-    const terminal = finished.filter((job) => TERMINAL.has(job.status));
-    const extraRuns = finished.reduce((n, job) => n + Math.max(0, job.attempts - 1) + Math.max(0, (puts.get(metricsKey(job.s3Key)) ?? 0) - 1), 0);
+      const jobs = () => server.db.selectFrom('videoAnalysisJobs').selectAll().where('id', 'in', jobIds).execute();
+      const finished = await waitFor(
+        async () => {
+          const rows = await jobs();
+          return rows.every((job) => TERMINAL.has(job.status)) && rows;
+        },
+        { timeoutMs: deadlineMs, intervalMs: 250, what: `${total} jobs to reach a terminal state` },
+      ).catch(() => jobs());
+      const seconds = (performance.now() - started) / 1000;
+      // A message is deleted just after its job's final write; give the workers that moment.
+      const drained = await waitFor(async () => (await queueDepth(server.queueUrl)) === 0, {
+        timeoutMs: 10_000,
+        what: 'an empty queue',
+      }).catch(() => false);
+      await Promise.all(workers.map((w) => w.stop()));
+      workers = [];
+      const deadLettered = await server.drainQueue(server.dlqUrl);
+      const leftInQueue = drained ? 0 : await queueDepth(server.queueUrl);
+      const outbox = await server.db
+        .selectFrom('outboxMessages')
+        .select(['jobId', 'sentAt', 'attempts'])
+        .where('jobId', 'in', jobIds)
+        .execute();
 
-    // Each job as the client sees it.
-    const seen = await inParallel(uploads, 8, async (u) => dataOf<{ jobId: string; status: string; errorCode: string | null; artifacts: { metricsUrl: string } | null }>(
-      await tally.query(u.token, 'jobs.get', { jobId: u.jobId }),
-    ));
+      const metricsKey = (s3Key: string) => s3Key.replace(/original\.[a-z0-9]+$/, 'analysis/metrics.json');
+      const terminal = finished.filter((job) => TERMINAL.has(job.status));
+      const extraRuns = finished.reduce(
+        (n, job) => n + Math.max(0, job.attempts - 1) + Math.max(0, (puts.get(metricsKey(job.s3Key)) ?? 0) - 1),
+        0,
+      );
 
-    await recordScenario({
-      scenario: 'pipeline end to end',
-      scale: `${total} uploads (${total - notVideos} clips, ${notVideos} not videos), 2 workers × 2 jobs at once`,
-      requests: tally.requests,
-      jobs: total,
-      messages: outbox.filter((row) => row.sentAt).length + deadLettered.length,
-      results: terminal.length,
-      lost: total - terminal.length,
-      duplicated: extraRuns,
-      http5xx: tally.http5xx,
-      notes: `${terminal.length === total ? 'all' : `${terminal.length} of ${total}`} terminal after ${seconds.toFixed(1)} s (deadline ${deadlineMs / 1000} s); 1 s 320 px clips sampled at 3 fps; DLQ ${deadLettered.length}, queue left ${leftInQueue}`,
-    });
+      // Each job as the client sees it.
+      const seen = await inParallel(uploads, 8, async (u) =>
+        dataOf<{ jobId: string; status: string; errorCode: string | null; artifacts: { metricsUrl: string } | null }>(
+          await tally.query(u.token, 'jobs.get', { jobId: u.jobId }),
+        ),
+      );
 
-    expect(tally.describe()).toBe(`200×${tally.requests}`);
-    expect(finished.filter((job) => !TERMINAL.has(job.status)).map((job) => `${job.id} ${job.status}`)).toEqual([]);
-    expect(deadLettered).toHaveLength(0);
-    expect(leftInQueue).toBe(0);
-    expect(outbox).toHaveLength(total);
-    expect(outbox.every((row) => row.sentAt !== null && row.attempts === 1)).toBe(true);
+      await recordScenario({
+        scenario: 'pipeline end to end',
+        scale: `${total} uploads (${total - notVideos} clips, ${notVideos} not videos), 2 workers × 2 jobs at once`,
+        requests: tally.requests,
+        jobs: total,
+        messages: outbox.filter((row) => row.sentAt).length + deadLettered.length,
+        results: terminal.length,
+        lost: total - terminal.length,
+        duplicated: extraRuns,
+        http5xx: tally.http5xx,
+        notes: `${terminal.length === total ? 'all' : `${terminal.length} of ${total}`} terminal after ${seconds.toFixed(1)} s (deadline ${deadlineMs / 1000} s); 1 s 320 px clips sampled at 3 fps; DLQ ${deadLettered.length}, queue left ${leftInQueue}`,
+      });
 
-    const byId = new Map(finished.map((job) => [job.id, job]));
-    const clientView = new Map(seen.map((job) => [job.jobId, job]));
-    for (const upload of uploads) {
-      const job = byId.get(upload.jobId);
-      const view = clientView.get(upload.jobId);
-      if (!job || !view) throw new Error(`job ${upload.jobId} missing`);
-      const writes = puts.get(metricsKey(job.s3Key)) ?? 0;
-      if (upload.isVideo) {
-        expect({ status: job.status, errorCode: job.errorCode, attempts: job.attempts, progressPercent: job.progressPercent, writes }).toEqual({
-          status: 'completed',
-          errorCode: null,
-          attempts: 1,
-          progressPercent: 100,
-          writes: 1,
-        });
-        expect(AnalysisResultSchema.parse(job.result).frameCount).toBeGreaterThan(0);
-        expect(await server.storage.head(metricsKey(job.s3Key))).toBeDefined();
-        expect(view).toMatchObject({ status: 'completed', artifacts: { metricsUrl: expect.any(String) } });
-      } else {
-        expect({ status: job.status, errorCode: job.errorCode, attempts: job.attempts, result: job.result, writes }).toEqual({
-          status: 'failed',
-          errorCode: 'NOT_A_VIDEO',
-          attempts: 1,
-          result: null,
-          writes: 0,
-        });
-        expect(job.errorMessage).toMatch(/not a video/i);
-        expect(view).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', artifacts: null });
+      expect(tally.describe()).toBe(`200×${tally.requests}`);
+      expect(finished.filter((job) => !TERMINAL.has(job.status)).map((job) => `${job.id} ${job.status}`)).toEqual([]);
+      expect(deadLettered).toHaveLength(0);
+      expect(leftInQueue).toBe(0);
+      expect(outbox).toHaveLength(total);
+      expect(outbox.every((row) => row.sentAt !== null && row.attempts === 1)).toBe(true);
+
+      const byId = new Map(finished.map((job) => [job.id, job]));
+      const clientView = new Map(seen.map((job) => [job.jobId, job]));
+      for (const upload of uploads) {
+        const job = byId.get(upload.jobId);
+        const view = clientView.get(upload.jobId);
+        if (!job || !view) throw new Error(`job ${upload.jobId} missing`);
+        const writes = puts.get(metricsKey(job.s3Key)) ?? 0;
+        if (upload.isVideo) {
+          expect({
+            status: job.status,
+            errorCode: job.errorCode,
+            attempts: job.attempts,
+            progressPercent: job.progressPercent,
+            writes,
+          }).toEqual({
+            status: 'completed',
+            errorCode: null,
+            attempts: 1,
+            progressPercent: 100,
+            writes: 1,
+          });
+          expect(AnalysisResultSchema.parse(job.result).frameCount).toBeGreaterThan(0);
+          expect(await server.storage.head(metricsKey(job.s3Key))).toBeDefined();
+          expect(view).toMatchObject({ status: 'completed', artifacts: { metricsUrl: expect.any(String) } });
+        } else {
+          expect({ status: job.status, errorCode: job.errorCode, attempts: job.attempts, result: job.result, writes }).toEqual({
+            status: 'failed',
+            errorCode: 'NOT_A_VIDEO',
+            attempts: 1,
+            result: null,
+            writes: 0,
+          });
+          expect(job.errorMessage).toMatch(/not a video/i);
+          expect(view).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', artifacts: null });
+        }
       }
-    }
-  }, scaled(180_000, 900_000));
+    },
+    scaled(180_000, 900_000),
+  );
 });

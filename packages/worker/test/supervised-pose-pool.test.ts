@@ -1,7 +1,8 @@
+import { describe, expect, it } from 'vitest';
+
 import { silentLogger } from '@coach/jobs';
 import type { Pose, PosePool } from '@coach/pose';
 import { createSupervisedPosePool } from '@coach/worker';
-import { describe, expect, it } from 'vitest';
 
 /** A pool whose thread "crashes" on the first call (as pose/src/pool.ts reports it), or a healthy one. */
 function fakePool(crashes: boolean) {

@@ -1,7 +1,8 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { extendLease, findAbandonedJobs, findJob, sql } from '@coach/db';
 import { claimJob, silentLogger, writeLeasedJob } from '@coach/jobs';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -48,7 +49,9 @@ describe('sweepOnce', () => {
     const fresh = await initiated();
     // A PUT that landed after the deadline must not be kept.
     await fetch(putUrl(stale), { method: 'PUT', headers: stale.headers, body: new Uint8Array(4) });
-    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${stale.jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${stale.jobId}`.execute(
+      server.db,
+    );
 
     const report = await sweepOnce(options());
     expect(report.expired).toBe(1);
@@ -61,9 +64,14 @@ describe('sweepOnce', () => {
   it('re-queues a job whose worker vanished, with a new message, and fails it once attempts run out', async () => {
     const retried = await queued();
     const exhausted = await queued();
-    for (const [jobId, attempts] of [[retried, 1], [exhausted, 3]] as const) {
+    for (const [jobId, attempts] of [
+      [retried, 1],
+      [exhausted, 3],
+    ] as const) {
       await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'gone', leaseSeconds: 1 });
-      await sql`update video_analysis_jobs set attempts = ${attempts}, lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(server.db);
+      await sql`update video_analysis_jobs set attempts = ${attempts}, lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(
+        server.db,
+      );
     }
 
     const report = await sweepOnce(options());
@@ -81,7 +89,9 @@ describe('sweepOnce', () => {
     const jobId = await queued();
     const leaseToken = crypto.randomUUID();
     await claimJob(server.db, { jobId, leaseToken, leaseOwner: 'slow', leaseSeconds: 1 });
-    await sql`update video_analysis_jobs set lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set lease_expires_at = now() - interval '1 minute' where id = ${jobId}`.execute(
+      server.db,
+    );
     const [seen] = await findAbandonedJobs(server.db, { graceSeconds: 30, limit: 10 });
     expect(seen?.id).toBe(jobId);
     await extendLease(server.db, { jobId, leaseToken, leaseSeconds: 60 }); // the worker's heartbeat wins the race
@@ -92,7 +102,9 @@ describe('sweepOnce', () => {
 
   it('fails a queued job whose attempts are used up instead of sending it again', async () => {
     const jobId = await queued();
-    await sql`update video_analysis_jobs set attempts = 3, updated_at = now() - interval '1 hour' where id = ${jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set attempts = 3, updated_at = now() - interval '1 hour' where id = ${jobId}`.execute(
+      server.db,
+    );
     const report = await sweepOnce(options());
     expect(report.failed).toBeGreaterThanOrEqual(1);
     expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'failed', errorCode: 'ANALYSIS_RETRIES_EXHAUSTED' });

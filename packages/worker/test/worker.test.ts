@@ -1,4 +1,6 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+
 import { createSqsQueue } from '@coach/aws';
 import { findJob, sql } from '@coach/db';
 import { buildAnalysisJobMessage, claimJob, silentLogger, type AnalysisResult } from '@coach/jobs';
@@ -10,13 +12,12 @@ import {
   type Worker,
   type WorkerConfig,
 } from '@coach/worker';
-import { afterEach, describe, expect, it } from 'vitest';
 
 import { sampleResult } from '../../../test/helpers/analysis-result.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { waitFor } from '../../../test/helpers/wait.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
 const fast: WorkerConfig = {
   ...DEFAULT_WORKER_CONFIG,
@@ -58,7 +59,13 @@ function runWorker(s: TestServer, analyzer: VideoAnalyzer, config: Partial<Worke
       queue: s.queue,
       deadLetterQueue: createSqsQueue({ sqs: s.sqs, queueUrl: s.dlqUrl }),
       analyzer,
-      logger: process.env.DEBUG_WORKER ? { info: (o: object, m?: string) => console.log('INFO', m, JSON.stringify(o)), warn: (o: object, m?: string) => console.log('WARN', m, JSON.stringify(o)), error: (o: object, m?: string) => console.log('ERR', m, JSON.stringify(o)) } : silentLogger,
+      logger: process.env.DEBUG_WORKER
+        ? {
+            info: (o: object, m?: string) => console.log('INFO', m, JSON.stringify(o)),
+            warn: (o: object, m?: string) => console.log('WARN', m, JSON.stringify(o)),
+            error: (o: object, m?: string) => console.log('ERR', m, JSON.stringify(o)),
+          }
+        : silentLogger,
     },
     { ...fast, ...config },
   );
@@ -66,10 +73,13 @@ function runWorker(s: TestServer, analyzer: VideoAnalyzer, config: Partial<Worke
 }
 
 const jobIn = (s: TestServer, jobId: string, ...statuses: string[]) =>
-  waitFor(async () => {
-    const job = await findJob(s.db, { jobId });
-    return job && statuses.includes(job.status) ? job : undefined;
-  }, { what: `job ${jobId} in ${statuses.join('/')}` });
+  waitFor(
+    async () => {
+      const job = await findJob(s.db, { jobId });
+      return job && statuses.includes(job.status) ? job : undefined;
+    },
+    { what: `job ${jobId} in ${statuses.join('/')}` },
+  );
 
 /** Messages in the queue, visible or in flight. */
 async function queueDepth(s: TestServer | undefined): Promise<number> {
@@ -156,10 +166,13 @@ describe('worker', () => {
     const job = await jobIn(server, jobId, 'failed');
     expect(job).toMatchObject({ errorCode: 'ANALYSIS_RETRIES_EXHAUSTED', attempts: 3 });
     expect(job.errorMessage).toMatch(/could not analyse this video after 3 attempts/);
-    const dead = await waitFor(async () => {
-      const messages = await server?.drainQueue(server.dlqUrl);
-      return messages && messages.length > 0 ? messages : undefined;
-    }, { what: 'the message in the dead-letter queue' });
+    const dead = await waitFor(
+      async () => {
+        const messages = await server?.drainQueue(server.dlqUrl);
+        return messages && messages.length > 0 ? messages : undefined;
+      },
+      { what: 'the message in the dead-letter queue' },
+    );
     expect(JSON.parse(dead[0]?.Body ?? '{}')).toMatchObject({ job_id: jobId });
     expect(calls).toHaveLength(3);
   });
@@ -175,10 +188,13 @@ describe('worker', () => {
     const job = await jobIn(server, jobId, 'failed');
     expect(job.errorCode).toBe('INVALID_MESSAGE');
     const dead: string[] = [];
-    await waitFor(async () => {
-      for (const m of (await server?.drainQueue(server.dlqUrl)) ?? []) dead.push(m.Body ?? '');
-      return dead.length >= 2;
-    }, { what: 'both poison messages in the dead-letter queue' });
+    await waitFor(
+      async () => {
+        for (const m of (await server?.drainQueue(server.dlqUrl)) ?? []) dead.push(m.Body ?? '');
+        return dead.length >= 2;
+      },
+      { what: 'both poison messages in the dead-letter queue' },
+    );
     expect(dead.sort()).toEqual([JSON.stringify({ job_id: jobId, sample_fps: 'many' }), 'this is not json'].sort());
     expect(calls).toHaveLength(0);
   });
@@ -197,7 +213,9 @@ describe('worker', () => {
     runWorker(server, analyzer, { leaseSeconds: 1 });
     await jobIn(server, jobId, 'processing');
     // Another worker takes the job over (as after a lease lapse).
-    await sql`update video_analysis_jobs set lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 hour' where id = ${jobId}`.execute(server.db);
+    await sql`update video_analysis_jobs set lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 hour' where id = ${jobId}`.execute(
+      server.db,
+    );
     await waitFor(() => sawAbort, { what: 'the analyzer to be aborted' });
     await worker?.stop();
     worker = undefined;
@@ -241,7 +259,13 @@ describe('worker, defensive paths', () => {
     server = await startTestServer();
     const jobId = await queuedJob(server);
     // Another worker took the job for its own message.
-    await claimJob(server.db, { jobId, leaseToken: crypto.randomUUID(), leaseOwner: 'other', leaseSeconds: 300, messageId: 'the-original' });
+    await claimJob(server.db, {
+      jobId,
+      leaseToken: crypto.randomUUID(),
+      leaseOwner: 'other',
+      leaseSeconds: 300,
+      messageId: 'the-original',
+    });
     const { analyzer, calls } = countingAnalyzer(async () => sampleResult());
     runWorker(server, analyzer);
     await waitFor(async () => (await queueDepth(server)) === 0, { what: 'the duplicate to be dropped' });

@@ -39,7 +39,10 @@ const token = await signDevToken(secret, {
   userId: values.user,
   role: values.role,
   orgId: values.org,
-  features: values.features?.split(',').map((f) => f.trim()).filter(Boolean),
+  features: values.features
+    ?.split(',')
+    .map((f) => f.trim())
+    .filter(Boolean),
   expiresIn: values.expires,
   issuer: process.env.AUTH_ISSUER,
   audience: process.env.AUTH_AUDIENCE,

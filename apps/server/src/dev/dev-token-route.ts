@@ -37,7 +37,10 @@ const DevTokenRequestSchema = z
  * browser says where the request comes from (Origin), only the dev CORS
  * allow-list's origins.
  */
-export function registerDevTokenRoute(app: FastifyInstance, options: { secret: string; allowedOrigins: readonly string[] }): void {
+export function registerDevTokenRoute(
+  app: FastifyInstance,
+  options: { secret: string; allowedOrigins: readonly string[] },
+): void {
   const allowedOrigins = new Set(options.allowedOrigins);
   app.post('/dev/token', {
     // Before the body is parsed: a refused caller learns nothing about the input it sent.
@@ -63,7 +66,12 @@ export function registerDevTokenRoute(app: FastifyInstance, options: { secret: s
       const parsed = DevTokenRequestSchema.safeParse(request.body);
       if (!parsed.success) {
         const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-        return sendHttpError(400, request, reply, `Send { userId, role: "coach_pro_plus" | "org_pro", orgId? } as JSON (${problems}).`);
+        return sendHttpError(
+          400,
+          request,
+          reply,
+          `Send { userId, role: "coach_pro_plus" | "org_pro", orgId? } as JSON (${problems}).`,
+        );
       }
       const { userId, role, orgId } = parsed.data;
       const token = await signDevToken(options.secret, { userId, role, orgId, expiresIn: `${DEV_TOKEN_LIFETIME_SECONDS}s` });
@@ -78,7 +86,14 @@ function sendForbidden(request: FastifyRequest, reply: FastifyReply, message: st
     error: {
       message,
       code: -32003,
-      data: { code: 'FORBIDDEN', httpStatus: 403, path: null, appCode: DEV_TOKEN_FORBIDDEN, requestId: request.id, fieldErrors: null },
+      data: {
+        code: 'FORBIDDEN',
+        httpStatus: 403,
+        path: null,
+        appCode: DEV_TOKEN_FORBIDDEN,
+        requestId: request.id,
+        fieldErrors: null,
+      },
     },
   });
 }

@@ -20,22 +20,19 @@ const AuthErrorContext = createContext<(error: unknown) => void>(() => {});
  */
 export const useAuthErrorHandler = () => useContext(AuthErrorContext);
 /** Answers that say "try again later"; every other error would repeat, so it is not retried. */
-const TRANSIENT_ERRORS: readonly (AppErrorCode | undefined)[] = [undefined, 'SERVICE_UNAVAILABLE', 'TOO_MANY_REQUESTS', 'INTERNAL'];
+const TRANSIENT_ERRORS: readonly (AppErrorCode | undefined)[] = [
+  undefined,
+  'SERVICE_UNAVAILABLE',
+  'TOO_MANY_REQUESTS',
+  'INTERNAL',
+];
 
 /**
  * The typed API for one signed-in user: a fresh client and query cache per
  * token (mount it with `key={token}`), so nothing cached crosses users. An
  * answer saying the token is no longer accepted calls `onAuthError`.
  */
-export function ApiProvider({
-  token,
-  onAuthError,
-  children,
-}: {
-  token: string;
-  onAuthError: () => void;
-  children: ReactNode;
-}) {
+export function ApiProvider({ token, onAuthError, children }: { token: string; onAuthError: () => void; children: ReactNode }) {
   const [onError] = useState(() => (error: unknown) => {
     if (AUTH_ERRORS.includes(errorCodeOf(error))) onAuthError();
   });

@@ -42,7 +42,9 @@ function LocalUserForm({ onSignedIn }: { onSignedIn: (token: string) => void }) 
   return (
     <form onSubmit={(event) => void submit(event)} aria-labelledby={`${id}-legend`}>
       <h3 id={`${id}-legend`}>As a local user</h3>
-      <p className="hint">The local API (started by <code>pnpm dev</code>) signs a token for any user you name.</p>
+      <p className="hint">
+        The local API (started by <code>pnpm dev</code>) signs a token for any user you name.
+      </p>
       <div className="field">
         <label htmlFor={`${id}-user`}>User id</label>
         <input id={`${id}-user`} value={userId} onChange={(e) => setUserId(e.target.value)} required autoComplete="username" />

@@ -3,8 +3,8 @@ import { useId, useMemo, useState } from 'react';
 
 import { useTRPC } from '../api/trpc.tsx';
 import type { FrameRecord } from './metrics-file.ts';
-import { MIN_KEYPOINT_SCORE } from './skeleton.ts';
 import { SkeletonOverlay } from './skeleton-overlay.tsx';
+import { MIN_KEYPOINT_SCORE } from './skeleton.ts';
 
 /** jobs.get signs the first 60 frame links; jobs.frames pages through the rest 60 at a time. */
 const PAGE = 60;

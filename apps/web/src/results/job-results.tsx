@@ -33,7 +33,12 @@ export function JobResults({ jobId }: { jobId: string }) {
       {metrics.isPending && <p role="status">Loading the charts…</p>}
       {metrics.data && <MetricCharts frames={metrics.data.frames} />}
       {artifacts.frameCount > 0 && (
-        <FrameViewer jobId={jobId} frameCount={artifacts.frameCount} firstPage={artifacts.frames} records={metrics.data?.frames} />
+        <FrameViewer
+          jobId={jobId}
+          frameCount={artifacts.frameCount}
+          firstPage={artifacts.frames}
+          records={metrics.data?.frames}
+        />
       )}
     </div>
   );

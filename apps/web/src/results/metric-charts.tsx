@@ -81,8 +81,19 @@ function MetricChart({ chart, frames }: { chart: ChartSpec; frames: readonly Fra
         <ResponsiveContainer width="100%" height={200}>
           <LineChart data={rows} margin={{ top: 8, right: 12, bottom: 4, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" stroke="#d1d5db" />
-            <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} unit=" s" tickFormatter={(t: number) => t.toFixed(1)} />
-            <YAxis width={44} unit={suffix} domain={['auto', 'auto']} tickFormatter={(v: number) => v.toFixed(chart.unit === '°' ? 0 : 1)} />
+            <XAxis
+              dataKey="t"
+              type="number"
+              domain={['dataMin', 'dataMax']}
+              unit=" s"
+              tickFormatter={(t: number) => t.toFixed(1)}
+            />
+            <YAxis
+              width={44}
+              unit={suffix}
+              domain={['auto', 'auto']}
+              tickFormatter={(v: number) => v.toFixed(chart.unit === '°' ? 0 : 1)}
+            />
             <Tooltip
               labelFormatter={(t) => `${Number(t).toFixed(2)} s`}
               formatter={(value) => (typeof value === 'number' ? `${value.toFixed(1)}${suffix}` : '–')}

@@ -35,7 +35,11 @@ export function SummaryNumbers({ result }: { result: AnalysisResult }) {
     },
     { label: 'Shoulder tilt', value: degrees(m.shoulderTilt), detail: range(m.shoulderTilt) },
     { label: 'Hip tilt', value: degrees(m.hipTilt), detail: range(m.hipTilt) },
-    { label: 'Front side', value: result.frontSide ?? '–', detail: result.frontSide ? 'leg nearer the bowler' : 'could not be told' },
+    {
+      label: 'Front side',
+      value: result.frontSide ?? '–',
+      detail: result.frontSide ? 'leg nearer the bowler' : 'could not be told',
+    },
     {
       label: 'Clear frames',
       value: `${result.reliableFrameCount} of ${result.frameCount}`,
@@ -48,8 +52,8 @@ export function SummaryNumbers({ result }: { result: AnalysisResult }) {
       <h3 id="summary-heading">Summary</h3>
       {!result.reliable && (
         <p className="warning">
-          Few frames showed the whole player clearly, so treat these numbers with care. Film from head to toe, side-on, in
-          good light.
+          Few frames showed the whole player clearly, so treat these numbers with care. Film from head to toe, side-on, in good
+          light.
         </p>
       )}
       <dl className="summary-grid">

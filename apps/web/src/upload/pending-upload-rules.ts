@@ -3,7 +3,15 @@ import { errorCodeOf, isPauseReason, pauseReason, UploadError } from '@coach/cli
 import type { PendingUpload } from './pending-upload-store.ts';
 
 /** API answers after which the same upload cannot go on: it is over, or was never there. */
-const FINAL_CODES = new Set(['UPLOAD_EXPIRED', 'UPLOAD_ABORTED', 'UPLOAD_CLOSED', 'UPLOAD_NOT_FOUND', 'JOB_NOT_FOUND', 'UPLOAD_PARTS_INVALID', 'UPLOAD_REJECTED']);
+const FINAL_CODES = new Set([
+  'UPLOAD_EXPIRED',
+  'UPLOAD_ABORTED',
+  'UPLOAD_CLOSED',
+  'UPLOAD_NOT_FOUND',
+  'JOB_NOT_FOUND',
+  'UPLOAD_PARTS_INVALID',
+  'UPLOAD_REJECTED',
+]);
 
 /**
  * The transfer under way: its job id once the server created the job, and
@@ -32,7 +40,12 @@ export function isRecordOf(stored: PendingUpload | null, jobId: string | undefin
 
 /** True when the failed transfer of `jobId` can go on later: its record is kept and the server did not close the upload. */
 export function canResumeAfter(error: unknown, stored: PendingUpload | null, jobId: string | undefined): boolean {
-  return isRecordOf(stored, jobId) && error instanceof UploadError && error.jobId === jobId && !FINAL_CODES.has(errorCodeOf(error) ?? '');
+  return (
+    isRecordOf(stored, jobId) &&
+    error instanceof UploadError &&
+    error.jobId === jobId &&
+    !FINAL_CODES.has(errorCodeOf(error) ?? '')
+  );
 }
 
 /**

@@ -46,8 +46,8 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
       {upload.pending && !busy && (
         <div className="notice" role="note">
           <p>
-            An upload of <strong>{upload.pending.fileName}</strong> ({formatBytes(upload.pending.sizeBytes)}) did not
-            finish. Choose the same file to resume it where it stopped.
+            An upload of <strong>{upload.pending.fileName}</strong> ({formatBytes(upload.pending.sizeBytes)}) did not finish.
+            Choose the same file to resume it where it stopped.
             {replacing && (
               <>
                 {' '}

@@ -98,11 +98,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
   );
 
   const transfer = useCallback(
-    async (
-      file: File,
-      current: Transfer,
-      send: (options: TransferOptions) => Promise<UploadResult>,
-    ) => {
+    async (file: File, current: Transfer, send: (options: TransferOptions) => Promise<UploadResult>) => {
       const { signal } = current.controller;
       let latest: UploadProgress | undefined;
       const meter = new ProgressMeter(file.size, (progress) => {
@@ -119,7 +115,13 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
           status: 'uploaded',
           fileName: file.name,
           jobId: done.jobId,
-          progress: latest ?? { phase: 'completed', bytesSent: file.size, totalBytes: file.size, bytesPerSecond: null, etaSeconds: 0 },
+          progress: latest ?? {
+            phase: 'completed',
+            bytesSent: file.size,
+            totalBytes: file.size,
+            bytesPerSecond: null,
+            etaSeconds: 0,
+          },
         });
         onUploadedRef.current?.(done.jobId);
       } catch (error) {

@@ -1,5 +1,6 @@
-import { SignJWT } from 'jose';
 import { createSecretKey } from 'node:crypto';
+
+import { SignJWT } from 'jose';
 
 export interface DevTokenClaims {
   userId: string;

@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { createSecretKey, type KeyObject } from 'node:crypto';
+
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 
 import type { AuthState, Identity } from './identity.ts';
@@ -60,9 +61,7 @@ interface VerifiedToken {
 export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier {
   // A KeyObject imported once is several times faster to verify with than a raw secret.
   const key: KeyObject | JWTVerifyGetKey =
-    config.kind === 'hs256'
-      ? createSecretKey(Buffer.from(config.secret, 'utf8'))
-      : createRemoteJWKSet(new URL(config.jwksUrl));
+    config.kind === 'hs256' ? createSecretKey(Buffer.from(config.secret, 'utf8')) : createRemoteJWKSet(new URL(config.jwksUrl));
   const options = {
     algorithms: config.kind === 'hs256' ? ['HS256'] : ['RS256', 'ES256', 'PS256', 'EdDSA'],
     issuer: config.issuer,
@@ -93,8 +92,7 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     if (known) verified.delete(token);
 
     try {
-      const { payload } =
-        typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
+      const { payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options);
       const claims = ClaimsSchema.safeParse(payload);
       if (!claims.success) return { status: 'invalid', reason: 'TOKEN_INVALID' };
       if (maxLifetimeSeconds !== undefined && livesTooLong(payload, Math.floor(now / 1000), maxLifetimeSeconds)) {

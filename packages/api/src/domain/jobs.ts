@@ -1,3 +1,4 @@
+import type { ObjectStorage } from '@coach/aws';
 import {
   findOwnedJob,
   findOwnedSession,
@@ -8,16 +9,13 @@ import {
   type Owner,
   type VideoAnalysisJob,
 } from '@coach/db';
-
-import type { ObjectStorage } from '@coach/aws';
-
 import { frameKey, parseStoredResult, type AnalysisResult, type JobFailureCode, type Logger } from '@coach/jobs';
 
 import type { ApiConfig } from '../context.ts';
-import type { UsageMeter } from './usage-meter.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, toPage } from './pagination.ts';
 import { sessionNotFound } from './sessions.ts';
+import type { UsageMeter } from './usage-meter.ts';
 
 export interface JobView {
   jobId: string;
@@ -129,7 +127,10 @@ export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: s
 }
 
 /** A page of signed frame links of a completed job that stored frames. */
-export async function listFrames(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string; offset: number; limit: number }) {
+export async function listFrames(
+  deps: LinkDeps,
+  p: { owner: Owner; userId: string; jobId: string; offset: number; limit: number },
+) {
   const view = await getJob(deps, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { frames: [], frameCount: 0, nextOffset: null, expiresIn: deps.config.downloadUrlExpiresSeconds };
@@ -170,10 +171,7 @@ async function signFrames(
   return { frames, frameCount, nextOffset: end < frameCount ? end : null };
 }
 
-export async function listJobs(
-  deps: ReadDeps,
-  p: { owner: Owner; sessionId: string; limit: number; cursor?: string },
-) {
+export async function listJobs(deps: ReadDeps, p: { owner: Owner; sessionId: string; limit: number; cursor?: string }) {
   const after = decodeCursor(p.cursor);
   const rows = await listOwnedJobs(deps.db, { ...p, after });
   // An empty page must still tell "no jobs yet" from "no such session".

@@ -57,7 +57,13 @@ async function openMultipartJob(db: Kysely<Database>, p: { owner: Owner; jobId: 
 
 /** Checks that an already-loaded (and owner-checked) job is a multipart upload still accepting parts. */
 function asOpenMultipart(job: VideoAnalysisJob): MultipartJob {
-  if (job.uploadMode !== 'multipart' || !job.multipartUploadId || !job.partSizeBytes || !job.partCount || !job.declaredSizeBytes) {
+  if (
+    job.uploadMode !== 'multipart' ||
+    !job.multipartUploadId ||
+    !job.partSizeBytes ||
+    !job.partCount ||
+    !job.declaredSizeBytes
+  ) {
     throw new AppError('NOT_MULTIPART', 'This upload is a single PUT; it has no parts. Use its presignedUrl.');
   }
   if (job.status !== 'awaiting_upload') {
@@ -125,7 +131,10 @@ export async function recordParts(
   p: { owner: Owner; jobId: string; parts: RecordedPart[] },
 ): Promise<UploadProgress> {
   const open = await openMultipartJob(db, p);
-  assertPartNumbers(p.parts.map((part) => part.partNumber), open.partCount);
+  assertPartNumbers(
+    p.parts.map((part) => part.partNumber),
+    open.partCount,
+  );
   await upsertUploadParts(db, { jobId: open.job.id, parts: p.parts });
   return progressOf(db, open);
 }
@@ -171,14 +180,20 @@ export async function assembleMultipart(
 ): Promise<void> {
   const open = asOpenMultipart(job);
   if (given?.length) {
-    assertPartNumbers(given.map((part) => part.partNumber), open.partCount);
+    assertPartNumbers(
+      given.map((part) => part.partNumber),
+      open.partCount,
+    );
     await upsertUploadParts(deps.db, { jobId: job.id, parts: given });
   }
   const progress = await progressOf(deps.db, open);
   if (progress.missingPartNumbers.length > 0) {
     const shown = progress.missingPartNumbers.slice(0, 20).join(', ');
     const more = progress.missingPartNumbers.length > 20 ? ` and ${progress.missingPartNumbers.length - 20} more` : '';
-    throw new AppError('UPLOAD_INCOMPLETE', `Parts ${shown}${more} have not been uploaded yet. Upload them, then complete again.`);
+    throw new AppError(
+      'UPLOAD_INCOMPLETE',
+      `Parts ${shown}${more} have not been uploaded yet. Upload them, then complete again.`,
+    );
   }
   try {
     await deps.storage.completeMultipartUpload({ key: job.s3Key, uploadId: open.uploadId, parts: progress.parts });

@@ -1,5 +1,6 @@
-import type { PageCursor } from '@coach/db';
 import { z } from 'zod';
+
+import type { PageCursor } from '@coach/db';
 
 import { AppError } from './errors.ts';
 

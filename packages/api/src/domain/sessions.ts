@@ -50,19 +50,13 @@ export async function createSession(
 }
 
 /** Another owner's session is reported exactly like a missing one. */
-export async function getSession(
-  db: Kysely<Database>,
-  p: { owner: Owner; sessionId: string },
-): Promise<SessionView> {
+export async function getSession(db: Kysely<Database>, p: { owner: Owner; sessionId: string }): Promise<SessionView> {
   const row = await findOwnedSession(db, p);
   if (!row) throw sessionNotFound();
   return toSessionView(row);
 }
 
-export async function listSessions(
-  db: Kysely<Database>,
-  p: { owner: Owner; limit: number; cursor?: string },
-) {
+export async function listSessions(db: Kysely<Database>, p: { owner: Owner; limit: number; cursor?: string }) {
   const rows = await listOwnedSessions(db, { owner: p.owner, limit: p.limit, after: decodeCursor(p.cursor) });
   return toPage(rows, p.limit, toSessionView);
 }

@@ -3,8 +3,8 @@ import { tracked, type TrackedEnvelope } from '@trpc/server';
 import { findOwnedJob, type Database, type Kysely, type Owner, type VideoAnalysisJob } from '@coach/db';
 import { isTerminal, type Logger } from '@coach/jobs';
 
-import type { ApiConfig } from '../context.ts';
 import type { ScheduleAt } from '../clock.ts';
+import type { ApiConfig } from '../context.ts';
 import type { JobEvents } from '../events/job-events.ts';
 import { AppError } from './errors.ts';
 import { jobNotFound, toJobView, type JobView } from './jobs.ts';
@@ -42,10 +42,7 @@ const isOwnedBy = (row: VideoAnalysisJob, owner: Owner) => row.ownerType === own
  * terminal; and it ends when the token expires, without tRPC's end-of-stream
  * event, so the client reconnects with its fresh token and resumes.
  */
-export async function openJobWatch(
-  deps: WatchJobDeps,
-  p: WatchJobParams,
-): Promise<AsyncGenerator<TrackedEnvelope<JobView>>> {
+export async function openJobWatch(deps: WatchJobDeps, p: WatchJobParams): Promise<AsyncGenerator<TrackedEnvelope<JobView>>> {
   const { expiresAt } = p.user;
   if (expiresAt !== undefined && expiresAt <= deps.now().getTime()) {
     throw new AppError('TOKEN_EXPIRED', 'Your sign-in has expired. Sign in again.');
@@ -61,8 +58,7 @@ export async function openJobWatch(
 
   const inbox = createInbox();
   const unfollow = deps.jobEvents.follow(p.jobId, inbox.listener);
-  const cancelExpiry =
-    expiresAt === undefined ? () => {} : deps.scheduleAt(new Date(expiresAt), () => inbox.expire());
+  const cancelExpiry = expiresAt === undefined ? () => {} : deps.scheduleAt(new Date(expiresAt), () => inbox.expire());
   // The generator's own `finally` never runs if tRPC drops it unstarted (the client left
   // at once), so the abort signal frees the stream too; whichever comes first.
   let closed = false;
@@ -83,7 +79,15 @@ export async function openJobWatch(
     // Read after following, so a change between the two is not missed.
     const first = await findOwnedJob(deps.db, { jobId: p.jobId, owner: p.owner });
     if (!first) throw jobNotFound();
-    return streamJob({ first, toView: (row) => toJobView(row, deps.logger), owner: p.owner, lastEventId: p.lastEventId, signal: p.signal, inbox, close });
+    return streamJob({
+      first,
+      toView: (row) => toJobView(row, deps.logger),
+      owner: p.owner,
+      lastEventId: p.lastEventId,
+      signal: p.signal,
+      inbox,
+      close,
+    });
   } catch (error) {
     close();
     throw error;

@@ -14,16 +14,20 @@ export const jobsRouter = {
   frames: protectedProcedure
     .input(ListFramesInputSchema)
     .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
-  list: protectedProcedure.input(ListJobsInputSchema).query(({ ctx, input }) =>
-    listJobs(ctx, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
-  ),
+  list: protectedProcedure
+    .input(ListJobsInputSchema)
+    .query(({ ctx, input }) =>
+      listJobs(ctx, { owner: ctx.owner, sessionId: input.sessionId, limit: input.limit, cursor: input.cursor }),
+    ),
   /**
    * Live status over SSE until the job is terminal. Reconnecting clients pass
    * the last event id (tRPC's httpSubscriptionLink does) and resume from there.
    * Refusals (too many streams, a foreign job) come before the stream opens, so
    * they carry their own code; the stream ends when the token expires.
    */
-  watch: protectedProcedure.input(WatchJobInputSchema).subscription(({ ctx, input, signal }) =>
-    openJobWatch(ctx, { user: ctx.user, owner: ctx.owner, jobId: input.jobId, lastEventId: input.lastEventId, signal }),
-  ),
+  watch: protectedProcedure
+    .input(WatchJobInputSchema)
+    .subscription(({ ctx, input, signal }) =>
+      openJobWatch(ctx, { user: ctx.user, owner: ctx.owner, jobId: input.jobId, lastEventId: input.lastEventId, signal }),
+    ),
 } satisfies TRPCRouterRecord;

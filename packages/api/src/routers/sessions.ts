@@ -5,15 +5,13 @@ import { protectedProcedure } from '../trpc.ts';
 import { CreateSessionInputSchema, PageInputSchema, SessionRefInputSchema } from '../validation.ts';
 
 export const sessionsRouter = {
-  create: protectedProcedure.input(CreateSessionInputSchema).mutation(({ ctx, input }) =>
-    createSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, ...input }),
-  ),
+  create: protectedProcedure
+    .input(CreateSessionInputSchema)
+    .mutation(({ ctx, input }) => createSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
   get: protectedProcedure
     .input(SessionRefInputSchema)
     .query(({ ctx, input }) => getSession(ctx.db, { owner: ctx.owner, sessionId: input.sessionId })),
   list: protectedProcedure
     .input(PageInputSchema.optional())
-    .query(({ ctx, input }) =>
-      listSessions(ctx.db, { owner: ctx.owner, limit: input?.limit ?? 20, cursor: input?.cursor }),
-    ),
+    .query(({ ctx, input }) => listSessions(ctx.db, { owner: ctx.owner, limit: input?.limit ?? 20, cursor: input?.cursor })),
 } satisfies TRPCRouterRecord;

@@ -5,9 +5,9 @@ import { abortError, StorageHttpError, UploadError } from './errors.ts';
 import { PartRecorder } from './part-recorder.ts';
 import { PartSigner } from './part-signer.ts';
 import type { ProgressTracker } from './progress.ts';
-import type { UploadSource } from './source.ts';
 import { decidePutRetry, putBlob, type FetchLike } from './put.ts';
 import { withRetry, type RetryDecision, type RetryPolicy } from './retry.ts';
+import type { UploadSource } from './source.ts';
 
 export interface PartPlan {
   partSizeBytes: number;

@@ -1,8 +1,8 @@
-import type { VideoContentType } from '@coach/api';
-
 // Node's file-backed Blob under the `node` condition, a stub that refuses paths everywhere else
 // (package.json "imports"), so a browser bundle never contains node:fs.
 import { openFileAsBlob } from '#node-file';
+
+import type { VideoContentType } from '@coach/api';
 
 import { isNodeStream, isWebStream, StreamReader, type ByteStream } from './stream-source.ts';
 

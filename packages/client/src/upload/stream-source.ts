@@ -85,9 +85,7 @@ export class StreamReader {
     while (left > 0) {
       const chunk = await this.next();
       if (!chunk) {
-        throw new Error(
-          `The stream ended after ${this.position} bytes, but sizeBytes says ${this.size}: nothing was completed.`,
-        );
+        throw new Error(`The stream ended after ${this.position} bytes, but sizeBytes says ${this.size}: nothing was completed.`);
       }
       const used = chunk.byteLength <= left ? chunk : chunk.subarray(0, left);
       if (used !== chunk) this.leftover = chunk.subarray(left);

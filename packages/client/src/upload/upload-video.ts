@@ -1,7 +1,7 @@
 import type { RouterOutputs, VideoContentType } from '@coach/api';
 
-import { errorCodeOf } from '../error-code.ts';
 import type { ApiClient } from '../client.ts';
+import { errorCodeOf } from '../error-code.ts';
 import { callApi } from './api-retry.ts';
 import { abortError, isPauseReason, UploadError } from './errors.ts';
 import { partRange, sendParts, type PartPlan } from './multipart.ts';

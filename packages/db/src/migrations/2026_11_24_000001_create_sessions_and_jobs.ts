@@ -31,11 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_by', 'text', (c) => c.notNull())
     .addColumn('video_id', 'uuid', (c) => c.notNull().unique())
     .addColumn('status', 'text', (c) =>
-      c
-        .notNull()
-        .check(
-          sql`status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired')`,
-        ),
+      c.notNull().check(sql`status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired')`),
     )
     .addColumn('sample_fps', 'integer', (c) => c.notNull().check(sql`sample_fps between 1 and 30`))
     .addColumn('include_frames', 'boolean', (c) => c.notNull())

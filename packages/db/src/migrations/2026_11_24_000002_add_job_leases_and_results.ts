@@ -9,7 +9,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('lease_owner', 'text')
     .addColumn('lease_expires_at', 'timestamptz')
     .addColumn('progress_percent', 'integer', (c) =>
-      c.notNull().defaultTo(0).check(sql`progress_percent between 0 and 100`),
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`progress_percent between 0 and 100`),
     )
     .addColumn('frames_total', 'integer')
     .addColumn('frames_done', 'integer', (c) => c.notNull().defaultTo(0))

@@ -4,14 +4,21 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('video_analysis_jobs')
-    .addColumn('upload_mode', 'text', (c) => c.notNull().defaultTo('single').check(sql`upload_mode in ('single', 'multipart')`))
+    .addColumn('upload_mode', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('single')
+        .check(sql`upload_mode in ('single', 'multipart')`),
+    )
     .addColumn('multipart_upload_id', 'text')
     .addColumn('part_size_bytes', 'bigint')
     .addColumn('part_count', 'integer')
     .execute();
   // A new terminal status: the uploader gave up (upload.abort).
   await sql`alter table video_analysis_jobs drop constraint video_analysis_jobs_status_check`.execute(db);
-  await sql`alter table video_analysis_jobs add constraint video_analysis_jobs_status_check check (status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired', 'aborted'))`.execute(db);
+  await sql`alter table video_analysis_jobs add constraint video_analysis_jobs_status_check check (status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired', 'aborted'))`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('upload_parts')
@@ -27,7 +34,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('upload_parts').execute();
   await sql`alter table video_analysis_jobs drop constraint video_analysis_jobs_status_check`.execute(db);
-  await sql`alter table video_analysis_jobs add constraint video_analysis_jobs_status_check check (status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired'))`.execute(db);
+  await sql`alter table video_analysis_jobs add constraint video_analysis_jobs_status_check check (status in ('awaiting_upload', 'queued', 'processing', 'completed', 'failed', 'rejected', 'expired'))`.execute(
+    db,
+  );
   await db.schema
     .alterTable('video_analysis_jobs')
     .dropColumn('upload_mode')

@@ -19,24 +19,26 @@ export async function claimLeasedJob(
     messageId?: string;
   },
 ): Promise<VideoAnalysisJob | undefined> {
-  return db
-    .updateTable('videoAnalysisJobs')
-    .set({
-      status: p.to,
-      leaseToken: p.leaseToken,
-      leaseOwner: p.leaseOwner,
-      leaseMessageId: p.messageId ?? null,
-      leaseExpiresAt: sql<Date>`now() + make_interval(secs => ${p.leaseSeconds})`,
-      attempts: sql<number>`attempts + 1`,
-      startedAt: sql<Date>`coalesce(started_at, now())`,
-      updatedAt: sql<Date>`now()`,
-    })
-    .where('id', '=', p.jobId)
-    .where('status', 'in', p.from)
-    // A live lease is another worker's: only a lapsed one may be taken over.
-    .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
-    .returningAll()
-    .executeTakeFirst();
+  return (
+    db
+      .updateTable('videoAnalysisJobs')
+      .set({
+        status: p.to,
+        leaseToken: p.leaseToken,
+        leaseOwner: p.leaseOwner,
+        leaseMessageId: p.messageId ?? null,
+        leaseExpiresAt: sql<Date>`now() + make_interval(secs => ${p.leaseSeconds})`,
+        attempts: sql<number>`attempts + 1`,
+        startedAt: sql<Date>`coalesce(started_at, now())`,
+        updatedAt: sql<Date>`now()`,
+      })
+      .where('id', '=', p.jobId)
+      .where('status', 'in', p.from)
+      // A live lease is another worker's: only a lapsed one may be taken over.
+      .where((eb) => eb.or([eb('status', '!=', 'processing'), eb('leaseExpiresAt', '<', sql<Date>`now()`)]))
+      .returningAll()
+      .executeTakeFirst()
+  );
 }
 
 /** Pushes the lease out; false means the lease is no longer ours. */
@@ -124,10 +126,7 @@ export function findStaleQueuedJobs(db: Kysely<Database>, p: { staleSeconds: num
  * sweeper redispatches it; false when it is no longer queued or stale (staleness
  * is re-checked here: another sweeper may have just redispatched it).
  */
-export async function touchStaleQueuedJob(
-  db: Kysely<Database>,
-  p: { jobId: string; staleSeconds: number },
-): Promise<boolean> {
+export async function touchStaleQueuedJob(db: Kysely<Database>, p: { jobId: string; staleSeconds: number }): Promise<boolean> {
   const row = await db
     .updateTable('videoAnalysisJobs')
     .set({ updatedAt: sql<Date>`now()` })

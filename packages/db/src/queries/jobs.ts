@@ -94,10 +94,7 @@ export async function findOwnedJob(
     .executeTakeFirst();
 }
 
-export async function findJob(
-  db: Kysely<Database>,
-  params: { jobId: string },
-): Promise<VideoAnalysisJob | undefined> {
+export async function findJob(db: Kysely<Database>, params: { jobId: string }): Promise<VideoAnalysisJob | undefined> {
   return db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', params.jobId).executeTakeFirst();
 }
 

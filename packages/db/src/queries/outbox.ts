@@ -23,10 +23,7 @@ export async function insertOutboxMessage(
     .execute();
 }
 
-export async function findOutboxMessage(
-  db: Kysely<Database>,
-  params: { dedupeKey: string },
-): Promise<OutboxMessage | undefined> {
+export async function findOutboxMessage(db: Kysely<Database>, params: { dedupeKey: string }): Promise<OutboxMessage | undefined> {
   return db.selectFrom('outboxMessages').selectAll().where('dedupeKey', '=', params.dedupeKey).executeTakeFirst();
 }
 

@@ -11,10 +11,7 @@ export interface InsertSessionParams {
   playerIds: string[];
 }
 
-export async function insertSession(
-  db: Kysely<Database>,
-  params: InsertSessionParams,
-): Promise<VideoSession> {
+export async function insertSession(db: Kysely<Database>, params: InsertSessionParams): Promise<VideoSession> {
   return db
     .insertInto('videoSessions')
     .values({

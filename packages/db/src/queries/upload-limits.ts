@@ -18,7 +18,9 @@ const COUNT_STATEMENT = sql.raw(preparedMarker('count_upload_usage'));
 export async function lockUploadQuota(db: Kysely<Database>, params: { userId: string; owner: Owner }): Promise<void> {
   const ownerKey = `upload-quota-owner:${params.owner.type}:${params.owner.id}`;
   const userKey = `upload-quota-user:${params.userId}`;
-  await sql`${LOCK_STATEMENT} select pg_advisory_xact_lock(hashtextextended(${ownerKey}, 0)), pg_advisory_xact_lock(hashtextextended(${userKey}, 0))`.execute(db);
+  await sql`${LOCK_STATEMENT} select pg_advisory_xact_lock(hashtextextended(${ownerKey}, 0)), pg_advisory_xact_lock(hashtextextended(${userKey}, 0))`.execute(
+    db,
+  );
 }
 
 export interface UploadUsage {

@@ -8,10 +8,7 @@ export interface RecordedPart {
 }
 
 /** Records (or re-records, after a re-upload) parts of one job's multipart upload. */
-export async function upsertUploadParts(
-  db: Kysely<Database>,
-  params: { jobId: string; parts: RecordedPart[] },
-): Promise<void> {
+export async function upsertUploadParts(db: Kysely<Database>, params: { jobId: string; parts: RecordedPart[] }): Promise<void> {
   if (params.parts.length === 0) return;
   await db
     .insertInto('uploadParts')

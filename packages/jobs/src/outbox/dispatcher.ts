@@ -1,9 +1,9 @@
 import type { MessageQueue } from '@coach/aws';
 import {
   claimDueOutboxMessages,
-  insertOutboxMessage,
   claimOutboxMessage,
   findOutboxMessage,
+  insertOutboxMessage,
   isDatabaseUnavailable,
   markOutboxMessageFailed,
   markOutboxMessageSent,

@@ -57,13 +57,23 @@ export async function generateTestVideo(options: GenerateTestVideoOptions): Prom
     container === 'webm'
       ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-c:a', 'libopus']
       : codec === 'hevc'
-        ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p10le', '-tag:v', 'hvc1', '-x265-params', 'log-level=error', '-c:a', 'aac']
+        ? [
+            '-c:v',
+            'libx265',
+            '-preset',
+            'ultrafast',
+            '-pix_fmt',
+            'yuv420p10le',
+            '-tag:v',
+            'hvc1',
+            '-x265-params',
+            'log-level=error',
+            '-c:a',
+            'aac',
+          ]
         : ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac'];
   const encodedPath = rotation === 0 ? path : `${path}.unrotated.${container}`;
-  await runFfmpeg([
-    '-f', 'lavfi', '-i', source, ...audioInput,
-    ...codecs, '-f', container, encodedPath,
-  ]);
+  await runFfmpeg(['-f', 'lavfi', '-i', source, ...audioInput, ...codecs, '-f', container, encodedPath]);
   if (rotation !== 0) {
     try {
       await setRotation(encodedPath, path, rotation, container);
@@ -92,9 +102,14 @@ async function setRotation(input: string, output: string, rotation: Rotation, fo
   const { ffmpegPath } = await resolveFfmpeg();
   try {
     for (const args of attempts) {
-      const result = await runTool('ffmpeg', ffmpegPath, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args, '-f', format, tmp], {
-        timeoutMs: GENERATE_TIMEOUT_MS,
-      });
+      const result = await runTool(
+        'ffmpeg',
+        ffmpegPath,
+        ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args, '-f', format, tmp],
+        {
+          timeoutMs: GENERATE_TIMEOUT_MS,
+        },
+      );
       if (result.exitCode !== 0) continue;
       if ((await probeVideo(tmp)).rotation === rotation) {
         await rename(tmp, output);
@@ -110,8 +125,15 @@ async function setRotation(input: string, output: string, rotation: Rotation, fo
 /** A short AAC tone in an .m4a (brand `M4A `, as iTunes and phones write it): an audio-only file, for "no video stream" tests. */
 export async function generateTestAudio(options: { path: string; seconds: number }): Promise<string> {
   await runFfmpeg([
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${options.seconds}`,
-    '-c:a', 'aac', '-f', 'ipod', options.path,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${options.seconds}`,
+    '-c:a',
+    'aac',
+    '-f',
+    'ipod',
+    options.path,
   ]);
   return options.path;
 }

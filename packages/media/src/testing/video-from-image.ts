@@ -34,10 +34,29 @@ export async function videoFromImage(options: VideoFromImageOptions): Promise<st
     `zoompan=z='${zoom}':x='(iw-iw/zoom)*on/${frames}':y='(ih-ih/zoom)/2':d=1:s=${outWidth}x${outHeight}:fps=${fps}`,
   ].join(',');
   await runFfmpeg([
-    '-loop', '1', '-framerate', String(fps), '-i', imagePath,
-    '-vf', filter, '-frames:v', String(frames),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
-    '-f', 'mp4', path,
+    '-loop',
+    '1',
+    '-framerate',
+    String(fps),
+    '-i',
+    imagePath,
+    '-vf',
+    filter,
+    '-frames:v',
+    String(frames),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '20',
+    '-pix_fmt',
+    'yuv420p',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    path,
   ]);
   return path;
 }

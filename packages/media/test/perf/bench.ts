@@ -17,7 +17,12 @@ try {
   console.log(`generate ${seconds}s 720p30 H.264: ${((performance.now() - start) / 1000).toFixed(1)} s`);
   const probe = await probeVideo(clip);
 
-  for (const [fps, maxDimension] of [[30, 640], [10, 640], [10, 256], [30, 1280]] as const) {
+  for (const [fps, maxDimension] of [
+    [30, 640],
+    [10, 640],
+    [10, 256],
+    [30, 1280],
+  ] as const) {
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
     let count = 0;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 
 import jpeg from 'jpeg-js';
 
-import type { RgbFrame } from '../../src/index.ts';
 import { testPhotoPath } from '../../../../test/helpers/test-photo.ts';
+import type { RgbFrame } from '../../src/index.ts';
 
 export { PERSON_BOX, testPhotoPath } from '../../../../test/helpers/test-photo.ts';
 
@@ -26,4 +26,3 @@ export function placeOnCanvas(photo: RgbFrame, width: number, height: number, le
   }
   return { data, width, height };
 }
-

@@ -68,7 +68,18 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
 
       if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media });
       const pass = await timed('framesMs', () =>
-        runPosePass({ file, sampleFps: job.sampleFps, probe, pose: options.pose, frameStore, caps, maxDimension, chunkSize, signal, reportProgress }),
+        runPosePass({
+          file,
+          sampleFps: job.sampleFps,
+          probe,
+          pose: options.pose,
+          frameStore,
+          caps,
+          maxDimension,
+          chunkSize,
+          signal,
+          reportProgress,
+        }),
       );
       timings.poseMs = Math.round(pass.poseMs);
       timings.frameStoreMs = Math.round(pass.storeMs);

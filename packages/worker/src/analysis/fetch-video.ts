@@ -10,8 +10,8 @@ import {
   MediaToolError,
   NotAVideoError,
   probeVideo,
-  sniffContainer,
   SNIFF_BYTES,
+  sniffContainer,
   type VideoProbe,
 } from '@coach/media';
 
@@ -86,6 +86,7 @@ export function asCapFailure(error: unknown): unknown {
   if (error instanceof FrameTooLargeError) {
     return PermanentAnalysisError.of(jobFailure.resolutionTooHigh(error.width, error.height, error.maxPixels));
   }
-  if (error instanceof MediaToolError && error.code === 'MEMORY_LIMIT') return PermanentAnalysisError.of(jobFailure.memoryLimit());
+  if (error instanceof MediaToolError && error.code === 'MEMORY_LIMIT')
+    return PermanentAnalysisError.of(jobFailure.memoryLimit());
   return error;
 }

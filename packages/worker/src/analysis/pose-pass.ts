@@ -3,8 +3,8 @@ import type { PosePool } from '@coach/pose';
 
 import type { AnalysisCaps } from './caps.ts';
 import { asCapFailure } from './fetch-video.ts';
-import type { FrameStore } from './frame-store.ts';
 import { toRecord, type FrameRecord } from './frame-records.ts';
+import type { FrameStore } from './frame-store.ts';
 
 export interface PosePassOptions {
   file: string;

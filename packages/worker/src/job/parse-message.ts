@@ -1,8 +1,7 @@
 import { AnalysisJobMessageSchema, type AnalysisJobMessage } from '@coach/jobs';
 
 export type ParsedMessage =
-  | { ok: true; message: AnalysisJobMessage }
-  | { ok: false; jobId: string | undefined; issues: string[]; newerVersion?: number };
+  { ok: true; message: AnalysisJobMessage } | { ok: false; jobId: string | undefined; issues: string[]; newerVersion?: number };
 
 /** Reads a message body against the contract; a bad one says which job it named, if any. */
 export function parseMessage(body: string): ParsedMessage {

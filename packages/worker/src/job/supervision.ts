@@ -47,18 +47,21 @@ export function superviseJob(p: {
   // One tick at a time, and awaited before any final write: a tick that
   // started before a release must not re-hide the message afterwards.
   let tick: Promise<void> = Promise.resolve();
-  const heartbeat = setInterval(() => {
-    tick = tick.then(async () => {
-      if (reason) return;
-      try {
-        const held = await extendLease(p.db, { jobId: p.jobId, leaseToken: p.leaseToken, leaseSeconds: p.leaseSeconds });
-        if (!held) return halt('lease-lost');
-        await p.ctx.extendVisibility(p.visibilityTimeoutSeconds);
-      } catch (error) {
-        p.logger.warn({ ...p.log, err: error }, 'heartbeat failed');
-      }
-    });
-  }, (p.leaseSeconds * 1000) / 3);
+  const heartbeat = setInterval(
+    () => {
+      tick = tick.then(async () => {
+        if (reason) return;
+        try {
+          const held = await extendLease(p.db, { jobId: p.jobId, leaseToken: p.leaseToken, leaseSeconds: p.leaseSeconds });
+          if (!held) return halt('lease-lost');
+          await p.ctx.extendVisibility(p.visibilityTimeoutSeconds);
+        } catch (error) {
+          p.logger.warn({ ...p.log, err: error }, 'heartbeat failed');
+        }
+      });
+    },
+    (p.leaseSeconds * 1000) / 3,
+  );
 
   return {
     signal: stop.signal,

@@ -14,7 +14,11 @@ export interface UnclaimedDecision {
 export function decideUnclaimed(job: VideoAnalysisJob | undefined, messageId: string): UnclaimedDecision {
   if (!job) return { disposition: { kind: 'dead-letter' }, level: 'error', message: 'analysis message for an unknown job' };
   if (isTerminal(job.status)) {
-    return { disposition: { kind: 'delete' }, level: 'info', message: 'duplicate or late message for a finished job; acknowledged' };
+    return {
+      disposition: { kind: 'delete' },
+      level: 'info',
+      message: 'duplicate or late message for a finished job; acknowledged',
+    };
   }
   if (job.status === 'processing') {
     // Another worker holds a live lease. A different copy of the message is a

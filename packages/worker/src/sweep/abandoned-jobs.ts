@@ -1,5 +1,5 @@
-import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, writeLeasedJob } from '@coach/jobs';
 import { findAbandonedJobs, type VideoAnalysisJob } from '@coach/db';
+import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, writeLeasedJob } from '@coach/jobs';
 
 import { applyRetryDecisions, retriesExhausted, type SweepPassOptions } from './options.ts';
 
@@ -15,7 +15,12 @@ export async function recoverAbandonedJobs(options: SweepPassOptions): Promise<{
   // A job is taken over by its lapsed lease: one without a token has nothing to take over.
   const leases = found.flatMap((job) =>
     job.leaseToken
-      ? [{ attempts: job.attempts, lease: { jobId: job.id, leaseToken: job.leaseToken, lapsedForSeconds: options.abandonedGraceSeconds } }]
+      ? [
+          {
+            attempts: job.attempts,
+            lease: { jobId: job.id, leaseToken: job.leaseToken, lapsedForSeconds: options.abandonedGraceSeconds },
+          },
+        ]
       : [],
   );
   const counts = await applyRetryDecisions(leases, options.maxAttempts, {

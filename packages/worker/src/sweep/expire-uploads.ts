@@ -1,5 +1,5 @@
-import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob } from '@coach/jobs';
 import { findExpiredUploads } from '@coach/db';
+import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob } from '@coach/jobs';
 
 import type { SweepPassOptions } from './options.ts';
 

@@ -1,4 +1,3 @@
-import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, moveJob } from '@coach/jobs';
 import {
   countOutboxMessages,
   findStaleQueuedJobs,
@@ -6,6 +5,7 @@ import {
   touchStaleQueuedJob,
   type VideoAnalysisJob,
 } from '@coach/db';
+import { analysisDedupeKey, analysisOutboxMessage, enqueueForRelay, moveJob } from '@coach/jobs';
 
 import { applyRetryDecisions, retriesExhausted, type SweepPassOptions } from './options.ts';
 
@@ -18,7 +18,8 @@ export async function redispatchStaleJobs(options: SweepPassOptions): Promise<{ 
   const stale = await findStaleQueuedJobs(options.db, { staleSeconds: options.staleQueuedSeconds, limit: options.limit });
   const counts = await applyRetryDecisions(stale, options.maxAttempts, {
     fail: async (job) =>
-      (await moveJob(options.db, { jobId: job.id, from: 'queued', to: 'failed', set: retriesExhausted(job.attempts) })) !== undefined,
+      (await moveJob(options.db, { jobId: job.id, from: 'queued', to: 'failed', set: retriesExhausted(job.attempts) })) !==
+      undefined,
     retry: async (job) => {
       if (!(await redispatch(options, job))) return false;
       options.logger.warn({ jobId: job.id }, 'queued job had no live message; sent another');

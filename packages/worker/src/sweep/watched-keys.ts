@@ -1,6 +1,6 @@
 import type { ObjectStorage } from '@coach/aws';
-import type { Logger } from '@coach/jobs';
 import { findWatchedKeys, recordKeyChecks, type Database, type Kysely, type WatchedKey } from '@coach/db';
+import type { Logger } from '@coach/jobs';
 
 /**
  * Margin over the clocks involved (the API's that signed the URL, storage's

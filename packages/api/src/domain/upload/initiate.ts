@@ -10,8 +10,8 @@ import {
 } from '@coach/db';
 import { videoKey, type VideoContentType } from '@coach/jobs';
 
-import { sessionNotFound } from '../sessions.ts';
 import { planParts, type PartPlan } from '../multipart.ts';
+import { sessionNotFound } from '../sessions.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
 import { enforceUploadQuota, hasUploadQuota } from './quota.ts';
 import { answerRepeat } from './repeat.ts';
