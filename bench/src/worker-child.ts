@@ -4,7 +4,6 @@
  * clip, in a process of its own so its peak RSS is the worker's. One short
  * clip is analysed first to warm the pose threads. Prints one JSON line.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import { createAwsClients, createS3Storage } from '@coach/aws';
 import { createPosePool, type MoveNetModelName } from '@coach/pose';
 import { createVideoAnalyzer, type AnalysisInput } from '@coach/worker';
 
+import { processingJobRow } from '../../test/helpers/job-rows.ts';
 import { peakRssKiB } from './peak-rss.ts';
 
 const env = process.env;
@@ -48,51 +48,15 @@ const pose = await createPosePool({ model, threads });
 const poolStartSeconds = (performance.now() - started) / 1000;
 const analyze = createVideoAnalyzer({ storage, pose, model: { name: `movenet-singlepose-${model}`, version: 'bench' } });
 
-function jobFor(s3Key: string): AnalysisInput['job'] {
-  const now = new Date();
-  return {
-    id: randomUUID(),
-    sessionId: randomUUID(),
-    ownerType: 'coach',
-    ownerId: 'bench-worker',
-    createdBy: 'bench-worker',
-    videoId: randomUUID(),
-    status: 'processing',
-    sampleFps,
-    includeFrames,
+const jobFor = (s3Key: string): AnalysisInput['job'] =>
+  processingJobRow({
     s3Bucket: storage.bucket,
     s3Key,
-    contentType: 'video/mp4',
-    declaredSizeBytes: null,
-    sizeBytes: null,
-    etag: null,
-    uploadExpiresAt: now,
-    sqsMessageId: null,
-    errorCode: null,
-    errorMessage: null,
-    createdAt: now,
-    updatedAt: now,
-    queuedAt: now,
-    startedAt: now,
-    finishedAt: null,
-    attempts: 1,
-    leaseToken: null,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    leaseMessageId: null,
-    progressPercent: 0,
-    framesTotal: null,
-    framesDone: 0,
-    result: null,
-    uploadMode: 'single',
-    multipartUploadId: null,
-    partSizeBytes: null,
-    partCount: null,
-    clientRequestId: null,
-    keyWritableUntil: null,
-    keyCheckedAt: null,
-  };
-}
+    sampleFps,
+    includeFrames,
+    ownerId: 'bench-worker',
+    createdBy: 'bench-worker',
+  });
 const run = (s3Key: string) =>
   analyze({ job: jobFor(s3Key), signal: new AbortController().signal, reportProgress: async () => {} });
 
