@@ -80,7 +80,7 @@ describe('jobs.get', () => {
       errorMessage: null,
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
-      uploadExpiresAt: upload.expiresAt,
+      uploadExpiresAt: upload.uploadExpiresAt,
       queuedAt: null,
       startedAt: null,
       finishedAt: null,
