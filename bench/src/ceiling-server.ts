@@ -58,7 +58,7 @@ const InputSchema = z.strictObject({
   sampleFps: z.int().min(1).max(30).default(10),
   includeFrames: z.boolean().default(false),
   contentType: z.enum(['video/mp4', 'video/quicktime', 'video/webm', 'video/3gpp']).default('video/mp4'),
-  sizeBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  sizeBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
 });
 
 const JOB_COLUMNS = `id, session_id, owner_type, owner_id, created_by, video_id, status, sample_fps, include_frames,
@@ -72,7 +72,7 @@ interface NewJob {
   includeFrames: boolean;
   s3Key: string;
   contentType: string;
-  sizeBytes: number | null;
+  sizeBytes: number;
   expiresAt: Date;
   sessionId: string;
   owner: { type: string; id: string };
@@ -144,7 +144,7 @@ type Verify = (token: string) => Promise<JWTPayload>;
 const verifyWithSecretBytes: Verify = async (token) => (await jwtVerify(token, secretBytes, { algorithms: ['HS256'] })).payload;
 const verifyWithImportedKey: Verify = async (token) => (await jwtVerify(token, importedKey, { algorithms: ['HS256'] })).payload;
 
-type Presign = (p: { key: string; contentType: string; sizeBytes: number | undefined }) => Promise<string>;
+type Presign = (p: { key: string; contentType: string; sizeBytes: number }) => Promise<string>;
 
 const withGetSignedUrl: Presign = ({ key: s3Key, contentType, sizeBytes }) =>
   getSignedUrl(
@@ -168,7 +168,7 @@ const withRequestPresigner: Presign = async ({ key: s3Key, contentType, sizeByte
         host: endpoint.host,
         'content-type': contentType,
         'if-none-match': '*',
-        ...(sizeBytes === undefined ? {} : { 'content-length': String(sizeBytes) }),
+        'content-length': String(sizeBytes),
       },
     },
     { expiresIn, signableHeaders: new Set(['content-type', 'if-none-match']) },
@@ -206,7 +206,7 @@ function initiate({ verify, store, presign }: Variant) {
     const parsed = InputSchema.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'INVALID_INPUT' });
     const input = parsed.data;
-    if (input.sizeBytes !== undefined && input.sizeBytes > maxUploadBytes) {
+    if (input.sizeBytes > maxUploadBytes) {
       return reply.code(413).send({ error: 'FILE_TOO_LARGE' });
     }
 
@@ -223,7 +223,7 @@ function initiate({ verify, store, presign }: Variant) {
       includeFrames: input.includeFrames,
       s3Key,
       contentType: input.contentType,
-      sizeBytes: input.sizeBytes ?? null,
+      sizeBytes: input.sizeBytes,
       expiresAt,
       sessionId: input.sessionId,
       owner,

@@ -98,8 +98,9 @@ export class CoachStack extends Stack {
         {
           id: 'abort-incomplete-uploads',
           prefix: OBJECT_KEY_PREFIX,
-          // The sweeper aborts the uploads of expired jobs; this catches anything else.
-          abortIncompleteMultipartUploadAfter: Duration.days(2),
+          // The sweeper aborts the uploads of expired jobs; this catches anything else. After the
+          // longest an upload may stay open (UPLOAD_MAX_LIFETIME_SECONDS, 7 days by default) plus a day.
+          abortIncompleteMultipartUploadAfter: Duration.days(8),
         },
       ],
       removalPolicy: RemovalPolicy.RETAIN,

@@ -28,7 +28,7 @@ describe('bucket', () => {
             Id: 'abort-incomplete-uploads',
             Prefix: 'coach_plus/',
             Status: 'Enabled',
-            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 8 },
           },
         ],
       },

@@ -51,6 +51,8 @@ export const serverTestConfig: ApiConfig = {
   multipartThresholdBytes: 64 * 1024 * 1024,
   multipartPartSizeBytes: 8 * 1024 * 1024,
   partUrlExpiresSeconds: 600,
+  uploadIdleWindowSeconds: 3600,
+  uploadMaxLifetimeSeconds: 7 * 24 * 3600,
   // Limits are off unless a test is about them.
   initiatesPerMinute: 0,
   maxOpenUploads: 0,

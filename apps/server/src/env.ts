@@ -50,6 +50,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   MULTIPART_THRESHOLD_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(64 * MIB),
   MULTIPART_PART_SIZE_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(16 * MIB),
   S3_PART_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(900),
+  UPLOAD_IDLE_WINDOW_SECONDS: int(60, 7 * 24 * 3600).default(3600),
+  UPLOAD_MAX_LIFETIME_SECONDS: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
   RATE_LIMIT_INITIATES_PER_MINUTE: int(0, 100_000).default(30),
   MAX_OPEN_UPLOADS: int(0, 100_000).default(20),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(0, 1_000_000).default(300),
@@ -100,6 +102,8 @@ export interface ServerConfig {
   multipartThresholdBytes: number;
   multipartPartSizeBytes: number;
   partUrlExpiresSeconds: number;
+  uploadIdleWindowSeconds: number;
+  uploadMaxLifetimeSeconds: number;
   initiatesPerMinute: number;
   maxOpenUploads: number;
   mutationsPerMinute: number;
@@ -166,6 +170,9 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
   const workerInProcess = has('WORKER_IN_PROCESS') ? given.WORKER_IN_PROCESS === 'true' : !isProduction;
   if (workerInProcess && !embeddedAws) need('SQS_VIDEO_ANALYSIS_DLQ_URL', 'when the worker runs in this process');
   if (parsed.success) problems.push(...workerSettingsProblems(parsed.data));
+  if (parsed.success && parsed.data.UPLOAD_MAX_LIFETIME_SECONDS < parsed.data.UPLOAD_IDLE_WINDOW_SECONDS) {
+    problems.push('  - UPLOAD_MAX_LIFETIME_SECONDS: must be at least UPLOAD_IDLE_WINDOW_SECONDS');
+  }
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
@@ -205,6 +212,8 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     multipartThresholdBytes: env.MULTIPART_THRESHOLD_BYTES,
     multipartPartSizeBytes: env.MULTIPART_PART_SIZE_BYTES,
     partUrlExpiresSeconds: env.S3_PART_URL_EXPIRES_SECONDS,
+    uploadIdleWindowSeconds: env.UPLOAD_IDLE_WINDOW_SECONDS,
+    uploadMaxLifetimeSeconds: env.UPLOAD_MAX_LIFETIME_SECONDS,
     initiatesPerMinute: env.RATE_LIMIT_INITIATES_PER_MINUTE,
     maxOpenUploads: env.MAX_OPEN_UPLOADS,
     mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,

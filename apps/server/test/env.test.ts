@@ -40,6 +40,18 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('reads the upload deadline settings (idle window, maximum lifetime) and refuses a lifetime shorter than the window', () => {
+    expect(loadConfig({})).toMatchObject({ uploadIdleWindowSeconds: 3600, uploadMaxLifetimeSeconds: 7 * 24 * 3600 });
+    expect(loadConfig({ UPLOAD_IDLE_WINDOW_SECONDS: '7200', UPLOAD_MAX_LIFETIME_SECONDS: '86400' })).toMatchObject({
+      uploadIdleWindowSeconds: 7200,
+      uploadMaxLifetimeSeconds: 86400,
+    });
+    expect(configError({ UPLOAD_IDLE_WINDOW_SECONDS: '7200', UPLOAD_MAX_LIFETIME_SECONDS: '3600' })).toContain(
+      'UPLOAD_MAX_LIFETIME_SECONDS: must be at least UPLOAD_IDLE_WINDOW_SECONDS',
+    );
+    expect(configError({ UPLOAD_IDLE_WINDOW_SECONDS: '10' })).toContain('UPLOAD_IDLE_WINDOW_SECONDS');
+  });
+
   it('polls the embedded emulator briefly, so stopping is quick, and SQS for the full 20 s', () => {
     expect(loadConfig({}).worker.worker.waitTimeSeconds).toBe(2);
     expect(loadConfig({ WORKER_WAIT_TIME_SECONDS: '7' }).worker.worker.waitTimeSeconds).toBe(7);

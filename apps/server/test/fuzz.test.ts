@@ -59,7 +59,7 @@ beforeAll(async () => {
   fx.foreignSessionId = (await b.sessions.create.mutate({ title: 'foreign', playerIds: [] })).sessionId;
   fx.singleJobId = (await a.upload.initiate.mutate({ sessionId: fx.sessionId, sizeBytes: 1000 })).jobId;
   fx.multipartJobId = (await a.upload.initiate.mutate({ sessionId: fx.sessionId, sizeBytes: 20 * MIB })).jobId;
-  fx.foreignJobId = (await b.upload.initiate.mutate({ sessionId: fx.foreignSessionId })).jobId;
+  fx.foreignJobId = (await b.upload.initiate.mutate({ sessionId: fx.foreignSessionId, sizeBytes: 1000 })).jobId;
 });
 
 afterAll(async () => {
@@ -238,7 +238,8 @@ async function snapshot() {
       (select count(*) from outbox_messages)::int as outbox,
       md5(
         coalesce((select string_agg(t::text, '|' order by t::text) from video_sessions t), '') ||
-        coalesce((select string_agg(t::text, '|' order by t::text) from video_analysis_jobs t), '') ||
+        -- A refused call on an open upload (listParts, complete) is still progress: it may push the deadline.
+        coalesce((select string_agg((to_jsonb(t) - 'upload_expires_at' - 'updated_at')::text, '|' order by t.id) from video_analysis_jobs t), '') ||
         coalesce((select string_agg(t::text, '|' order by t::text) from upload_parts t), '') ||
         coalesce((select string_agg(t::text, '|' order by t::text) from outbox_messages t), '')
       ) as digest
@@ -346,7 +347,7 @@ const PROCS: Proc[] = [
           contentType: fc.constantFrom(...Object.keys(VIDEO_CONTENT_TYPES)),
           sizeBytes: fc.integer({ min: 1, max: 100 * MIB }),
         },
-        { requiredKeys: ['sessionId'] },
+        { requiredKeys: ['sessionId', 'sizeBytes'] },
       ),
   },
   {

@@ -273,6 +273,19 @@ describe('error shape over HTTP', () => {
     expect(error.data.stack).toBeUndefined();
   });
 
+  it('answers an initiate without sizeBytes with 400 INVALID_INPUT naming the field: every upload is bounded', async () => {
+    const client = server.clientFor(coachA);
+    const { sessionId } = await client.sessions.create.mutate({ title: 'No size', playerIds: [] });
+    const { response, json } = await call('/trpc/upload.initiate', {
+      body: JSON.stringify({ sessionId, contentType: 'video/mp4' }),
+    });
+    expect(response.status).toBe(400);
+    const { error } = json() as TrpcErrorBody;
+    expect(error.data.appCode).toBe('INVALID_INPUT');
+    expect(error.message).toContain('sizeBytes: is required');
+    expect(error.data.fieldErrors?.sizeBytes).toEqual(["is required: the file's size in bytes (every upload is bounded by it)"]);
+  });
+
   it('answers malformed JSON with 400, not 500', async () => {
     const { response, json } = await call('/trpc/sessions.create', { body: '{"title": ' });
     expect(response.status).toBe(400);
@@ -347,7 +360,7 @@ describe('error shape over HTTP', () => {
   it('sets them on a jobs.watch event stream too (no-store, not only no-cache), keeping Vary: Origin', async () => {
     const client = server.clientFor(coachA);
     const { sessionId } = await client.sessions.create.mutate({ title: 'Stream headers', playerIds: [] });
-    const { jobId } = await client.upload.initiate.mutate({ sessionId });
+    const { jobId } = await client.upload.initiate.mutate({ sessionId, sizeBytes: 10 });
     const controller = new AbortController();
     try {
       const response = await fetch(`${server.trpcUrl}/jobs.watch?input=${encodeURIComponent(JSON.stringify({ jobId }))}`, {

@@ -53,7 +53,7 @@ describe('input hardening over HTTP', () => {
   it('stores an upper-case session id in its one lower-case spelling', async () => {
     const client = server.clientFor(coachA);
     const { sessionId } = await client.sessions.create.mutate({ title: 'Case', playerIds: [] });
-    const upload = await client.upload.initiate.mutate({ sessionId: sessionId.toUpperCase() });
+    const upload = await client.upload.initiate.mutate({ sessionId: sessionId.toUpperCase(), sizeBytes: 1000 });
     expect(upload.sessionId).toBe(sessionId);
     expect(upload.s3Key).toContain(`/${sessionId}/`);
   });
@@ -169,8 +169,13 @@ describe('sizes over the limit, unknown fields and path tricks in ids, over HTTP
   it.each<[string, 'query' | 'mutation', () => Record<string, unknown>, string]>([
     ['sessions.create', 'mutation', () => ({ title: 't', playerIds: [], ownerId: 'coach-b' }), 'ownerId'],
     ['sessions.list', 'query', () => ({ limit: 5, ownerType: 'org' }), 'ownerType'],
-    ['upload.initiate', 'mutation', () => ({ sessionId, s3Key: 'coach_plus/coach/coach-b/x/original.mp4' }), 's3Key'],
-    ['upload.initiate', 'mutation', () => ({ sessionId, bucket: 'another-bucket' }), 'bucket'],
+    [
+      'upload.initiate',
+      'mutation',
+      () => ({ sessionId, sizeBytes: 1000, s3Key: 'coach_plus/coach/coach-b/x/original.mp4' }),
+      's3Key',
+    ],
+    ['upload.initiate', 'mutation', () => ({ sessionId, sizeBytes: 1000, bucket: 'another-bucket' }), 'bucket'],
     ['upload.complete', 'mutation', () => ({ jobId, status: 'completed' }), 'status'],
     ['upload.signParts', 'mutation', () => ({ jobId, partNumbers: [1], uploadId: 'forged' }), 'uploadId'],
     ['upload.recordParts', 'mutation', () => ({ jobId, parts: [{ partNumber: 1, etag: 'a'.repeat(32), size: 5 }] }), 'size'],

@@ -15,7 +15,7 @@ async function initiate(token: string, sessionId: string) {
   return fetch(`${server.trpcUrl}/upload.initiate`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sessionId }),
+    body: JSON.stringify({ sessionId, sizeBytes: 1000 }),
   });
 }
 

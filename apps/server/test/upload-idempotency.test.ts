@@ -71,6 +71,7 @@ interface Initiated {
   headers: Record<string, string>;
   multipart: { partSizeBytes: number; partCount: number } | null;
   expiresAt: string;
+  uploadExpiresAt: string;
   expiresIn: number;
 }
 
@@ -105,7 +106,7 @@ async function multipartUploadIsOpen(server: TestServer, key: string, uploadId: 
 }
 
 describe('upload.initiate with a clientRequestId', () => {
-  it('answers a repeat with the same job, key and deadline and a fresh URL that uploads, one row in all', async () => {
+  it('answers a repeat with the same job and key, its deadline pushed, and a fresh URL that uploads, one row in all', async () => {
     const token = await plain.tokenFor(coachA);
     const sessionId = await sessionOf(plain, token);
     const clientRequestId = randomUUID();
@@ -126,10 +127,12 @@ describe('upload.initiate with a clientRequestId', () => {
       videoId: first.videoId,
       s3Key: first.s3Key,
       s3Bucket: first.s3Bucket,
-      expiresAt: first.expiresAt,
       uploadMode: 'single',
       multipart: null,
     });
+    // A repeat is progress: the deadline moves out, never in; the fresh URL expires by it.
+    expect(Date.parse(repeat.uploadExpiresAt)).toBeGreaterThanOrEqual(Date.parse(first.uploadExpiresAt));
+    expect(Date.parse(repeat.expiresAt)).toBeLessThanOrEqual(Date.parse(repeat.uploadExpiresAt));
     expect(repeat.expiresIn).toBeLessThanOrEqual(first.expiresIn);
     expect(new URL(repeat.presignedUrl ?? '').pathname).toContain(first.s3Key);
     expect(repeat.headers).toEqual(first.headers);
@@ -166,8 +169,8 @@ describe('upload.initiate with a clientRequestId', () => {
       uploadMode: 'multipart',
       presignedUrl: null,
       multipart: first.multipart,
-      expiresAt: first.expiresAt,
     });
+    expect(Date.parse(repeat.uploadExpiresAt)).toBeGreaterThanOrEqual(Date.parse(first.uploadExpiresAt));
 
     const started = plainLedger.created.slice(createdBefore);
     expect(started).toHaveLength(1);
@@ -339,7 +342,7 @@ describe('upload.initiate with a clientRequestId', () => {
     const token = await plain.tokenFor(coachA);
     const sessionId = await sessionOf(plain, token);
     for (const clientRequestId of ['short', 'x'.repeat(129), 'has space in it', 'dots.are.out', 12345678]) {
-      const answer = await callApi(plain, token, 'upload.initiate', { sessionId, clientRequestId });
+      const answer = await callApi(plain, token, 'upload.initiate', { sessionId, sizeBytes: 1000, clientRequestId });
       expect(expectError(answer, 400, 'INVALID_INPUT')).toContain('clientRequestId');
     }
     const rows = await plain.db.selectFrom('videoAnalysisJobs').select('id').where('sessionId', '=', sessionId).execute();

@@ -83,7 +83,7 @@ describe('signed links are counted, not calls', () => {
   it('signs at most the allowance when one batched GET asks jobs.frames for 4,000 links', async () => {
     const owner = server.clientFor(coachB);
     const { sessionId } = await owner.sessions.create.mutate({ title: 'Frames', playerIds: [] });
-    const upload = await owner.upload.initiate.mutate({ sessionId });
+    const upload = await owner.upload.initiate.mutate({ sessionId, sizeBytes: 1000 });
     await markJobCompleted(server.db, { jobId: upload.jobId, s3Key: upload.s3Key, frameCount: 4_000 });
     const before = calls.presignGet;
 

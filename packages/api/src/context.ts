@@ -18,6 +18,10 @@ export interface ApiConfig extends UsageLimits {
   multipartPartSizeBytes: number;
   /** Part URLs are signed in small batches, so each lives briefly. */
   partUrlExpiresSeconds: number;
+  /** How long an open upload may go without progress before its deadline passes; each progress call pushes it this far out. */
+  uploadIdleWindowSeconds: number;
+  /** The longest an upload may stay open, however much progress it makes, counted from initiate. */
+  uploadMaxLifetimeSeconds: number;
   /** upload.initiate calls one user may make per minute (0: no limit). */
   initiatesPerMinute: number;
   /** Uploads an owner may have waiting for their file at once (0: no limit). */
@@ -34,6 +38,8 @@ const API_CONFIG_KEYS = {
   multipartThresholdBytes: true,
   multipartPartSizeBytes: true,
   partUrlExpiresSeconds: true,
+  uploadIdleWindowSeconds: true,
+  uploadMaxLifetimeSeconds: true,
   initiatesPerMinute: true,
   maxOpenUploads: true,
   maxWatchStreamsPerUser: true,

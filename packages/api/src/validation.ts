@@ -50,7 +50,14 @@ export const InitiateUploadInputSchema = z.strictObject({
   contentType: z
     .enum(Object.keys(VIDEO_CONTENT_TYPES) as [VideoContentType, ...VideoContentType[]])
     .default(DEFAULT_CONTENT_TYPE),
-  sizeBytes: z.int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** Required: every upload is bounded by it (the single PUT signs it as `Content-Length`; a multipart plan follows it). */
+  sizeBytes: z
+    .int({
+      error: (issue) =>
+        issue.input === undefined ? "is required: the file's size in bytes (every upload is bounded by it)" : undefined,
+    })
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER),
   /**
    * Idempotency key chosen by the caller, one per upload (a UUID is ideal).
    * Repeating the call with the same key and inputs (say, after a lost answer)

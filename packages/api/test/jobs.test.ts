@@ -30,8 +30,12 @@ async function createSession(owner: Identity) {
   return t.api.callerFor(signedIn(owner)).sessions.create({ title: 'Nets', playerIds: [] });
 }
 
-async function initiate(owner: Identity, sessionId: string, input: Omit<RouterInputs['upload']['initiate'], 'sessionId'> = {}) {
-  return t.api.callerFor(signedIn(owner)).upload.initiate({ sessionId, ...input });
+async function initiate(
+  owner: Identity,
+  sessionId: string,
+  input: Partial<Omit<RouterInputs['upload']['initiate'], 'sessionId'>> = {},
+) {
+  return t.api.callerFor(signedIn(owner)).upload.initiate({ sessionId, sizeBytes: 100, ...input });
 }
 
 /** Job ids of a session as the database orders them: newest first, ties by id. */
@@ -76,7 +80,7 @@ describe('jobs.get', () => {
       errorMessage: null,
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
-      uploadExpiresAt: upload.expiresAt,
+      uploadExpiresAt: upload.uploadExpiresAt,
       queuedAt: null,
       startedAt: null,
       finishedAt: null,

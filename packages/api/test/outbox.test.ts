@@ -234,7 +234,7 @@ describe('outbox.dispatch', () => {
   it('returns the stored message id of an already-sent key without sending again', async () => {
     const caller = t.api.callerFor(signedIn(coachA));
     const session = await caller.sessions.create({ title: 'Outbox', playerIds: [] });
-    const upload = await caller.upload.initiate({ sessionId: session.sessionId });
+    const upload = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 10 });
     t.api.storage.put(upload.s3Key, { sizeBytes: 10 });
     const completed = await caller.upload.complete({ jobId: upload.jobId });
     expect(t.api.queue.sent).toHaveLength(1);

@@ -26,15 +26,20 @@ type CompleteInput = RouterInputs['upload']['complete'];
 const missingJobId = '00000000-0000-4000-8000-000000000000';
 
 /** A session of `owner` with one initiated upload; nothing is in storage yet. */
-async function startUpload(owner: Identity = coachA, input: Omit<InitiateInput, 'sessionId'> = {}) {
+async function startUpload(owner: Identity = coachA, input: Partial<Omit<InitiateInput, 'sessionId'>> = {}) {
   const caller = t.api.callerFor(signedIn(owner));
   const session = await caller.sessions.create({ title: 'Fielding', playerIds: [] });
-  const upload = await caller.upload.initiate({ sessionId: session.sessionId, ...input });
+  const upload = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 100, ...input });
   return { session, upload };
 }
 
 const jobRow = (jobId: string) =>
   t.testDb.db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', jobId).executeTakeFirstOrThrow();
+/** The job row but for what a complete attempt always changes: it is progress, so it pushes the deadline. */
+async function jobRowButDeadline(jobId: string) {
+  const { uploadExpiresAt: _deadline, updatedAt: _updated, ...rest } = await jobRow(jobId);
+  return rest;
+}
 /** The outbox payload exactly as Postgres stores it. */
 async function rawPayload(jobId: string): Promise<string> {
   const { rows } = await sql<{
@@ -56,16 +61,19 @@ function expectedMessage(sessionId: string, upload: { jobId: string; s3Key: stri
 const outboxRows = () => t.testDb.db.selectFrom('outboxMessages').selectAll().orderBy('id').execute();
 
 describe('upload.complete', () => {
-  it('refuses to queue a job whose file has not arrived, changing nothing', async () => {
+  it('refuses to queue a job whose file has not arrived, changing nothing but its deadline', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 2048 });
-    const before = await jobRow(upload.jobId);
+    const before = await jobRowButDeadline(upload.jobId);
+    const deadlineBefore = (await jobRow(upload.jobId)).uploadExpiresAt;
     const input: CompleteInput = { jobId: upload.jobId };
 
     await expect(t.api.callerFor(signedIn(coachA)).upload.complete(input)).rejects.toMatchObject({
       code: 'PRECONDITION_FAILED',
       cause: { code: 'UPLOAD_NOT_FOUND' },
     });
-    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await jobRowButDeadline(upload.jobId)).toEqual(before);
+    // An attempt is progress: the deadline moved out (never in).
+    expect((await jobRow(upload.jobId)).uploadExpiresAt.getTime()).toBeGreaterThanOrEqual(deadlineBefore.getTime());
     expect(await outboxRows()).toHaveLength(0);
     expect(t.api.queue.sent).toHaveLength(0);
   });
@@ -155,8 +163,8 @@ describe('upload.complete', () => {
     expect(AnalysisJobMessageSchema.safeParse(body).success).toBe(true);
   });
 
-  it('queues an upload with no declared size, and accepts content-type parameters and case', async () => {
-    const { upload } = await startUpload(coachA, { contentType: 'video/quicktime' });
+  it('accepts content-type parameters and case', async () => {
+    const { upload } = await startUpload(coachA, { contentType: 'video/quicktime', sizeBytes: 777 });
     t.api.storage.put(upload.s3Key, { sizeBytes: 777, contentType: 'Video/QuickTime; codecs="avc1"' });
     const result = await t.api.callerFor(signedIn(coachA)).upload.complete({ jobId: upload.jobId });
     expect(result.status).toBe('queued');
@@ -214,9 +222,9 @@ describe('upload.complete', () => {
     ['SIZE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 999, contentType: 'video/mp4' }],
     ['SIZE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 1001, contentType: 'video/mp4' }],
     ['CONTENT_TYPE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 1000, contentType: 'video/quicktime' }],
-    ['CONTENT_TYPE_MISMATCH', {}, { sizeBytes: 1000, contentType: undefined }],
-    ['EMPTY_UPLOAD', {}, { sizeBytes: 0, contentType: 'video/mp4' }],
-    ['FILE_TOO_LARGE', {}, { sizeBytes: testConfig.maxUploadBytes + 1, contentType: 'video/mp4' }],
+    ['CONTENT_TYPE_MISMATCH', { sizeBytes: 1000 }, { sizeBytes: 1000, contentType: undefined }],
+    ['EMPTY_UPLOAD', { sizeBytes: 1000 }, { sizeBytes: 0, contentType: 'video/mp4' }],
+    ['FILE_TOO_LARGE', { sizeBytes: 1000 }, { sizeBytes: testConfig.maxUploadBytes + 1, contentType: 'video/mp4' }],
   ] as const)('rejects an upload with %s, deletes the file and queues nothing', async (errorCode, declared, stored) => {
     const { upload } = await startUpload(coachA, declared);
     t.api.storage.put(upload.s3Key, stored);
@@ -264,13 +272,13 @@ describe('upload.complete', () => {
   it('answers a storage outage with SERVICE_UNAVAILABLE, changing nothing, and queues once on retry', async () => {
     const { upload } = await startUpload(coachA, { sizeBytes: 100 });
     t.api.storage.put(upload.s3Key, { sizeBytes: 100 });
-    const before = await jobRow(upload.jobId);
+    const before = await jobRowButDeadline(upload.jobId);
     const caller = t.api.callerFor(signedIn(coachA));
 
     t.api.storage.fail.add('head');
     const error = await caller.upload.complete({ jobId: upload.jobId }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: { code: 'SERVICE_UNAVAILABLE' } });
-    expect(await jobRow(upload.jobId)).toEqual(before);
+    expect(await jobRowButDeadline(upload.jobId)).toEqual(before);
     expect(await outboxRows()).toHaveLength(0);
     expect(t.api.queue.sent).toHaveLength(0);
 

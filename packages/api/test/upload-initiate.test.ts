@@ -65,9 +65,13 @@ describe('upload.initiate', () => {
     expect(upload.s3Key).toBe(`coach_plus/${row.ownerType}/${row.ownerId}/${row.sessionId}/${row.videoId}/original.mp4`);
     expect(upload.s3Key).toBe(`coach_plus/coach/coach-a/${session.sessionId}/${upload.videoId}/original.mp4`);
 
-    const expiresMs = testConfig.uploadUrlExpiresSeconds * 1000;
-    expect(row.uploadExpiresAt.getTime()).toBeGreaterThanOrEqual(before + expiresMs);
-    expect(row.uploadExpiresAt.getTime()).toBeLessThanOrEqual(after + expiresMs);
+    // The upload's deadline is the idle window from now; the URL lives its own, shorter, lifetime.
+    const idleMs = testConfig.uploadIdleWindowSeconds * 1000;
+    expect(row.uploadExpiresAt.getTime()).toBeGreaterThanOrEqual(before + idleMs);
+    expect(row.uploadExpiresAt.getTime()).toBeLessThanOrEqual(after + idleMs);
+    const urlMs = testConfig.uploadUrlExpiresSeconds * 1000;
+    expect(Date.parse(upload.expiresAt)).toBeGreaterThanOrEqual(before + urlMs);
+    expect(Date.parse(upload.expiresAt)).toBeLessThanOrEqual(after + urlMs);
 
     expect(upload).toEqual({
       jobId: row.id,
@@ -80,7 +84,8 @@ describe('upload.initiate', () => {
       headers: { 'content-type': 'video/mp4' },
       multipart: null,
       expiresIn: testConfig.uploadUrlExpiresSeconds,
-      expiresAt: row.uploadExpiresAt.toISOString(),
+      expiresAt: expect.stringMatching(/Z$/) as string,
+      uploadExpiresAt: row.uploadExpiresAt.toISOString(),
       s3Bucket: 'test-bucket',
       s3Key: row.s3Key,
       maxSizeBytes: testConfig.maxUploadBytes,
@@ -129,35 +134,36 @@ describe('upload.initiate', () => {
     ['video/3gpp', '3gp'],
   ] as const)('stores %s uploads with the .%s extension', async (contentType, ext) => {
     const session = await createSession(coachA);
-    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, contentType });
+    const upload = await t.api
+      .callerFor(signedIn(coachA))
+      .upload.initiate({ sessionId: session.sessionId, contentType, sizeBytes: 1000 });
     expect(upload.s3Key).toBe(`coach_plus/coach/coach-a/${session.sessionId}/${upload.videoId}/original.${ext}`);
     expect(upload.headers).toEqual({ 'content-type': contentType });
     const [row] = await jobRows();
     expect(row).toMatchObject({ contentType, s3Key: upload.s3Key });
   });
 
-  it('defaults to video/mp4, 10 fps, no frames and no declared size', async () => {
+  it('defaults to video/mp4, 10 fps and no frames', async () => {
     const session = await createSession(coachA);
-    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
+    const upload = await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
     const [row] = await jobRows();
     expect(row).toMatchObject({
       id: upload.jobId,
       contentType: 'video/mp4',
       sampleFps: 10,
       includeFrames: false,
-      declaredSizeBytes: null,
+      declaredSizeBytes: 1000,
     });
     expect(upload.s3Key.endsWith('/original.mp4')).toBe(true);
     expect(t.api.storage.presigned).toHaveLength(1);
-    expect(t.api.storage.presigned[0]).toMatchObject({ contentType: 'video/mp4' });
-    expect(t.api.storage.presigned[0]?.contentLength).toBeUndefined();
+    expect(t.api.storage.presigned[0]).toMatchObject({ contentType: 'video/mp4', contentLength: 1000 });
   });
 
   it('gives every upload its own job, video id and key', async () => {
     const session = await createSession(coachA);
     const caller = t.api.callerFor(signedIn(coachA));
-    const first = await caller.upload.initiate({ sessionId: session.sessionId });
-    const second = await caller.upload.initiate({ sessionId: session.sessionId });
+    const first = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
+    const second = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
     expect(new Set([first.jobId, second.jobId]).size).toBe(2);
     expect(new Set([first.videoId, second.videoId]).size).toBe(2);
     expect(first.s3Key).not.toBe(second.s3Key);
@@ -166,7 +172,7 @@ describe('upload.initiate', () => {
 
   it('refuses anonymous callers, invalid tokens, other roles and disabled features with distinct codes', async () => {
     const session = await createSession(coachA);
-    const input: InitiateInput = { sessionId: session.sessionId };
+    const input: InitiateInput = { sessionId: session.sessionId, sizeBytes: 1000 };
 
     await expect(t.api.callerFor(anonymous).upload.initiate(input)).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
@@ -201,7 +207,7 @@ describe('upload.initiate', () => {
     const session = await createSession(coachA);
     const upload = await t.api
       .callerFor(signedIn({ ...coachA, features: ['analytics', 'video_upload_enabled'] }))
-      .upload.initiate({ sessionId: session.sessionId });
+      .upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
     expect(upload.status).toBe('awaiting_upload');
     expect(await jobRows()).toHaveLength(1);
   });
@@ -212,7 +218,7 @@ describe('upload.initiate', () => {
 
     const missing = await t.api
       .callerFor(signedIn(coachA))
-      .upload.initiate({ sessionId: missingSessionId })
+      .upload.initiate({ sessionId: missingSessionId, sizeBytes: 10 })
       .catch((e: unknown) => e);
     expect(missing).toMatchObject({ code: 'NOT_FOUND', cause: { code: 'SESSION_NOT_FOUND' } });
 
@@ -241,6 +247,7 @@ describe('upload.initiate', () => {
     [{ sampleFps: 1.5 }, 'sampleFps'],
     [{ contentType: 'video/avi' }, 'contentType'],
     [{ contentType: 'image/png' }, 'contentType'],
+    [{ sizeBytes: undefined }, 'sizeBytes'],
     [{ sizeBytes: 0 }, 'sizeBytes'],
     [{ sizeBytes: -1 }, 'sizeBytes'],
     [{ sizeBytes: 10.5 }, 'sizeBytes'],
@@ -253,7 +260,7 @@ describe('upload.initiate', () => {
     const session = await createSession(coachA);
     const error = await t.api
       .callerFor(signedIn(coachA))
-      .upload.initiate({ sessionId: session.sessionId, ...bad } as InitiateInput)
+      .upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000, ...bad } as InitiateInput)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'BAD_REQUEST' });
     const issues = (error as { cause: { issues: { path: PropertyKey[] }[] } }).cause.issues;
@@ -288,7 +295,7 @@ describe('upload.initiate', () => {
     t.api.storage.fail.add('presignPut');
     const error = await t.api
       .callerFor(signedIn(coachA))
-      .upload.initiate({ sessionId: session.sessionId })
+      .upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', cause: { code: 'SERVICE_UNAVAILABLE' } });
     // Says nothing of the storage provider's internals.
@@ -296,7 +303,7 @@ describe('upload.initiate', () => {
     expect(await jobRows()).toHaveLength(0);
 
     t.api.storage.fail.delete('presignPut');
-    await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId });
+    await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
     expect(await jobRows()).toHaveLength(1);
   });
 });

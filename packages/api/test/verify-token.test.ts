@@ -228,13 +228,13 @@ describe('verified tokens through the API', () => {
     const caller = t.api.callerFor(await verify(`Bearer ${token}`));
     const session = await caller.sessions.create({ title: 'Nets', playerIds: [] });
     expect(session).toMatchObject({ ownerType: 'coach', ownerId: 'coach-123', createdBy: 'coach-123' });
-    await expect(caller.upload.initiate({ sessionId: session.sessionId })).resolves.toMatchObject({
+    await expect(caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 })).resolves.toMatchObject({
       status: 'awaiting_upload',
     });
 
     const noUpload = await signDevToken(secret, { userId: 'coach-123', role: 'coach_pro_plus', features: ['analytics'] });
     await expect(
-      t.api.callerFor(await verify(`Bearer ${noUpload}`)).upload.initiate({ sessionId: session.sessionId }),
+      t.api.callerFor(await verify(`Bearer ${noUpload}`)).upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'FEATURE_DISABLED' } });
   });
 });

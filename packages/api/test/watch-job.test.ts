@@ -33,7 +33,7 @@ function setUp(options: { maxWatchStreamsPerUser?: number; fallbackPollMs?: numb
 async function queuedJobId() {
   const caller = t.api.callerFor(signedIn(coachA));
   const { sessionId } = await caller.sessions.create({ title: 'w', playerIds: [] });
-  const { jobId } = await caller.upload.initiate({ sessionId });
+  const { jobId } = await caller.upload.initiate({ sessionId, sizeBytes: 1000 });
   return jobId;
 }
 

@@ -10,6 +10,7 @@ export * from './queries/job-leases.ts';
 export * from './queries/upload-parts.ts';
 export * from './queries/upload-limits.ts';
 export * from './queries/key-watch.ts';
+export * from './queries/upload-deadline.ts';
 export {
   listenForNotifications,
   JOB_EVENTS_CHANNEL,

@@ -102,7 +102,7 @@ function newCoach(): Identity {
   };
 }
 
-async function initiate(identity: Identity, sizeBytes?: number) {
+async function initiate(identity: Identity, sizeBytes: number) {
   const client = server.clientFor(identity);
   const { sessionId } = await client.sessions.create.mutate({ title: 'Orphans', playerIds: [] });
   return client.upload.initiate.mutate({ sessionId, sizeBytes });
@@ -200,8 +200,9 @@ describe('objects reaching the key of an upload that closed without a video', ()
 
   it('rejected single PUT (empty file): a new object through the same URL is removed', async () => {
     const coach = newCoach();
-    const upload = await initiate(coach);
-    expect(await put(upload.presignedUrl, upload.headers, new Uint8Array(0))).toBe(200);
+    const upload = await initiate(coach, 16);
+    // The URL binds the declared length, so a wrong file reaches the key only another way (written here directly).
+    await server.storage.putObject(upload.s3Key, new Uint8Array(0), 'video/mp4');
     const rejected = await server
       .clientFor(coach)
       .upload.complete.mutate({ jobId: upload.jobId })
@@ -210,7 +211,7 @@ describe('objects reaching the key of an upload that closed without a video', ()
     expect(await findJob(server.db, { jobId: upload.jobId })).toMatchObject({ status: 'rejected', errorCode: 'EMPTY_UPLOAD' });
     expect(await stored(upload.s3Key)).toBe(false);
 
-    expect(await put(upload.presignedUrl, upload.headers, randomBytes(64))).toBe(200);
+    expect(await put(upload.presignedUrl, upload.headers, randomBytes(16))).toBe(200);
     expect(await sweep()).toMatchObject({ orphansRemoved: 1 });
     expect(await stored(upload.s3Key)).toBe(false);
   });
@@ -265,9 +266,10 @@ describe('objects reaching the key of an upload that closed without a video', ()
     const upload = await initiate(coach, 16);
     await server.clientFor(coach).upload.abort.mutate({ jobId: upload.jobId });
     const urlExpiredAgo = (seconds: number) =>
-      sql`update video_analysis_jobs set key_writable_until = now() - make_interval(secs => ${seconds}) where id = ${upload.jobId}`.execute(
-        server.db,
-      );
+      // A single PUT's URLs expire by the upload's deadline, so both lie that far back.
+      sql`update video_analysis_jobs
+        set key_writable_until = now() - make_interval(secs => ${seconds}), upload_expires_at = now() - make_interval(secs => ${seconds})
+        where id = ${upload.jobId}`.execute(server.db);
 
     // Past the grace but within the clock-skew margin: still watched.
     await urlExpiredAgo(GRACE_SECONDS + CLOCK_SKEW_MARGIN_SECONDS - 30);
@@ -289,6 +291,22 @@ describe('objects reaching the key of an upload that closed without a video', ()
     // The next check succeeds: the orphan goes and the watch ends.
     await sweep();
     expect(await stored(upload.s3Key)).toBe(false);
+    expect(await isWatched(upload.jobId)).toBe(false);
+  });
+
+  it("watches a single PUT's key until its current deadline, even when the closing call read an earlier one", async () => {
+    const coach = newCoach();
+    const upload = await initiate(coach, 16);
+    await server.clientFor(coach).upload.abort.mutate({ jobId: upload.jobId });
+    // As a repeated initiate racing the abort leaves it: the deadline (and a URL signed up to it) pushed after the abort read the job.
+    await sql`update video_analysis_jobs
+      set key_writable_until = now() - interval '1 day', upload_expires_at = now() + interval '1 hour'
+      where id = ${upload.jobId}`.execute(server.db);
+    await sweep();
+    expect(await isWatched(upload.jobId)).toBe(true);
+
+    await pastEveryUrl(upload.jobId);
+    await sweep();
     expect(await isWatched(upload.jobId)).toBe(false);
   });
 

@@ -13,6 +13,7 @@ import {
 import type { Context } from '../context.ts';
 import { AppError } from './errors.ts';
 import { jobNotFound } from './jobs.ts';
+import { pushUploadDeadline, requireUploadDeadline } from './upload/deadline.ts';
 
 const MIB = 1024 ** 2;
 const MIN_PART_BYTES = 5 * MIB;
@@ -99,10 +100,12 @@ export interface SignedPart {
 export async function signParts(
   deps: Pick<Context, 'db' | 'storage' | 'config' | 'now' | 'usage'>,
   p: { owner: Owner; userId: string; jobId: string; partNumbers: number[] },
-): Promise<{ jobId: string; expiresIn: number; expiresAt: string; parts: SignedPart[] }> {
+): Promise<{ jobId: string; expiresIn: number; expiresAt: string; uploadExpiresAt: string; parts: SignedPart[] }> {
   const open = await openMultipartJob(deps.db, p);
   assertPartNumbers(p.partNumbers, open.partCount);
   deps.usage.charge(p.userId, 'signedUrls', p.partNumbers.length);
+  // Signing is progress; an upload whose deadline passed signs nothing more.
+  const deadline = await requireUploadDeadline(deps, open.job.id);
   const expiresInSeconds = deps.config.partUrlExpiresSeconds;
   const parts = await Promise.all(
     p.partNumbers.map(async (partNumber) => {
@@ -121,22 +124,23 @@ export async function signParts(
     jobId: open.job.id,
     expiresIn: expiresInSeconds,
     expiresAt: new Date(deps.now().getTime() + expiresInSeconds * 1000).toISOString(),
+    uploadExpiresAt: deadline.toISOString(),
     parts,
   };
 }
 
 /** Records parts the uploader stored; S3 checks each ETag when the upload completes. */
 export async function recordParts(
-  db: Kysely<Database>,
+  deps: DeadlineDeps,
   p: { owner: Owner; jobId: string; parts: RecordedPart[] },
 ): Promise<UploadProgress> {
-  const open = await openMultipartJob(db, p);
+  const open = await openMultipartJob(deps.db, p);
   assertPartNumbers(
     p.parts.map((part) => part.partNumber),
     open.partCount,
   );
-  await upsertUploadParts(db, { jobId: open.job.id, parts: p.parts });
-  return progressOf(db, open);
+  await upsertUploadParts(deps.db, { jobId: open.job.id, parts: p.parts });
+  return progressOf(deps.db, await withPushedDeadline(deps, open));
 }
 
 export interface UploadProgress {
@@ -147,11 +151,22 @@ export interface UploadProgress {
   /** Parts recorded so far, ascending, with their ETags. */
   parts: RecordedPart[];
   missingPartNumbers: number[];
+  /** The upload's deadline, pushed out by this call (as it was, once passed). */
+  uploadExpiresAt: string;
 }
 
 /** What is stored so far, from the server's record: the basis for resuming anywhere. */
-export async function listParts(db: Kysely<Database>, p: { owner: Owner; jobId: string }): Promise<UploadProgress> {
-  return progressOf(db, await openMultipartJob(db, p));
+export async function listParts(deps: DeadlineDeps, p: { owner: Owner; jobId: string }): Promise<UploadProgress> {
+  const open = await openMultipartJob(deps.db, p);
+  return progressOf(deps.db, await withPushedDeadline(deps, open));
+}
+
+type DeadlineDeps = Pick<Context, 'db' | 'config'>;
+
+/** Recording or listing parts is progress: the job with its deadline pushed out (as it was, once passed). */
+async function withPushedDeadline(deps: DeadlineDeps, open: MultipartJob): Promise<MultipartJob> {
+  const deadline = await pushUploadDeadline(deps, open.job.id);
+  return deadline ? { ...open, job: { ...open.job, uploadExpiresAt: deadline } } : open;
 }
 
 async function progressOf(db: Kysely<Database>, open: MultipartJob): Promise<UploadProgress> {
@@ -166,6 +181,7 @@ async function progressOf(db: Kysely<Database>, open: MultipartJob): Promise<Upl
     sizeBytes: open.sizeBytes,
     parts,
     missingPartNumbers,
+    uploadExpiresAt: open.job.uploadExpiresAt.toISOString(),
   };
 }
 

@@ -36,11 +36,11 @@ export const uploadRouter = {
   /** Multipart: records parts stored so far (with the ETags their PUTs returned). */
   recordParts: uploadProcedure
     .input(RecordPartsInputSchema)
-    .mutation(({ ctx, input }) => recordParts(ctx.db, { owner: ctx.owner, ...input })),
+    .mutation(({ ctx, input }) => recordParts(ctx, { owner: ctx.owner, ...input })),
   /** Multipart: the plan and the parts already stored, to resume from anywhere. */
   listParts: uploadProcedure
     .input(JobRefInputSchema)
-    .query(({ ctx, input }) => listParts(ctx.db, { owner: ctx.owner, jobId: input.jobId })),
+    .query(({ ctx, input }) => listParts(ctx, { owner: ctx.owner, jobId: input.jobId })),
   /** Verifies the stored object (assembling the parts first for multipart) and queues the job; idempotent. */
   complete: uploadProcedure
     .input(CompleteUploadInputSchema)

@@ -106,7 +106,11 @@ function findOverdueJobs(
     .execute();
 }
 
-/** Jobs whose upload window (plus grace) has passed without a completed upload. */
+/**
+ * Uploads idle past their window: `upload_expires_at` slides out with every
+ * progress call (`extendUploadDeadline`), so a job here made no progress for
+ * the idle window plus `graceSeconds` (or reached its maximum lifetime).
+ */
 export function findExpiredUploads(db: Kysely<Database>, p: { graceSeconds: number; limit: number }) {
   return findOverdueJobs(db, { status: 'awaiting_upload', column: 'uploadExpiresAt', seconds: p.graceSeconds, limit: p.limit });
 }

@@ -16,7 +16,17 @@ export type WatchedKey = Pick<VideoAnalysisJob, 'id' | 's3Key' | 'multipartUploa
 export async function findWatchedKeys(db: Kysely<Database>, p: { limit: number }): Promise<WatchedKey[]> {
   const rows = await db
     .selectFrom('videoAnalysisJobs')
-    .select(['id', 's3Key', 'multipartUploadId', 'keyWritableUntil', sql<Date>`now()`.as('checkFrom')])
+    .select([
+      'id',
+      's3Key',
+      'multipartUploadId',
+      // A single PUT's URLs expire by the upload's deadline, which a concurrent repeated initiate may have
+      // pushed after the closing call read it: the later of the two counts (greatest ignores the null).
+      sql<Date | null>`greatest(key_writable_until, case when multipart_upload_id is null then upload_expires_at end)`.as(
+        'keyWritableUntil',
+      ),
+      sql<Date>`now()`.as('checkFrom'),
+    ])
     .where('keyWritableUntil', 'is not', null)
     .orderBy(sql`key_checked_at asc nulls first`)
     .limit(p.limit)

@@ -4,9 +4,12 @@ import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob } 
 import type { SweepPassOptions } from './options.ts';
 
 /**
- * Expires uploads whose link (plus grace) ran out without a completed upload,
- * and discards whatever reached storage: parts or a PUT that finished after
- * the deadline would otherwise be stored forever. Returns how many expired.
+ * Expires uploads idle past their window: the deadline (pushed out by every
+ * sign, record or list of parts, repeated initiate and complete attempt, up
+ * to the maximum lifetime) plus the grace for a PUT begun in time passed with
+ * no completed upload. Discards whatever reached storage: parts or a PUT that
+ * finished after the deadline would otherwise be stored forever. Returns how
+ * many expired.
  */
 export async function expireUploads(options: SweepPassOptions): Promise<number> {
   const { db, storage, logger } = options;

@@ -4,6 +4,7 @@ import { analysisDedupeKey, analysisOutboxMessage, failureColumns, keyWritableUn
 import { AppError } from '../errors.ts';
 import { jobNotFound } from '../jobs.ts';
 import { assembleMultipart } from '../multipart.ts';
+import { pushUploadDeadline } from './deadline.ts';
 import type { UploadDeps } from './deps.ts';
 import { checkStoredObject } from './stored-object.ts';
 
@@ -26,11 +27,18 @@ export async function completeUpload(
   const job = await findOwnedJob(deps.db, p);
   if (!job) throw jobNotFound();
   // The job as this call left it, when it made the transition; otherwise read again below.
-  const moved = job.status === 'awaiting_upload' ? await closeUpload(deps, job, p.parts) : undefined;
+  const moved =
+    job.status === 'awaiting_upload' ? await closeUpload(deps, await withPushedDeadline(deps, job), p.parts) : undefined;
   // Answer from the stored state, whoever made the transition.
   const current = moved ?? (await findOwnedJob(deps.db, p));
   if (!current) throw jobNotFound();
   return answerFor(deps, current);
+}
+
+/** A complete attempt is progress: the job with its deadline pushed out (as it was, once passed). */
+async function withPushedDeadline(deps: UploadDeps, job: VideoAnalysisJob): Promise<VideoAnalysisJob> {
+  const deadline = await pushUploadDeadline(deps, job.id);
+  return deadline ? { ...job, uploadExpiresAt: deadline } : job;
 }
 
 /**

@@ -20,8 +20,14 @@ export interface InitiatedUpload {
   headers: Record<string, string>;
   /** The part plan of a multipart upload: every part has `partSizeBytes` except the last. */
   multipart: { partSizeBytes: number; partCount: number } | null;
+  /** When `presignedUrl` stops working (for multipart, the upload's deadline): re-sign with a repeated initiate. */
   expiresIn: number;
   expiresAt: string;
+  /**
+   * The upload's deadline: each sign, record or list of parts, repeated initiate
+   * and complete attempt pushes it out by the idle window, up to the maximum lifetime.
+   */
+  uploadExpiresAt: string;
   s3Bucket: string;
   s3Key: string;
   maxSizeBytes: number;

@@ -12,6 +12,7 @@ import { videoKey, type VideoContentType } from '@coach/jobs';
 
 import { planParts, type PartPlan } from '../multipart.ts';
 import { sessionNotFound } from '../sessions.ts';
+import { firstUploadDeadline, singlePutUrlSeconds } from './deadline.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
 import { enforceUploadQuota, hasUploadQuota } from './quota.ts';
 import { answerRepeat } from './repeat.ts';
@@ -24,7 +25,8 @@ export interface InitiateUploadParams {
   sampleFps: number;
   includeFrames: boolean;
   contentType: VideoContentType;
-  sizeBytes: number | undefined;
+  /** Required: it bounds the single PUT (signed `Content-Length`) or sets the part plan. */
+  sizeBytes: number;
   /** The caller's idempotency key (per user); a repeat with it answers the same job. */
   clientRequestId?: string | undefined;
 }
@@ -40,7 +42,7 @@ export interface InitiateUploadParams {
  */
 export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams): Promise<InitiatedUpload> {
   const { storage, config } = deps;
-  if (p.sizeBytes !== undefined && p.sizeBytes > config.maxUploadBytes) {
+  if (p.sizeBytes > config.maxUploadBytes) {
     throw fileTooLarge(config.maxUploadBytes);
   }
   const clientRequestId = p.clientRequestId ?? null;
@@ -52,11 +54,12 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
   const jobId = randomUUID();
   const videoId = randomUUID();
   const key = videoKey({ owner: p.owner, sessionId: p.sessionId, videoId, contentType: p.contentType });
-  const expiresIn = config.uploadUrlExpiresSeconds;
-  const expiresAt = new Date(deps.now().getTime() + expiresIn * 1000);
+  const now = deps.now();
+  const deadline = firstUploadDeadline(config, now);
+  const urlSeconds = singlePutUrlSeconds(config, deadline, now);
 
   // Storage first, the row second: a storage failure leaves nothing behind.
-  const target = await prepareStorage(deps, p, key, expiresIn);
+  const target = await prepareStorage(deps, p, key, urlSeconds);
   const row: InsertJobParams = {
     id: jobId,
     sessionId: p.sessionId,
@@ -68,8 +71,8 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     s3Bucket: storage.bucket,
     s3Key: key,
     contentType: p.contentType,
-    declaredSizeBytes: p.sizeBytes ?? null,
-    uploadExpiresAt: expiresAt,
+    declaredSizeBytes: p.sizeBytes,
+    uploadExpiresAt: deadline,
     multipart: target.plan && target.uploadId ? { uploadId: target.uploadId, ...target.plan } : null,
     clientRequestId,
   };
@@ -99,8 +102,10 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     method: 'PUT',
     headers: target.headers,
     multipart: target.plan,
-    expiresIn,
-    expiresAt: expiresAt.toISOString(),
+    // A multipart upload has no URL here: its answer lasts as long as the upload's deadline.
+    expiresIn: target.plan ? Math.floor((deadline.getTime() - now.getTime()) / 1000) : urlSeconds,
+    expiresAt: (target.plan ? deadline : new Date(now.getTime() + urlSeconds * 1000)).toISOString(),
+    uploadExpiresAt: deadline.toISOString(),
     s3Bucket: storage.bucket,
     s3Key: key,
     maxSizeBytes: config.maxUploadBytes,
@@ -122,7 +127,7 @@ interface UploadTarget {
 
 async function prepareStorage(deps: UploadDeps, p: InitiateUploadParams, key: string, expiresIn: number): Promise<UploadTarget> {
   const { storage, config } = deps;
-  if (p.sizeBytes !== undefined && p.sizeBytes > config.multipartThresholdBytes) {
+  if (p.sizeBytes > config.multipartThresholdBytes) {
     const plan = planParts(p.sizeBytes, config.multipartPartSizeBytes);
     // A caller over the limits costs no storage call: checked here without the lock
     // (and again under it, before the insert, where it is exact).

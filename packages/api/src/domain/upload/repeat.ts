@@ -1,12 +1,14 @@
 import type { VideoAnalysisJob } from '@coach/db';
 
 import { AppError } from '../errors.ts';
+import { pushUploadDeadline, singlePutUrlSeconds } from './deadline.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
 import type { InitiateUploadParams } from './initiate.ts';
 
 /**
- * The answer to a repeated initiate: the same job, key and deadline, with a
- * freshly signed URL (single PUT) or the same multipart upload and part plan.
+ * The answer to a repeated initiate: the same job and key, its deadline pushed
+ * out (a repeat is progress), with a freshly signed URL (single PUT) or the
+ * same multipart upload and part plan.
  * Only for the same inputs and while the job still waits for its file.
  */
 export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, job: VideoAnalysisJob): Promise<InitiatedUpload> {
@@ -34,8 +36,11 @@ export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, jo
         `The upload started with this clientRequestId is already ${job.status} (job ${job.id}). ${useNewId}`,
       );
   }
-  const expiresIn = Math.floor((job.uploadExpiresAt.getTime() - deps.now().getTime()) / 1000);
-  if (expiresIn < 1) {
+  // A repeat is progress: the deadline moves out before anything is signed against it.
+  const deadline = await pushUploadDeadline(deps, job.id);
+  const now = deps.now();
+  const expiresIn = deadline ? singlePutUrlSeconds(deps.config, deadline, now) : 0;
+  if (!deadline || expiresIn < 1) {
     throw new AppError('UPLOAD_EXPIRED', `The upload started with this clientRequestId expired. ${useNewId}`);
   }
   let presignedUrl: string | null = null;
@@ -44,10 +49,11 @@ export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, jo
   if (job.uploadMode === 'multipart' && job.partSizeBytes !== null && job.partCount !== null) {
     plan = { partSizeBytes: job.partSizeBytes, partCount: job.partCount };
   } else {
-    // The URL of the first answer was lost with it; sign again, valid only until the job's own deadline.
+    // The URL of the first answer was lost with it (or expired); sign again, valid only until the job's own deadline.
     const signed = await deps.storage.presignPut({
       key: job.s3Key,
       contentType: job.contentType,
+      // Jobs from before sizes were required have none; their URL stays unbounded as it was first signed.
       contentLength: job.declaredSizeBytes ?? undefined,
       expiresInSeconds: expiresIn,
     });
@@ -64,8 +70,9 @@ export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, jo
     method: 'PUT',
     headers,
     multipart: plan,
-    expiresIn,
-    expiresAt: job.uploadExpiresAt.toISOString(),
+    expiresIn: plan ? Math.floor((deadline.getTime() - now.getTime()) / 1000) : expiresIn,
+    expiresAt: (plan ? deadline : new Date(now.getTime() + expiresIn * 1000)).toISOString(),
+    uploadExpiresAt: deadline.toISOString(),
     s3Bucket: job.s3Bucket,
     s3Key: job.s3Key,
     maxSizeBytes: deps.config.maxUploadBytes,
@@ -78,7 +85,7 @@ function hasSameInputs(job: VideoAnalysisJob, p: InitiateUploadParams): boolean 
     job.ownerType === p.owner.type &&
     job.ownerId === p.owner.id &&
     job.sessionId === p.sessionId &&
-    job.declaredSizeBytes === (p.sizeBytes ?? null) &&
+    job.declaredSizeBytes === p.sizeBytes &&
     job.contentType === p.contentType &&
     job.sampleFps === p.sampleFps &&
     job.includeFrames === p.includeFrames
