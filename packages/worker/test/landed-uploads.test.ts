@@ -237,6 +237,27 @@ describe('uploads whose bytes landed without upload.complete', () => {
     expect(await outboxKeys(upload.jobId)).toEqual([`analysis:${upload.jobId}`]);
   }, 120_000);
 
+  it('a notification it cannot act on now is retried later; one that is no S3 notification is dropped', async () => {
+    const upload = await landedVideo();
+    const context = { signal: new AbortController().signal, extendVisibility: async () => {} };
+    const message = (body: string) => ({ messageId: crypto.randomUUID(), receiptHandle: 'direct', body, receiveCount: 1 });
+    const unreachable = createUploadEventHandler({
+      ...sweepOptions(),
+      storage: { ...server.storage, head: () => Promise.reject(new Error('injected: storage unreachable')) },
+    });
+    expect(await unreachable(message(s3Notification(upload.s3Key, video.byteLength)), context)).toEqual({
+      kind: 'retry',
+      delaySeconds: 30,
+    });
+    expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('awaiting_upload');
+    const handler = createUploadEventHandler(sweepOptions());
+    for (const body of ['not json', '{"Records":"nope"}', JSON.stringify({ Event: 's3:TestEvent' })]) {
+      expect(await handler(message(body), context)).toEqual({ kind: 'delete' });
+    }
+    expect(await handler(message(s3Notification(upload.s3Key, video.byteLength)), context)).toEqual({ kind: 'delete' });
+    expect(await analysed(upload.jobId)).toMatchObject({ status: 'completed' });
+  }, 120_000);
+
   it('an overdue upload with nothing in storage still expires', async () => {
     const upload = await initiate(4);
     await overdue(upload.jobId);

@@ -73,6 +73,17 @@ describe('sweepOnce', () => {
     expect(await outboxKeys(landed.jobId)).toEqual([`analysis:${landed.jobId}`]);
   });
 
+  it('expires nothing it could not check in storage: the upload waits for the next sweep', async () => {
+    const upload = await initiated();
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${upload.jobId}`.execute(
+      server.db,
+    );
+    const unreachable = { ...server.storage, head: () => Promise.reject(new Error('injected: storage unreachable')) };
+    expect(await sweepOnce({ ...options(), storage: unreachable })).toMatchObject({ expired: 0, completedUploads: 0 });
+    expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('awaiting_upload');
+    expect((await sweepOnce(options())).expired).toBe(1);
+  });
+
   it('re-queues a job whose worker vanished, with a new message, and fails it once attempts run out', async () => {
     const retried = await queued();
     const exhausted = await queued();
