@@ -89,6 +89,8 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
 
     const config = loadWorkerConfig(given);
     expect(config.aws.endpoint).toBeUndefined();
+    // The bucket's object-created notifications reach the worker, which completes landed uploads.
+    expect(config.aws.uploadEventsQueueUrl).toBe(RUNTIME_VALUES.SQS_UPLOAD_EVENTS_QUEUE_URL);
     expect(env.secretNames).toEqual(['DATABASE_URL']);
     // Fargate kills a container at most 120 s after SIGTERM: the worker's drain must fit.
     expect(workerShutdownMs(config.settings.worker)).toBeLessThanOrEqual((env.stopTimeout ?? 30) * 1000);
