@@ -49,6 +49,7 @@ export interface ServiceAwsCalls {
   bucket: readonly S3Command[];
   analysisQueue: readonly SqsCommand[];
   deadLetterQueue: readonly SqsCommand[];
+  uploadEventsQueue: readonly SqsCommand[];
 }
 
 /**
@@ -73,6 +74,7 @@ export const SERVICE_AWS_CALLS = {
       'GetQueueAttributesCommand', // queue.ping (/readyz)
     ],
     deadLetterQueue: [],
+    uploadEventsQueue: [],
   },
   worker: {
     bucket: [
@@ -81,6 +83,7 @@ export const SERVICE_AWS_CALLS = {
       'HeadObjectCommand', // storage.head (the sweeper's watched keys)
       'DeleteObjectCommand', // storage.delete (the sweeper)
       'AbortMultipartUploadCommand', // storage.abortMultipartUpload (the sweeper)
+      'CompleteMultipartUploadCommand', // storage.completeMultipartUpload (completing a landed upload)
     ],
     analysisQueue: [
       'ReceiveMessageCommand', // the consumer
@@ -89,6 +92,11 @@ export const SERVICE_AWS_CALLS = {
     ],
     deadLetterQueue: [
       'SendMessageCommand', // the consumer dead-letters poison messages itself
+    ],
+    uploadEventsQueue: [
+      'ReceiveMessageCommand', // the upload-events consumer
+      'DeleteMessageCommand', // handled notifications
+      'ChangeMessageVisibilityCommand', // retry back-off
     ],
   },
 } as const satisfies Record<'api' | 'worker', ServiceAwsCalls>;

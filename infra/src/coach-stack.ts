@@ -119,7 +119,7 @@ export class CoachStack extends Stack {
       // The worker dead-letters at the same count itself; this catches a worker that dies mid-job every time.
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: WORKER_TUNING.maxReceives },
     });
-    // Object-created events for the upload-events consumer (not built yet: no service reads this queue).
+    // Object-created events: the worker completes an upload whose bytes landed without waiting for the client.
     const uploadEventsQueue = new sqs.Queue(this, 'UploadEventsQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -187,6 +187,7 @@ export class CoachStack extends Stack {
       bucketName: bucket.bucketName,
       queueUrl: analysisQueue.queueUrl,
       deadLetterQueueUrl: deadLetterQueue.queueUrl,
+      uploadEventsQueueUrl: uploadEventsQueue.queueUrl,
       corsOrigins: config.corsOrigins,
       auth: config.auth,
     };
@@ -204,6 +205,7 @@ export class CoachStack extends Stack {
       for (const [queue, commands] of [
         [analysisQueue, calls.analysisQueue],
         [deadLetterQueue, calls.deadLetterQueue],
+        [uploadEventsQueue, calls.uploadEventsQueue],
       ] as const) {
         if (commands.length > 0) {
           role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: actionsFor(commands), resources: [queue.queueArn] }));

@@ -22,6 +22,8 @@ export interface ServiceEnvInputs {
   bucketName: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
+  /** S3's object-created notifications for the upload prefix, consumed by the worker. */
+  uploadEventsQueueUrl: string;
   corsOrigins: readonly string[];
   auth: AuthParams;
 }
@@ -87,6 +89,7 @@ export function workerEnv(inputs: ServiceEnvInputs): ServiceEnv {
       S3_COACH_VIDEOS_BUCKET: inputs.bucketName,
       SQS_VIDEO_ANALYSIS_QUEUE_URL: inputs.queueUrl,
       SQS_VIDEO_ANALYSIS_DLQ_URL: inputs.deadLetterQueueUrl,
+      SQS_UPLOAD_EVENTS_QUEUE_URL: inputs.uploadEventsQueueUrl,
       WORKER_CONCURRENCY: String(WORKER_TUNING.concurrency),
       WORKER_MAX_RECEIVES: String(WORKER_TUNING.maxReceives),
       WORKER_VISIBILITY_TIMEOUT_SECONDS: String(WORKER_TUNING.visibilityTimeoutSeconds),

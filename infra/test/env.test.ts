@@ -34,6 +34,7 @@ const RUNTIME_VALUES: Record<string, string> = {
   S3_COACH_VIDEOS_BUCKET: 'coach-videos-1a2b3c',
   SQS_VIDEO_ANALYSIS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/AnalysisQueue',
   SQS_VIDEO_ANALYSIS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/AnalysisDeadLetterQueue',
+  SQS_UPLOAD_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/UploadEventsQueue',
   DATABASE_URL: 'postgresql://coach:generated-password@coach.abc.eu-west-1.rds.amazonaws.com:5432/coach?sslmode=no-verify',
   AUTH_JWT_SECRET: 'a'.repeat(64),
 };
@@ -88,6 +89,8 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
 
     const config = loadWorkerConfig(given);
     expect(config.aws.endpoint).toBeUndefined();
+    // The bucket's object-created notifications reach the worker, which completes landed uploads.
+    expect(config.aws.uploadEventsQueueUrl).toBe(RUNTIME_VALUES.SQS_UPLOAD_EVENTS_QUEUE_URL);
     expect(env.secretNames).toEqual(['DATABASE_URL']);
     // Fargate kills a container at most 120 s after SIGTERM: the worker's drain must fit.
     expect(workerShutdownMs(config.settings.worker)).toBeLessThanOrEqual((env.stopTimeout ?? 30) * 1000);

@@ -61,6 +61,7 @@ function resourceIds(template: Template) {
     bucket: id('AWS::S3::Bucket', 'Videos'),
     analysisQueue: id('AWS::SQS::Queue', 'AnalysisQueue'),
     deadLetterQueue: id('AWS::SQS::Queue', 'AnalysisDeadLetterQueue'),
+    uploadEventsQueue: id('AWS::SQS::Queue', 'UploadEventsQueue'),
   };
 }
 
@@ -79,7 +80,9 @@ function grantsByResource(template: Template, statements: Statement[]): Record<s
         ? 'analysisQueue'
         : resource.includes(ids.deadLetterQueue)
           ? 'deadLetterQueue'
-          : resource;
+          : resource.includes(ids.uploadEventsQueue)
+            ? 'uploadEventsQueue'
+            : resource;
     byResource[name] = [...(byResource[name] ?? []), ...actionsOf([s])].sort();
   }
   return byResource;
@@ -92,6 +95,7 @@ function expectedGrants(calls: ServiceAwsCalls): Record<string, string[]> {
     bucket: bucketActions.filter((a) => a === 's3:ListBucket'),
     analysisQueue: actionsFor(calls.analysisQueue),
     deadLetterQueue: actionsFor(calls.deadLetterQueue),
+    uploadEventsQueue: actionsFor(calls.uploadEventsQueue),
   };
   return Object.fromEntries(Object.entries(grants).filter(([, actions]) => actions.length > 0));
 }
@@ -112,7 +116,12 @@ describe('IAM', () => {
 
   it('the services together call every command the adapters send', () => {
     const called = new Set<string>(
-      Object.values(SERVICE_AWS_CALLS).flatMap((c) => [...c.bucket, ...c.analysisQueue, ...c.deadLetterQueue]),
+      Object.values(SERVICE_AWS_CALLS).flatMap((c) => [
+        ...c.bucket,
+        ...c.analysisQueue,
+        ...c.deadLetterQueue,
+        ...c.uploadEventsQueue,
+      ]),
     );
     const sent = commandsTheAdaptersSend();
     expect([...sent.s3, ...sent.sqs].filter((c) => !called.has(c))).toEqual([]);

@@ -9,6 +9,8 @@ export interface TestWorkerOptions {
   /** Replace the server's queue or database on the worker's side only, to inject faults there. */
   queue?: MessageQueue;
   db?: Kysely<Database>;
+  /** S3 object-created notifications to consume (production's upload-events queue). */
+  uploadEvents?: MessageQueue;
   /** Worker settings as the environment names them (e.g. `WORKER_SWEEP_INTERVAL_SECONDS`). */
   env?: Record<string, string>;
   config?: Partial<WorkerConfig>;
@@ -34,6 +36,7 @@ export function startTestWorker(
       storage: server.storage,
       queue: options.queue ?? createSqsQueue({ sqs: server.sqs, queueUrl: server.queueUrl }),
       deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
+      uploadEvents: options.uploadEvents,
       logger: silentLogger,
     },
     settings,

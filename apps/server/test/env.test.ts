@@ -58,6 +58,12 @@ describe('loadConfig', () => {
     expect(loadConfig(production).worker.worker.waitTimeSeconds).toBe(20);
   });
 
+  it('gives the in-process worker the upload limit of the API, so it checks a landed upload as upload.complete does', () => {
+    const config = loadConfig({ MAX_UPLOAD_BYTES: String(3 * 1024 ** 2) });
+    expect(config.maxUploadBytes).toBe(3 * 1024 ** 2);
+    expect(config.worker.worker.maxUploadBytes).toBe(3 * 1024 ** 2);
+  });
+
   it('reads a complete production configuration, keeping the seed names', () => {
     const config = loadConfig(production);
     expect(config.aws).toEqual({

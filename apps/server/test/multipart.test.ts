@@ -175,6 +175,7 @@ describe('multipart uploads against the emulator', () => {
       db: server.db,
       storage: server.storage,
       logger: silentLogger,
+      maxUploadBytes: server.config.maxUploadBytes,
       uploadGraceSeconds: 60,
       abandonedGraceSeconds: 60,
       staleQueuedSeconds: 3600,

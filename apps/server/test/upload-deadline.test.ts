@@ -58,6 +58,7 @@ const sweep = () =>
     storage: server.storage,
     logger: silentLogger,
     uploadGraceSeconds: GRACE_SECONDS,
+    maxUploadBytes: server.config.maxUploadBytes,
     abandonedGraceSeconds: 60,
     staleQueuedSeconds: 3600,
     maxAttempts: 5,

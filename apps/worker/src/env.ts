@@ -5,7 +5,14 @@ import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type Wo
 export interface WorkerAppConfig {
   logLevel: string;
   databaseUrl: string;
-  aws: { region: string; endpoint?: string; bucket: string; queueUrl: string; deadLetterQueueUrl: string };
+  aws: {
+    region: string;
+    endpoint?: string;
+    bucket: string;
+    queueUrl: string;
+    deadLetterQueueUrl: string;
+    uploadEventsQueueUrl?: string;
+  };
   settings: WorkerSettings;
 }
 
@@ -19,6 +26,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   S3_COACH_VIDEOS_BUCKET: required,
   SQS_VIDEO_ANALYSIS_QUEUE_URL: required.pipe(z.url()),
   SQS_VIDEO_ANALYSIS_DLQ_URL: required.pipe(z.url()),
+  /** S3 object-created notifications for the upload prefix; unset, uploads the client never completes wait for the sweeper. */
+  SQS_UPLOAD_EVENTS_QUEUE_URL: z.url().optional(),
 });
 
 /**
@@ -43,6 +52,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
       bucket: env.S3_COACH_VIDEOS_BUCKET,
       queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL,
       deadLetterQueueUrl: env.SQS_VIDEO_ANALYSIS_DLQ_URL,
+      uploadEventsQueueUrl: env.SQS_UPLOAD_EVENTS_QUEUE_URL,
     },
     settings: toWorkerSettings(env),
   });

@@ -34,6 +34,9 @@ const worker = await startAnalysisWorker(
     storage: createS3Storage({ s3: aws.s3, signer: aws.s3Signer, bucket: config.aws.bucket }),
     queue: createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.queueUrl }),
     deadLetterQueue: createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.deadLetterQueueUrl }),
+    uploadEvents: config.aws.uploadEventsQueueUrl
+      ? createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.uploadEventsQueueUrl })
+      : undefined,
     logger,
   },
   config.settings,

@@ -32,6 +32,19 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ ...complete, WORKER_LEASE_SECONDS: '120' }).settings.worker.visibilityTimeoutSeconds).toBe(120);
   });
 
+  it('consumes S3 upload notifications only when SQS_UPLOAD_EVENTS_QUEUE_URL is given, and checks its URL and the upload limit', () => {
+    expect(loadWorkerConfig(complete).aws.uploadEventsQueueUrl).toBeUndefined();
+    const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/upload-events';
+    expect(loadWorkerConfig({ ...complete, SQS_UPLOAD_EVENTS_QUEUE_URL: url }).aws.uploadEventsQueueUrl).toBe(url);
+    expect(() => loadWorkerConfig({ ...complete, SQS_UPLOAD_EVENTS_QUEUE_URL: 'upload-events' })).toThrow(
+      /SQS_UPLOAD_EVENTS_QUEUE_URL/,
+    );
+    // The same limit as the API's, so a landed upload is checked as upload.complete checks it.
+    expect(loadWorkerConfig(complete).settings.worker.maxUploadBytes).toBe(8 * 1024 ** 3);
+    expect(loadWorkerConfig({ ...complete, MAX_UPLOAD_BYTES: '1048576' }).settings.worker.maxUploadBytes).toBe(1024 ** 2);
+    expect(() => loadWorkerConfig({ ...complete, MAX_UPLOAD_BYTES: '0' })).toThrow(/MAX_UPLOAD_BYTES/);
+  });
+
   it('lists every missing or malformed setting at once', () => {
     expect(() => loadWorkerConfig({ POSE_MODEL: 'huge', WORKER_CONCURRENCY: '0' })).toThrow(
       /DATABASE_URL[\s\S]*AWS_REGION[\s\S]*S3_COACH_VIDEOS_BUCKET[\s\S]*SQS_VIDEO_ANALYSIS_QUEUE_URL[\s\S]*SQS_VIDEO_ANALYSIS_DLQ_URL/,

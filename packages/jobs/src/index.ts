@@ -24,6 +24,7 @@ export {
 } from './failures.ts';
 export {
   videoKey,
+  isVideoKey,
   videoPrefix,
   metricsKey,
   framesPrefix,
@@ -45,3 +46,5 @@ export {
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
 export { discardUpload, keyWritableUntil } from './discard.ts';
 export { silentLogger, type Logger } from './logger.ts';
+export { checkStoredObject, formatBytes } from './upload/stored-object.ts';
+export { completeStoredUpload, type UploadCompletion, type UploadCompletionDeps } from './upload/complete-stored-upload.ts';

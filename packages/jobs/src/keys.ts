@@ -26,6 +26,13 @@ export function videoPrefix(p: { owner: Owner; sessionId: string; videoId: strin
   return `coach_plus/${p.owner.type}/${encodeURIComponent(p.owner.id)}/${p.sessionId}/${p.videoId}/`;
 }
 
+/** True for a key with the layout of an uploaded video (not what the analysis stores beside it). */
+export function isVideoKey(s3Key: string): boolean {
+  if (!s3Key.startsWith('coach_plus/')) return false;
+  const name = s3Key.slice(s3Key.lastIndexOf('/') + 1);
+  return Object.values(VIDEO_CONTENT_TYPES).some((ext) => name === `original.${ext}`);
+}
+
 /** The folder of a stored video, from its key: where its analysis goes. */
 function prefixOfKey(s3Key: string): string {
   return s3Key.slice(0, s3Key.lastIndexOf('/') + 1);

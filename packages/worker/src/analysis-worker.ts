@@ -14,6 +14,8 @@ export interface AnalysisWorkerDeps {
   storage: ObjectStorage;
   queue: MessageQueue;
   deadLetterQueue: MessageQueue;
+  /** S3's object-created notifications for uploads (`SQS_UPLOAD_EVENTS_QUEUE_URL`), when configured. */
+  uploadEvents?: MessageQueue;
   logger: Logger;
 }
 

@@ -22,7 +22,8 @@ export type MessageHandler = (message: ReceivedMessage, ctx: HandlerContext) => 
 
 export interface ConsumerOptions {
   queue: MessageQueue;
-  deadLetterQueue: MessageQueue;
+  /** Where `dead-letter` copies a message; without one, the message is left for the queue's own redrive policy. */
+  deadLetterQueue?: MessageQueue;
   handler: MessageHandler;
   logger: Logger;
   /** Messages processed at once. */
@@ -71,6 +72,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       case 'leave':
         return;
       case 'dead-letter':
+        if (!deadLetterQueue) return;
         await deadLetterQueue.send(message.body);
         return queue.delete(receiptHandle);
     }

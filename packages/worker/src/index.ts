@@ -2,6 +2,7 @@ export { startWorker, DEFAULT_WORKER_CONFIG, type Worker, type WorkerConfig, typ
 export { createJobProcessor, type AnalysisInput, type VideoAnalyzer } from './process-job.ts';
 export { startConsumer, type Consumer, type Disposition, type MessageHandler } from './consumer.ts';
 export { sweepOnce, startSweeper, type SweepReport, type SweeperOptions } from './sweeper.ts';
+export { createUploadEventHandler } from './upload-events/handler.ts';
 export { PermanentAnalysisError } from './errors.ts';
 // The failure codes live with the job domain; re-exported for the worker's callers.
 export { WORKER_FAILURE, CAP_FAILURE } from '@coach/jobs';

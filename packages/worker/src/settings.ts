@@ -29,6 +29,8 @@ export const WorkerSettingsSchema = z.object({
   WORKER_CHILD_NICE: int(0, 19).default(DEFAULT_ANALYSIS_CAPS.media.niceness),
   /** SQS long-poll wait (SQS allows 0..20); shutdown waits for the last poll to return. */
   WORKER_WAIT_TIME_SECONDS: int(0, 20).default(DEFAULT_WORKER_CONFIG.waitTimeSeconds),
+  /** The API's upload size limit: the worker checks a landed upload against it as upload.complete does. */
+  MAX_UPLOAD_BYTES: int(1, 5 * 1024 ** 4).default(DEFAULT_WORKER_CONFIG.maxUploadBytes),
   POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
   POSE_THREADS: int(1, 64).default(2),
 });
@@ -104,6 +106,7 @@ export function toWorkerSettings(values: WorkerSettingsValues): WorkerSettings {
       sweepIntervalMs: values.WORKER_SWEEP_INTERVAL_SECONDS * 1000,
       maxJobSeconds: values.WORKER_MAX_JOB_SECONDS ?? minimumJobSeconds(caps),
       waitTimeSeconds: values.WORKER_WAIT_TIME_SECONDS,
+      maxUploadBytes: values.MAX_UPLOAD_BYTES,
     },
     pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
     caps,

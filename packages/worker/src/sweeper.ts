@@ -8,6 +8,10 @@ export type { SweeperOptions };
 
 export interface SweepReport extends KeyWatchReport {
   expired: number;
+  /** Overdue uploads found landed in storage and queued instead of expired. */
+  completedUploads: number;
+  /** Overdue uploads found landed but failing the checks: rejected, as upload.complete would. */
+  rejectedUploads: number;
   requeued: number;
   failed: number;
   redispatched: number;
@@ -19,13 +23,15 @@ export interface SweepReport extends KeyWatchReport {
  */
 export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
   const pass = { ...options, limit: options.batchSize ?? 100 };
-  const expired = await expireUploads(pass);
+  const uploads = await expireUploads(pass);
   const abandoned = await recoverAbandonedJobs(pass);
   const stale = await redispatchStaleJobs(pass);
   // After the expiries above, so a job expired in this round is checked in it too.
   const keys = await sweepWatchedKeys(pass);
   return {
-    expired,
+    expired: uploads.expired,
+    completedUploads: uploads.completed,
+    rejectedUploads: uploads.rejected,
     requeued: abandoned.requeued,
     failed: abandoned.failed + stale.failed,
     redispatched: stale.redispatched,

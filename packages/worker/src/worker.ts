@@ -8,12 +8,15 @@ import type { Logger } from '@coach/jobs';
 import { startConsumer } from './consumer.ts';
 import { createJobProcessor, type VideoAnalyzer } from './process-job.ts';
 import { startSweeper } from './sweeper.ts';
+import { createUploadEventHandler } from './upload-events/handler.ts';
 
 export interface WorkerDeps {
   db: Kysely<Database>;
   storage: ObjectStorage;
   queue: MessageQueue;
   deadLetterQueue: MessageQueue;
+  /** S3's object-created notifications for the upload prefix (production); absent, the sweeper alone completes landed uploads. */
+  uploadEvents?: MessageQueue;
   analyzer: VideoAnalyzer;
   logger: Logger;
 }
@@ -34,6 +37,10 @@ export interface WorkerConfig {
   uploadGraceSeconds: number;
   abandonedGraceSeconds: number;
   staleQueuedSeconds: number;
+  /** The API's `MAX_UPLOAD_BYTES`: a landed upload is checked against it as upload.complete checks it. */
+  maxUploadBytes: number;
+  /** Upload notifications handled at once (each a HEAD and a transaction, sometimes a multipart assembly). */
+  uploadEventConcurrency: number;
   /** Longest one analysis may run: past it the job fails as `ANALYSIS_TIME_LIMIT`. At least `minimumJobSeconds(caps)`. */
   maxJobSeconds: number;
 }
@@ -53,6 +60,8 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   staleQueuedSeconds: 900,
   // minimumJobSeconds(DEFAULT_ANALYSIS_CAPS), spelled out to keep this module free of the analyzer.
   maxJobSeconds: 4_787,
+  maxUploadBytes: 8 * 1024 ** 3,
+  uploadEventConcurrency: 4,
 };
 
 export interface Worker {
@@ -84,10 +93,19 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     waitTimeSeconds: config.waitTimeSeconds,
   });
+  const landed = { db: deps.db, storage: deps.storage, logger: deps.logger, maxUploadBytes: config.maxUploadBytes };
+  const uploadEvents =
+    deps.uploadEvents &&
+    startConsumer({
+      queue: deps.uploadEvents,
+      handler: createUploadEventHandler(landed),
+      logger: deps.logger,
+      concurrency: config.uploadEventConcurrency,
+      visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+      waitTimeSeconds: config.waitTimeSeconds,
+    });
   const sweeper = startSweeper({
-    db: deps.db,
-    storage: deps.storage,
-    logger: deps.logger,
+    ...landed,
     intervalMs: config.sweepIntervalMs,
     uploadGraceSeconds: config.uploadGraceSeconds,
     abandonedGraceSeconds: config.abandonedGraceSeconds,
@@ -99,7 +117,7 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     id,
     async stop() {
       await sweeper.stop();
-      await consumer.stop(config.shutdownBudgetMs);
+      await Promise.all([consumer.stop(config.shutdownBudgetMs), uploadEvents?.stop(config.shutdownBudgetMs)]);
       deps.logger.info({ workerId: id }, 'worker stopped');
     },
   };

@@ -83,6 +83,7 @@ const sweep = (overrides: Partial<SweeperOptions> = {}) =>
     db: server.db,
     storage: server.storage,
     logger: silentLogger,
+    maxUploadBytes: server.config.maxUploadBytes,
     uploadGraceSeconds: GRACE_SECONDS,
     abandonedGraceSeconds: 30,
     staleQueuedSeconds: 600,

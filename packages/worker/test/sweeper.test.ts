@@ -18,6 +18,7 @@ const options = (): SweeperOptions => ({
   db: server.db,
   storage: server.storage,
   logger: silentLogger,
+  maxUploadBytes: server.config.maxUploadBytes,
   uploadGraceSeconds: 60,
   abandonedGraceSeconds: 30,
   staleQueuedSeconds: 600,
@@ -44,11 +45,9 @@ const outboxKeys = async (jobId: string) =>
   );
 
 describe('sweepOnce', () => {
-  it('expires uploads past their deadline plus grace, deletes late objects, and leaves fresh ones alone', async () => {
+  it('expires uploads past their deadline plus grace with nothing in storage, and leaves fresh ones alone', async () => {
     const stale = await initiated();
     const fresh = await initiated();
-    // A PUT that landed after the deadline must not be kept.
-    await fetch(putUrl(stale), { method: 'PUT', headers: stale.headers, body: new Uint8Array(4) });
     await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${stale.jobId}`.execute(
       server.db,
     );
@@ -56,9 +55,33 @@ describe('sweepOnce', () => {
     const report = await sweepOnce(options());
     expect(report.expired).toBe(1);
     expect(await findJob(server.db, { jobId: stale.jobId })).toMatchObject({ status: 'expired', errorCode: 'UPLOAD_EXPIRED' });
-    expect(await server.storage.head(stale.s3Key)).toBeUndefined();
     expect((await findJob(server.db, { jobId: fresh.jobId }))?.status).toBe('awaiting_upload');
     expect((await sweepOnce(options())).expired).toBe(0);
+  });
+
+  it('completes an overdue upload whose PUT landed instead of deleting it as expired (landed uploads: landed-uploads.test.ts)', async () => {
+    const landed = await initiated();
+    await fetch(putUrl(landed), { method: 'PUT', headers: landed.headers, body: new Uint8Array(4) });
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${landed.jobId}`.execute(
+      server.db,
+    );
+
+    const report = await sweepOnce(options());
+    expect(report).toMatchObject({ expired: 0, completedUploads: 1 });
+    expect(await findJob(server.db, { jobId: landed.jobId })).toMatchObject({ status: 'queued', sizeBytes: 4 });
+    expect(await server.storage.head(landed.s3Key)).toBeDefined();
+    expect(await outboxKeys(landed.jobId)).toEqual([`analysis:${landed.jobId}`]);
+  });
+
+  it('expires nothing it could not check in storage: the upload waits for the next sweep', async () => {
+    const upload = await initiated();
+    await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 minutes' where id = ${upload.jobId}`.execute(
+      server.db,
+    );
+    const unreachable = { ...server.storage, head: () => Promise.reject(new Error('injected: storage unreachable')) };
+    expect(await sweepOnce({ ...options(), storage: unreachable })).toMatchObject({ expired: 0, completedUploads: 0 });
+    expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('awaiting_upload');
+    expect((await sweepOnce(options())).expired).toBe(1);
   });
 
   it('re-queues a job whose worker vanished, with a new message, and fails it once attempts run out', async () => {

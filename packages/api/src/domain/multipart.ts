@@ -1,5 +1,4 @@
 import {
-  deleteUploadParts,
   findOwnedJob,
   listUploadParts,
   upsertUploadParts,
@@ -186,44 +185,19 @@ async function progressOf(db: Kysely<Database>, open: MultipartJob): Promise<Upl
 }
 
 /**
- * Assembles a multipart upload from the recorded parts (plus any given now).
- * Afterwards the object is verified like a single PUT by the caller.
+ * Records the parts a caller hands to upload.complete before the shared
+ * completion (`completeStoredUpload`, `@coach/jobs`) assembles what is recorded.
  */
-export async function assembleMultipart(
-  deps: Pick<Context, 'db' | 'storage'>,
+export async function recordGivenParts(
+  deps: Pick<Context, 'db'>,
   job: VideoAnalysisJob,
   given: RecordedPart[] | undefined,
 ): Promise<void> {
   const open = asOpenMultipart(job);
-  if (given?.length) {
-    assertPartNumbers(
-      given.map((part) => part.partNumber),
-      open.partCount,
-    );
-    await upsertUploadParts(deps.db, { jobId: job.id, parts: given });
-  }
-  const progress = await progressOf(deps.db, open);
-  if (progress.missingPartNumbers.length > 0) {
-    const shown = progress.missingPartNumbers.slice(0, 20).join(', ');
-    const more = progress.missingPartNumbers.length > 20 ? ` and ${progress.missingPartNumbers.length - 20} more` : '';
-    throw new AppError(
-      'UPLOAD_INCOMPLETE',
-      `Parts ${shown}${more} have not been uploaded yet. Upload them, then complete again.`,
-    );
-  }
-  try {
-    await deps.storage.completeMultipartUpload({ key: job.s3Key, uploadId: open.uploadId, parts: progress.parts });
-  } catch (error) {
-    if (error instanceof Error && error.name === 'InvalidPartsError') {
-      // S3 does not say which part it refused (and the emulator has no ListParts):
-      // forget the record so listParts reports every part missing and a resume re-sends them.
-      await deleteUploadParts(deps.db, { jobId: job.id });
-      throw new AppError(
-        'UPLOAD_PARTS_INVALID',
-        'Storage refused the uploaded parts (one was missing, corrupted or too small). Upload the parts again (upload.listParts lists them), then complete again.',
-        { cause: error },
-      );
-    }
-    throw error;
-  }
+  if (!given?.length) return;
+  assertPartNumbers(
+    given.map((part) => part.partNumber),
+    open.partCount,
+  );
+  await upsertUploadParts(deps.db, { jobId: job.id, parts: given });
 }

@@ -98,6 +98,11 @@ export async function findJob(db: Kysely<Database>, params: { jobId: string }): 
   return db.selectFrom('videoAnalysisJobs').selectAll().where('id', '=', params.jobId).executeTakeFirst();
 }
 
+/** The job whose upload is stored at `s3Key` (unique), for a storage notification naming only the key. */
+export async function findJobByKey(db: Kysely<Database>, params: { s3Key: string }): Promise<VideoAnalysisJob | undefined> {
+  return db.selectFrom('videoAnalysisJobs').selectAll().where('s3Key', '=', params.s3Key).executeTakeFirst();
+}
+
 /** Jobs of one owned session, newest first, one extra row to detect a next page. */
 export async function listOwnedJobs(
   db: Kysely<Database>,

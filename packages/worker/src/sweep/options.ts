@@ -6,6 +6,8 @@ export interface SweeperOptions {
   db: Kysely<Database>;
   storage: ObjectStorage;
   logger: Logger;
+  /** The API's `MAX_UPLOAD_BYTES`, for checking a landed upload as upload.complete would. */
+  maxUploadBytes: number;
   /**
    * After the upload URL expired, how long a slow PUT may still be finishing: an
    * upload is expired only then, and a closed upload's key is watched as long.

@@ -1,12 +1,11 @@
 import { findOwnedJob, type JobStatus, type Owner, type VideoAnalysisJob } from '@coach/db';
-import { analysisDedupeKey, analysisOutboxMessage, failureColumns, keyWritableUntil, moveJob } from '@coach/jobs';
+import { analysisDedupeKey, completeStoredUpload } from '@coach/jobs';
 
 import { AppError } from '../errors.ts';
 import { jobNotFound } from '../jobs.ts';
-import { assembleMultipart } from '../multipart.ts';
+import { recordGivenParts } from '../multipart.ts';
 import { pushUploadDeadline } from './deadline.ts';
 import type { UploadDeps } from './deps.ts';
-import { checkStoredObject } from './stored-object.ts';
 
 export interface CompletedUpload {
   jobId: string;
@@ -42,64 +41,51 @@ async function withPushedDeadline(deps: UploadDeps, job: VideoAnalysisJob): Prom
 }
 
 /**
- * Checks what was stored for a job awaiting its upload and moves it on:
- * `queued` with its outbox row, or `rejected` with the object deleted.
- * Undefined when another call moved it first.
+ * Records the parts given now, then runs the completion the worker shares
+ * (`completeStoredUpload`): `queued` with its outbox row, or `rejected` with
+ * the object deleted. Undefined when another caller moved the job first.
  */
 async function closeUpload(
   deps: UploadDeps,
   job: VideoAnalysisJob,
   parts: { partNumber: number; etag: string }[] | undefined,
 ): Promise<VideoAnalysisJob | undefined> {
-  const { db, storage, config, logger } = deps;
-  if (job.uploadMode === 'multipart') await assembleMultipart(deps, job, parts);
-  const object = await storage.head(job.s3Key);
-  if (!object) {
-    // S3 checks expiry when a PUT starts, so a slow upload may still land: report, don't expire here.
-    if (job.uploadExpiresAt.getTime() < deps.now().getTime()) {
+  if (job.uploadMode === 'multipart') await recordGivenParts(deps, job, parts);
+  const outcome = await completeStoredUpload({ ...deps, maxUploadBytes: deps.config.maxUploadBytes }, job);
+  switch (outcome.kind) {
+    case 'queued':
+    case 'rejected':
+      return outcome.job;
+    case 'taken':
+      return undefined;
+    case 'parts-missing': {
+      const missing = outcome.missingPartNumbers;
+      const shown = missing.slice(0, 20).join(', ');
+      const more = missing.length > 20 ? ` and ${missing.length - 20} more` : '';
       throw new AppError(
-        'UPLOAD_EXPIRED',
-        'The upload link expired before the file arrived. Start a new upload with upload.initiate.',
+        'UPLOAD_INCOMPLETE',
+        `Parts ${shown}${more} have not been uploaded yet. Upload them, then complete again.`,
       );
     }
-    throw new AppError(
-      'UPLOAD_NOT_FOUND',
-      'No video has been uploaded for this job yet. Upload the file to the presigned URL, then call upload.complete again.',
-    );
+    case 'parts-invalid':
+      throw new AppError(
+        'UPLOAD_PARTS_INVALID',
+        'Storage refused the uploaded parts (one was missing, corrupted or too small). Upload the parts again (upload.listParts lists them), then complete again.',
+        { cause: outcome.cause },
+      );
+    case 'not-stored':
+      // S3 checks expiry when a PUT starts, so a slow upload may still land: report, don't expire here.
+      if (job.uploadExpiresAt.getTime() < deps.now().getTime()) {
+        throw new AppError(
+          'UPLOAD_EXPIRED',
+          'The upload link expired before the file arrived. Start a new upload with upload.initiate.',
+        );
+      }
+      throw new AppError(
+        'UPLOAD_NOT_FOUND',
+        'No video has been uploaded for this job yet. Upload the file to the presigned URL, then call upload.complete again.',
+      );
   }
-  const rejection = checkStoredObject(job, object, config.maxUploadBytes);
-  if (rejection) {
-    const rejected = await moveJob(db, {
-      jobId: job.id,
-      from: 'awaiting_upload',
-      to: 'rejected',
-      set: {
-        sizeBytes: object.sizeBytes,
-        ...failureColumns(rejection, deps.now()),
-        // The URL stays valid: what it stores after the delete below must go too (the sweeper's watch).
-        keyWritableUntil: keyWritableUntil(job, deps.now()),
-      },
-    });
-    if (rejected) {
-      // Nothing will ever read a rejected upload; do not keep paying for it.
-      await storage.delete(job.s3Key).catch((error: unknown) => {
-        logger.warn({ err: error, jobId: job.id }, 'could not delete rejected upload');
-      });
-    }
-    return rejected;
-  }
-  return db.transaction().execute(async (trx) => {
-    const queued = await moveJob(trx, {
-      jobId: job.id,
-      from: 'awaiting_upload',
-      to: 'queued',
-      set: { sizeBytes: object.sizeBytes, etag: object.etag ?? null, queuedAt: deps.now() },
-    });
-    if (queued) {
-      await deps.outbox.enqueue(trx, analysisOutboxMessage(queued, analysisDedupeKey.first(queued.id)));
-    }
-    return queued;
-  });
 }
 
 /** The answer for the job's stored state: its message id once queued (sending it now if needed), else why not. */

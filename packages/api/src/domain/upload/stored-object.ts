@@ -1,34 +1,12 @@
-import type { StoredObject } from '@coach/aws';
-import type { VideoAnalysisJob } from '@coach/db';
-import { jobFailure, type JobFailure, type UploadRejectionCode } from '@coach/jobs';
+import { formatBytes } from '@coach/jobs';
 
 import { AppError } from '../errors.ts';
+
+// What is checked of a stored object lives with the completion both the API and the worker run (`@coach/jobs`).
 
 export function fileTooLarge(maxBytes: number): AppError {
   return new AppError(
     'FILE_TOO_LARGE',
     `The video is larger than the ${formatBytes(maxBytes)} limit. Trim or compress it and try again.`,
   );
-}
-
-/** Why a stored object cannot be analysed, or undefined when it is acceptable. */
-export function checkStoredObject(
-  job: Pick<VideoAnalysisJob, 'declaredSizeBytes' | 'contentType'>,
-  object: StoredObject,
-  maxUploadBytes: number,
-): JobFailure<UploadRejectionCode> | undefined {
-  if (object.sizeBytes === 0) return jobFailure.emptyUpload();
-  if (object.sizeBytes > maxUploadBytes) return jobFailure.fileTooLarge(formatBytes(maxUploadBytes));
-  if (job.declaredSizeBytes !== null && object.sizeBytes !== job.declaredSizeBytes) {
-    return jobFailure.sizeMismatch(object.sizeBytes, job.declaredSizeBytes);
-  }
-  const storedType = object.contentType?.split(';')[0]?.trim().toLowerCase();
-  if (storedType !== job.contentType) return jobFailure.contentTypeMismatch(storedType, job.contentType);
-  return undefined;
-}
-
-function formatBytes(bytes: number): string {
-  const gib = bytes / 1024 ** 3;
-  if (gib >= 1) return `${Number(gib.toFixed(2))} GiB`;
-  return `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
 }
