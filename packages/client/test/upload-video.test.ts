@@ -59,7 +59,15 @@ describe('uploadVideo against the real emulator', () => {
 
     expect(done).toMatchObject({ status: 'queued', sqsMessageId: expect.any(String) });
     // The job id is handed out once, before any byte is sent, so it can be kept for a resume.
-    expect(created).toEqual([{ jobId: done.jobId, uploadMode: 'multipart', putsSoFar: 0 }]);
+    expect(created).toEqual([
+      {
+        jobId: done.jobId,
+        uploadMode: 'multipart',
+        clientRequestId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        expiresAt: expect.any(String),
+        putsSoFar: 0,
+      },
+    ]);
     // Five parts, each sent once, several at a time.
     expect(storage.attemptsByPart()).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1, 5: 1 });
     expect(storage.maxInFlight).toBeGreaterThan(1);
