@@ -6,7 +6,7 @@ import { callApi } from './api-retry.ts';
 import { abortError, isPauseReason, UploadError } from './errors.ts';
 import { partRange, sendParts, type PartPlan } from './multipart.ts';
 import { ProgressTracker, type UploadProgressEvent } from './progress.ts';
-import type { FetchLike } from './put.ts';
+import { defaultFetch, type FetchLike } from './put.ts';
 import type { BackoffOptions, RetryPolicy } from './retry.ts';
 import { sendSingle } from './single-put.ts';
 import { openUploadSource, type UploadFile, type UploadSource } from './source.ts';
@@ -98,8 +98,7 @@ function settingsOf(options: TransferOptions): Settings {
       initialDelayMs: options.backoff?.initialDelayMs ?? 500,
       maxDelayMs: options.backoff?.maxDelayMs ?? 20_000,
     },
-    // Bound so a polyfill that needs its global as `this` still works.
-    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    fetch: options.fetch ?? defaultFetch,
   };
 }
 
