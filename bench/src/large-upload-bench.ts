@@ -4,7 +4,7 @@
  * emulator endpoint, each in a client process of its own (MB/s, peak RSS).
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -54,42 +54,91 @@ async function writeFile(file: string, bytes: number): Promise<void> {
   }
 }
 
+/** One upload in a client process of its own; the stored object is deleted once measured. */
+async function uploadOnce(
+  input: Pick<LargeUploadInput, 'token' | 'sessionId' | 'aws'>,
+  s3: S3Client,
+  side: { mode: 'single' | 'multipart'; api: string; label: string },
+  file: string,
+): Promise<UploadOutcome> {
+  const outcome = await runChildToEnd<UploadOutcome>({
+    label: `upload client (${side.label})`,
+    script: path.join(benchDir, 'src/upload-child.ts'),
+    cwd: benchDir,
+    env: { BENCH_API: side.api, BENCH_TOKEN: input.token, BENCH_SESSION: input.sessionId, BENCH_FILE: file },
+    timeoutMs: 10 * 60_000,
+  });
+  if (outcome.mode !== side.mode || outcome.status !== 'queued') {
+    throw new Error(`expected a ${side.mode} upload to be queued, got ${outcome.mode} / ${outcome.status}`);
+  }
+  // The emulator keeps objects in memory: drop each one once measured.
+  const job = await fetch(`${side.api}/jobs.get?input=${encodeURIComponent(JSON.stringify({ jobId: outcome.jobId }))}`, {
+    headers: { authorization: `Bearer ${input.token}` },
+  });
+  const { result } = (await job.json()) as { result: { data: { s3Key: string } } };
+  await s3.send(new DeleteObjectCommand({ Bucket: input.aws.bucket, Key: result.data.s3Key }));
+  return outcome;
+}
+
+function s3ClientFor(aws: EmulatorInfo): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: aws.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+}
+
+/**
+ * One multipart upload of a `fileBytes` file (2 GiB in the bench) through the
+ * production-default server, to the bench's emulator, which keeps the whole
+ * object in its own process's memory (about the file's size; the machine needs
+ * that much free) until it is deleted right after. Reports the client's peak RSS.
+ */
+export async function runClientMemoryBench(
+  input: Pick<
+    LargeUploadInput,
+    'fileBytes' | 'multipartApi' | 'multipartLabel' | 'token' | 'sessionId' | 'aws' | 'workDir' | 'log'
+  >,
+): Promise<LargeUploadRow> {
+  const file = path.join(input.workDir, 'client-memory.mp4');
+  await writeFile(file, input.fileBytes);
+  const s3 = s3ClientFor(input.aws);
+  try {
+    const label = `multipart ${formatGiB(input.fileBytes)} (${input.multipartLabel})`;
+    input.log(`client memory: ${label}`);
+    const run = await uploadOnce(input, s3, { mode: 'multipart', api: input.multipartApi, label }, file);
+    return {
+      mode: label,
+      fileBytes: input.fileBytes,
+      seconds: run.seconds,
+      mbPerSec: input.fileBytes / 1e6 / run.seconds,
+      peakRssMiB: run.peakRssKiB / 1024,
+      baselineRssMiB: run.baselineRssKiB / 1024,
+    };
+  } finally {
+    s3.destroy();
+    await rm(file, { force: true });
+  }
+}
+
+function formatGiB(bytes: number): string {
+  return `${+(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 export async function runLargeUploadBench(
   input: LargeUploadInput,
 ): Promise<{ rows: LargeUploadRow[]; ratio: number; raw: Record<string, UploadOutcome[]> }> {
   const file = path.join(input.workDir, 'large-upload.mp4');
   await writeFile(file, input.fileBytes);
-  const s3 = new S3Client({
-    region: 'us-east-1',
-    endpoint: input.aws.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
+  const s3 = s3ClientFor(input.aws);
   const sides = [
     { mode: 'single' as const, api: input.singleApi, label: 'single PUT' },
     { mode: 'multipart' as const, api: input.multipartApi, label: `multipart (${input.multipartLabel})` },
   ];
   const outcomes = new Map<string, UploadOutcome[]>(sides.map((s) => [s.mode, []]));
 
-  const upload = async (side: (typeof sides)[number]) => {
-    const outcome = await runChildToEnd<UploadOutcome>({
-      label: `upload client (${side.label})`,
-      script: path.join(benchDir, 'src/upload-child.ts'),
-      cwd: benchDir,
-      env: { BENCH_API: side.api, BENCH_TOKEN: input.token, BENCH_SESSION: input.sessionId, BENCH_FILE: file },
-      timeoutMs: 10 * 60_000,
-    });
-    if (outcome.mode !== side.mode || outcome.status !== 'queued') {
-      throw new Error(`expected a ${side.mode} upload to be queued, got ${outcome.mode} / ${outcome.status}`);
-    }
-    // The emulator keeps objects in memory: drop each one once measured.
-    const job = await fetch(`${side.api}/jobs.get?input=${encodeURIComponent(JSON.stringify({ jobId: outcome.jobId }))}`, {
-      headers: { authorization: `Bearer ${input.token}` },
-    });
-    const { result } = (await job.json()) as { result: { data: { s3Key: string } } };
-    await s3.send(new DeleteObjectCommand({ Bucket: input.aws.bucket, Key: result.data.s3Key }));
-    return outcome;
-  };
+  const upload = (side: (typeof sides)[number]) => uploadOnce(input, s3, side, file);
 
   // Each upload runs in a fresh client process; a first pass warms the servers and the emulator.
   if (input.rounds > 1) {

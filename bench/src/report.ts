@@ -65,7 +65,13 @@ export interface BenchReport {
   api: ApiRow[] | null;
   ratios: RatioLine[];
   size: { rows: SizeRow[]; ratio: number; raw?: Record<string, number[]> } | null;
-  largeUpload: { rows: LargeUploadRow[]; ratio: number; detail: string } | null;
+  largeUpload: {
+    rows: LargeUploadRow[];
+    ratio: number;
+    detail: string;
+    /** One multipart upload of a 2 GiB file: the client's peak RSS, which must not grow with the file. */
+    twoGib?: LargeUploadRow;
+  } | null;
   worker: {
     clip: { seconds: number; width: number; height: number; fps: number; model: string };
     rows: WorkerRow[];
@@ -123,7 +129,7 @@ export function formatReport(report: BenchReport): string {
     lines.push(`  ratio large/small: ${fixed(report.size.ratio, 3)} (target <= 1.05)`);
   }
   if (report.largeUpload) {
-    const { rows, ratio, detail } = report.largeUpload;
+    const { rows, ratio, detail, twoGib } = report.largeUpload;
     lines.push('', `4. large upload with uploadVideo, ${detail}:`);
     lines.push(`  ${'mode'.padEnd(40)}${pad('seconds', 9)}${pad('MB/s', 8)}${pad('peak RSS MiB', 14)}${pad('(at start)', 12)}`);
     for (const row of rows) {
@@ -133,6 +139,12 @@ export function formatReport(report: BenchReport): string {
       );
     }
     lines.push(`  multipart / single PUT MB/s: ${fixed(ratio, 2)}`);
+    if (twoGib) {
+      lines.push(
+        `  ${twoGib.mode}: ${fixed(twoGib.seconds, 1)} s, ${fixed(twoGib.mbPerSec, 0)} MB/s, ` +
+          `client peak RSS ${fixed(twoGib.peakRssMiB, 0)} MiB (${fixed(twoGib.baselineRssMiB, 0)} MiB at start; target <= 100)`,
+      );
+    }
   }
   if (report.worker) {
     const { clip, rows, framesRatio, framesCpuRatio, healthz } = report.worker;

@@ -59,6 +59,14 @@ describe('bench helpers', () => {
           detail: '1 MiB file',
           ratio: 2,
           rows: [{ mode: 'single PUT', fileBytes: 1, seconds: 1, mbPerSec: 1, peakRssMiB: 90, baselineRssMiB: 60 }],
+          twoGib: {
+            mode: 'multipart 2 GiB (16 MiB parts, 4 in parallel)',
+            fileBytes: 2 * 1024 ** 3,
+            seconds: 30,
+            mbPerSec: 72,
+            peakRssMiB: 95,
+            baselineRssMiB: 55,
+          },
         },
         worker: null,
         skipped: ['5. worker'],
@@ -67,6 +75,9 @@ describe('bench helpers', () => {
       expect(table).toMatch(/echo\s+2\s+\d+\s+[\d.]+\s+[\d.]+\s+0\s+123\s+n\/a/);
       expect(table).toContain('echo / echo: 1.00 (target >= 1.5)');
       expect(table).toMatch(/single PUT\s+1\.00\s+1\s+90\s+60/);
+      expect(table).toContain(
+        'multipart 2 GiB (16 MiB parts, 4 in parallel): 30.0 s, 72 MB/s, client peak RSS 95 MiB (55 MiB at start; target <= 100)',
+      );
       expect(table).toContain('not measured in this run:\n  5. worker');
     } finally {
       await app.close();

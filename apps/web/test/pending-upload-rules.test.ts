@@ -19,6 +19,7 @@ const older: PendingUpload = {
   sizeBytes: 11 * 1024 * 1024,
   lastModified: 1_700_000_000_000,
   startedAt: '2026-11-24T10:00:00.000Z',
+  uploadMode: 'multipart',
 };
 const mine: PendingUpload = { ...older, jobId: 'job-mine', fileName: 'nets.mp4' };
 

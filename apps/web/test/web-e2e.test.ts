@@ -272,6 +272,8 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     const notice = page.getByRole('note');
     await notice.waitFor();
     expect(await notice.textContent()).toContain('An upload of long-rally.mp4 (11.5 MB) did not finish');
+    // The deadline initiate answered, kept with the record: how long the upload can wait.
+    expect(await notice.textContent()).toMatch(/Choose the same file to resume it where it stopped before .+\./);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'resume-offered.png'), fullPage: true });
 
     // A slow uplink (about 2 MB/s) for the rest, so the bar is seen moving with a speed and a time left.
@@ -290,10 +292,16 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
       return percent > 45 && percent < 100 ? page.locator('.upload-progress .figures').textContent() : null;
     };
     await eventually(midway).toMatch(/^\d+% · [\d.]+ MB of 11\.5 MB · [\d.]+ [KM]B\/s · about \d+ s left$/);
+    expect(await page.getByTestId('upload-deadline').textContent()).toMatch(
+      /^If it stops, choose the same file again before .+ to continue\.$/,
+    );
     await eventually(() => percentShown(page), 20_000).toBe('100%');
     // Bytes are counted as they leave, not only when a whole 5 MiB part lands: many steps on the way.
-    const steps = (await percentsSeen()).filter((p) => p > 45 && p < 100);
+    const seen = await percentsSeen();
+    const steps = seen.filter((p) => p > 45 && p < 100);
     expect(new Set(steps).size).toBeGreaterThanOrEqual(4);
+    // From the parts the server recorded on: the bar never started again from 0 %.
+    expect(Math.min(...seen)).toBeGreaterThanOrEqual(45);
     // Part 1 went once, before the reload; the resume sent only 2 and 3 (each held attempt counted once too).
     expect(partPuts.filter((p) => p === '1')).toEqual(['1']);
     expect(new Set(partPuts)).toEqual(new Set(['1', '2', '3']));
@@ -308,6 +316,47 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     await page.screenshot({ path: path.join(SCREENSHOTS, 'failed-not-a-video.png'), fullPage: true });
     const job = await client.jobs.get.query({ jobId: jobIds[0] ?? '' });
     expect(job).toMatchObject({ status: 'failed', errorCode: 'NOT_A_VIDEO', sizeBytes: 11 * MIB });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('offers to continue a single PUT cut off by a reload, and sends it again to the same job', async () => {
+    const page = await openApp();
+    await signInWithNewSession(page, 'Reload mid-PUT');
+    const jobIds = recordInitiatedJobs(page);
+    // Storage never answers the PUT: the reload comes while it is under way.
+    let putStarted!: () => void;
+    const started = new Promise<void>((resolve) => (putStarted = resolve));
+    await page.route(
+      (url) => url.port === new URL(server.endpoint).port,
+      async (route: Route) => {
+        if (route.request().method() === 'PUT') putStarted();
+        else await route.continue();
+      },
+    );
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await started;
+
+    await page.reload();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+    const notice = page.getByRole('note');
+    await notice.waitFor();
+    expect(await notice.textContent()).toMatch(
+      /^An upload of nets-session\.mp4 \([\d.]+ [KM]B\) did not finish\. Choose the same file to continue it before .+\./,
+    );
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'continue-single-offered.png'), fullPage: true });
+
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByRole('button', { name: 'Resume upload' }).click();
+    await eventually(() => page.getByRole('status').filter({ hasText: 'nets-session.mp4 is uploaded and queued' }).count()).toBe(
+      1,
+    );
+    // The repeated initiate answered the job the first one created: one job, now past its upload.
+    expect(jobIds).toHaveLength(2);
+    expect(new Set(jobIds).size).toBe(1);
+    const job = await client.jobs.get.query({ jobId: jobIds[0] ?? '' });
+    expect(['queued', 'processing', 'completed']).toContain(job.status);
+    expect(await page.getByRole('note').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

@@ -13,6 +13,7 @@ export { videoContentTypeOf, type UploadFile, type UploadStream } from './upload
 export {
   resumeUpload,
   uploadVideo,
+  type CreatedJob,
   type ResumeUploadOptions,
   type TransferOptions,
   type UploadResult,

@@ -13,6 +13,7 @@ import {
   UploadError,
   uploadVideo,
   type ApiClient,
+  type CreatedJob,
   type UploadProgressEvent,
 } from '@coach/client';
 
@@ -131,6 +132,8 @@ describe('resume', () => {
 
     // Progress starts from what was already stored and ends at the size.
     const storedBytes = stored.reduce((sum, n) => sum + (PART_SIZES[n] ?? 0), 0);
+    // The very first event already counts them: a resume never shows 0 % first.
+    expect(events[0]).toMatchObject({ phase: 'preparing', bytesSent: storedBytes });
     expect(events.find((e) => e.phase === 'uploading')?.bytesSent).toBe(storedBytes);
     expectProgressContract(events, clip.sizeBytes);
 
@@ -139,6 +142,64 @@ describe('resume', () => {
     await expect(resumeUpload({ client, jobId, file: clip.path, fetch: again.fetch })).resolves.toEqual(done);
     expect(again.puts).toHaveLength(0);
     expect(await server.drainQueue()).toHaveLength(0);
+  });
+
+  it('continues a single PUT after a reload: the same clientRequestId answers the same job, and a 412 means it landed', async () => {
+    const bytes = randomBytes(256 * 1024);
+    const file = new Blob([bytes], { type: 'video/mp4' });
+    const first = new StorageFetch();
+    // The PUT reaches storage, then the page is gone (a reload): nothing completes it.
+    first.fault = () => ({
+      forward: true,
+      respond: async (response) => {
+        await response.arrayBuffer();
+        throw new TypeError('fetch failed (injected: page reloaded)');
+      },
+    });
+    const created: CreatedJob[] = [];
+    const firstEvents: UploadProgressEvent[] = [];
+    const error = uploadErrorOf(
+      await failureOf(
+        uploadVideo({
+          client,
+          sessionId,
+          file,
+          fetch: first.fetch,
+          retries: 0,
+          onJobCreated: (job) => created.push(job),
+          onProgress: (event) => firstEvents.push(event),
+        }),
+      ),
+    );
+    const [job] = created;
+    expect(job).toMatchObject({
+      jobId: error.jobId,
+      uploadMode: 'single',
+      clientRequestId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    const record = await client.jobs.get.query({ jobId: error.jobId });
+    // When the upload expires, as the server set it, from the moment the job exists.
+    expect(job?.expiresAt).toBe(record.uploadExpiresAt);
+    expect(firstEvents.find((e) => e.phase === 'uploading')?.expiresAt).toBe(record.uploadExpiresAt);
+
+    // The same file and options with the kept clientRequestId: the same job, a fresh URL. Real S3
+    // answers the create-only PUT of an object already there with 412 (the emulator ignores If-None-Match).
+    const second = new StorageFetch();
+    second.fault = () => s3Error(412, 'PreconditionFailed');
+    const again: CreatedJob[] = [];
+    const done = await uploadVideo({
+      client,
+      sessionId,
+      file,
+      fetch: second.fetch,
+      clientRequestId: job?.clientRequestId,
+      onJobCreated: (created) => again.push(created),
+    });
+    expect(again.map((j) => j.jobId)).toEqual([error.jobId]);
+    expect(second.puts).toHaveLength(1);
+    expect(done).toMatchObject({ jobId: error.jobId, status: 'queued' });
+    expect(await storedSha256(server, record.s3Key)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect((await server.drainQueue()).map((m) => m.MessageId)).toEqual([done.sqsMessageId]);
   });
 
   it('resumes a single PUT whose answer was lost by completing it', async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { uploadVideo, type ApiClient, type UploadProgressEvent } from '@coach/client';
+import { UploadError, uploadVideo, type ApiClient, type UploadProgressEvent } from '@coach/client';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -59,7 +60,15 @@ describe('uploadVideo against the real emulator', () => {
 
     expect(done).toMatchObject({ status: 'queued', sqsMessageId: expect.any(String) });
     // The job id is handed out once, before any byte is sent, so it can be kept for a resume.
-    expect(created).toEqual([{ jobId: done.jobId, uploadMode: 'multipart', putsSoFar: 0 }]);
+    expect(created).toEqual([
+      {
+        jobId: done.jobId,
+        uploadMode: 'multipart',
+        clientRequestId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        expiresAt: expect.any(String),
+        putsSoFar: 0,
+      },
+    ]);
     // Five parts, each sent once, several at a time.
     expect(storage.attemptsByPart()).toEqual({ 1: 1, 2: 1, 3: 1, 4: 1, 5: 1 });
     expect(storage.maxInFlight).toBeGreaterThan(1);
@@ -145,16 +154,63 @@ describe('uploadVideo against the real emulator', () => {
     expect(events.some((e) => e.part)).toBe(false);
   });
 
-  it('keeps memory flat: a 96 MiB file is never read whole, only the parts in flight are held', { timeout: 90_000 }, async () => {
-    const big = await writeRandomFile(dir, 'long-match.mp4', 96 * MIB);
+  it('stops a file path upload read from disk when cancelled, and fails without retrying when the file changes', async () => {
     const sessionId = await newSession(client);
-    const { result: done, peakBytes } = await peakArrayBuffersDuring((sample) =>
-      uploadVideo({ client, sessionId, file: big.path, onProgress: sample }),
+    const controller = new AbortController();
+    let cancelledJob: string | undefined;
+    const cancelled = await uploadVideo({
+      client,
+      sessionId,
+      file: clip.path,
+      signal: controller.signal,
+      onJobCreated: ({ jobId }) => (cancelledJob = jobId),
+      onProgress: (event) => event.part?.bytesSent === 0 && controller.abort(),
+    }).then(
+      () => expect.fail('the upload should have been cancelled'),
+      (error: unknown) => error,
     );
-    // At most four 5 MiB parts in flight (20 MiB; about 21 measured); reading the file whole would hold 96 MiB.
-    expect(peakBytes).toBeLessThan(48 * MIB);
-    expect(done.status).toBe('queued');
-    const job = await client.jobs.get.query({ jobId: done.jobId });
-    expect(await storedSha256(server, job.s3Key)).toBe(big.sha256);
+    expect((cancelled as Error).name).toBe('AbortError');
+    await expect(client.jobs.get.query({ jobId: cancelledJob ?? '' })).resolves.toMatchObject({ status: 'aborted' });
+
+    const changing = await writeRandomFile(dir, 'still-recording.mp4', 23 * MIB);
+    let appended = false;
+    const changed = await uploadVideo({
+      client,
+      sessionId: await newSession(client),
+      file: changing.path,
+      concurrency: 1,
+      backoff: { initialDelayMs: 5, maxDelayMs: 20 },
+      onProgress: (event) => {
+        // The camera app is still writing it: the file grows once the first part is stored.
+        if (event.part && event.part.bytesSent > 0 && !appended) {
+          appended = true;
+          appendFileSync(changing.path, randomBytes(1024));
+        }
+      },
+    }).then(
+      () => expect.fail('the upload should have failed'),
+      (error: unknown) => error,
+    );
+    expect(changed).toBeInstanceOf(UploadError);
+    expect((changed as Error).message).toBe('The file changed during the upload.');
   });
+
+  it(
+    'keeps memory flat: a file path is read by range into reused buffers, never a whole part in memory',
+    { timeout: 90_000 },
+    async () => {
+      const big = await writeRandomFile(dir, 'long-match.mp4', 48 * MIB);
+      const sessionId = await newSession(client);
+      // No fetch given: file paths take the Node PUT that reads each part from disk as the socket drains.
+      const { result: done, peakBytes } = await peakArrayBuffersDuring((sample) =>
+        uploadVideo({ client, sessionId, file: big.path, onProgress: sample }),
+      );
+      // Ten 5 MiB parts, four in flight. fetch with Blob parts held them whole (about 21 MiB measured);
+      // now each PUT holds two 256 KiB buffers, so not even one part is ever in memory.
+      expect(peakBytes).toBeLessThan(5 * MIB);
+      expect(done.status).toBe('queued');
+      const job = await client.jobs.get.query({ jobId: done.jobId });
+      expect(await storedSha256(server, job.s3Key)).toBe(big.sha256);
+    },
+  );
 });

@@ -15,7 +15,8 @@ const FINAL_CODES = new Set([
 
 /**
  * The transfer under way: its job id once the server created the job, and
- * whether that job can be resumed (a multipart upload; a single PUT starts again).
+ * whether that job can be resumed (any upload whose job exists: parts go on,
+ * a single PUT is sent again to the same job).
  */
 export interface ActiveTransfer {
   jobId: string | undefined;

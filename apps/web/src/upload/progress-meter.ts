@@ -12,10 +12,13 @@ export interface UploadProgress {
   /** Over the last few seconds; null until known. */
   bytesPerSecond: number | null;
   etaSeconds: number | null;
+  /** When the server gives the upload up if it hears nothing (ISO 8601); null until known. */
+  expiresAt: string | null;
 }
 
 /**
- * Turns the uploader's events (bytes storage confirmed, a part at a time)
+ * Shows nothing until the uploader's first event, which on a resume already
+ * counts what the server stored (a bar never starts again from 0 %). Turns the uploader's events (bytes storage confirmed, a part at a time)
  * and XHR's upload progress (bytes leaving, as they go) into one smooth,
  * never-decreasing figure with a speed and an ETA. Pass `fetch` and
  * `onEvent` to uploadVideo/resumeUpload, and call `tick()` every second so a
@@ -24,6 +27,7 @@ export interface UploadProgress {
 export class ProgressMeter {
   readonly fetch: FetchLike;
   private phase: UploadPhase = 'preparing';
+  private started = false;
   private confirmed = 0;
   private shown = 0;
   private readonly inFlight = new Map<object, number>();
@@ -32,6 +36,8 @@ export class ProgressMeter {
   constructor(
     private readonly totalBytes: number,
     private readonly onChange: (progress: UploadProgress) => void,
+    /** The deadline known before the uploader reports one (a resume: the kept record's). */
+    private expiresAt: string | null = null,
   ) {
     this.fetch = createXhrFetch({
       onProgress: (request, loaded) => {
@@ -44,8 +50,10 @@ export class ProgressMeter {
   }
 
   readonly onEvent = (event: UploadProgressEvent): void => {
+    this.started = true;
     this.phase = event.phase;
     this.confirmed = event.bytesSent;
+    this.expiresAt = event.expiresAt ?? this.expiresAt;
     this.publish();
   };
 
@@ -54,6 +62,7 @@ export class ProgressMeter {
   }
 
   private publish(): void {
+    if (!this.started) return;
     let leaving = 0;
     for (const bytes of this.inFlight.values()) leaving += bytes;
     this.shown = Math.min(this.totalBytes, Math.max(this.shown, this.confirmed + leaving));
@@ -65,6 +74,7 @@ export class ProgressMeter {
       totalBytes: this.totalBytes,
       bytesPerSecond: this.rate.bytesPerSecond(),
       etaSeconds: done ? 0 : this.rate.etaSeconds(this.totalBytes - this.shown),
+      expiresAt: this.expiresAt,
     });
   }
 }

@@ -3,7 +3,7 @@ import { useId, useState, type ChangeEvent, type FormEvent } from 'react';
 import { videoContentTypeOf } from '@coach/client';
 
 import { useTRPCClient } from '../api/trpc.tsx';
-import { formatBytes } from './format.ts';
+import { formatBytes, formatDeadline } from './format.ts';
 import { UploadProgressBar } from './upload-progress.tsx';
 import { useVideoUpload, type UploadState } from './use-video-upload.ts';
 
@@ -47,7 +47,10 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
         <div className="notice" role="note">
           <p>
             An upload of <strong>{upload.pending.fileName}</strong> ({formatBytes(upload.pending.sizeBytes)}) did not finish.
-            Choose the same file to resume it where it stopped.
+            {upload.pending.uploadMode === 'multipart'
+              ? ' Choose the same file to resume it where it stopped'
+              : ' Choose the same file to continue it'}
+            {upload.pending.expiresAt ? ` before ${formatDeadline(upload.pending.expiresAt)}.` : '.'}
             {replacing && (
               <>
                 {' '}
@@ -117,7 +120,12 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
           )}
         </div>
       </form>
-      {'progress' in upload.state && <UploadProgressBar fileName={upload.state.fileName} progress={upload.state.progress} />}
+      {'progress' in upload.state &&
+        (upload.state.progress ? (
+          <UploadProgressBar fileName={upload.state.fileName} progress={upload.state.progress} />
+        ) : (
+          <p className="hint">{resuming ? 'Checking what was already uploaded…' : 'Preparing the upload…'}</p>
+        ))}
       <UploadOutcome state={upload.state} />
     </section>
   );

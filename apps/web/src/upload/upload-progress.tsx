@@ -1,6 +1,6 @@
 import { useId } from 'react';
 
-import { formatBytes, formatDuration, formatSpeed } from './format.ts';
+import { formatBytes, formatDeadline, formatDuration, formatSpeed } from './format.ts';
 import type { UploadProgress } from './progress-meter.ts';
 
 const PHASE_LABEL = {
@@ -13,7 +13,7 @@ const PHASE_LABEL = {
 /** A labelled progress bar with the figures a person waits on: bytes, percent, speed, time left. */
 export function UploadProgressBar({ fileName, progress }: { fileName: string; progress: UploadProgress }) {
   const id = useId();
-  const { bytesSent, totalBytes, bytesPerSecond, etaSeconds, phase } = progress;
+  const { bytesSent, totalBytes, bytesPerSecond, etaSeconds, phase, expiresAt } = progress;
   const percent = totalBytes === 0 ? 100 : Math.floor((bytesSent / totalBytes) * 100);
   const figures = [
     `${formatBytes(bytesSent)} of ${formatBytes(totalBytes)}`,
@@ -30,6 +30,11 @@ export function UploadProgressBar({ fileName, progress }: { fileName: string; pr
       <p className="figures">
         <strong data-testid="upload-percent">{percent}%</strong> · {figures.join(' · ')}
       </p>
+      {expiresAt && phase === 'uploading' && (
+        <p className="hint" data-testid="upload-deadline">
+          If it stops, choose the same file again before {formatDeadline(expiresAt)} to continue.
+        </p>
+      )}
     </div>
   );
 }

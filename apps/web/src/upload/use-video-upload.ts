@@ -1,6 +1,14 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
-import { errorCodeOf, resumeUpload, uploadVideo, type ApiClient, type TransferOptions, type UploadResult } from '@coach/client';
+import {
+  errorCodeOf,
+  resumeUpload,
+  uploadVideo,
+  type ApiClient,
+  type TransferOptions,
+  type UploadProgressEvent,
+  type UploadResult,
+} from '@coach/client';
 
 import {
   canResumeAfter,
@@ -15,7 +23,8 @@ import { ProgressMeter, type UploadProgress } from './progress-meter.ts';
 
 export type UploadState =
   | { status: 'idle' }
-  | { status: 'uploading'; fileName: string; progress: UploadProgress }
+  /** `progress` is null until the uploader's first figures (on a resume: once the server said what it stored). */
+  | { status: 'uploading'; fileName: string; progress: UploadProgress | null }
   | { status: 'uploaded'; fileName: string; jobId: string; progress: UploadProgress }
   | { status: 'cancelled'; fileName: string }
   | { status: 'failed'; fileName: string; message: string; canResume: boolean };
@@ -28,7 +37,7 @@ export interface StartUploadOptions {
 
 export interface VideoUpload {
   state: UploadState;
-  /** A multipart upload that did not finish (in this page or before a reload), to resume with the same file. */
+  /** An upload that did not finish (in this page or before a reload), to go on with the same file. */
   pending: PendingUpload | null;
   /** True when `file` is the one `pending` needs. */
   canResumeWith: (file: File) => boolean;
@@ -46,10 +55,11 @@ interface Transfer extends ActiveTransfer {
 
 /**
  * One video upload at a time, with what a progress bar needs (bytes, speed,
- * ETA), cancel, and resume: a multipart upload's job id is kept in
- * localStorage from the moment the job exists, so after a reload, a dropped
- * connection or signing in again the user picks the same file and only the
- * missing parts are sent. A transfer only ever clears or replaces its own job's
+ * ETA, deadline), cancel, and resume: every upload is kept in localStorage
+ * from the moment its job exists, so after a reload, a dropped connection or
+ * signing in again the user picks the same file and it goes on: a multipart
+ * upload sends only the missing parts, a single PUT is sent again to the same
+ * job (its initiate repeated with the same clientRequestId). A transfer only ever clears or replaces its own job's
  * record, and starting another upload discards the pending one explicitly, so
  * no unfinished job is left open on the server. `onUploaded(jobId)` fires when
  * the job is queued.
@@ -98,18 +108,35 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
   );
 
   const transfer = useCallback(
-    async (file: File, current: Transfer, send: (options: TransferOptions) => Promise<UploadResult>) => {
+    async (
+      file: File,
+      current: Transfer,
+      send: (options: TransferOptions) => Promise<UploadResult>,
+      knownExpiresAt: string | null = null,
+    ) => {
       const { signal } = current.controller;
       let latest: UploadProgress | undefined;
-      const meter = new ProgressMeter(file.size, (progress) => {
-        latest = progress;
-        setState({ status: 'uploading', fileName: file.name, progress });
-      });
+      const meter = new ProgressMeter(
+        file.size,
+        (progress) => {
+          latest = progress;
+          setState({ status: 'uploading', fileName: file.name, progress });
+        },
+        knownExpiresAt,
+      );
       const ticker = setInterval(() => meter.tick(), 1_000);
       // Busy from the click on, not from the first event: a discard or opening the file may come first.
-      meter.tick();
+      setState({ status: 'uploading', fileName: file.name, progress: null });
+      const onProgress = (event: UploadProgressEvent) => {
+        meter.onEvent(event);
+        // The server's latest deadline, so the offer to continue after a reload says it too.
+        const stored = pendingUploadStore.load();
+        if (event.expiresAt && stored && isRecordOf(stored, current.jobId) && stored.expiresAt !== event.expiresAt) {
+          save({ ...stored, expiresAt: event.expiresAt });
+        }
+      };
       try {
-        const done = await send({ signal, fetch: meter.fetch, onProgress: meter.onEvent });
+        const done = await send({ signal, fetch: meter.fetch, onProgress });
         forget(current.jobId);
         setState({
           status: 'uploaded',
@@ -121,6 +148,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
             totalBytes: file.size,
             bytesPerSecond: null,
             etaSeconds: 0,
+            expiresAt: null,
           },
         });
         onUploadedRef.current?.(done.jobId);
@@ -141,7 +169,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
         if (active.current === current) active.current = null;
       }
     },
-    [forget],
+    [forget, save],
   );
 
   /** Claims the one transfer slot; null while another transfer runs. */
@@ -165,11 +193,10 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
           file,
           ...options,
           ...transferOptions,
-          onJobCreated: ({ jobId, uploadMode }) => {
+          onJobCreated: ({ jobId, uploadMode, clientRequestId, expiresAt }) => {
             current.jobId = jobId;
-            // Only parts survive a reload; a single PUT starts again.
-            current.resumable = uploadMode === 'multipart';
-            if (!current.resumable) return;
+            // Every upload can go on later (parts, or a single PUT sent again), so leaving the page pauses it.
+            current.resumable = true;
             save({
               jobId,
               sessionId: options.sessionId,
@@ -177,6 +204,13 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
               sizeBytes: file.size,
               lastModified: file.lastModified,
               startedAt: new Date().toISOString(),
+              uploadMode,
+              expiresAt,
+              // A single PUT goes on by repeating this very initiate: same inputs, same id.
+              repeat:
+                uploadMode === 'single'
+                  ? { clientRequestId, sampleFps: options.sampleFps, includeFrames: options.includeFrames }
+                  : undefined,
             });
           },
         });
@@ -188,10 +222,18 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
   const resume = useCallback(
     (file: File) => {
       if (!pending || !isSameFile(pending, file)) return;
-      const { jobId } = pending;
+      const { jobId, repeat, sessionId } = pending;
       const current = begin(jobId);
       if (!current) return;
-      void transfer(file, current, (transferOptions) => resumeUpload({ client, jobId, file, ...transferOptions }));
+      void transfer(
+        file,
+        current,
+        (transferOptions) =>
+          pending.uploadMode === 'single' && repeat
+            ? uploadVideo({ client, file, sessionId, ...repeat, ...transferOptions })
+            : resumeUpload({ client, jobId, file, ...transferOptions }),
+        pending.expiresAt ?? null,
+      );
     },
     [begin, client, pending, transfer],
   );

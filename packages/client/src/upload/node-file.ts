@@ -1,4 +1,7 @@
 import { openAsBlob } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 
 /**
  * A Blob backed by the file on disk (Node ≥ 19.8): `slice()` is free and a
@@ -8,4 +11,99 @@ import { openAsBlob } from 'node:fs';
  */
 export function openFileAsBlob(path: string): Promise<Blob> {
   return openAsBlob(path);
+}
+
+/** What `putFileRange` checks the file against: it must not change during the upload. */
+export async function statFile(path: string): Promise<{ size: number; mtimeMs: number }> {
+  const { size, mtimeMs } = await stat(path);
+  return { size, mtimeMs };
+}
+
+/** Bytes [start, end) of the file at `path`. */
+export interface FileRange {
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** Bytes read from the file and written to the socket at a time; two such buffers per PUT in flight. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * PUTs a range of a file with node:http(s), reading it into two reused
+ * buffers: each is refilled only once the socket flushed it, so a PUT holds
+ * 512 KiB whatever the part size, and no per-chunk garbage piles up between
+ * collections. (fetch copies every chunk of a stream body, and buffers a Blob
+ * body whole: 4 parts of 16 MiB in flight peaked at 209 MiB RSS for a 2 GiB
+ * file.) Fails like fetch: an AbortError when `signal` aborts, a TypeError on
+ * a network error, else the Response, whatever its status. A file that
+ * changed since the upload began fails with a NotReadableError cause.
+ */
+export async function putFileRange(p: {
+  url: string;
+  headers: Record<string, string>;
+  range: FileRange;
+  signal: AbortSignal;
+  fileStamp: { size: number; mtimeMs: number };
+}): Promise<Response> {
+  p.signal.throwIfAborted();
+  const file = await open(p.range.path, 'r');
+  try {
+    const now = await file.stat();
+    if (now.size !== p.fileStamp.size || now.mtimeMs !== p.fileStamp.mtimeMs) {
+      const cause = new Error(`${p.range.path} changed while it was being uploaded.`);
+      cause.name = 'NotReadableError';
+      throw new TypeError('The file changed during the upload.', { cause });
+    }
+    return await new Promise<Response>((resolve, reject) => {
+      const url = new URL(p.url);
+      const request = (url.protocol === 'https:' ? https : http).request(url, {
+        method: 'PUT',
+        headers: p.headers,
+        signal: p.signal,
+      });
+      const fail = (error: unknown) => {
+        request.destroy();
+        reject(
+          p.signal.aborted
+            ? (p.signal.reason ?? new DOMException('This operation was aborted', 'AbortError'))
+            : new TypeError('fetch failed', { cause: error }),
+        );
+      };
+      request.on('error', fail);
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', fail);
+        response.on('end', () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (typeof value === 'string') headers.set(name, value);
+          }
+          resolve(new Response(Buffer.concat(chunks).toString('utf8'), { status: response.statusCode ?? 0, headers }));
+        });
+      });
+      writeRange(file, request, p.range).then(() => request.end(), fail);
+    });
+  } finally {
+    await file.close();
+  }
+}
+
+async function writeRange(file: FileHandle, request: http.ClientRequest, range: FileRange): Promise<void> {
+  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  const flushed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+  let slot = 0;
+  for (let position = range.start; position < range.end; slot ^= 1) {
+    await flushed[slot];
+    // Destroyed (aborted, failed, or answered early): its 'error' or 'response' settles the PUT.
+    if (request.destroyed) return;
+    const buffer = buffers[slot] as Buffer;
+    const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, range.end - position), position);
+    if (bytesRead === 0) throw new Error(`${range.path} ended before byte ${range.end}.`);
+    position += bytesRead;
+    // Settles once the socket flushed the chunk or failed (the request's 'error' reports that).
+    flushed[slot] = new Promise((resolve) => request.write(buffer.subarray(0, bytesRead), () => resolve()));
+  }
+  await Promise.all(flushed);
 }

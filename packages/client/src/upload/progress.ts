@@ -19,6 +19,12 @@ export interface UploadProgressEvent {
   bytesPerSecond: number;
   /** Seconds left at the current speed; null while the speed is unknown. */
   etaSeconds: number | null;
+  /**
+   * When the server expires this upload if it stops hearing from it (ISO 8601),
+   * as its latest answer said; null until known. Past it, a resume fails with
+   * `UPLOAD_EXPIRED` and the upload starts again.
+   */
+  expiresAt: string | null;
   /** Set on per-part events of a multipart upload. */
   part?: PartProgress;
 }
@@ -34,6 +40,7 @@ export class ProgressTracker {
   private sentThisRun = 0;
   private transferStartedAt: number | undefined;
   private phase: UploadPhase = 'preparing';
+  private expiresAt: string | null = null;
   private readonly counted = new Set<number>();
 
   constructor(
@@ -51,6 +58,11 @@ export class ProgressTracker {
   /** Bytes stored by an earlier run (resume), known once the server's record was read. */
   setAlreadyStored(bytes: number): void {
     this.bytesSent = Math.max(this.bytesSent, bytes);
+  }
+
+  /** The upload's deadline from the server's latest answer (initiate, listParts). */
+  setExpiresAt(expiresAt: string | undefined): void {
+    if (expiresAt !== undefined) this.expiresAt = expiresAt;
   }
 
   partStarted(partNumber: number, sizeBytes: number): void {
@@ -87,6 +99,7 @@ export class ProgressTracker {
       totalBytes: this.totalBytes,
       bytesPerSecond,
       etaSeconds: remaining === 0 ? 0 : bytesPerSecond > 0 ? remaining / bytesPerSecond : null,
+      expiresAt: this.expiresAt,
     };
     if (part) event.part = part;
     this.onProgress(event);

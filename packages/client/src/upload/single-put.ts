@@ -14,6 +14,8 @@ export async function sendSingle(p: {
   policy: RetryPolicy;
   fetch: FetchLike;
   signal: AbortSignal | undefined;
+  /** A repeated initiate's fresh URL for a PUT an earlier run may have sent already. */
+  isRepeat: boolean;
 }): Promise<void> {
   // fetch needs a signal to cancel; an upload without one never aborts.
   const signal = p.signal ?? new AbortController().signal;
@@ -22,9 +24,10 @@ export async function sendSingle(p: {
       try {
         await putBlob(p.fetch, { url: p.url, headers: p.headers, body: p.blob, signal });
       } catch (error) {
-        // The URL is create-only (If-None-Match: *). A 412 on a retry means an earlier attempt
-        // stored the file and only its answer was lost; upload.complete verifies what is stored.
-        if (attempt > 0 && error instanceof StorageHttpError && error.status === 412) return;
+        // The URL is create-only (If-None-Match: *). A 412 on a retry, or on a repeat of an upload
+        // (a reload, another device), means an earlier attempt stored the file and only its answer
+        // was lost; upload.complete verifies what is stored.
+        if ((attempt > 0 || p.isRepeat) && error instanceof StorageHttpError && error.status === 412) return;
         throw error;
       }
     },

@@ -1,6 +1,6 @@
 // Node's file-backed Blob under the `node` condition, a stub that refuses paths everywhere else
 // (package.json "imports"), so a browser bundle never contains node:fs.
-import { openFileAsBlob } from '#node-file';
+import { openFileAsBlob, statFile, type FileRange } from '#node-file';
 
 import type { VideoContentType } from '@coach/api';
 
@@ -104,12 +104,35 @@ export function contentTypeForName(name: string): VideoContentType | undefined {
   return undefined;
 }
 
+/**
+ * Where each slice of a file path source lies in its file, and the file's size
+ * and modification time when the upload opened it: under Node the default PUT
+ * reads the range from disk itself (see `putFileRange`), never through a Blob.
+ */
+const fileRanges = new WeakMap<Blob, { range: FileRange; stamp: { size: number; mtimeMs: number } }>();
+
+export function fileRangeOf(blob: Blob) {
+  return fileRanges.get(blob);
+}
+
+async function pathSource(path: string): Promise<UploadSource> {
+  const [blob, stamp] = await Promise.all([openFileAsBlob(path), statFile(path)]);
+  const source = blobSource(blob, contentTypeForName(path));
+  return {
+    ...source,
+    read: async (start, end) => {
+      const slice = await source.read(start, end);
+      fileRanges.set(slice, { range: { path, start, end }, stamp });
+      return slice;
+    },
+  };
+}
+
 export async function openUploadSource(file: UploadFile): Promise<UploadSource> {
   if (file instanceof Blob) return blobSource(file, videoContentTypeOf(file));
   if (typeof file === 'object' && 'stream' in file) return streamSource(file);
   if (isWebStream(file) || isNodeStream(file)) {
     throw new TypeError('Pass a stream as `{ stream, sizeBytes }`: its size must be known before the upload starts.');
   }
-  const path = typeof file === 'string' ? file : file.path;
-  return blobSource(await openFileAsBlob(path), contentTypeForName(path));
+  return pathSource(typeof file === 'string' ? file : file.path);
 }

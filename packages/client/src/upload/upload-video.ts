@@ -6,7 +6,7 @@ import { callApi } from './api-retry.ts';
 import { abortError, isPauseReason, UploadError } from './errors.ts';
 import { partRange, sendParts, type PartPlan } from './multipart.ts';
 import { ProgressTracker, type UploadProgressEvent } from './progress.ts';
-import type { FetchLike } from './put.ts';
+import { defaultFetch, type FetchLike } from './put.ts';
 import type { BackoffOptions, RetryPolicy } from './retry.ts';
 import { sendSingle } from './single-put.ts';
 import { openUploadSource, type UploadFile, type UploadSource } from './source.ts';
@@ -46,12 +46,28 @@ export interface UploadVideoOptions extends TransferOptions {
   sampleFps?: number;
   includeFrames?: boolean;
   /**
-   * Called once the server created the job, before any byte is sent. A
-   * multipart upload can outlive the page or app that started it: keep `jobId`
-   * where a reload cannot lose it (localStorage, AsyncStorage) and pass it to
-   * `resumeUpload` with the same file. A single PUT cannot be resumed.
+   * Called once the server created the job, before any byte is sent. An
+   * upload can outlive the page or app that started it: keep what this gives
+   * where a reload cannot lose it (localStorage, AsyncStorage). A multipart
+   * upload goes on with `resumeUpload({ jobId })`; a single PUT with
+   * `uploadVideo` again, same file and options, and this `clientRequestId`.
+   * `expiresAt` is when the server gives the upload up if it hears nothing.
    */
-  onJobCreated?: (job: { jobId: string; uploadMode: 'single' | 'multipart' }) => void;
+  onJobCreated?: (job: CreatedJob) => void;
+  /**
+   * Only to continue an upload an earlier run started (a reload during a single
+   * PUT): its `clientRequestId` from `onJobCreated`, with the same file and
+   * options. The server answers the same job with a fresh URL. Default: a new id.
+   */
+  clientRequestId?: string;
+}
+
+export interface CreatedJob {
+  jobId: string;
+  uploadMode: 'single' | 'multipart';
+  clientRequestId: string;
+  /** When the server expires the upload if it stops hearing from it (ISO 8601). */
+  expiresAt: string;
 }
 
 export interface ResumeUploadOptions extends TransferOptions {
@@ -82,8 +98,7 @@ function settingsOf(options: TransferOptions): Settings {
       initialDelayMs: options.backoff?.initialDelayMs ?? 500,
       maxDelayMs: options.backoff?.maxDelayMs ?? 20_000,
     },
-    // Bound so a polyfill that needs its global as `this` still works.
-    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    fetch: options.fetch ?? defaultFetch,
   };
 }
 
@@ -113,7 +128,8 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
     // One key for every attempt: if only an answer was lost, the retry gets the job the
     // lost call created rather than a second one. Never cancelled mid-flight, or a job
     // might be created that this call could not abort.
-    const clientRequestId = newClientRequestId();
+    const isRepeat = options.clientRequestId !== undefined;
+    const clientRequestId = options.clientRequestId ?? newClientRequestId();
     const initiated = await callApi(
       () =>
         client.upload.initiate.mutate({
@@ -127,7 +143,8 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
       settings.policy,
     );
     jobId = initiated.jobId;
-    options.onJobCreated?.({ jobId, uploadMode: initiated.uploadMode });
+    progress.setExpiresAt(deadlineOf(initiated));
+    options.onJobCreated?.({ jobId, uploadMode: initiated.uploadMode, clientRequestId, expiresAt: initiated.expiresAt });
     if (signal?.aborted) throw abortError();
     progress.enter('uploading');
     if (initiated.uploadMode === 'multipart' && initiated.multipart) {
@@ -144,6 +161,7 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
         policy: settings.policy,
         fetch: settings.fetch,
         signal,
+        isRepeat,
       });
       progress.fileDone();
     } else {
@@ -175,7 +193,6 @@ export async function resumeUpload(options: ResumeUploadOptions): Promise<Upload
 async function resumeFrom(source: UploadSource, options: ResumeUploadOptions, settings: Settings): Promise<UploadResult> {
   const { client, jobId, signal } = options;
   const progress = new ProgressTracker(source.size, options.onProgress);
-  progress.enter('preparing');
   try {
     let state: RouterOutputs['upload']['listParts'];
     try {
@@ -183,6 +200,7 @@ async function resumeFrom(source: UploadSource, options: ResumeUploadOptions, se
     } catch (error) {
       const code = errorCodeOf(error);
       if (code !== 'NOT_MULTIPART' && code !== 'UPLOAD_CLOSED') throw error;
+      progress.enter('preparing');
       return await complete(client, jobId, settings, progress, signal);
     }
     if (state.sizeBytes !== source.size) {
@@ -197,7 +215,10 @@ async function resumeFrom(source: UploadSource, options: ResumeUploadOptions, se
       const { start, end } = partRange(plan, source.size, part.partNumber);
       stored += end - start;
     }
+    // The first event already counts what the server recorded: a resume never shows 0 % first.
     progress.setAlreadyStored(stored);
+    progress.setExpiresAt(deadlineOf(state));
+    progress.enter('preparing');
     progress.enter('uploading');
     const missing = [...state.missingPartNumbers].sort((a, b) => a - b);
     await sendAllParts(options, settings, source, progress, jobId, plan, missing);
@@ -296,6 +317,19 @@ async function failure(
   }
   if (error instanceof UploadError) return error;
   return new UploadError(messageOf(error), jobId, { cause: error });
+}
+
+/**
+ * The upload's deadline in an API answer: `uploadExpiresAt` where the answer
+ * reports the upload's own deadline, else initiate's `expiresAt` (today the same
+ * instant: the upload URL lives as long as the upload). Undefined when the answer has neither.
+ */
+function deadlineOf(answer: object): string | undefined {
+  for (const key of ['uploadExpiresAt', 'expiresAt'] as const) {
+    const value: unknown = (answer as Partial<Record<typeof key, unknown>>)[key];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
 }
 
 function messageOf(error: unknown): string {
