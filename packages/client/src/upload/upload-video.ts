@@ -143,8 +143,8 @@ async function uploadFrom(source: UploadSource, options: UploadVideoOptions, set
       settings.policy,
     );
     jobId = initiated.jobId;
-    progress.setExpiresAt(deadlineOf(initiated));
-    options.onJobCreated?.({ jobId, uploadMode: initiated.uploadMode, clientRequestId, expiresAt: initiated.expiresAt });
+    progress.setExpiresAt(initiated.uploadExpiresAt);
+    options.onJobCreated?.({ jobId, uploadMode: initiated.uploadMode, clientRequestId, expiresAt: initiated.uploadExpiresAt });
     if (signal?.aborted) throw abortError();
     progress.enter('uploading');
     if (initiated.uploadMode === 'multipart' && initiated.multipart) {
@@ -217,7 +217,7 @@ async function resumeFrom(source: UploadSource, options: ResumeUploadOptions, se
     }
     // The first event already counts what the server recorded: a resume never shows 0 % first.
     progress.setAlreadyStored(stored);
-    progress.setExpiresAt(deadlineOf(state));
+    progress.setExpiresAt(state.uploadExpiresAt);
     progress.enter('preparing');
     progress.enter('uploading');
     const missing = [...state.missingPartNumbers].sort((a, b) => a - b);
@@ -317,19 +317,6 @@ async function failure(
   }
   if (error instanceof UploadError) return error;
   return new UploadError(messageOf(error), jobId, { cause: error });
-}
-
-/**
- * The upload's deadline in an API answer: `uploadExpiresAt` where the answer
- * reports the upload's own deadline, else initiate's `expiresAt` (today the same
- * instant: the upload URL lives as long as the upload). Undefined when the answer has neither.
- */
-function deadlineOf(answer: object): string | undefined {
-  for (const key of ['uploadExpiresAt', 'expiresAt'] as const) {
-    const value: unknown = (answer as Partial<Record<typeof key, unknown>>)[key];
-    if (typeof value === 'string') return value;
-  }
-  return undefined;
 }
 
 function messageOf(error: unknown): string {
