@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-import { UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { planParts, silentLogger } from '@coach/api';
@@ -10,6 +9,7 @@ import { sweepOnce } from '@coach/worker';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { partUploadOutcome } from '../../../test/helpers/upload.ts';
 
 const MIB = 1024 ** 2;
 let server: TestServer;
@@ -125,18 +125,7 @@ describe('multipart uploads against the emulator', () => {
     });
     await expect(client.upload.abort.mutate({ jobId: upload.jobId })).resolves.toMatchObject({ status: 'aborted' });
 
-    const orphan = await server.aws.s3
-      .send(
-        new UploadPartCommand({
-          Bucket: server.bucket,
-          Key: upload.s3Key,
-          UploadId: uploadId,
-          PartNumber: 2,
-          Body: new Uint8Array(10),
-        }),
-      )
-      .catch((e: unknown) => e);
-    expect((orphan as { name?: string }).name).toBe('NoSuchUpload');
+    expect(await partUploadOutcome(server, { key: upload.s3Key, uploadId, partNumber: 2 })).toBe('NoSuchUpload');
     expect(errorCodeOf(await client.upload.complete.mutate({ jobId: upload.jobId }).catch((e: unknown) => e))).toBe(
       'UPLOAD_ABORTED',
     );
@@ -182,17 +171,6 @@ describe('multipart uploads against the emulator', () => {
       maxAttempts: 5,
     });
     expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('expired');
-    const orphan = await server.aws.s3
-      .send(
-        new UploadPartCommand({
-          Bucket: server.bucket,
-          Key: upload.s3Key,
-          UploadId: uploadId,
-          PartNumber: 2,
-          Body: new Uint8Array(10),
-        }),
-      )
-      .catch((e: unknown) => e);
-    expect((orphan as { name?: string }).name).toBe('NoSuchUpload');
+    expect(await partUploadOutcome(server, { key: upload.s3Key, uploadId, partNumber: 2 })).toBe('NoSuchUpload');
   });
 });

@@ -9,24 +9,24 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Identity } from '@coach/api';
-import { createAwsClients, createS3Storage, type AwsClients } from '@coach/aws';
 import { createClient, errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
+import { startGatewayStorage, type GatewayStorage } from '../../../test/helpers/gateway-storage.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { recordScenario } from '../../../test/helpers/reliability.ts';
 import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
-import { startSigV4Gateway, type GatewayRecord, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
+import type { GatewayRecord, SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
 
 const MIB = 1024 * 1024;
 const ACCESS_KEY_ID = 'AKIAGATEWAYTEST00001';
 const SECRET_ACCESS_KEY = randomBytes(30).toString('base64');
 
 let gateway: SigV4Gateway;
-let signing: AwsClients;
+let gatewayStorage: GatewayStorage | undefined;
 let server: TestServer;
 /** Moves the gateway's clock (never the server's). */
 let clockOffsetMs = 0;
@@ -61,30 +61,17 @@ function clientFor(identity: Identity): ApiClient {
 }
 
 beforeAll(async () => {
-  gateway = await startSigV4Gateway({
-    upstream: inject('awsEndpoint'),
-    region: TEST_REGION,
-    credentials: { [ACCESS_KEY_ID]: SECRET_ACCESS_KEY },
+  gatewayStorage = await startGatewayStorage({
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
     now: () => new Date(Date.now() + clockOffsetMs),
   });
-  signing = createAwsClients({
-    region: TEST_REGION,
-    endpoint: gateway.url,
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
-  });
+  gateway = gatewayStorage.gateway;
   server = await startTestServer({
     // Small files go multipart too, so parts are exercised at test sizes (S3's minimum part is 5 MiB).
     config: { multipartThresholdBytes: 5 * MIB, multipartPartSizeBytes: 5 * MIB },
     // URLs are signed for the gateway; the server's own calls (HEAD, multipart) go straight to the emulator.
-    wrapStorage: (real) => {
-      const viaGateway = createS3Storage({ s3: signing.s3, signer: signing.s3Signer, bucket: real.bucket });
-      return {
-        ...real,
-        presignPut: viaGateway.presignPut,
-        presignUploadPart: viaGateway.presignUploadPart,
-        presignGet: viaGateway.presignGet,
-      };
-    },
+    wrapStorage: (real) => gatewayStorage?.signThroughGateway(real) ?? real,
   });
 });
 
@@ -104,8 +91,7 @@ afterAll(async () => {
     notes: 'jobs: uploads completed through the gateway; tampered uploads never reach the queue',
   });
   await server?.close();
-  signing?.destroy();
-  await gateway?.close();
+  await gatewayStorage?.close();
 });
 
 interface PutAnswer {

@@ -147,6 +147,23 @@ async function recordUploadPercents(page: Page): Promise<() => Promise<number[]>
 const percentShown = (page: Page) => page.getByTestId('upload-percent').textContent();
 const uploadBar = (page: Page) => page.locator('.upload-progress progress');
 
+/**
+ * Makes storage never answer this page's PUTs. Resolves once the route is in
+ * place, with a promise of the first PUT being sent.
+ */
+async function stallPuts(page: Page): Promise<{ started: Promise<void> }> {
+  let putStarted!: () => void;
+  const started = new Promise<void>((resolve) => (putStarted = resolve));
+  await page.route(
+    (url) => url.port === new URL(server.endpoint).port,
+    async (route: Route) => {
+      if (route.request().method() === 'PUT') putStarted();
+      else await route.continue();
+    },
+  );
+  return { started };
+}
+
 describe('the web app in headless Chromium, against a real API, emulator and worker', () => {
   it('uploads a video with progress to 100%, follows the job live to completed, and shows the summary, charts and frames', async () => {
     const page = await openApp();
@@ -324,15 +341,7 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     await signInWithNewSession(page, 'Reload mid-PUT');
     const jobIds = recordInitiatedJobs(page);
     // Storage never answers the PUT: the reload comes while it is under way.
-    let putStarted!: () => void;
-    const started = new Promise<void>((resolve) => (putStarted = resolve));
-    await page.route(
-      (url) => url.port === new URL(server.endpoint).port,
-      async (route: Route) => {
-        if (route.request().method() === 'PUT') putStarted();
-        else await route.continue();
-      },
-    );
+    const { started } = await stallPuts(page);
     await page.getByLabel('Video file').setInputFiles(personClip);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await started;
@@ -416,15 +425,7 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     await signInWithNewSession(page, 'Cancelled');
     const jobIds = recordInitiatedJobs(page);
     // Storage never answers, so the upload is still in flight when Cancel is pressed.
-    let putStarted!: () => void;
-    const started = new Promise<void>((resolve) => (putStarted = resolve));
-    await page.route(
-      (url) => url.port === new URL(server.endpoint).port,
-      async (route: Route) => {
-        if (route.request().method() === 'PUT') putStarted();
-        else await route.continue();
-      },
-    );
+    const { started } = await stallPuts(page);
 
     await page.getByLabel('Video file').setInputFiles(personClip);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();

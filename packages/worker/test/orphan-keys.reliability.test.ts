@@ -13,18 +13,19 @@
 import { randomBytes } from 'node:crypto';
 
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '@coach/aws';
+import type { ObjectStorage } from '@coach/aws';
 import { errorCodeOf } from '@coach/client';
 import { findJob, sql } from '@coach/db';
 import { silentLogger } from '@coach/jobs';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 
+import { startGatewayStorage, type GatewayStorage } from '../../../test/helpers/gateway-storage.ts';
 import type { Identity } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
-import { startSigV4Gateway, type SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import type { SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
 import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
 
 const MIB = 1024 * 1024;
@@ -33,7 +34,7 @@ const SECRET_ACCESS_KEY = randomBytes(30).toString('base64');
 const GRACE_SECONDS = 60;
 
 let gateway: SigV4Gateway;
-let signing: AwsClients;
+let gatewayStorage: GatewayStorage | undefined;
 let server: TestServer;
 /** Moves the gateway's clock (never the server's or the database's). */
 let clockOffsetMs = 0;
@@ -41,17 +42,12 @@ let clockOffsetMs = 0;
 let failDeletes = false;
 
 beforeAll(async () => {
-  gateway = await startSigV4Gateway({
-    upstream: inject('awsEndpoint'),
-    region: TEST_REGION,
-    credentials: { [ACCESS_KEY_ID]: SECRET_ACCESS_KEY },
+  gatewayStorage = await startGatewayStorage({
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
     now: () => new Date(Date.now() + clockOffsetMs),
   });
-  signing = createAwsClients({
-    region: TEST_REGION,
-    endpoint: gateway.url,
-    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
-  });
+  gateway = gatewayStorage.gateway;
   server = await startTestServer({
     config: {
       multipartThresholdBytes: 5 * MIB,
@@ -59,23 +55,16 @@ beforeAll(async () => {
       // One open upload per owner: aborting is what frees the slot for the next round.
       maxOpenUploads: 1,
     },
-    wrapStorage: (real): ObjectStorage => {
-      const viaGateway = createS3Storage({ s3: signing.s3, signer: signing.s3Signer, bucket: real.bucket });
-      return {
-        ...real,
-        presignPut: viaGateway.presignPut,
-        presignUploadPart: viaGateway.presignUploadPart,
-        presignGet: viaGateway.presignGet,
-        delete: (key) => (failDeletes ? Promise.reject(new Error('injected: delete failed')) : real.delete(key)),
-      };
-    },
+    wrapStorage: (real): ObjectStorage => ({
+      ...(gatewayStorage?.signThroughGateway(real) ?? real),
+      delete: (key) => (failDeletes ? Promise.reject(new Error('injected: delete failed')) : real.delete(key)),
+    }),
   });
 });
 
 afterAll(async () => {
   await server?.close();
-  signing?.destroy();
-  await gateway?.close();
+  await gatewayStorage?.close();
 });
 
 const sweep = (overrides: Partial<SweeperOptions> = {}) =>
