@@ -43,11 +43,18 @@ export function nodeVersionProblem(version, executable) {
   return undefined;
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
+/** Prints the message and ends the process when this Node is too old; does nothing otherwise. */
+export function exitIfNodeTooOld() {
   const problem = nodeVersionProblem(process.versions.node, process.execPath);
   if (problem) {
     process.stderr.write('\n' + problem + '\n\n');
     process.exit(1);
   }
 }
+
+// Run as a script (`node scripts/check-node.mjs`) or preloaded ahead of the program
+// (`node --import ./scripts/check-node.mjs …`, which `pnpm dev` uses to keep one process
+// between pnpm and the server, so Ctrl-C reaches nothing that could end it differently).
+const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+const preloaded = process.execArgv.some((arg, i, all) => /check-node\.mjs$/.test(arg) && /^--import/.test(all[i - 1] || arg));
+if (invokedDirectly || preloaded) exitIfNodeTooOld();

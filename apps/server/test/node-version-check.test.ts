@@ -44,8 +44,12 @@ describe('scripts/check-node.mjs', () => {
     expect(rootPackage.engines.node).toBe(`>=${MINIMUM_NODE.replace(/\.0$/, '')}`);
     // pnpm only warns about engines: the preinstall hook is what stops an install on an old Node.
     for (const name of ['preinstall', 'dev', 'test']) {
-      expect(rootPackage.scripts[name], name).toMatch(/^node scripts\/check-node\.mjs( &&|$)/);
+      expect(rootPackage.scripts[name], name).toMatch(/^node (--import \.\/)?scripts\/check-node\.mjs( &&| |$)/);
     }
+    // `pnpm dev` preloads the check in the server's own process: nothing sits between pnpm and the server.
+    expect(rootPackage.scripts.dev).toMatch(
+      /^node --import \.\/scripts\/check-node\.mjs --import tsx apps\/server\/src\/main\.ts$/,
+    );
   });
 
   it('passes silently on this Node', () => {
@@ -59,5 +63,30 @@ describe('scripts/check-node.mjs', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('needs Node.js 22.5 or newer');
     expect(result.stderr).toContain(`(${oldNode})`);
+  });
+
+  it.runIf(oldNode !== undefined)(
+    'stops the server before it loads when preloaded by an older system Node, as `pnpm dev` runs it',
+    () => {
+      const result = spawnSync(
+        oldNode ?? '',
+        ['--import', `./${path.relative(root, script)}`, '--import', 'tsx', 'apps/server/src/main.ts'],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('needs Node.js 22.5 or newer');
+      expect(result.stderr).not.toContain('sqlite');
+    },
+  );
+
+  it('lets the program run when preloaded by this Node', () => {
+    const result = spawnSync(process.execPath, ['--import', `./${path.relative(root, script)}`, '-e', 'console.log("ran")'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(result).toMatchObject({ status: 0, stdout: 'ran\n', stderr: '' });
   });
 });
