@@ -56,5 +56,7 @@ export function exitIfNodeTooOld() {
 // (`node --import ./scripts/check-node.mjs …`, which `pnpm dev` uses to keep one process
 // between pnpm and the server, so Ctrl-C reaches nothing that could end it differently).
 const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-const preloaded = process.execArgv.some((arg, i, all) => /check-node\.mjs$/.test(arg) && /^--import/.test(all[i - 1] || arg));
+const preloaded = process.execArgv.some(
+  (arg, i, all) => arg.endsWith('check-node.mjs') && (all[i - 1] || arg).startsWith('--import'),
+);
 if (invokedDirectly || preloaded) exitIfNodeTooOld();

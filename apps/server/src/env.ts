@@ -229,3 +229,18 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     }),
   });
 }
+
+const MigrateEnvSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  LOG_LEVEL: EnvSchema.shape.LOG_LEVEL,
+});
+
+/** `pnpm db:migrate` needs only the database (and how much to log). */
+export function loadMigrateConfig(source: Record<string, string | undefined>): { databaseUrl: string; logLevel: string } {
+  const parsed = MigrateEnvSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v?.trim())));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { databaseUrl: parsed.data.DATABASE_URL, logLevel: parsed.data.LOG_LEVEL };
+}

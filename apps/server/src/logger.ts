@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
-import { build as prettyStream } from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 /** tRPC's own query parameters; any other one may carry a credential a client put in the URL. */
 const LOGGED_QUERY_PARAMETERS = new Set(['batch', 'input']);
@@ -70,6 +72,19 @@ export function isPrettyOutput(stream: { isTTY?: boolean }): boolean {
 }
 
 /**
+ * pino-pretty, a development dependency: loaded only when pretty output is
+ * asked for, and absent from a production deploy, where lines stay JSON.
+ */
+function loadPrettyStream(): typeof PinoPretty.build | undefined {
+  try {
+    return (createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty).build;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/**
  * The process logger: JSON lines on stdout unless a destination is given,
  * or with `pretty`, lines a person reads (pino-pretty, written synchronously
  * so nothing is lost when the process exits). Built here, not in main.ts, so
@@ -77,7 +92,8 @@ export function isPrettyOutput(stream: { isTTY?: boolean }): boolean {
  * `req` serializer over its default one.
  */
 export function createLogger(options: { level: string; pretty?: boolean }, destination?: DestinationStream): Logger {
-  const stream = options.pretty
+  const prettyStream = options.pretty ? loadPrettyStream() : undefined;
+  const stream = prettyStream
     ? prettyStream({
         destination: destination ?? 1,
         sync: true,

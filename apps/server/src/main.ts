@@ -18,8 +18,21 @@ try {
   throw error;
 }
 
-const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(process.stdout) });
-const runtime = await startRuntime(config, logger);
+// Production writes JSON lines whatever the terminal: they go to a log collector.
+const logger = createLogger({
+  level: config.logLevel,
+  pretty: config.env !== 'production' && isPrettyOutput(process.stdout),
+});
+let runtime;
+try {
+  runtime = await startRuntime(config, logger);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
   {

@@ -22,7 +22,7 @@ import { startAnalysisWorker } from '@coach/worker';
 
 import { loadOrCreateDevSecret } from './dev/dev-secret.ts';
 import { dataDir } from './dev/paths.ts';
-import type { ServerConfig } from './env.ts';
+import { ConfigError, type ServerConfig } from './env.ts';
 
 export interface Runtime {
   db: Kysely<Database>;
@@ -33,6 +33,22 @@ export interface Runtime {
   verifyToken: TokenVerifier;
   /** Stops background loops, then closes every connection, embedded servers last. */
   close(): Promise<void>;
+}
+
+/**
+ * The embedded Postgres and S3/SQS, a development dependency: a production
+ * build has no copy of it, so asking for it there gets a plain answer.
+ */
+async function loadLocalStack(): Promise<typeof import('@coach/local-stack')> {
+  try {
+    return await import('@coach/local-stack');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ConfigError(
+      'Invalid configuration:\n  - DATABASE_URL, S3_COACH_VIDEOS_BUCKET, SQS_VIDEO_ANALYSIS_QUEUE_URL: required by this build, which has no embedded Postgres or S3/SQS (those run only under `pnpm dev`)',
+      { cause: error },
+    );
+  }
 }
 
 /**
@@ -55,7 +71,7 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     const root = dataDir(config.embeddedDataDir);
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const { startLocalPostgres } = await import('@coach/local-stack');
+      const { startLocalPostgres } = await loadLocalStack();
       const pg = await startLocalPostgres({ dataDir: `${root}/postgres`, database: 'coach_plus' });
       closers.push(() => pg.stop());
       databaseUrl = pg.url;
@@ -71,7 +87,7 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       local: boolean;
     };
     if (config.aws.kind === 'embedded') {
-      const { startLocalAws } = await import('@coach/local-stack');
+      const { startLocalAws } = await loadLocalStack();
       const local = await startLocalAws({ region: config.aws.region, corsOrigins: config.corsOrigins });
       closers.push(() => local.stop());
       await local.createBucket(config.aws.bucket);
@@ -97,7 +113,9 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
     });
     closers.push(() => db.destroy());
-    await migrateToLatest(db);
+    // In production migrations are their own step (`pnpm db:migrate`), run once per deploy;
+    // until it has run, /readyz answers 503 "not migrated".
+    if (config.env !== 'production') await migrateToLatest(db);
 
     const clients: AwsClients = createAwsClients({
       region: aws.region,

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 
 import { createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
-import { createDb, migrateToLatest } from '@coach/db';
+import { createDb, isMigrated } from '@coach/db';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
 
 import { loadWorkerConfig } from './env.ts';
@@ -20,8 +20,13 @@ const db = createDb({
   maxConnections: config.settings.worker.concurrency + 4,
   onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
 });
-// The migrator takes a lock, so API and worker processes may both run it at start-up.
-await migrateToLatest(db);
+// Migrations are their own step (`pnpm db:migrate`, or the API under `pnpm dev`): a worker
+// that started on an older schema would fail every job it took, so it refuses to start.
+if (!(await isMigrated(db))) {
+  process.stderr.write('The database has pending migrations: run `pnpm db:migrate` (DATABASE_URL) first.\n');
+  await db.destroy();
+  process.exit(1);
+}
 const aws = createAwsClients({
   region: config.aws.region,
   endpoint: config.aws.endpoint,

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 
+import { MODELS_URL } from './shipped-files.ts';
+
 export type MoveNetModelName = 'lightning' | 'thunder';
 
 export interface MoveNetModelInfo {
@@ -14,7 +16,7 @@ export interface MoveNetModelInfo {
   inputSize: number;
 }
 
-const MODELS_DIR = fileURLToPath(new URL('../models/', import.meta.url));
+const MODELS_DIR = fileURLToPath(MODELS_URL);
 
 /** Lightning is ~4× faster on the CPU; Thunder places joints more precisely. Both are single-person models. */
 export const MOVENET_MODELS: Readonly<Record<MoveNetModelName, MoveNetModelInfo>> = {

@@ -5,6 +5,7 @@ import { assertRgbFrame, type RgbFrame } from './frame.ts';
 import type { Pose } from './keypoints.ts';
 import type { MoveNetModelName } from './models.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './pool-protocol.ts';
+import { POSE_WORKER_URL } from './shipped-files.ts';
 
 export interface PosePoolOptions {
   model: MoveNetModelName;
@@ -70,7 +71,7 @@ export async function createPosePool({ model, threads = availableParallelism() }
   const pool: PoolThread[] = [];
   const startups: Promise<void>[] = [];
   for (let i = 0; i < threads; i++) {
-    const worker = new Worker(new URL('./pose-worker.ts', import.meta.url), {
+    const worker = new Worker(POSE_WORKER_URL, {
       workerData: { model } satisfies WorkerInit,
     });
     const pending = new Map<number, Pending>();
