@@ -1,7 +1,9 @@
-// Makes the folders the container images copy: for the API and the worker, the app's build
+// `pnpm build`. Makes the folders the container images copy: for the API and the worker, the app's build
 // (dist/, see build-app.mjs) plus its production dependencies, installed by `pnpm deploy --prod`
 // from the pnpm store (offline when the store has them, as after `pnpm install`). Nothing
-// in them needs pnpm, tsx or a dev dependency: `node dist/main.js` runs each.
+// in them needs pnpm, tsx or a dev dependency: `node dist/main.js` runs each (`pnpm start`,
+// `pnpm start:worker` and `pnpm db:migrate` run those in .deploy/). An app's dist/ does not
+// run in place: pnpm's default layout keeps most of what it imports out of its reach.
 //
 // node_modules is laid out flat (node-linker=hoisted) because the bundle imports every npm
 // package by name from dist/, including those only a workspace package depends on (pg from
@@ -21,13 +23,13 @@ const DEV_ONLY_PACKAGES = new Set(['@coach/local-stack', 'vite']);
 
 const APPS = [
   { name: 'server', filter: '@coach/server', entries: ['main.js', 'migrate.js'] },
-  { name: 'worker', filter: '@coach/worker-app', entries: ['main.js'] },
+  { name: 'worker', filter: '@coach/worker-app', entries: ['main.js', 'healthcheck.js'] },
 ];
 
 const pnpm = (args) => execFileSync('pnpm', args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 
 const started = performance.now();
-pnpm(['build']);
+pnpm(['--filter', '@coach/server', '--filter', '@coach/worker-app', 'build']);
 for (const app of APPS) {
   const dir = path.join(out, app.name);
   await rm(dir, { recursive: true, force: true });

@@ -119,8 +119,12 @@ async function admin(url: string, statement: string) {
 }
 
 /** `node dist/<entry>` from a deploy folder: no loader, no flags, the folder's own node_modules. */
-function start(folder: string, entry: string) {
-  const child = spawn(process.execPath, [`dist/${entry}`], { cwd: folder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(folder: string, entry: string, extraEnv: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [`dist/${entry}`], {
+    cwd: folder,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -139,6 +143,20 @@ describe('the production build', () => {
       expect(DEV_ONLY.filter((name) => existsSync(path.join(folder, 'node_modules', name)))).toEqual([]);
     }
     expect(existsSync(path.join(deploy.server, 'dist/migrate.js'))).toBe(true);
+    expect(existsSync(path.join(deploy.worker, 'dist/healthcheck.js'))).toBe(true);
+  });
+
+  it('the root scripts start what the deploy folders hold (pnpm build makes them in .deploy/)', async () => {
+    const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    for (const name of ['start', 'start:worker', 'db:migrate']) {
+      const target = /^node \.deploy\/(server|worker)\/(dist\/\S+\.js)$/.exec(scripts[name] ?? '');
+      expect(target, name).not.toBeNull();
+      const [, app = '', file = ''] = target ?? [];
+      expect(existsSync(path.join(work, 'deploy', app, file)), name).toBe(true);
+    }
+    expect(scripts.build).toBe('node scripts/deploy-folder.mjs');
   });
 
   it('in production the API does not migrate; db:migrate from several replicas at once does; an upload reaches completed', async () => {
@@ -161,7 +179,8 @@ describe('the production build', () => {
     expect(migrations.filter((m) => /applied \d+ migration/.test(m.output))).toHaveLength(1);
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 10_000, what: 'readiness' });
 
-    const worker = start(deploy.worker, 'main.js');
+    const heartbeat = { WORKER_HEARTBEAT_FILE: path.join(work, 'worker-heartbeat') };
+    const worker = start(deploy.worker, 'main.js', heartbeat);
     const client: ApiClient = createClient({
       url: `${url}/trpc`,
       token: () => signDevToken(JWT_SECRET, { userId: coachA.userId, role: coachA.role }),
@@ -180,6 +199,8 @@ describe('the production build', () => {
       { timeoutMs: 120_000, intervalMs: 200, what: 'the job to complete' },
     );
     expect(job.status).toBe('completed');
+    // The image's HEALTHCHECK: healthy while the worker runs, unhealthy once it stopped.
+    expect((await start(deploy.worker, 'healthcheck.js', heartbeat).exited).code).toBe(0);
 
     // Plain node ends on SIGTERM by itself, after its shutdown: no loader process kills it first.
     worker.child.kill('SIGTERM');
@@ -187,6 +208,9 @@ describe('the production build', () => {
     const [workerExit, serverExit] = await Promise.all([worker.exited, server.exited]);
     expect({ code: workerExit.code, signal: workerExit.signal }).toEqual({ code: 0, signal: null });
     expect({ code: serverExit.code, signal: serverExit.signal }).toEqual({ code: 0, signal: null });
+    const afterStop = await start(deploy.worker, 'healthcheck.js', heartbeat).exited;
+    expect(afterStop.code).toBe(1);
+    expect(afterStop.output).toContain('no heartbeat');
     // Production logs are JSON lines, whatever pino-pretty would have made of them.
     expect(serverExit.output.split('\n').filter((line) => line.startsWith('{')).length).toBeGreaterThan(0);
   }, 240_000);

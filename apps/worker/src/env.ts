@@ -14,6 +14,8 @@ export interface WorkerAppConfig {
     uploadEventsQueueUrl?: string;
   };
   settings: WorkerSettings;
+  /** Where the worker proves it is alive for a container health check; undefined: nowhere. */
+  heartbeatFile: string | undefined;
 }
 
 const required = z.string().trim().min(1, 'required');
@@ -28,6 +30,7 @@ const EnvSchema = WorkerSettingsSchema.extend({
   SQS_VIDEO_ANALYSIS_DLQ_URL: required.pipe(z.url()),
   /** S3 object-created notifications for the upload prefix; unset, uploads the client never completes wait for the sweeper. */
   SQS_UPLOAD_EVENTS_QUEUE_URL: z.url().optional(),
+  WORKER_HEARTBEAT_FILE: z.string().trim().min(1).optional(),
 });
 
 /**
@@ -55,5 +58,11 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
       uploadEventsQueueUrl: env.SQS_UPLOAD_EVENTS_QUEUE_URL,
     },
     settings: toWorkerSettings(env),
+    heartbeatFile: env.WORKER_HEARTBEAT_FILE,
   });
+}
+
+/** The health check reads only where the heartbeat is (the worker's image sets it). */
+export function loadHeartbeatFile(source: Record<string, string | undefined>): string | undefined {
+  return source.WORKER_HEARTBEAT_FILE?.trim() || undefined;
 }

@@ -5,6 +5,7 @@ import { createDb, isMigrated } from '@coach/db';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
 
 import { loadWorkerConfig } from './env.ts';
+import { startHeartbeat } from './heartbeat.ts';
 
 let config;
 try {
@@ -46,6 +47,7 @@ const worker = await startAnalysisWorker(
   },
   config.settings,
 );
+const heartbeat = config.heartbeatFile ? await startHeartbeat(config.heartbeatFile) : undefined;
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -56,6 +58,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const force = setTimeout(() => process.exit(1), workerShutdownMs(config.settings.worker));
     force.unref();
     void (async () => {
+      await heartbeat?.stop();
       await worker.stop();
       aws.destroy();
       await db.destroy();
