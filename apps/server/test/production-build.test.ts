@@ -159,6 +159,21 @@ describe('the production build', () => {
     expect(scripts.build).toBe('node scripts/deploy-folder.mjs');
   });
 
+  it('a build run on the local defaults says the embedded stack is not in it, rather than crashing on a missing module', async () => {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: deploy.server,
+      env: { PATH: env.PATH, PORT: '0', AUTH_JWT_SECRET: JWT_SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain('required by this build, which has no embedded Postgres or S3/SQS');
+    expect(output).not.toContain('ERR_MODULE_NOT_FOUND');
+  });
+
   it('in production the API does not migrate; db:migrate from several replicas at once does; an upload reaches completed', async () => {
     const server = start(deploy.server, 'main.js');
     const url = await waitFor(() => /API ready at (http:\/\/[^/\s"]+)\/trpc/.exec(server.output())?.[1], {
