@@ -5,7 +5,7 @@ import { startBanner } from './banner.ts';
 import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
 import { createLogger, isPrettyOutput } from './logger.ts';
-import { startRuntime } from './runtime.ts';
+import { startRuntime, StartupError } from './runtime.ts';
 
 let config;
 try {
@@ -19,7 +19,11 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(process.stdout) });
-const runtime = await startRuntime(config, logger);
+const runtime = await startRuntime(config, logger).catch((error: unknown) => {
+  if (!(error instanceof StartupError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+});
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
   {

@@ -17,3 +17,4 @@ export {
 } from './queue.ts';
 export { AwsMisconfiguredError, AwsUnavailableError, InvalidPartsError, ObjectChangedError, type AwsResource } from './errors.ts';
 export { KeyObjectSha256 } from './sha256.ts';
+export { checkAwsResources } from './resource-check.ts';
