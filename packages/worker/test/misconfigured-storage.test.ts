@@ -20,9 +20,21 @@ afterAll(async () => {
   await server?.close();
 });
 
-it('a bucket that does not exist keeps the job retryable (not VIDEO_MISSING) until the setting is right', async () => {
+it('a bucket that does not exist keeps the job retryable (not VIDEO_MISSING), and receiving waits for the bucket rather than spending receives', async () => {
   let storageSwitch: ReturnType<typeof switchableStorage> | undefined;
-  server = await startTestServer({ wrapStorage: (real) => (storageSwitch = switchableStorage(real)).storage });
+  let pings = 0;
+  server = await startTestServer({
+    wrapStorage: (real) => {
+      storageSwitch = switchableStorage(real);
+      const { storage } = storageSwitch;
+      return Object.assign(Object.create(storage) as typeof storage, {
+        ping: () => {
+          pings += 1;
+          return storage.ping();
+        },
+      });
+    },
+  });
   const s = server;
   if (!storageSwitch) throw new Error('storage not wrapped');
   const client = s.clientFor(coachA);
@@ -39,15 +51,11 @@ it('a bucket that does not exist keeps the job retryable (not VIDEO_MISSING) unt
   worker = await startTestWorker(s, {
     config: { backoffBaseSeconds: 0, backoffMaxSeconds: 0, visibilityTimeoutSeconds: 2, leaseSeconds: 2, maxReceives: 100 },
   });
-  // Two attempts, each released back to the queue with nothing written on the job.
-  const retried = await waitFor(
-    async () => {
-      const job = await findJob(s.db, { jobId: upload.jobId });
-      return job && job.attempts >= 2 && job.status === 'queued' ? job : undefined;
-    },
-    { timeoutMs: 30_000, what: 'two attempts released' },
-  );
-  expect(retried.errorCode).toBeNull();
+  // One attempt, released back to the queue with nothing written on the job; then the worker asks
+  // the bucket, not the queue, until it answers: the message is visible again at once, yet not received.
+  await waitFor(() => pings >= 2, { timeoutMs: 30_000, what: 'the worker asking the bucket' });
+  const waiting = await findJob(s.db, { jobId: upload.jobId });
+  expect(waiting).toMatchObject({ status: 'queued', attempts: 1, errorCode: null });
 
   // Fixed: the next attempt reads the file (random bytes, so the analysis itself fails on the content).
   storageSwitch.restore();
@@ -59,4 +67,5 @@ it('a bucket that does not exist keeps the job retryable (not VIDEO_MISSING) unt
     { timeoutMs: 30_000, what: 'the job analysed' },
   );
   expect(settled.errorCode).toBe('NOT_A_VIDEO');
+  expect(settled.attempts).toBe(2);
 });
