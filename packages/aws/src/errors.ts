@@ -15,7 +15,7 @@ export interface AwsResource {
   kind: 'bucket' | 'queue';
   /** The bucket name or the queue URL. */
   name: string;
-  /** The setting that named it, e.g. `S3_COACH_VIDEOS_BUCKET`; defaults to the kind. */
+  /** The setting that named it, e.g. `S3_COACH_VIDEOS_BUCKET`, which the message starts with. */
   setting?: string;
   /** Where it was looked for, e.g. the endpoint URL or "AWS us-east-1". */
   endpoint?: string;
@@ -39,12 +39,15 @@ export class AwsMisconfiguredError extends AwsUnavailableError {
 }
 
 function describeMisconfiguration(resource: AwsResource, problem: 'missing' | 'denied', cause: unknown): string {
-  const setting = resource.setting ?? resource.kind;
+  const setting = resource.setting ? `${resource.setting}: ` : '';
   const where = resource.endpoint ? ` at ${resource.endpoint}` : '';
-  if (problem === 'missing') return `${setting}: ${resource.kind} ${resource.name} does not exist${where}`;
-  const code = errorName(cause);
+  if (problem === 'missing') return `${setting}${resource.kind} ${resource.name} does not exist${where}`;
+  // A HEAD's refusal has no body, so the SDK has no error code for it: name the status instead.
+  const name = errorName(cause);
+  const status = httpStatusOf(cause);
+  const code = name && !name.startsWith('Unknown') ? name : status ? `HTTP ${status}` : undefined;
   return (
-    `${setting}: access to ${resource.kind} ${resource.name}${where} was denied${code ? ` (${code})` : ''}; ` +
+    `${setting}access to ${resource.kind} ${resource.name}${where} was denied${code ? ` (${code})` : ''}; ` +
     'check the AWS credentials and the permissions of their role'
   );
 }
@@ -59,7 +62,6 @@ const DENIED = new Set([
   'SignatureDoesNotMatch',
   'UnrecognizedClientException',
   'ExpiredToken',
-  'CredentialsProviderError',
 ]);
 
 /** SQS's names for a queue URL that names no queue (the JSON and query protocols). */
