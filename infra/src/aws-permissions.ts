@@ -67,11 +67,11 @@ export const SERVICE_AWS_CALLS = {
       'HeadObjectCommand', // storage.head (upload.complete)
       'GetObjectCommand', // storage.presignGet (results, frames)
       'DeleteObjectCommand', // storage.delete (upload.abort, rejected uploads)
-      'HeadBucketCommand', // storage.ping (/readyz)
+      'HeadBucketCommand', // storage.ping (/readyz, the start-up check), storage.head's bucket check after a 404
     ],
     analysisQueue: [
       'SendMessageCommand', // the outbox relay
-      'GetQueueAttributesCommand', // queue.ping (/readyz)
+      'GetQueueAttributesCommand', // queue.ping (/readyz, the start-up check)
     ],
     deadLetterQueue: [],
     uploadEventsQueue: [],
@@ -84,19 +84,23 @@ export const SERVICE_AWS_CALLS = {
       'DeleteObjectCommand', // storage.delete (the sweeper)
       'AbortMultipartUploadCommand', // storage.abortMultipartUpload (the sweeper)
       'CompleteMultipartUploadCommand', // storage.completeMultipartUpload (completing a landed upload)
+      'HeadBucketCommand', // storage.ping (the start-up check), storage.head's bucket check after a 404
     ],
     analysisQueue: [
       'ReceiveMessageCommand', // the consumer
       'DeleteMessageCommand', // done, duplicate or dead-lettered messages
       'ChangeMessageVisibilityCommand', // the lease heartbeat and retry back-off
+      'GetQueueAttributesCommand', // queue.ping (the start-up check)
     ],
     deadLetterQueue: [
       'SendMessageCommand', // the consumer dead-letters poison messages itself
+      'GetQueueAttributesCommand', // queue.ping (the start-up check)
     ],
     uploadEventsQueue: [
       'ReceiveMessageCommand', // the upload-events consumer
       'DeleteMessageCommand', // handled notifications
       'ChangeMessageVisibilityCommand', // retry back-off
+      'GetQueueAttributesCommand', // queue.ping (the start-up check)
     ],
   },
 } as const satisfies Record<'api' | 'worker', ServiceAwsCalls>;

@@ -66,12 +66,14 @@ export function bucketCorsRules(origins: readonly string[]): s3.CorsRule[] {
   return [
     {
       allowedOrigins: [...origins],
-      // PUT: presigned uploads and parts; GET: metrics.json, frames and the video.
-      allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET],
-      // What presigned PUTs sign and the browser sends (content-length is set by the browser itself).
-      allowedHeaders: ['content-type', 'if-none-match'],
-      // Browsers must read each part's ETag to complete a multipart upload.
-      exposedHeaders: ['ETag'],
+      // PUT: presigned uploads and parts. GET/HEAD: metrics.json, frames and the video, which a
+      // player may fetch by byte ranges.
+      allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+      // What presigned PUTs sign (content-length is set by the browser itself), and a player's Range.
+      allowedHeaders: ['content-type', 'if-none-match', 'range'],
+      // ETag: browsers must read each part's to complete a multipart upload. The rest: a player
+      // reading a range learns what it got and the whole length.
+      exposedHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges'],
       maxAge: 600,
     },
   ];

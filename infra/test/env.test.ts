@@ -70,7 +70,7 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
     const config = loadConfig(given);
     expect(config.env).toBe('production');
     expect(config.workerInProcess).toBe(false);
-    expect(config.aws).toMatchObject({ kind: 'external', region: 'eu-west-1', endpoint: undefined });
+    expect(config.aws).toMatchObject({ kind: 'external', region: 'eu-west-1', s3Endpoint: undefined, sqsEndpoint: undefined });
     expect(config.host).toBe('0.0.0.0');
     expect(config.auth.kind).toBe(variant);
     // Secrets come from Secrets Manager, never as plain values in the task definition.
@@ -88,7 +88,8 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
     ).toEqual([]);
 
     const config = loadWorkerConfig(given);
-    expect(config.aws.endpoint).toBeUndefined();
+    expect(config.aws.s3Endpoint).toBeUndefined();
+    expect(config.aws.sqsEndpoint).toBeUndefined();
     // The bucket's object-created notifications reach the worker, which completes landed uploads.
     expect(config.aws.uploadEventsQueueUrl).toBe(RUNTIME_VALUES.SQS_UPLOAD_EVENTS_QUEUE_URL);
     expect(env.secretNames).toEqual(['DATABASE_URL']);

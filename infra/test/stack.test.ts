@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -42,20 +45,39 @@ describe('bucket', () => {
     });
   });
 
-  it('lets the app origins PUT uploads and GET results, with the signed headers, exposing ETag', () => {
+  it('lets the app origins PUT uploads and GET/HEAD results and video ranges, with the signed headers, exposing ETag', () => {
     expectResource(template, 'AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
           {
             AllowedOrigins: [APP_ORIGIN, 'https://admin.example.com'],
-            AllowedMethods: ['PUT', 'GET'],
-            AllowedHeaders: ['content-type', 'if-none-match'],
-            ExposedHeaders: ['ETag'],
+            AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            AllowedHeaders: ['content-type', 'if-none-match', 'range'],
+            ExposedHeaders: ['ETag', 'Content-Length', 'Content-Range', 'Accept-Ranges'],
             MaxAge: 600,
           },
         ],
       },
     });
+  });
+
+  it("provisions the rule README's production checklist gives", () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const documented = /`(\[\{"AllowedOrigins".*?\}\])`/.exec(readme)?.[1];
+    expect(documented, 'the CORS rule in README').toBeDefined();
+    const [rule] = JSON.parse(documented ?? '[]') as Record<string, unknown>[];
+    const bucket = Object.values(template.findResources('AWS::S3::Bucket'))[0] as {
+      Properties: { CorsConfiguration: { CorsRules: Record<string, unknown>[] } };
+    };
+    const {
+      AllowedOrigins: _origins,
+      ExposedHeaders,
+      MaxAge,
+      ...provisioned
+    } = bucket.Properties.CorsConfiguration.CorsRules[0] ?? {};
+    // The same rule under S3's API names (ExposeHeaders, MaxAgeSeconds) for any origin list.
+    const { AllowedOrigins: _example, ...readmeRule } = rule ?? {};
+    expect(readmeRule).toEqual({ ...provisioned, ExposeHeaders: ExposedHeaders, MaxAgeSeconds: MaxAge });
   });
 
   it('sends object-created events under coach_plus/ to the upload-events queue', () => {

@@ -40,6 +40,9 @@ const EnvSchema = WorkerSettingsSchema.extend({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   AWS_REGION: optionalString,
   AWS_ENDPOINT_URL: httpUrl.optional(),
+  AWS_ENDPOINT_URL_S3: httpUrl.optional(),
+  AWS_ENDPOINT_URL_SQS: httpUrl.optional(),
+  S3_PUBLIC_ENDPOINT_URL: httpUrl.optional(),
   S3_COACH_VIDEOS_BUCKET: optionalString,
   SQS_VIDEO_ANALYSIS_QUEUE_URL: httpUrl.optional(),
   SQS_VIDEO_ANALYSIS_DLQ_URL: httpUrl.optional(),
@@ -72,11 +75,22 @@ export type AuthConfig =
   | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
 
 export type AwsConfig =
-  | { kind: 'embedded'; region: string; bucket: string; queueName: string }
+  | {
+      kind: 'embedded';
+      region: string;
+      bucket: string;
+      queueName: string;
+      /** Set: the emulator listens on HOST at this URL's port, and presigned URLs name this host. */
+      s3PublicEndpoint?: string;
+    }
   | {
       kind: 'external';
       region: string;
-      endpoint?: string;
+      /** Undefined: AWS itself. */
+      s3Endpoint?: string;
+      sqsEndpoint?: string;
+      /** Where clients reach S3 when it is not `s3Endpoint`: presigned URLs are signed for it. */
+      s3PublicEndpoint?: string;
       bucket: string;
       queueUrl: string;
       /** Needed only where this process runs the worker (it dead-letters poison messages). */
@@ -129,6 +143,29 @@ export function devCorsOrigins(webPort: number): string[] {
   return [...new Set([webPort, NEXT_DEV_PORT])].flatMap((port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The embedded emulator serves presigned URLs at S3_PUBLIC_ENDPOINT_URL: it
+ * listens on HOST at that URL's port, so the URL needs a port, and a device
+ * elsewhere reaches it only when HOST is not a loopback address.
+ */
+function embeddedPublicEndpointProblems(publicEndpoint: string, host: string): string[] {
+  const url = new URL(publicEndpoint);
+  const problems: string[] = [];
+  if (!url.port) {
+    problems.push(
+      '  - S3_PUBLIC_ENDPOINT_URL: with the embedded emulator, give the port it should listen on, e.g. http://192.168.1.20:4566',
+    );
+  }
+  if (LOOPBACK.has(host) && !LOOPBACK.has(url.hostname)) {
+    problems.push(
+      `  - S3_PUBLIC_ENDPOINT_URL: ${url.hostname} cannot reach the embedded emulator while HOST is ${host}; set HOST=0.0.0.0 (or this machine's address)`,
+    );
+  }
+  return problems;
+}
+
 /**
  * Parses the environment once at start-up into a frozen config. Outside
  * production, unset database and AWS settings mean the embedded stack; in
@@ -148,7 +185,13 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
   const need = (key: string, why: string) => {
     if (!has(key)) problems.push(`  - ${key}: required ${why}`);
   };
-  const awsKeys = ['AWS_ENDPOINT_URL', 'S3_COACH_VIDEOS_BUCKET', 'SQS_VIDEO_ANALYSIS_QUEUE_URL'];
+  const awsKeys = [
+    'AWS_ENDPOINT_URL',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_ENDPOINT_URL_SQS',
+    'S3_COACH_VIDEOS_BUCKET',
+    'SQS_VIDEO_ANALYSIS_QUEUE_URL',
+  ];
   const embeddedAws = !isProduction && !awsKeys.some(has);
   if (isProduction) {
     need('DATABASE_URL', 'in production');
@@ -170,6 +213,9 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
   const workerInProcess = has('WORKER_IN_PROCESS') ? given.WORKER_IN_PROCESS === 'true' : !isProduction;
   if (workerInProcess && !embeddedAws) need('SQS_VIDEO_ANALYSIS_DLQ_URL', 'when the worker runs in this process');
   if (parsed.success) problems.push(...workerSettingsProblems(parsed.data));
+  if (parsed.success && embeddedAws && parsed.data.S3_PUBLIC_ENDPOINT_URL) {
+    problems.push(...embeddedPublicEndpointProblems(parsed.data.S3_PUBLIC_ENDPOINT_URL, parsed.data.HOST));
+  }
   if (parsed.success && parsed.data.UPLOAD_MAX_LIFETIME_SECONDS < parsed.data.UPLOAD_IDLE_WINDOW_SECONDS) {
     problems.push('  - UPLOAD_MAX_LIFETIME_SECONDS: must be at least UPLOAD_IDLE_WINDOW_SECONDS');
   }
@@ -185,11 +231,20 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
       : { kind: 'hs256-dev' };
   const region = env.AWS_REGION ?? 'us-east-1';
   const aws: AwsConfig = embeddedAws
-    ? { kind: 'embedded', region, bucket: 'coach-videos', queueName: 'video-analysis' }
+    ? {
+        kind: 'embedded',
+        region,
+        bucket: 'coach-videos',
+        queueName: 'video-analysis',
+        s3PublicEndpoint: env.S3_PUBLIC_ENDPOINT_URL,
+      }
     : {
         kind: 'external',
         region,
-        endpoint: env.AWS_ENDPOINT_URL,
+        // The SDK's own per-service settings win over the shared one, as in the SDK itself.
+        s3Endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+        sqsEndpoint: env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL,
+        s3PublicEndpoint: env.S3_PUBLIC_ENDPOINT_URL,
         bucket: env.S3_COACH_VIDEOS_BUCKET ?? '',
         queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL ?? '',
         deadLetterQueueUrl: env.SQS_VIDEO_ANALYSIS_DLQ_URL,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 
+import { AwsMisconfiguredError } from '@coach/aws';
 import { isMigrated } from '@coach/db';
 
 import type { AppDeps } from './app.ts';
@@ -36,7 +37,11 @@ export function registerHealthRoutes(
       probe('queue', () => deps.queue.ping()),
     ]);
     const failed = results.filter((r) => !r.ok);
-    for (const { dependency, error } of failed) app.log.warn({ dependency, err: error }, 'readiness check failed');
+    for (const { dependency, error } of failed) {
+      // A missing or refused bucket or queue names the setting to fix; anything else may pass by itself.
+      if (error instanceof AwsMisconfiguredError) app.log.error({ dependency, err: error }, `not ready: ${error.message}`);
+      else app.log.warn({ dependency, err: error }, 'readiness check failed');
+    }
     last = { ready: failed.length === 0, at: now() };
     return last.ready;
   };

@@ -5,7 +5,7 @@ import { startBanner } from './banner.ts';
 import { setUpLocalDev } from './dev/local-dev.ts';
 import { ConfigError, loadConfig } from './env.ts';
 import { createLogger, isPrettyOutput } from './logger.ts';
-import { startRuntime } from './runtime.ts';
+import { startRuntime, StartupError } from './runtime.ts';
 
 let config;
 try {
@@ -27,7 +27,8 @@ let runtime;
 try {
   runtime = await startRuntime(config, logger);
 } catch (error) {
-  if (error instanceof ConfigError) {
+  // A setting that cannot work (no embedded stack in a build, a missing bucket or queue): one message, no stack.
+  if (error instanceof ConfigError || error instanceof StartupError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

@@ -10,6 +10,7 @@ import {
   type TokenVerifier,
 } from '@coach/api';
 import {
+  checkAwsResources,
   createAwsClients,
   createS3Storage,
   createSqsQueue,
@@ -33,6 +34,23 @@ export interface Runtime {
   verifyToken: TokenVerifier;
   /** Stops background loops, then closes every connection, embedded servers last. */
   close(): Promise<void>;
+}
+
+/** The process cannot serve as configured; the message says what to fix. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/**
+ * Throws a StartupError naming every bucket or queue that is missing or
+ * refuses this process; one that does not answer now is left to readiness.
+ */
+async function refuseMisconfiguredAws(resources: readonly { ping(): Promise<void> }[], logger: Logger): Promise<void> {
+  const { misconfigured, unavailable } = await checkAwsResources(resources);
+  for (const error of unavailable) logger.warn({ err: error }, 'storage or queue did not answer at start; readiness will tell');
+  if (misconfigured.length > 0) {
+    throw new StartupError(`Storage or queue misconfigured:\n${misconfigured.map((e) => `  - ${e.message}`).join('\n')}`);
+  }
 }
 
 /**
@@ -80,7 +98,9 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
 
     let aws: {
       region: string;
-      endpoint?: string;
+      s3Endpoint?: string;
+      sqsEndpoint?: string;
+      s3PublicEndpoint?: string;
       bucket: string;
       queueUrl: string;
       deadLetterQueueUrl?: string;
@@ -88,7 +108,13 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     };
     if (config.aws.kind === 'embedded') {
       const { startLocalAws } = await loadLocalStack();
-      const local = await startLocalAws({ region: config.aws.region, corsOrigins: config.corsOrigins });
+      // With a public endpoint (a phone on the LAN), the emulator listens where that URL points.
+      const publicPort = config.aws.s3PublicEndpoint ? Number(new URL(config.aws.s3PublicEndpoint).port) : undefined;
+      const local = await startLocalAws({
+        region: config.aws.region,
+        corsOrigins: config.corsOrigins,
+        ...(publicPort ? { host: config.host, port: publicPort } : {}),
+      });
       closers.push(() => local.stop());
       await local.createBucket(config.aws.bucket);
       const { queueUrl, dlqUrl } = await local.createQueueWithDlq(config.aws.queueName, {
@@ -97,13 +123,18 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       });
       aws = {
         region: config.aws.region,
-        endpoint: local.endpoint,
+        s3Endpoint: local.endpoint,
+        sqsEndpoint: local.endpoint,
+        s3PublicEndpoint: config.aws.s3PublicEndpoint,
         bucket: config.aws.bucket,
         queueUrl,
         deadLetterQueueUrl: dlqUrl,
         local: true,
       };
-      logger.info({ endpoint: local.endpoint }, 'embedded S3/SQS emulator started (in memory)');
+      logger.info(
+        { endpoint: local.endpoint, publicEndpoint: config.aws.s3PublicEndpoint },
+        'embedded S3/SQS emulator started (in memory)',
+      );
     } else {
       aws = { ...config.aws, local: false };
     }
@@ -117,14 +148,31 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     // until it has run, /readyz answers 503 "not migrated".
     if (config.env !== 'production') await migrateToLatest(db);
 
+    const endpoints = { s3Endpoint: aws.s3Endpoint, sqsEndpoint: aws.sqsEndpoint, s3PublicEndpoint: aws.s3PublicEndpoint };
     const clients: AwsClients = createAwsClients({
       region: aws.region,
-      endpoint: aws.endpoint,
+      ...endpoints,
       credentials: aws.local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
     });
     closers.push(() => clients.destroy());
-    const storage = createS3Storage({ s3: clients.s3, signer: clients.s3Signer, bucket: aws.bucket });
-    const queue = createSqsQueue({ sqs: clients.sqs, queueUrl: aws.queueUrl });
+    const storage = createS3Storage({
+      s3: clients.s3,
+      signer: clients.s3Signer,
+      bucket: aws.bucket,
+      describedAs: { setting: 'S3_COACH_VIDEOS_BUCKET', endpoint: aws.s3Endpoint ?? `AWS ${aws.region}` },
+    });
+    const queue = createSqsQueue({ sqs: clients.sqs, queueUrl: aws.queueUrl, setting: 'SQS_VIDEO_ANALYSIS_QUEUE_URL' });
+    const deadLetterQueue = aws.deadLetterQueueUrl
+      ? createSqsQueue({ sqs: clients.sqs, queueUrl: aws.deadLetterQueueUrl, setting: 'SQS_VIDEO_ANALYSIS_DLQ_URL' })
+      : undefined;
+    if (config.env === 'production') {
+      // A wrong bucket or queue must stop a release at once, not surface as failed uploads.
+      // The dead-letter queue is this process's only when the worker runs here.
+      await refuseMisconfiguredAws(
+        [storage, queue, ...(config.workerInProcess && deadLetterQueue ? [deadLetterQueue] : [])],
+        logger,
+      );
+    }
 
     const jobEvents = createJobEventHub({ db });
     closers.push(() => jobEvents.close());
@@ -146,7 +194,7 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       // Long polls wait up to 20 s, so the worker's SQS client needs a longer request timeout.
       const workerClients = createAwsClients({
         region: aws.region,
-        endpoint: aws.endpoint,
+        ...endpoints,
         credentials: aws.local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined,
         requestTimeoutMs: 30_000,
       });
@@ -155,8 +203,12 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
         {
           db,
           storage,
-          queue: createSqsQueue({ sqs: workerClients.sqs, queueUrl: aws.queueUrl }),
-          deadLetterQueue: createSqsQueue({ sqs: workerClients.sqs, queueUrl: aws.deadLetterQueueUrl }),
+          queue: createSqsQueue({ sqs: workerClients.sqs, queueUrl: aws.queueUrl, setting: 'SQS_VIDEO_ANALYSIS_QUEUE_URL' }),
+          deadLetterQueue: createSqsQueue({
+            sqs: workerClients.sqs,
+            queueUrl: aws.deadLetterQueueUrl,
+            setting: 'SQS_VIDEO_ANALYSIS_DLQ_URL',
+          }),
           logger,
         },
         config.worker,

@@ -120,6 +120,34 @@ describe('loadConfig', () => {
     expect(message).toContain('SQS_VIDEO_ANALYSIS_QUEUE_URL');
   });
 
+  it('takes S3 and SQS endpoints apart (the SDK per-service settings over the shared one) and a public S3 endpoint', () => {
+    const shared = loadConfig({ ...production, AWS_ENDPOINT_URL: 'http://storage.internal:9000' });
+    expect(shared.aws).toMatchObject({ s3Endpoint: 'http://storage.internal:9000', sqsEndpoint: 'http://storage.internal:9000' });
+    const apart = loadConfig({
+      ...production,
+      AWS_ENDPOINT_URL: 'http://storage.internal:9000',
+      AWS_ENDPOINT_URL_SQS: 'http://queues.internal:9324',
+      S3_PUBLIC_ENDPOINT_URL: 'https://files.example.com',
+    });
+    expect(apart.aws).toMatchObject({
+      s3Endpoint: 'http://storage.internal:9000',
+      sqsEndpoint: 'http://queues.internal:9324',
+      s3PublicEndpoint: 'https://files.example.com',
+    });
+    expect(loadConfig({ ...production, AWS_ENDPOINT_URL_S3: 'http://minio:9000' }).aws).toMatchObject({
+      s3Endpoint: 'http://minio:9000',
+      sqsEndpoint: undefined,
+    });
+  });
+
+  it('serves the embedded emulator at a public endpoint only where a phone can reach it', () => {
+    const lan = loadConfig({ HOST: '0.0.0.0', S3_PUBLIC_ENDPOINT_URL: 'http://192.168.1.20:4566' });
+    expect(lan.aws).toMatchObject({ kind: 'embedded', s3PublicEndpoint: 'http://192.168.1.20:4566' });
+    const message = configError({ S3_PUBLIC_ENDPOINT_URL: 'http://192.168.1.20' });
+    expect(message).toContain('S3_PUBLIC_ENDPOINT_URL: with the embedded emulator, give the port it should listen on');
+    expect(message).toContain('S3_PUBLIC_ENDPOINT_URL: 192.168.1.20 cannot reach the embedded emulator while HOST is 127.0.0.1');
+  });
+
   it('requires issuer and audience with a JWKS URL', () => {
     const message = configError({ AUTH_JWKS_URL: 'https://id.example.com/jwks' });
     expect(message).toContain('AUTH_ISSUER');

@@ -163,13 +163,13 @@ describe('the production logger through a full flow', () => {
     expect(page.frames).toHaveLength(2);
     await client.jobs.list.query({ sessionId });
 
-    // Storage refuses the server's signed requests: logged as an error, answered 503.
+    // Storage refuses the server's signed requests: logged as an error naming the bucket, answered 503.
     const pending = await client.upload.initiate.mutate({ sessionId, sizeBytes: 10 });
     addUrl(pending.presignedUrl ?? '');
     outage = true;
     try {
       const error = await client.upload.complete.mutate({ jobId: pending.jobId }).catch((e: unknown) => e);
-      expect((error as { data?: { appCode?: string } }).data?.appCode).toBe('SERVICE_UNAVAILABLE');
+      expect((error as { data?: { appCode?: string } }).data?.appCode).toBe('STORAGE_UNAVAILABLE');
     } finally {
       outage = false;
     }
@@ -218,8 +218,9 @@ describe('the production logger through a full flow', () => {
     expect(entries.filter((e) => e.msg === 'request completed' && e.res?.statusCode === 401)).toHaveLength(3);
     // The misplaced credentials were logged as a request line, their values replaced.
     expect(urls).toContain('/trpc/sessions.list?access_token=[Redacted]&X-Amz-Signature=[Redacted]');
-    const outageLine = entries.find((e) => e.msg === 'storage or queue unavailable');
-    expect(outageLine?.err?.message).toMatch(/head object failed/);
+    const outageLine = entries.find((e) => e.msg?.includes(`access to bucket ${server.bucket}`));
+    // A HEAD's 403 has no body, so no error code: the status is named.
+    expect(outageLine?.msg).toMatch(/was denied \(HTTP 403\); check the AWS credentials/);
   });
 
   it('logged no token, secret, signature, credential or presigned URL', () => {

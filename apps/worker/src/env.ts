@@ -7,7 +7,9 @@ export interface WorkerAppConfig {
   databaseUrl: string;
   aws: {
     region: string;
-    endpoint?: string;
+    /** Undefined: AWS itself. */
+    s3Endpoint?: string;
+    sqsEndpoint?: string;
     bucket: string;
     queueUrl: string;
     deadLetterQueueUrl: string;
@@ -25,6 +27,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   DATABASE_URL: required.pipe(z.url({ protocol: /^postgres(ql)?$/ })),
   AWS_REGION: required,
   AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_ENDPOINT_URL_S3: z.url().optional(),
+  AWS_ENDPOINT_URL_SQS: z.url().optional(),
   S3_COACH_VIDEOS_BUCKET: required,
   SQS_VIDEO_ANALYSIS_QUEUE_URL: required.pipe(z.url()),
   SQS_VIDEO_ANALYSIS_DLQ_URL: required.pipe(z.url()),
@@ -51,7 +55,9 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
     databaseUrl: env.DATABASE_URL,
     aws: {
       region: env.AWS_REGION,
-      endpoint: env.AWS_ENDPOINT_URL,
+      // The SDK's own per-service settings win over the shared one, as in the SDK itself.
+      s3Endpoint: env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL,
+      sqsEndpoint: env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL,
       bucket: env.S3_COACH_VIDEOS_BUCKET,
       queueUrl: env.SQS_VIDEO_ANALYSIS_QUEUE_URL,
       deadLetterQueueUrl: env.SQS_VIDEO_ANALYSIS_DLQ_URL,

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 
-import { createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
+import { checkAwsResources, createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
 import { createDb, isMigrated } from '@coach/db';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
 
@@ -30,23 +30,42 @@ if (!(await isMigrated(db))) {
 }
 const aws = createAwsClients({
   region: config.aws.region,
-  endpoint: config.aws.endpoint,
+  s3Endpoint: config.aws.s3Endpoint,
+  sqsEndpoint: config.aws.sqsEndpoint,
   // Long polls wait up to 20 s.
   requestTimeoutMs: 30_000,
 });
-const worker = await startAnalysisWorker(
-  {
-    db,
-    storage: createS3Storage({ s3: aws.s3, signer: aws.s3Signer, bucket: config.aws.bucket }),
-    queue: createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.queueUrl }),
-    deadLetterQueue: createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.deadLetterQueueUrl }),
-    uploadEvents: config.aws.uploadEventsQueueUrl
-      ? createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.uploadEventsQueueUrl })
-      : undefined,
-    logger,
-  },
-  config.settings,
-);
+const deps = {
+  db,
+  storage: createS3Storage({
+    s3: aws.s3,
+    signer: aws.s3Signer,
+    bucket: config.aws.bucket,
+    describedAs: { setting: 'S3_COACH_VIDEOS_BUCKET', endpoint: config.aws.s3Endpoint ?? `AWS ${config.aws.region}` },
+  }),
+  queue: createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.queueUrl, setting: 'SQS_VIDEO_ANALYSIS_QUEUE_URL' }),
+  deadLetterQueue: createSqsQueue({
+    sqs: aws.sqs,
+    queueUrl: config.aws.deadLetterQueueUrl,
+    setting: 'SQS_VIDEO_ANALYSIS_DLQ_URL',
+  }),
+  uploadEvents: config.aws.uploadEventsQueueUrl
+    ? createSqsQueue({ sqs: aws.sqs, queueUrl: config.aws.uploadEventsQueueUrl, setting: 'SQS_UPLOAD_EVENTS_QUEUE_URL' })
+    : undefined,
+  logger,
+};
+// A wrong bucket or queue stops the worker at once, naming the setting, rather than failing every job.
+const { misconfigured } = await checkAwsResources([
+  deps.storage,
+  deps.queue,
+  deps.deadLetterQueue,
+  ...(deps.uploadEvents ? [deps.uploadEvents] : []),
+]);
+if (misconfigured.length > 0) {
+  process.stderr.write(`Storage or queue misconfigured:\n${misconfigured.map((e) => `  - ${e.message}`).join('\n')}\n`);
+  process.exit(1);
+}
+const worker = await startAnalysisWorker(deps, config.settings);
 const heartbeat = config.heartbeatFile ? await startHeartbeat(config.heartbeatFile) : undefined;
 
 let stopping = false;

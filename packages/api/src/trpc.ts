@@ -1,12 +1,12 @@
 import { initTRPC, TRPCError, type ProcedureType } from '@trpc/server';
 import { ZodError } from 'zod';
 
-import { AwsUnavailableError } from '@coach/aws';
+import { AwsMisconfiguredError, AwsUnavailableError } from '@coach/aws';
 import { isDatabaseUnavailable } from '@coach/db';
 
 import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
 import type { Context } from './context.ts';
-import { APP_ERROR_CODES, appCodeForTrpcCode, AppError } from './domain/errors.ts';
+import { APP_ERROR_CODES, appCodeForTrpcCode, AppError, type AppErrorCode } from './domain/errors.ts';
 import { ownerFor } from './domain/owner.ts';
 import { errorEnvelope } from './error-envelope.ts';
 import { describeZodError } from './validation.ts';
@@ -64,12 +64,26 @@ const mapErrors = t.middleware(async ({ next, ctx }) => {
   if (cause instanceof AppError) {
     return { ...result, error: new TRPCError({ code: APP_ERROR_CODES[cause.code], message: cause.message, cause }) };
   }
-  /** A retryable 503 whose message names no backend; the cause goes to the log only. */
-  const outage = (logMessage: string, message: string) => {
+  /** A 503 whose message names no backend; the cause goes to the log only. */
+  const outage = (logMessage: string, message: string, code: AppErrorCode = 'SERVICE_UNAVAILABLE') => {
     ctx.logger.error({ err: cause, requestId: ctx.requestId }, logMessage);
-    const appError = new AppError('SERVICE_UNAVAILABLE', message, { cause });
+    const appError = new AppError(code, message, { cause });
     return { ...result, error: new TRPCError({ code: 'SERVICE_UNAVAILABLE', message, cause: appError }) };
   };
+  if (cause instanceof AwsMisconfiguredError) {
+    // The log line is the error's own message: it names the setting to fix.
+    return cause.resource.kind === 'bucket'
+      ? outage(
+          cause.message,
+          'Video storage is unavailable because of a problem on our side. Nothing was changed and nothing you uploaded is lost; please try again later.',
+          'STORAGE_UNAVAILABLE',
+        )
+      : outage(
+          cause.message,
+          'Videos cannot be queued for analysis because of a problem on our side. Your upload is kept and will be analysed once this is fixed; please try again later.',
+          'QUEUE_UNAVAILABLE',
+        );
+  }
   if (cause instanceof AwsUnavailableError) {
     return outage(
       'storage or queue unavailable',

@@ -7,6 +7,14 @@ export {
   type S3StorageDeps,
   type StoredObject,
 } from './storage.ts';
-export { createSqsQueue, type MessageQueue, type ReceiveParams, type ReceivedMessage, type SendOptions } from './queue.ts';
-export { AwsUnavailableError, InvalidPartsError, ObjectChangedError } from './errors.ts';
+export {
+  createSqsQueue,
+  type SqsQueueDeps,
+  type MessageQueue,
+  type ReceiveParams,
+  type ReceivedMessage,
+  type SendOptions,
+} from './queue.ts';
+export { AwsMisconfiguredError, AwsUnavailableError, InvalidPartsError, ObjectChangedError, type AwsResource } from './errors.ts';
 export { KeyObjectSha256 } from './sha256.ts';
+export { checkAwsResources } from './resource-check.ts';

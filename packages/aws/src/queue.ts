@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { AwsUnavailableError, awsCall as call } from './errors.ts';
+import { awsCall, AwsUnavailableError, type AwsResource } from './errors.ts';
 
 export interface ReceivedMessage {
   messageId: string;
@@ -39,7 +39,16 @@ export interface MessageQueue {
   ping(): Promise<void>;
 }
 
-export function createSqsQueue({ sqs, queueUrl }: { sqs: SQSClient; queueUrl: string }): MessageQueue {
+export interface SqsQueueDeps {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** The setting that gave the queue URL, named in the errors an operator reads (e.g. `SQS_VIDEO_ANALYSIS_QUEUE_URL`). */
+  setting?: string;
+}
+
+export function createSqsQueue({ sqs, queueUrl, setting }: SqsQueueDeps): MessageQueue {
+  const resource: AwsResource = { kind: 'queue', name: queueUrl, setting };
+  const call = <T>(operation: string, fn: () => Promise<T>) => awsCall(resource, operation, fn);
   return {
     async send(body, options) {
       const abortSignal = options?.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;

@@ -12,7 +12,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import { awsCall, errorName, InvalidPartsError, isNotFound, isPreconditionFailed, ObjectChangedError } from './errors.ts';
+import {
+  awsCall,
+  AwsMisconfiguredError,
+  errorName,
+  InvalidPartsError,
+  isNotFound,
+  isPreconditionFailed,
+  ObjectChangedError,
+  type AwsResource,
+} from './errors.ts';
 import { createObjectUrlPresigner, type ObjectUrlRequest } from './presign.ts';
 
 export interface PresignPutParams {
@@ -89,10 +98,32 @@ export interface S3StorageDeps {
    */
   signer: S3Client;
   bucket: string;
+  /** Where the bucket's name came from and where it is looked for, named in the errors an operator reads. */
+  describedAs?: Pick<AwsResource, 'setting' | 'endpoint'>;
 }
 
-export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectStorage {
+export function createS3Storage({ s3, signer, bucket, describedAs }: S3StorageDeps): ObjectStorage {
   const urls = createObjectUrlPresigner(signer, bucket, (request) => signWithMiddlewareStack(signer, bucket, request));
+  const resource: AwsResource = { kind: 'bucket', name: bucket, ...describedAs };
+  const call = <T>(operation: string, fn: () => Promise<T>, expected?: (error: unknown) => { answer: T } | undefined) =>
+    awsCall(resource, operation, fn, expected);
+  /**
+   * S3 answers a HEAD in a missing bucket as it answers a missing key (404, no
+   * body), so a HEAD's "not found" holds only once the bucket is known to exist.
+   * Concurrent callers share one check.
+   */
+  let bucketCheck: Promise<void> | undefined;
+  const confirmBucket = () =>
+    (bucketCheck ??= call(
+      'head bucket',
+      async () => {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      },
+      (error) => {
+        if (isNotFound(error)) throw new AwsMisconfiguredError(resource, 'missing', { cause: error });
+        return undefined;
+      },
+    ).finally(() => (bucketCheck = undefined)));
   /** A missing object (or upload) is an answer, not an outage. */
   const missing =
     <T>(answer: T) =>
@@ -103,7 +134,7 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
     async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
       // Create-only: once the upload is verified, the same URL cannot replace it.
       const headers = { 'content-type': contentType, 'if-none-match': '*' };
-      const url = await awsCall('presign upload', () =>
+      const url = await call('presign upload', () =>
         urls.presign({
           operation: 'PutObject',
           method: 'PUT',
@@ -115,20 +146,22 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       return { url, method: 'PUT', headers };
     },
     presignGet({ key, expiresInSeconds }) {
-      return awsCall('presign download', () => urls.presign({ operation: 'GetObject', method: 'GET', key, expiresInSeconds }));
+      return call('presign download', () => urls.presign({ operation: 'GetObject', method: 'GET', key, expiresInSeconds }));
     },
-    head(key) {
-      return awsCall(
+    async head(key) {
+      const object = await call(
         'head object',
-        async () => {
+        async (): Promise<StoredObject | undefined> => {
           const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
           return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType, etag: out.ETag };
         },
         missing(undefined),
       );
+      if (!object) await confirmBucket();
+      return object;
     },
     getStream(key, options) {
-      return awsCall(
+      return call(
         'get object',
         async () => {
           const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: options?.ifMatch }));
@@ -141,12 +174,12 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       );
     },
     async putObject(key, body, contentType) {
-      await awsCall('put object', () =>
+      await call('put object', () =>
         s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })),
       );
     },
     async delete(key) {
-      await awsCall(
+      await call(
         'delete object',
         async () => {
           await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
@@ -154,18 +187,16 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
         missing(undefined),
       );
     },
-    async ping() {
-      await awsCall('head bucket', () => s3.send(new HeadBucketCommand({ Bucket: bucket })));
-    },
+    ping: confirmBucket,
     createMultipartUpload({ key, contentType }) {
-      return awsCall('create multipart upload', async () => {
+      return call('create multipart upload', async () => {
         const out = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
         if (!out.UploadId) throw new Error('no UploadId');
         return out.UploadId;
       });
     },
     presignUploadPart({ key, uploadId, partNumber, contentLength, expiresInSeconds }) {
-      return awsCall('presign upload part', () =>
+      return call('presign upload part', () =>
         urls.presign({
           operation: 'UploadPart',
           method: 'PUT',
@@ -177,7 +208,7 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       );
     },
     completeMultipartUpload({ key, uploadId, parts }) {
-      return awsCall(
+      return call(
         'complete multipart upload',
         async () => {
           // The SDK also raises S3's "200 OK with an error document" answer as an error.
@@ -202,7 +233,7 @@ export function createS3Storage({ s3, signer, bucket }: S3StorageDeps): ObjectSt
       );
     },
     async abortMultipartUpload({ key, uploadId }) {
-      await awsCall(
+      await call(
         'abort multipart upload',
         async () => {
           await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));

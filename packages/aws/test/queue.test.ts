@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { AwsUnavailableError, createAwsClients, createSqsQueue, type AwsClients, type MessageQueue } from '../src/index.ts';
+import {
+  AwsMisconfiguredError,
+  AwsUnavailableError,
+  createAwsClients,
+  createSqsQueue,
+  type AwsClients,
+  type MessageQueue,
+} from '../src/index.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 let clients: AwsClients;
@@ -159,5 +166,25 @@ describe('SQS queue adapter against the emulator', () => {
     setTimeout(() => controller.abort(), 100);
     await expect(pending).rejects.toBeInstanceOf(Error);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+describe('a queue that does not exist', () => {
+  it('is a misconfiguration naming the setting for every call', async () => {
+    const queueUrl = `${endpoint}/000000000000/missing-${randomBytes(4).toString('hex')}`;
+    const missing = createSqsQueue({ sqs: clients.sqs, queueUrl, setting: 'SQS_VIDEO_ANALYSIS_QUEUE_URL' });
+    const calls = {
+      send: () => missing.send('{}'),
+      receive: () => missing.receive({ maxMessages: 1, waitTimeSeconds: 0 }),
+      ping: () => missing.ping(),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(AwsMisconfiguredError);
+      expect((error as Error).message, name).toBe(`SQS_VIDEO_ANALYSIS_QUEUE_URL: queue ${queueUrl} does not exist`);
+    }
   });
 });

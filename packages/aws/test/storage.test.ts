@@ -3,7 +3,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
-import { AwsUnavailableError, createAwsClients, createS3Storage, type AwsClients, type ObjectStorage } from '../src/index.ts';
+import {
+  AwsMisconfiguredError,
+  AwsUnavailableError,
+  createAwsClients,
+  createS3Storage,
+  type AwsClients,
+  type ObjectStorage,
+} from '../src/index.ts';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 let clients: AwsClients;
@@ -165,5 +172,37 @@ describe('ping', () => {
       bucket: `missing-${randomBytes(4).toString('hex')}`,
     });
     await expect(missing.ping()).rejects.toBeInstanceOf(AwsUnavailableError);
+  });
+});
+
+describe('a bucket that does not exist', () => {
+  it('is a misconfiguration naming the setting for every call, never a missing object', async () => {
+    const bucket = `missing-${randomBytes(4).toString('hex')}`;
+    const missing = createS3Storage({
+      s3: clients.s3,
+      signer: clients.s3Signer,
+      bucket,
+      describedAs: { setting: 'S3_COACH_VIDEOS_BUCKET', endpoint: 'http://storage.test' },
+    });
+    const key = uniqueKey();
+    const calls = {
+      head: () => missing.head(key),
+      getStream: () => missing.getStream(key),
+      delete: () => missing.delete(key),
+      putObject: () => missing.putObject(key, 'x', 'text/plain'),
+      createMultipartUpload: () => missing.createMultipartUpload({ key, contentType: 'video/mp4' }),
+      ping: () => missing.ping(),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(AwsMisconfiguredError);
+      expect((error as AwsMisconfiguredError).problem, name).toBe('missing');
+      expect((error as Error).message, name).toBe(
+        `S3_COACH_VIDEOS_BUCKET: bucket ${bucket} does not exist at http://storage.test`,
+      );
+    }
   });
 });

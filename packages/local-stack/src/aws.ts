@@ -5,6 +5,8 @@ import { buildApp } from 'fauxqs';
 
 export interface LocalAwsOptions {
   port?: number;
+  /** Where to listen; 127.0.0.1 unless other devices must reach it (presigned URLs for a phone on the LAN). */
+  host?: string;
   region?: string;
   /** Largest single PUT the emulator accepts. */
   maxBodyBytes?: number;
@@ -34,9 +36,10 @@ export interface LocalAws {
 }
 
 const GIB = 1024 ** 3;
+const ALL_INTERFACES = new Set(['0.0.0.0', '::']);
 
 /**
- * An in-process S3 + SQS emulator on 127.0.0.1. fauxqs' own `startFauxqs`
+ * An in-process S3 + SQS emulator on 127.0.0.1 (or `host`). fauxqs' own `startFauxqs`
  * binds every interface, has no CORS and caps bodies at ~11 MiB; building its
  * Fastify app directly lets us fix all three. State lives in memory.
  */
@@ -58,9 +61,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       done(null, body);
     },
   );
-  const address = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+  const host = options.host ?? '127.0.0.1';
+  const address = await app.listen({ port: options.port ?? 0, host });
   const port = Number(new URL(address).port);
-  const endpoint = `http://127.0.0.1:${port}`;
+  // This process's own calls go over loopback when the emulator listens on every interface.
+  const endpoint = `http://${ALL_INTERFACES.has(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const sqs = async (action: string, body: Record<string, unknown>) => {
     const response = await app.inject({

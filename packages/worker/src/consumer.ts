@@ -4,8 +4,11 @@ import type { Logger } from '@coach/jobs';
 /** What to do with a message once its handler is done. */
 export type Disposition =
   | { kind: 'delete' }
-  /** Make it visible again after `delaySeconds`; SQS redelivers it (and dead-letters it after maxReceiveCount). */
-  | { kind: 'retry'; delaySeconds: number }
+  /**
+   * Make it visible again after `delaySeconds`; SQS redelivers it (and dead-letters it after maxReceiveCount).
+   * `outage`: a dependency every message needs is misconfigured; receiving pauses until `outageProbe` passes.
+   */
+  | { kind: 'retry'; delaySeconds: number; outage?: boolean }
   /** Touch nothing: someone else owns the work, or SQS should redeliver on its own schedule. */
   | { kind: 'leave' }
   /** Poison: copy it to the dead-letter queue and delete it, never retrying. */
@@ -32,6 +35,13 @@ export interface ConsumerOptions {
   waitTimeSeconds?: number;
   /** Pause after a failed receive, so an outage does not spin. */
   errorBackoffMs?: number;
+  /**
+   * Resolves once what an `outage` disposition reported works again (e.g. the
+   * bucket answers). Until then nothing is received, so the outage does not
+   * spend every waiting message's receives towards the dead-letter queue:
+   * each message it reached loses one. Asked every `errorBackoffMs`.
+   */
+  outageProbe?: () => Promise<void>;
 }
 
 export interface Consumer {
@@ -59,6 +69,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
    */
   const handles = new Map<string, string>();
   let slotFreed: (() => void) | undefined;
+  let outage = false;
 
   const handleOf = (message: ReceivedMessage) => handles.get(message.messageId) ?? message.receiptHandle;
 
@@ -67,8 +78,11 @@ export function startConsumer(options: ConsumerOptions): Consumer {
     switch (disposition.kind) {
       case 'delete':
         return queue.delete(receiptHandle);
-      case 'retry':
-        return queue.changeVisibility(receiptHandle, Math.max(0, Math.round(disposition.delaySeconds)));
+      case 'retry': {
+        // An outage's message stays hidden past a long poll begun before the pause, which would take it again.
+        const floor = disposition.outage ? (options.waitTimeSeconds ?? 20) + 1 : 0;
+        return queue.changeVisibility(receiptHandle, Math.max(floor, Math.round(disposition.delaySeconds)));
+      }
       case 'leave':
         return;
       case 'dead-letter':
@@ -112,6 +126,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         logger.error({ err: error, messageId: message.messageId }, 'message handler failed');
         disposition = { kind: 'leave' };
       }
+      if (disposition.kind === 'retry' && disposition.outage && options.outageProbe) outage = true;
       try {
         await settle(message, disposition);
       } catch (error) {
@@ -140,6 +155,17 @@ export function startConsumer(options: ConsumerOptions): Consumer {
       if (inFlight.size >= concurrency) {
         await Promise.race([waitForSlot(), aborted(receiving.signal)]);
         continue;
+      }
+      if (outage && options.outageProbe) {
+        try {
+          await options.outageProbe();
+          outage = false;
+          logger.info({}, 'dependency answers again; receiving');
+        } catch (error) {
+          logger.warn({ err: error }, 'dependency still unavailable; not receiving');
+          await sleep(options.errorBackoffMs ?? 2_000, receiving.signal);
+          continue;
+        }
       }
       try {
         const messages = await queue.receive({

@@ -171,6 +171,10 @@ function logSettlement(logger: Logger, log: object, settlement: Settlement, fact
       return logger.warn(log, 'lease lost; stopped without writing');
     case 'release':
       if (settlement.reason === 'shutdown') return logger.info(log, 'released for another worker at shutdown');
+      if (settlement.reason === 'outage') {
+        const message = facts.error instanceof Error ? facts.error.message : 'storage or queue misconfigured';
+        return logger.error({ ...log, err: facts.error }, `analysis cannot run: ${message}; will retry once it answers`);
+      }
       return logger.warn({ ...log, err: facts.error }, 'analysis failed; will retry');
     case 'fail':
       if (!settlement.permanent) return logger.warn({ ...log, err: facts.error }, 'analysis failed; will retry');

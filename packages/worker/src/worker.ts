@@ -92,6 +92,8 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     concurrency: config.concurrency,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
     waitTimeSeconds: config.waitTimeSeconds,
+    // Every analysis reads the bucket: while it is missing or refused, wait for it, not for each message.
+    outageProbe: () => deps.storage.ping(),
   });
   const landed = { db: deps.db, storage: deps.storage, logger: deps.logger, maxUploadBytes: config.maxUploadBytes };
   const uploadEvents =

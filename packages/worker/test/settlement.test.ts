@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { AwsMisconfiguredError } from '@coach/aws';
 import { PermanentAnalysisError } from '@coach/worker';
 
 import { decideSettlement, type SettlementFacts } from '../src/job/settlement.ts';
@@ -33,6 +34,11 @@ describe('decideSettlement', () => {
       permanent: true,
       failure: { code: 'NOT_A_VIDEO', message: 'not a video' },
     });
+  });
+
+  it('releases a job that met a missing or refused bucket as an outage, never as the video missing', () => {
+    const error = new AwsMisconfiguredError({ kind: 'bucket', name: 'coach-videos' }, 'missing');
+    expect(decideSettlement(facts({ error }))).toEqual({ kind: 'release', delaySeconds: 10, reason: 'outage' });
   });
 
   it('retries a transient failure with a doubling, capped backoff, and fails it on the last delivery', () => {

@@ -30,6 +30,10 @@ export const APP_ERROR_CODES = {
   /** upload.initiate: this `clientRequestId` already started an upload with other inputs. */
   IDEMPOTENCY_KEY_REUSED: 'CONFLICT',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The bucket is missing or refuses this server: a setting to fix, not a moment to wait out. */
+  STORAGE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** The analysis queue is missing or refuses this server: a setting to fix. */
+  QUEUE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   NOT_FOUND: 'NOT_FOUND',
   METHOD_NOT_SUPPORTED: 'METHOD_NOT_SUPPORTED',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',

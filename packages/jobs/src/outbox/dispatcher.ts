@@ -1,4 +1,4 @@
-import type { MessageQueue } from '@coach/aws';
+import { AwsMisconfiguredError, type MessageQueue } from '@coach/aws';
 import {
   claimDueOutboxMessages,
   claimOutboxMessage,
@@ -65,6 +65,8 @@ export interface OutboxDispatcher {
   /**
    * Sends the message with this key unless it was sent already. Returns its SQS
    * message id, or undefined when it could not be sent now (the relay retries).
+   * Throws `AwsMisconfiguredError` when the queue is missing or refuses this
+   * process (the row stays for the relay): an outage the caller reports, not a delay.
    */
   dispatch(dedupeKey: string): Promise<string | undefined>;
   /** Sends up to `limit` due messages; the relay's unit of work. */
@@ -96,6 +98,13 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   const claimMarginMs = Math.min(2_000, claimSeconds * 250);
   const now = options.now ?? Date.now;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
+  let lastFailure: unknown;
+
+  /** An unsent message is only late when the queue is flaky; a queue that is missing or refused is an outage to report. */
+  const unsent = (): undefined => {
+    if (lastFailure instanceof AwsMisconfiguredError) throw lastFailure;
+    return undefined;
+  };
 
   /**
    * Sends one claimed row; its SQS message id when it went out. The send is bounded
@@ -107,8 +116,12 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs }));
     } catch (error) {
       lastFailureAt = now();
+      lastFailure = error;
       const retryInMs = Math.min(maxRetryMs, baseRetryMs * 2 ** Math.min(message.attempts, 16));
-      logger.warn({ err: error, outboxId: message.id, jobId: message.jobId, retryInMs }, 'outbox send failed');
+      const log = { err: error, outboxId: message.id, jobId: message.jobId, retryInMs };
+      // A missing or refused queue names the setting to fix: an operator must see it.
+      if (error instanceof AwsMisconfiguredError) logger.error(log, `outbox send failed: ${error.message}`);
+      else logger.warn(log, 'outbox send failed');
       try {
         await markOutboxMessageFailed(db, { id: message.id, error: describe(error), retryInMs });
       } catch (markError) {
@@ -118,6 +131,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       }
       return undefined;
     }
+    lastFailure = undefined;
     await recordSent(message, messageId, recordBy);
     return messageId;
   }
@@ -162,7 +176,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
 
   async function dispatchOnce(dedupeKey: string): Promise<string | undefined> {
     if (now() - lastFailureAt < inlineCooldownMs) {
-      return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? undefined;
+      return (await findOutboxMessage(db, { dedupeKey }))?.messageId ?? unsent();
     }
     const claimedAt = now();
     const claimed = await claimOutboxMessage(db, { dedupeKey, claimSeconds });
@@ -170,7 +184,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     const timeoutMs = Math.min(options.inlineTimeoutMs ?? 2_000, claimSeconds * 1000 - claimMarginMs);
     // A request waits on the record no longer than on the send itself, and never past the claim.
     const recordBy = Math.min(now() + 2 * timeoutMs, claimedAt + claimSeconds * 1000 - claimMarginMs / 2);
-    return send(claimed, timeoutMs, recordBy);
+    return (await send(claimed, timeoutMs, recordBy)) ?? unsent();
   }
 
   // Callers in this process that dispatch a key while it is being dispatched share

@@ -1,3 +1,4 @@
+import { AwsMisconfiguredError } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 import { failureColumns, jobFailure, writeLeasedJob, type JobFailure } from '@coach/jobs';
 
@@ -13,8 +14,11 @@ import type { Stop } from './supervision.ts';
 export type Settlement =
   /** The lease is someone else's: write nothing, touch nothing. */
   | { kind: 'abandon' }
-  /** Back to `queued` for another worker (or attempt), the message visible after `delaySeconds`. */
-  | { kind: 'release'; delaySeconds: number; reason: 'shutdown' | 'retry' }
+  /**
+   * Back to `queued` for another worker (or attempt), the message visible after `delaySeconds`.
+   * `outage`: the bucket or a queue is missing or refused, which no retry of this job fixes.
+   */
+  | { kind: 'release'; delaySeconds: number; reason: 'shutdown' | 'retry' | 'outage' }
   /**
    * Failed for good. `permanent`: the video's fault, its message deleted once the
    * write holds. Otherwise the last delivery: visible at once, so SQS dead-letters it.
@@ -43,7 +47,7 @@ export function decideSettlement(f: SettlementFacts): Settlement {
     return { kind: 'fail', failure: jobFailure.retriesExhausted(f.receiveCount), permanent: false };
   }
   const delaySeconds = Math.min(f.backoffMaxSeconds, f.backoffBaseSeconds * 2 ** Math.max(0, f.receiveCount - 1));
-  return { kind: 'release', delaySeconds, reason: 'retry' };
+  return { kind: 'release', delaySeconds, reason: f.error instanceof AwsMisconfiguredError ? 'outage' : 'retry' };
 }
 
 /** Writes what the settlement says on the leased job and answers the message's disposition. */
@@ -57,7 +61,7 @@ export async function applySettlement(
       return { kind: 'leave' };
     case 'release':
       await writeLeasedJob(db, { ...lease, to: 'queued' });
-      return { kind: 'retry', delaySeconds: settlement.delaySeconds };
+      return { kind: 'retry', delaySeconds: settlement.delaySeconds, outage: settlement.reason === 'outage' };
     case 'fail': {
       const failed = await writeLeasedJob(db, { ...lease, to: 'failed', set: failureColumns(settlement.failure, new Date()) });
       if (!settlement.permanent) return { kind: 'retry', delaySeconds: 0 };
