@@ -1,3 +1,4 @@
+import { startTelemetry } from '@coach/telemetry';
 import { workerShutdownMs } from '@coach/worker';
 
 import { buildApp, LISTEN_BACKLOG } from './app.ts';
@@ -19,6 +20,11 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(process.stdout) });
+// First: instruments created from here on record into the SDK.
+const telemetry = await startTelemetry({
+  metrics: config.metricsPort === undefined ? undefined : { host: config.host, port: config.metricsPort },
+});
+if (telemetry.metricsUrl) logger.info({ metricsUrl: telemetry.metricsUrl }, 'metrics endpoint ready');
 const runtime = await startRuntime(config, logger);
 const app = await buildApp(
   { corsOrigins: config.corsOrigins, logger },
@@ -32,7 +38,10 @@ const app = await buildApp(
     config,
   },
 );
-app.addHook('onClose', () => runtime.close());
+app.addHook('onClose', async () => {
+  await runtime.close();
+  await telemetry.shutdown();
+});
 const localDev = setUpLocalDev(app, config, logger);
 
 // `on`, not `once`: a second signal while closing (a Ctrl-C pressed twice) must not find the

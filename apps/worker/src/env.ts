@@ -4,6 +4,8 @@ import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type Wo
 
 export interface WorkerAppConfig {
   logLevel: string;
+  /** Serves Prometheus `/metrics` here; undefined, no endpoint. */
+  metrics: { host: string; port: number } | undefined;
   databaseUrl: string;
   aws: {
     region: string;
@@ -28,6 +30,10 @@ const EnvSchema = WorkerSettingsSchema.extend({
   SQS_VIDEO_ANALYSIS_DLQ_URL: required.pipe(z.url()),
   /** S3 object-created notifications for the upload prefix; unset, uploads the client never completes wait for the sweeper. */
   SQS_UPLOAD_EVENTS_QUEUE_URL: z.url().optional(),
+  /** Prometheus `/metrics` on this port; unset, no metrics endpoint. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address the metrics endpoint listens on (0.0.0.0 in a container, for the scraper). */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
 });
 
 /**
@@ -45,6 +51,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
   if (problems.length > 0) throw new Error(`Invalid worker configuration:\n${problems.join('\n')}`);
   return Object.freeze({
     logLevel: env.LOG_LEVEL,
+    metrics: env.METRICS_PORT === undefined ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT },
     databaseUrl: env.DATABASE_URL,
     aws: {
       region: env.AWS_REGION,

@@ -6,6 +6,7 @@ import { failureColumns } from '../failures.ts';
 import type { Logger } from '../logger.ts';
 import { analysisDedupeKey, analysisOutboxMessage } from '../outbox/analysis-messages.ts';
 import type { OutboxDispatcher } from '../outbox/dispatcher.ts';
+import { signals } from '../signals.ts';
 import { moveJob } from '../status.ts';
 import { checkStoredObject } from './stored-object.ts';
 
@@ -71,6 +72,7 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
     await storage.delete(job.s3Key).catch((error: unknown) => {
       logger.warn({ err: error, jobId: job.id }, 'could not delete rejected upload');
     });
+    signals().uploadsRejected.add(1, { code: rejection.code });
     return { kind: 'rejected', job: rejected };
   }
   const queued = await db.transaction().execute(async (trx) => {
@@ -83,7 +85,9 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
     if (row) await deps.outbox.enqueue(trx, analysisOutboxMessage(row, analysisDedupeKey.first(row.id)));
     return row;
   });
-  return queued ? { kind: 'queued', job: queued } : { kind: 'taken' };
+  if (!queued) return { kind: 'taken' };
+  signals().uploadsCompleted.add(1, { mode: queued.uploadMode });
+  return { kind: 'queued', job: queued };
 }
 
 /**
