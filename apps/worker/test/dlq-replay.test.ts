@@ -55,6 +55,7 @@ async function deadLetter(count: number): Promise<void> {
   );
 }
 
+const sorted = (ids: (string | null)[]) => ids.map(String).sort((a, b) => a.localeCompare(b));
 const bodyOf = (jobId: string) => JSON.stringify({ type: 'video.analysis.requested', version: 1, job_id: jobId });
 const jobIdsIn = (messages: { Body?: string }[]) =>
   messages.map((m) => (JSON.parse(m.Body ?? '{}') as { job_id: string }).job_id).sort();
@@ -67,13 +68,13 @@ describe('pnpm dlq:replay', () => {
     await deadLetter(jobIds.length);
 
     const dry = await replay('--dry-run');
-    expect({ ...dry, jobIds: [...dry.jobIds].sort() }).toEqual({ dryRun: true, moved: 3, jobIds });
+    expect({ ...dry, jobIds: sorted(dry.jobIds) }).toEqual({ dryRun: true, moved: 3, jobIds });
 
     const first = await replay('--max', '1');
     expect(first).toMatchObject({ dryRun: false, moved: 1 });
     const rest = await replay();
     expect(rest).toMatchObject({ dryRun: false, moved: 2 });
-    expect([...first.jobIds, ...rest.jobIds].sort()).toEqual(jobIds);
+    expect(sorted([...first.jobIds, ...rest.jobIds])).toEqual(jobIds);
 
     expect(await server.drainQueue(server.dlqUrl)).toEqual([]);
     const back = await server.queue.receive({ maxMessages: 10, waitTimeSeconds: 1 });
