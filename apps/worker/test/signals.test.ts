@@ -14,7 +14,7 @@ import { InMemorySpanExporter, startTelemetry, type Telemetry } from '@coach/tel
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { FaultyQueue, startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -81,8 +81,8 @@ async function spawnWorkerWithMetrics(): Promise<string> {
   throw new Error('the worker exited before its metrics endpoint was ready');
 }
 
-async function uploadAndComplete(): Promise<string> {
-  const client = server.clientFor(coachA);
+async function uploadAndComplete(on: TestServer = server): Promise<string> {
+  const client = on.clientFor(coachA);
   const { sessionId } = await client.sessions.create.mutate({ title: 'Signals', playerIds: [] });
   const started = await client.upload.initiate.mutate({ sessionId, sizeBytes: video.byteLength, sampleFps: 5 });
   await fetch(putUrl(started), { method: 'PUT', headers: started.headers, body: video });
@@ -190,4 +190,28 @@ describe('traces', () => {
       await worker.stop();
     }
   }, 180_000);
+
+  it("a message the outbox relay sends after the request has ended still carries the request's trace", async () => {
+    let faulty: FaultyQueue | undefined;
+    const down = await startTestServer({ wrapQueue: (queue) => (faulty = new FaultyQueue(queue)) });
+    try {
+      if (!faulty) throw new Error('queue not wrapped');
+      faulty.fail.send = true;
+      spans.reset();
+      await uploadAndComplete(down);
+      const request = spans.getFinishedSpans().find((s) => s.name === 'rpc upload.complete');
+      expect(request).toBeDefined();
+
+      // Sent later, from no request at all: only the row's stored traceparent links it back.
+      faulty.fail.send = false;
+      await waitFor(async () => ((await down.outbox.relayDue(10)).sent === 1 ? true : undefined), {
+        what: 'the relay to send the message',
+      });
+      const [message] = await down.queue.receive({ maxMessages: 1, waitTimeSeconds: 1 });
+      expect(message?.traceparent?.split('-')[1]).toBe(request?.spanContext().traceId);
+      if (message) await down.queue.delete(message.receiptHandle);
+    } finally {
+      await down.close();
+    }
+  }, 60_000);
 });
