@@ -38,6 +38,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   PORT: int(0, 65535).default(8000),
   /** Prometheus `/metrics` on its own port, on HOST; unset, no metrics endpoint. */
   METRICS_PORT: int(0, 65535).optional(),
+  /** Spans go over OTLP/HTTP to this URL (a collector's /v1/traces); unset, nothing is traced. */
+  OTLP_TRACES_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   AWS_REGION: optionalString,
@@ -91,6 +93,8 @@ export interface ServerConfig {
   port: number;
   /** Serves Prometheus `/metrics` on `host` at this port; undefined, no endpoint. */
   metricsPort: number | undefined;
+  /** Where spans go over OTLP/HTTP; undefined, nothing is traced. */
+  otlpTracesUrl: string | undefined;
   logLevel: string;
   /** Undefined: start an embedded Postgres (outside production only). */
   databaseUrl: string | undefined;
@@ -204,6 +208,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     host: env.HOST,
     port: env.PORT,
     metricsPort: env.METRICS_PORT,
+    otlpTracesUrl: env.OTLP_TRACES_URL,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     aws,

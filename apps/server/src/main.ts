@@ -23,6 +23,8 @@ const logger = createLogger({ level: config.logLevel, pretty: isPrettyOutput(pro
 // First: instruments created from here on record into the SDK.
 const telemetry = await startTelemetry({
   metrics: config.metricsPort === undefined ? undefined : { host: config.host, port: config.metricsPort },
+  otlpTracesUrl: config.otlpTracesUrl,
+  serviceName: 'coach-plus-api',
 });
 if (telemetry.metricsUrl) logger.info({ metricsUrl: telemetry.metricsUrl }, 'metrics endpoint ready');
 const runtime = await startRuntime(config, logger);

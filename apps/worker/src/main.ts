@@ -17,7 +17,11 @@ try {
 
 const logger = pino({ level: config.logLevel });
 // First: instruments created from here on record into the SDK.
-const telemetry = await startTelemetry({ metrics: config.metrics });
+const telemetry = await startTelemetry({
+  metrics: config.metrics,
+  otlpTracesUrl: config.otlpTracesUrl,
+  serviceName: 'coach-plus-worker',
+});
 if (telemetry.metricsUrl) logger.info({ metricsUrl: telemetry.metricsUrl }, 'metrics endpoint ready');
 const db = createDb({
   connectionString: config.databaseUrl,

@@ -4,8 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  TracerProvider,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 
 /**
  * The OpenTelemetry SDK, for the apps only: packages record through
@@ -15,8 +23,12 @@ import { SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentel
 export interface TelemetryOptions {
   /** Serves Prometheus text at `GET /metrics` on this address; no metrics endpoint when absent. */
   metrics?: { host: string; port: number };
-  /** Where finished spans go (tests pass an in-memory exporter); without one, no tracer provider is installed. */
+  /** Sends spans over OTLP/HTTP to this URL (a collector's `/v1/traces`), in batches. */
+  otlpTracesUrl?: string;
+  /** Where finished spans go at once (tests pass an in-memory exporter). */
   spanExporter?: SpanExporter;
+  /** The `service.name` spans are reported under (`coach-plus-api`, `coach-plus-worker`). */
+  serviceName?: string;
 }
 
 export interface Telemetry {
@@ -51,8 +63,16 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     });
   }
 
-  if (options.spanExporter) {
-    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: options.spanExporter })] });
+  const spanProcessors: SpanProcessor[] = [];
+  if (options.otlpTracesUrl)
+    spanProcessors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: options.otlpTracesUrl }) }));
+  if (options.spanExporter) spanProcessors.push(new SimpleSpanProcessor({ exporter: options.spanExporter }));
+  // Without a destination no provider is installed: spans stay no-ops and nothing is traced.
+  if (spanProcessors.length > 0) {
+    const provider = new TracerProvider({
+      spanProcessors,
+      ...(options.serviceName ? { resource: resourceFromAttributes({ 'service.name': options.serviceName }) } : {}),
+    });
     trace.setGlobalTracerProvider(provider);
     closers.push(async () => {
       await provider.shutdown();
