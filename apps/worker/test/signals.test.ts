@@ -178,13 +178,20 @@ describe('traces', () => {
           ),
         { timeoutMs: 10_000, intervalMs: 50, what: "the worker's span" },
       );
-      const request = spans.getFinishedSpans().find((s) => s.name === 'rpc upload.complete');
-      const send = spans.getFinishedSpans().find((s) => s.name === 'outbox send');
+      const finished = spans.getFinishedSpans();
+      const named = (name: string) => finished.find((s) => s.name === name);
+      const request = named('rpc upload.complete');
       expect(request).toBeDefined();
       expect(processing.spanContext().traceId).toBe(request?.spanContext().traceId);
-      // request → outbox send (SQS) → the worker's processing, parent to child.
-      expect(send?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
-      expect(processing.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+      // request → S3 HEAD and the Postgres transaction → outbox send (SQS) → the worker's
+      // processing → its phases (the S3 download among them), parent to child.
+      const parentOf = (name: string) => named(name)?.parentSpanContext?.spanId;
+      expect(parentOf('s3 head upload')).toBe(request?.spanContext().spanId);
+      expect(parentOf('postgres queue job')).toBe(request?.spanContext().spanId);
+      expect(parentOf('outbox send')).toBe(named('postgres queue job')?.spanContext().spanId);
+      expect(processing.parentSpanContext?.spanId).toBe(named('outbox send')?.spanContext().spanId);
+      expect(parentOf('analysis download')).toBe(processing.spanContext().spanId);
+      expect(parentOf('analysis metrics store')).toBe(processing.spanContext().spanId);
       expect(processing.events.map((e) => e.name)).toContain('job completed');
     } finally {
       await worker.stop();

@@ -53,6 +53,7 @@ export {
   createSignals,
   signals,
   productTracer,
+  inSpan,
   traceparentOf,
   contextFromTraceparent,
   type Signals,

@@ -1,4 +1,15 @@
-import { context, metrics, ROOT_CONTEXT, trace, TraceFlags, type Context, type Meter, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  metrics,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Meter,
+  type Tracer,
+} from '@opentelemetry/api';
 
 /**
  * The instrumentation scope of every metric and span the product records.
@@ -84,6 +95,23 @@ export function signals(): Signals {
 /** The tracer every package starts its spans with; a no-op until an app installs a tracer provider. */
 export function productTracer(): Tracer {
   return trace.getTracer(SIGNALS_SCOPE);
+}
+
+/**
+ * Runs `step` in a child span of the active one (a storage call, a transaction,
+ * an analysis phase), ended when it settles and marked as an error if it throws.
+ */
+export function inSpan<T>(name: string, attributes: Attributes, step: () => Promise<T>): Promise<T> {
+  return productTracer().startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await step();
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
