@@ -36,6 +36,10 @@ const EnvSchema = WorkerSettingsSchema.extend({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: int(0, 65535).default(8000),
+  /** Prometheus `/metrics` on its own port, on HOST; unset, no metrics endpoint. */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** Spans go over OTLP/HTTP to this URL (a collector's /v1/traces); unset, nothing is traced. */
+  OTLP_TRACES_URL: httpUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   AWS_REGION: optionalString,
@@ -101,6 +105,10 @@ export interface ServerConfig {
   env: 'development' | 'test' | 'production';
   host: string;
   port: number;
+  /** Serves Prometheus `/metrics` on `host` at this port; undefined, no endpoint. */
+  metricsPort: number | undefined;
+  /** Where spans go over OTLP/HTTP; undefined, nothing is traced. */
+  otlpTracesUrl: string | undefined;
   logLevel: string;
   /** Undefined: start an embedded Postgres (outside production only). */
   databaseUrl: string | undefined;
@@ -254,6 +262,8 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     env: env.NODE_ENV,
     host: env.HOST,
     port: env.PORT,
+    metricsPort: env.METRICS_PORT,
+    otlpTracesUrl: env.OTLP_TRACES_URL,
     logLevel: env.LOG_LEVEL,
     databaseUrl: env.DATABASE_URL,
     aws,

@@ -1,3 +1,4 @@
+import { startTelemetry } from '@coach/telemetry';
 import { workerShutdownMs } from '@coach/worker';
 
 import { buildApp, LISTEN_BACKLOG } from './app.ts';
@@ -23,6 +24,13 @@ const logger = createLogger({
   level: config.logLevel,
   pretty: config.env !== 'production' && isPrettyOutput(process.stdout),
 });
+// First: instruments created from here on record into the SDK.
+const telemetry = await startTelemetry({
+  metrics: config.metricsPort === undefined ? undefined : { host: config.host, port: config.metricsPort },
+  otlpTracesUrl: config.otlpTracesUrl,
+  serviceName: 'coach-plus-api',
+});
+if (telemetry.metricsUrl) logger.info({ metricsUrl: telemetry.metricsUrl }, 'metrics endpoint ready');
 let runtime;
 try {
   runtime = await startRuntime(config, logger);
@@ -46,7 +54,10 @@ const app = await buildApp(
     config,
   },
 );
-app.addHook('onClose', () => runtime.close());
+app.addHook('onClose', async () => {
+  await runtime.close();
+  await telemetry.shutdown();
+});
 const localDev = setUpLocalDev(app, config, logger);
 
 // `on`, not `once`: a second signal while closing (a Ctrl-C pressed twice) must not find the

@@ -2,6 +2,7 @@ import {
   createJobEventHub,
   createOutboxDispatcher,
   createTokenVerifier,
+  observeBacklog,
   startOutboxRelay,
   type JobEvents,
   type Logger,
@@ -188,6 +189,9 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
     const outbox = createOutboxDispatcher({ db, queue, logger });
     const relay: OutboxRelay = startOutboxRelay({ dispatcher: outbox, logger });
     closers.push(() => relay.stop());
+    // The outbox backlog and open jobs, read from Postgres at each scrape (the relay's process exports them).
+    const backlog = observeBacklog({ db, logger });
+    closers.push(() => backlog.stop());
 
     if (config.workerInProcess) {
       if (!aws.deadLetterQueueUrl) throw new Error('the in-process worker needs a dead-letter queue URL');

@@ -108,6 +108,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('serves metrics only when METRICS_PORT is set, and traces only to an http(s) OTLP_TRACES_URL', () => {
+    expect(loadConfig({})).toMatchObject({ metricsPort: undefined, otlpTracesUrl: undefined });
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(configError({ METRICS_PORT: '70000' })).toContain('METRICS_PORT');
+    const url = 'http://collector.internal:4318/v1/traces';
+    expect(loadConfig({ OTLP_TRACES_URL: url }).otlpTracesUrl).toBe(url);
+    expect(configError({ OTLP_TRACES_URL: 'collector:4318' })).toContain('OTLP_TRACES_URL');
+  });
+
   it('reads the live stream cap per user: a whole number, 0 turning it off', () => {
     expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '5' }).maxWatchStreamsPerUser).toBe(5);
     expect(loadConfig({ MAX_WATCH_STREAMS_PER_USER: '0' }).maxWatchStreamsPerUser).toBe(0);

@@ -4,6 +4,10 @@ import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type Wo
 
 export interface WorkerAppConfig {
   logLevel: string;
+  /** Serves Prometheus `/metrics` here; undefined, no endpoint. */
+  metrics: { host: string; port: number } | undefined;
+  /** Where spans go over OTLP/HTTP; undefined, nothing is traced. */
+  otlpTracesUrl: string | undefined;
   databaseUrl: string;
   aws: {
     region: string;
@@ -35,6 +39,12 @@ const EnvSchema = WorkerSettingsSchema.extend({
   /** S3 object-created notifications for the upload prefix; unset, uploads the client never completes wait for the sweeper. */
   SQS_UPLOAD_EVENTS_QUEUE_URL: z.url().optional(),
   WORKER_HEARTBEAT_FILE: z.string().trim().min(1).optional(),
+  /** Prometheus `/metrics` on this port; unset, no metrics endpoint. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** The address the metrics endpoint listens on (0.0.0.0 in a container, for the scraper). */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Spans go over OTLP/HTTP to this URL (a collector's /v1/traces); unset, nothing is traced. */
+  OTLP_TRACES_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /**
@@ -52,6 +62,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Re
   if (problems.length > 0) throw new Error(`Invalid worker configuration:\n${problems.join('\n')}`);
   return Object.freeze({
     logLevel: env.LOG_LEVEL,
+    metrics: env.METRICS_PORT === undefined ? undefined : { host: env.METRICS_HOST, port: env.METRICS_PORT },
+    otlpTracesUrl: env.OTLP_TRACES_URL,
     databaseUrl: env.DATABASE_URL,
     aws: {
       region: env.AWS_REGION,

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 
 import { checkAwsResources, createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
 import { createDb, isMigrated } from '@coach/db';
+import { startTelemetry } from '@coach/telemetry';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
 
 import { loadWorkerConfig } from './env.ts';
@@ -16,6 +17,13 @@ try {
 }
 
 const logger = pino({ level: config.logLevel });
+// First: instruments created from here on record into the SDK.
+const telemetry = await startTelemetry({
+  metrics: config.metrics,
+  otlpTracesUrl: config.otlpTracesUrl,
+  serviceName: 'coach-plus-worker',
+});
+if (telemetry.metricsUrl) logger.info({ metricsUrl: telemetry.metricsUrl }, 'metrics endpoint ready');
 const db = createDb({
   connectionString: config.databaseUrl,
   maxConnections: config.settings.worker.concurrency + 4,
@@ -81,6 +89,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       await worker.stop();
       aws.destroy();
       await db.destroy();
+      await telemetry.shutdown();
       process.exit(0);
     })();
   });

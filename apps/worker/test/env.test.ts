@@ -32,6 +32,14 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ ...complete, WORKER_LEASE_SECONDS: '120' }).settings.worker.visibilityTimeoutSeconds).toBe(120);
   });
 
+  it('serves metrics only when METRICS_PORT is set (on METRICS_HOST, loopback by default), and traces only to an http(s) OTLP_TRACES_URL', () => {
+    expect(loadWorkerConfig(complete)).toMatchObject({ metrics: undefined, otlpTracesUrl: undefined });
+    expect(loadWorkerConfig({ ...complete, METRICS_PORT: '9464' }).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadWorkerConfig({ ...complete, METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).metrics?.host).toBe('0.0.0.0');
+    expect(() => loadWorkerConfig({ ...complete, METRICS_PORT: 'metrics' })).toThrow(/METRICS_PORT/);
+    expect(() => loadWorkerConfig({ ...complete, OTLP_TRACES_URL: 'collector:4318' })).toThrow(/OTLP_TRACES_URL/);
+  });
+
   it('consumes S3 upload notifications only when SQS_UPLOAD_EVENTS_QUEUE_URL is given, and checks its URL and the upload limit', () => {
     expect(loadWorkerConfig(complete).aws.uploadEventsQueueUrl).toBeUndefined();
     const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/upload-events';

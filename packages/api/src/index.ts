@@ -19,6 +19,7 @@ export { planParts } from './domain/multipart.ts';
 // The server wires the outbox and logs through these; they live with the job domain.
 export {
   createOutboxDispatcher,
+  observeBacklog,
   startOutboxRelay,
   silentLogger,
   type Logger,

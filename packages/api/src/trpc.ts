@@ -1,8 +1,10 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { initTRPC, TRPCError, type ProcedureType } from '@trpc/server';
 import { ZodError } from 'zod';
 
 import { AwsMisconfiguredError, AwsUnavailableError } from '@coach/aws';
 import { isDatabaseUnavailable } from '@coach/db';
+import { productTracer, signals } from '@coach/jobs';
 
 import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
 import type { Context } from './context.ts';
@@ -57,8 +59,33 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
  * storage/queue/database outages into a retryable SERVICE_UNAVAILABLE that says
  * nothing of AWS or Postgres. Anything else stays INTERNAL_SERVER_ERROR and is masked by the formatter.
  */
-const mapErrors = t.middleware(async ({ next, ctx }) => {
-  const result = await next();
+const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+  // One span per procedure call, active while it runs: the outbox rows it writes carry its
+  // trace context, so the worker's span for the job joins the same trace.
+  return productTracer().startActiveSpan(
+    `rpc ${path}`,
+    { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'trpc', 'rpc.method': path } },
+    async (span) => {
+      const started = performance.now();
+      const result = mapResult(await next(), ctx);
+      // Procedure names come from the router (an unknown path never reaches here), so the labels stay bounded.
+      const outcome = result.ok ? 'ok' : outcomeCode(result.error);
+      signals().requestDuration.record((performance.now() - started) / 1000, { procedure: path, outcome });
+      if (!result.ok) span.setAttribute('coachplus.error_code', outcome);
+      if (outcome === 'INTERNAL_SERVER_ERROR' || outcome === 'SERVICE_UNAVAILABLE')
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      return result;
+    },
+  );
+});
+
+/** The app error code a failed call answers with (the label of its latency). */
+function outcomeCode(error: TRPCError): string {
+  return error.cause instanceof AppError ? error.cause.code : appCodeForTrpcCode(error.code);
+}
+
+function mapResult<TResult extends { ok: true } | { ok: false; error: TRPCError }>(result: TResult, ctx: Context): TResult {
   if (result.ok) return result;
   const cause = result.error.cause;
   if (cause instanceof AppError) {
@@ -97,7 +124,7 @@ const mapErrors = t.middleware(async ({ next, ctx }) => {
     return outage('database unavailable', 'The service is briefly unavailable. Please try again in a moment.');
   }
   return result;
-});
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;

@@ -15,6 +15,10 @@ export interface ReceivedMessage {
   body: string;
   /** How many times SQS has handed this message out, this time included. */
   receiveCount: number;
+  /** When SQS accepted the message (epoch ms), for the receive lag; absent if SQS did not say. */
+  sentAtMs?: number;
+  /** The sender's W3C trace context (the `traceparent` message attribute), when it sent one. */
+  traceparent?: string;
 }
 
 export interface ReceiveParams {
@@ -28,6 +32,8 @@ export interface ReceiveParams {
 export interface SendOptions {
   /** Gives up (and throws AwsUnavailableError) after this long, retries included. */
   timeoutMs?: number;
+  /** A W3C trace context sent as the `traceparent` message attribute, so the receiver continues the trace. */
+  traceparent?: string | null;
 }
 
 export interface MessageQueue {
@@ -38,6 +44,9 @@ export interface MessageQueue {
   /** Resolves when the queue answers; for health checks. */
   ping(): Promise<void>;
 }
+
+/** The message attribute that carries trace context (W3C Trace Context's header name). */
+const TRACEPARENT = 'traceparent';
 
 export interface SqsQueueDeps {
   sqs: SQSClient;
@@ -53,7 +62,16 @@ export function createSqsQueue({ sqs, queueUrl, setting }: SqsQueueDeps): Messag
     async send(body, options) {
       const abortSignal = options?.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
       const out = await call('send message', () =>
-        sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal }),
+        sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: body,
+            ...(options?.traceparent
+              ? { MessageAttributes: { [TRACEPARENT]: { DataType: 'String', StringValue: options.traceparent } } }
+              : {}),
+          }),
+          { abortSignal },
+        ),
       );
       if (!out.MessageId) throw new AwsUnavailableError('send message');
       return { messageId: out.MessageId };
@@ -66,7 +84,8 @@ export function createSqsQueue({ sqs, queueUrl, setting }: SqsQueueDeps): Messag
             MaxNumberOfMessages: maxMessages,
             WaitTimeSeconds: waitTimeSeconds,
             VisibilityTimeout: visibilityTimeoutSeconds,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+            MessageAttributeNames: [TRACEPARENT],
           }),
           { abortSignal },
         ),
@@ -79,6 +98,10 @@ export function createSqsQueue({ sqs, queueUrl, setting }: SqsQueueDeps): Messag
                 receiptHandle: m.ReceiptHandle,
                 body: m.Body ?? '',
                 receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+                ...(m.Attributes?.SentTimestamp ? { sentAtMs: Number(m.Attributes.SentTimestamp) } : {}),
+                ...(m.MessageAttributes?.[TRACEPARENT]?.StringValue
+                  ? { traceparent: m.MessageAttributes[TRACEPARENT].StringValue }
+                  : {}),
               },
             ]
           : [],

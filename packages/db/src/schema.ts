@@ -110,6 +110,8 @@ export interface OutboxMessageTable {
   messageId: string | null;
   /** While in the future, one sender is sending this row; nobody else may. */
   claimedUntil: Timestamp | null;
+  /** The writer's W3C trace context, sent as an SQS message attribute so the worker continues that trace. */
+  traceparent: Generated<string | null>;
 }
 
 export interface Database {

@@ -1,5 +1,7 @@
+import { context, SpanKind, trace } from '@opentelemetry/api';
+
 import type { MessageQueue, ReceivedMessage } from '@coach/aws';
-import type { Logger } from '@coach/jobs';
+import { contextFromTraceparent, productTracer, signals, type Logger } from '@coach/jobs';
 
 /** What to do with a message once its handler is done. */
 export type Disposition =
@@ -24,6 +26,8 @@ export interface HandlerContext {
 export type MessageHandler = (message: ReceivedMessage, ctx: HandlerContext) => Promise<Disposition>;
 
 export interface ConsumerOptions {
+  /** The queue's role (`analysis`, `upload-events`): the label of its receive lag and the name of its spans. */
+  name: string;
   queue: MessageQueue;
   /** Where `dead-letter` copies a message; without one, the message is left for the queue's own redrive policy. */
   deadLetterQueue?: MessageQueue;
@@ -87,7 +91,7 @@ export function startConsumer(options: ConsumerOptions): Consumer {
         return;
       case 'dead-letter':
         if (!deadLetterQueue) return;
-        await deadLetterQueue.send(message.body);
+        await deadLetterQueue.send(message.body, { traceparent: message.traceparent });
         return queue.delete(receiptHandle);
     }
   };
@@ -114,18 +118,39 @@ export function startConsumer(options: ConsumerOptions): Consumer {
   const run = (message: ReceivedMessage) => {
     if (handles.has(message.messageId)) return adoptRedelivery(message);
     handles.set(message.messageId, message.receiptHandle);
+    if (message.sentAtMs !== undefined) {
+      signals().queueReceiveLag.record(Math.max(0, Date.now() - message.sentAtMs) / 1000, { queue: options.name });
+    }
+    // The sender's trace (the request that wrote the outbox row) continues here, however long the message waited.
+    const parent = contextFromTraceparent(message.traceparent);
+    const span = productTracer().startSpan(
+      `process ${options.name} message`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'aws_sqs',
+          'messaging.message.id': message.messageId,
+          'coachplus.receive_count': message.receiveCount,
+        },
+      },
+      parent,
+    );
     const task = (async () => {
       let disposition: Disposition;
       try {
-        disposition = await handler(message, {
-          signal: jobs.signal,
-          extendVisibility: (seconds) => queue.changeVisibility(handleOf(message), seconds),
-        });
+        disposition = await context.with(trace.setSpan(parent, span), () =>
+          handler(message, {
+            signal: jobs.signal,
+            extendVisibility: (seconds) => queue.changeVisibility(handleOf(message), seconds),
+          }),
+        );
       } catch (error) {
         // A handler that throws has not recorded an outcome; SQS redelivers after the timeout.
         logger.error({ err: error, messageId: message.messageId }, 'message handler failed');
         disposition = { kind: 'leave' };
       }
+      span.setAttribute('coachplus.disposition', disposition.kind);
+      span.end();
       if (disposition.kind === 'retry' && disposition.outage && options.outageProbe) outage = true;
       try {
         await settle(message, disposition);

@@ -20,3 +20,4 @@ export type { AnalysisCaps } from './analysis/caps.ts';
 export { cleanStaleWorkDirs } from './analysis/work-dirs.ts';
 export { startAnalysisWorker, type AnalysisWorkerDeps } from './analysis-worker.ts';
 export { createSupervisedPosePool } from './analysis/supervised-pose-pool.ts';
+export { replayDeadLetters, type ReplayOptions, type ReplayReport } from './dlq-replay.ts';

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import { trace } from '@opentelemetry/api';
+
 import type { ReceivedMessage } from '@coach/aws';
 import { findJob, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
 import {
@@ -8,6 +10,7 @@ import {
   failureColumns,
   jobFailure,
   moveJob,
+  signals,
   writeLeasedJob,
   type AnalysisResult,
   type Logger,
@@ -16,7 +19,7 @@ import {
 import type { Disposition, HandlerContext, MessageHandler } from './consumer.ts';
 import { parseMessage, type ParsedMessage } from './job/parse-message.ts';
 import { progressReporter } from './job/progress.ts';
-import { applySettlement, decideSettlement, type Settlement, type SettlementFacts } from './job/settlement.ts';
+import { applySettlement, decideSettlement, recordJobFailure, type Settlement, type SettlementFacts } from './job/settlement.ts';
 import { superviseJob } from './job/supervision.ts';
 import { decideUnclaimed } from './job/unclaimed.ts';
 
@@ -78,12 +81,14 @@ export function createJobProcessor(options: JobProcessorOptions): MessageHandler
     if (job.attempts > options.maxReceives) {
       // Deliveries were used up without an outcome (e.g. crashes, or a queue redrive
       // count above WORKER_MAX_RECEIVES): stop here rather than loop.
-      await writeLeasedJob(db, {
+      const failure = jobFailure.retriesExhausted(job.attempts - 1);
+      const failed = await writeLeasedJob(db, {
         jobId: job.id,
         leaseToken,
         to: 'failed',
-        set: failureColumns(jobFailure.retriesExhausted(job.attempts - 1), new Date()),
+        set: failureColumns(failure, new Date()),
       });
+      if (failed) recordJobFailure(failure.code);
       return { kind: 'delete' };
     }
     return runClaimed(options, { job, leaseToken, message, ctx });
@@ -103,12 +108,14 @@ async function refuseMessage(
   }
   logger.error({ messageId: message.messageId, issues: parsed.issues }, 'invalid analysis message');
   if (parsed.jobId) {
-    await moveJob(db, {
+    const failure = jobFailure.invalidMessage();
+    const failed = await moveJob(db, {
       jobId: parsed.jobId,
       from: 'queued',
       to: 'failed',
-      set: failureColumns(jobFailure.invalidMessage(), new Date()),
+      set: failureColumns(failure, new Date()),
     });
+    if (failed) recordJobFailure(failure.code);
   }
   return { kind: 'dead-letter' };
 }
@@ -123,6 +130,8 @@ async function runClaimed(
   const lease = { jobId: job.id, leaseToken };
   const log = { jobId: job.id, attempt: job.attempts, receiveCount: message.receiveCount };
   logger.info(log, 'analysis started');
+  // Ids belong on spans (one trace per upload), never on metric labels.
+  trace.getActiveSpan()?.setAttributes({ 'coachplus.job_id': job.id, 'coachplus.attempt': job.attempts });
   const supervision = superviseJob({
     db,
     ctx: p.ctx,
@@ -145,6 +154,8 @@ async function runClaimed(
       return { kind: 'leave' };
     }
     logger.info(log, 'analysis completed');
+    recordCompletion(result);
+    trace.getActiveSpan()?.addEvent('job completed');
     return { kind: 'delete' };
   } catch (error) {
     await supervision.stopHeartbeat();
@@ -183,4 +194,26 @@ function logSettlement(logger: Logger, log: object, settlement: Settlement, fact
       }
       return logger.info({ ...log, code: settlement.failure.code }, 'analysis failed permanently');
   }
+}
+
+/** Timings the analyzer records (`timingsMs`), as the phase label of the duration metric. */
+const PHASES: Record<string, string> = {
+  downloadMs: 'download',
+  probeMs: 'probe',
+  framesMs: 'frames',
+  poseMs: 'pose',
+  frameStoreMs: 'frame_store',
+  metricsStoreMs: 'metrics_store',
+  totalMs: 'total',
+};
+
+function recordCompletion(result: AnalysisResult): void {
+  const s = signals();
+  s.jobsFinished.add(1, { status: 'completed' });
+  for (const [name, ms] of Object.entries(result.timingsMs)) {
+    const phase = PHASES[name];
+    if (phase) s.analysisPhaseDuration.record(ms / 1000, { phase });
+  }
+  const poseMs = result.timingsMs.poseMs;
+  if (poseMs !== undefined && result.frameCount > 0) s.poseFrameDuration.record(poseMs / result.frameCount);
 }

@@ -85,6 +85,7 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     maxJobSeconds: config.maxJobSeconds,
   });
   const consumer = startConsumer({
+    name: 'analysis',
     queue: deps.queue,
     deadLetterQueue: deps.deadLetterQueue,
     handler,
@@ -99,6 +100,7 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
   const uploadEvents =
     deps.uploadEvents &&
     startConsumer({
+      name: 'upload-events',
       queue: deps.uploadEvents,
       handler: createUploadEventHandler(landed),
       logger: deps.logger,

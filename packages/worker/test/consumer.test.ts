@@ -60,6 +60,7 @@ describe('startConsumer', () => {
     let finish!: (d: Disposition) => void;
     let extend!: (seconds: number) => Promise<void>;
     const consumer = startConsumer({
+      name: 'test',
       queue,
       deadLetterQueue: queue,
       logger: silentLogger,

@@ -8,7 +8,7 @@ import type { Database, OutboxMessage } from '../schema.ts';
  */
 export async function insertOutboxMessage(
   db: Kysely<Database>,
-  params: { dedupeKey: string; jobId: string; payload: unknown; relayAfterSeconds?: number },
+  params: { dedupeKey: string; jobId: string; payload: unknown; relayAfterSeconds?: number; traceparent?: string | null },
 ): Promise<void> {
   const relayAfter = params.relayAfterSeconds ?? 0;
   await db
@@ -17,6 +17,7 @@ export async function insertOutboxMessage(
       dedupeKey: params.dedupeKey,
       jobId: params.jobId,
       payload: JSON.stringify(params.payload),
+      traceparent: params.traceparent ?? null,
       ...(relayAfter > 0 ? { availableAt: sql<Date>`now() + make_interval(secs => ${relayAfter})` } : {}),
     })
     .onConflict((oc) => oc.column('dedupeKey').doNothing())
@@ -148,4 +149,17 @@ export async function countOutboxMessages(db: Kysely<Database>, params: { jobId:
     .where('jobId', '=', params.jobId)
     .executeTakeFirstOrThrow();
   return Number(count);
+}
+
+/** What the relay has yet to send: how many rows, and how long the oldest has waited (0 when none). */
+export async function outboxBacklog(db: Kysely<Database>): Promise<{ unsent: number; oldestUnsentAgeSeconds: number }> {
+  const row = await db
+    .selectFrom('outboxMessages')
+    .select([
+      (eb) => eb.fn.countAll<string>().as('unsent'),
+      sql<string | null>`extract(epoch from now() - min(created_at))`.as('oldestAge'),
+    ])
+    .where('sentAt', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { unsent: Number(row.unsent), oldestUnsentAgeSeconds: Math.max(0, Number(row.oldestAge ?? 0)) };
 }

@@ -1,3 +1,5 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+
 import { AwsMisconfiguredError, type MessageQueue } from '@coach/aws';
 import {
   claimDueOutboxMessages,
@@ -14,6 +16,7 @@ import {
 } from '@coach/db';
 
 import type { Logger } from '../logger.ts';
+import { contextFromTraceparent, productTracer, traceparentOf } from '../signals.ts';
 
 /**
  * Attempts at recording an accepted send over dropped connections before leaving it to the
@@ -79,7 +82,7 @@ export interface OutboxDispatcher {
  * redispatches). Writers that send inline use the dispatcher's `enqueue`.
  */
 export function enqueueForRelay(trx: Kysely<Database>, message: OutboxMessageToSend): Promise<void> {
-  return insertOutboxMessage(trx, message);
+  return insertOutboxMessage(trx, { ...message, traceparent: traceparentOf() });
 }
 
 /**
@@ -112,9 +115,23 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
    */
   async function send(message: OutboxMessage, timeoutMs: number, recordBy: number): Promise<string | undefined> {
     let messageId: string;
+    // The send continues the trace of the request that wrote the row, however much later it runs.
+    const span = productTracer().startSpan(
+      'outbox send',
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.system': 'aws_sqs', 'coachplus.outbox.attempt': message.attempts + 1 },
+      },
+      contextFromTraceparent(message.traceparent),
+    );
     try {
-      ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs }));
+      const traceparent = traceparentOf(trace.setSpan(contextFromTraceparent(message.traceparent), span));
+      ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs, traceparent }));
+      span.setAttribute('messaging.message.id', messageId);
+      span.end();
     } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: describe(error) });
+      span.end();
       lastFailureAt = now();
       lastFailure = error;
       const retryInMs = Math.min(maxRetryMs, baseRetryMs * 2 ** Math.min(message.attempts, 16));
@@ -196,7 +213,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
 
   return {
     enqueue(trx, message) {
-      return insertOutboxMessage(trx, { ...message, relayAfterSeconds: relayGraceSeconds });
+      return insertOutboxMessage(trx, { ...message, relayAfterSeconds: relayGraceSeconds, traceparent: traceparentOf() });
     },
     dispatch(dedupeKey) {
       const pending = inFlight.get(dedupeKey);

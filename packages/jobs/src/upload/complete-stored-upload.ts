@@ -1,4 +1,4 @@
-import type { ObjectStorage } from '@coach/aws';
+import type { ObjectStorage, StoredObject } from '@coach/aws';
 import { deleteUploadParts, listUploadParts, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
 
 import { keyWritableUntil } from '../discard.ts';
@@ -6,6 +6,7 @@ import { failureColumns } from '../failures.ts';
 import type { Logger } from '../logger.ts';
 import { analysisDedupeKey, analysisOutboxMessage } from '../outbox/analysis-messages.ts';
 import type { OutboxDispatcher } from '../outbox/dispatcher.ts';
+import { inSpan, signals } from '../signals.ts';
 import { moveJob } from '../status.ts';
 import { checkStoredObject } from './stored-object.ts';
 
@@ -50,7 +51,7 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
     const assembly = await assembleParts(deps, job);
     if (assembly) return assembly;
   }
-  const object = await storage.head(job.s3Key);
+  const object = await inSpan('s3 head upload', {}, () => storage.head(job.s3Key));
   if (!object) return { kind: 'not-stored' };
   const rejection = checkStoredObject(job, object, deps.maxUploadBytes);
   if (rejection) {
@@ -71,9 +72,22 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
     await storage.delete(job.s3Key).catch((error: unknown) => {
       logger.warn({ err: error, jobId: job.id }, 'could not delete rejected upload');
     });
+    signals().uploadsRejected.add(1, { code: rejection.code });
     return { kind: 'rejected', job: rejected };
   }
-  const queued = await db.transaction().execute(async (trx) => {
+  const queued = await inSpan('postgres queue job', {}, () => queueJob(deps, job, object));
+  if (!queued) return { kind: 'taken' };
+  signals().uploadsCompleted.add(1, { mode: queued.uploadMode });
+  return { kind: 'queued', job: queued };
+}
+
+/** Moves the job to `queued` and writes its analysis message, in one transaction; undefined when another caller moved it first. */
+function queueJob(
+  deps: UploadCompletionDeps,
+  job: VideoAnalysisJob,
+  object: StoredObject,
+): Promise<VideoAnalysisJob | undefined> {
+  return deps.db.transaction().execute(async (trx) => {
     const row = await moveJob(trx, {
       jobId: job.id,
       from: 'awaiting_upload',
@@ -83,7 +97,6 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
     if (row) await deps.outbox.enqueue(trx, analysisOutboxMessage(row, analysisDedupeKey.first(row.id)));
     return row;
   });
-  return queued ? { kind: 'queued', job: queued } : { kind: 'taken' };
 }
 
 /**

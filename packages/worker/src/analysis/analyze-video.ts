@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import type { ObjectStorage } from '@coach/aws';
 import type { VideoAnalysisJob } from '@coach/db';
-import { framesPrefix as framesPrefixOf, jobFailure, metricsKey as metricsKeyOf, type AnalysisResult } from '@coach/jobs';
+import { framesPrefix as framesPrefixOf, inSpan, jobFailure, metricsKey as metricsKeyOf, type AnalysisResult } from '@coach/jobs';
 import { DEFAULT_MEDIA_LIMITS, type VideoProbe } from '@coach/media';
 import { summarizeMetrics, type PosePool } from '@coach/pose';
 
@@ -52,7 +52,12 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
     const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
       const since = performance.now();
       try {
-        return await step();
+        // `metricsStoreMs` → the span `analysis metrics store`.
+        const phase = name
+          .replace(/Ms$/, '')
+          .replaceAll(/([A-Z])/g, ' $1')
+          .toLowerCase();
+        return await inSpan(`analysis ${phase}`, {}, step);
       } finally {
         timings[name] = Math.round(performance.now() - since);
       }

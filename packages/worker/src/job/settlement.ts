@@ -1,6 +1,6 @@
 import { AwsMisconfiguredError } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
-import { failureColumns, jobFailure, writeLeasedJob, type JobFailure } from '@coach/jobs';
+import { failureColumns, jobFailure, signals, writeLeasedJob, type JobFailure } from '@coach/jobs';
 
 import type { Disposition } from '../consumer.ts';
 import { PermanentAnalysisError } from '../errors.ts';
@@ -64,8 +64,15 @@ export async function applySettlement(
       return { kind: 'retry', delaySeconds: settlement.delaySeconds, outage: settlement.reason === 'outage' };
     case 'fail': {
       const failed = await writeLeasedJob(db, { ...lease, to: 'failed', set: failureColumns(settlement.failure, new Date()) });
+      if (failed) recordJobFailure(settlement.failure.code);
       if (!settlement.permanent) return { kind: 'retry', delaySeconds: 0 };
       return failed ? { kind: 'delete' } : { kind: 'leave' };
     }
   }
+}
+
+/** Counts a job this worker failed for good, under its failure code (a bounded set: `JOB_FAILURE_CODES`). */
+export function recordJobFailure(code: string): void {
+  signals().jobsFinished.add(1, { status: 'failed' });
+  signals().jobFailures.add(1, { code });
 }

@@ -1,5 +1,5 @@
 import { findExpiredUploads, type VideoAnalysisJob } from '@coach/db';
-import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob } from '@coach/jobs';
+import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob, signals } from '@coach/jobs';
 
 import { completeLandedUpload, type LandedUploadDeps } from '../upload-events/complete-landed.ts';
 import type { SweepPassOptions } from './options.ts';
@@ -49,6 +49,7 @@ async function expire(options: LandedUploadDeps, job: VideoAnalysisJob): Promise
     set: { ...failureColumns(jobFailure.uploadExpired(), now), keyWritableUntil: keyWritableUntil(job, now) },
   });
   if (!moved) return false;
+  signals().uploadsExpired.add(1);
   await discardUpload(options.storage, job).catch((error: unknown) => {
     options.logger.warn({ err: error, jobId: job.id }, 'could not discard an expired upload');
   });

@@ -8,7 +8,7 @@ import {
   type Owner,
   type VideoAnalysisJob,
 } from '@coach/db';
-import { videoKey, type VideoContentType } from '@coach/jobs';
+import { signals, videoKey, type VideoContentType } from '@coach/jobs';
 
 import { planParts, type PartPlan } from '../multipart.ts';
 import { sessionNotFound } from '../sessions.ts';
@@ -92,6 +92,7 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     await target.abandon();
     throw sessionNotFound();
   }
+  signals().uploadsInitiated.add(1, { mode: target.plan ? 'multipart' : 'single' });
   return {
     jobId,
     sessionId: p.sessionId,
