@@ -563,8 +563,10 @@ describe('the library, results pages and playback with the pose', () => {
     const [, session, jobId] = /#\/sessions\/([0-9a-f-]+)\/jobs\/([0-9a-f-]+)$/.exec(page.url()) ?? [];
     await page.locator('[data-job-status="completed"]').waitFor({ timeout: 90_000 });
 
-    // The same choice pressed again answers the same job, sending nothing.
+    // The same choice pressed again answers the same job, sending nothing and asking nothing.
     await upload.click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    expect(page.url()).toMatch(new RegExp(`/jobs/${jobId}$`));
     await eventually(() => page.getByRole('status').filter({ hasText: 'nets-session.mp4 is uploaded and queued' }).count()).toBe(
       1,
     );
