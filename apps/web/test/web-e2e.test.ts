@@ -697,15 +697,20 @@ describe('the library, results pages and playback with the pose', () => {
     expect(pageErrors).toEqual([]);
   }, 90_000);
 
-  it('shows a frame’s pose only once that frame has loaded, and signs a frame link again when storage says it expired', async () => {
+  it('shows a frame’s pose only once that frame has loaded, and signs a frame or metrics link again when storage says it expired', async () => {
     let releaseThird!: () => void;
     const thirdHeld = new Promise<void>((resolve) => (releaseThird = resolve));
     let refusedSecond = 0;
+    let refusedMetrics = 0;
     const jobGets: string[] = [];
     const page = await openFresh(`#/sessions/${sessionId}/jobs/${firstJob}`, async (fresh) => {
       fresh.on('request', (request) => {
         if (request.url().includes('jobs.get')) jobGets.push(request.url());
       });
+      await fresh.route(
+        (url) => url.pathname.endsWith('/analysis/metrics.json'),
+        async (route) => (refusedMetrics++ === 0 ? route.fulfill(EXPIRED_LINK) : route.continue()),
+      );
       await fresh.route(
         (url) => url.pathname.endsWith('/frames/000001.jpg'),
         async (route) => (refusedSecond++ === 0 ? route.fulfill(EXPIRED_LINK) : route.continue()),
@@ -721,7 +726,10 @@ describe('the library, results pages and playback with the pose', () => {
     const frameImage = (n: number) => page.getByRole('img', { name: new RegExp(`^Frame ${n} of 10 at`) });
     const skeleton = page.locator('.frame canvas.skeleton');
     await frameImage(1).waitFor({ timeout: 30_000 });
+    // The metrics file (the poses) came through a link signed again after the first was refused.
     await eventually(() => skeleton.count()).toBe(1);
+    expect(refusedMetrics).toBe(2);
+    expect(jobGets.length).toBe(2);
     const getsBefore = jobGets.length;
 
     // Frame 2's link has expired: refused once, signed again through jobs.get, then shown with its pose.

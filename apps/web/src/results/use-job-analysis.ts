@@ -7,6 +7,10 @@ import { useMetricsFile } from './metrics-file.ts';
 export function useJobAnalysis(jobId: string) {
   const trpc = useTRPC();
   const details = useQuery(trpc.jobs.get.queryOptions({ jobId }));
-  const metrics = useMetricsFile(jobId, details.data?.artifacts?.metricsUrl);
+  const metrics = useMetricsFile(
+    jobId,
+    details.data?.artifacts?.metricsUrl,
+    async () => (await details.refetch()).data?.artifacts?.metricsUrl,
+  );
   return { details, metrics };
 }
