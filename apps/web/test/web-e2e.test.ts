@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { ApiClient } from '@coach/client';
+import { uploadVideo, type ApiClient } from '@coach/client';
 import { videoFromImage } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
 
@@ -14,6 +14,7 @@ import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 import { startTestWorker } from '../../../test/helpers/worker.ts';
 import { buildWebApp } from './support/build-web-app.ts';
 import { chromiumPath, launchChromium } from './support/chromium.ts';
@@ -212,7 +213,7 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     await eventually(() => page.locator('canvas.skeleton').getAttribute('data-keypoints')).toMatch(/^\d+$/);
     expect(Number(await page.locator('canvas.skeleton').getAttribute('data-keypoints'))).toBeGreaterThanOrEqual(10);
     // Keyboard: the frame slider moves with the arrow keys and End.
-    const slider = page.getByRole('slider');
+    const slider = page.getByRole('slider', { name: /^Frame / });
     await slider.focus();
     await page.keyboard.press('End');
     await eventually(() => page.getByText(`Frame ${total} of ${total}`).count()).toBe(1);
@@ -472,5 +473,306 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
       if (moved) clock.advance(-pastExpiry);
       worker = await startTestWorker(server, { env: { WORKER_SWEEP_INTERVAL_SECONDS: '3600' } });
     }
+  }, 60_000);
+});
+
+/** A job of coach A's `sessionId`, uploaded and analysed through the API (5 frames a second, frames kept). */
+async function analysedJob(sessionId: string, clipPath: string): Promise<string> {
+  const { jobId } = await uploadVideo({ client, file: clipPath, sessionId, sampleFps: 5, includeFrames: true });
+  const status = await waitFor(
+    async () => {
+      const job = await client.jobs.get.query({ jobId });
+      return ['queued', 'processing'].includes(job.status) ? undefined : job.status;
+    },
+    { timeoutMs: 90_000, intervalMs: 200, what: `job ${jobId} to finish` },
+  );
+  if (status !== 'completed') throw new Error(`the analysis of ${clipPath} ended ${status}`);
+  return jobId;
+}
+
+/** Opens `hash` in a fresh page load of a signed-in context (as a reload or a shared link does). */
+async function openFresh(hash: string, prepare?: (page: Page) => Promise<void>): Promise<Page> {
+  const page = await openApp();
+  await signIn(page);
+  const fresh = await page.context().newPage();
+  fresh.on('pageerror', (error) => pageErrors.push(error.message));
+  await prepare?.(fresh);
+  await fresh.goto(`${APP_URL}${hash}`);
+  return fresh;
+}
+
+/** S3's answer to a presigned link used after it expired. */
+const EXPIRED_LINK = {
+  status: 403,
+  contentType: 'application/xml',
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+};
+
+/** The playing video's time and the sample whose pose the overlay shows, read together. */
+const playerState = (page: Page, n = 0) =>
+  page
+    .locator('.player')
+    .nth(n)
+    .evaluate((player) => {
+      const video = player.querySelector('video');
+      const overlay = player.querySelector('canvas.pose-overlay');
+      return {
+        currentTime: video?.currentTime ?? -1,
+        paused: video?.paused ?? true,
+        playbackRate: video?.playbackRate ?? 0,
+        keypoints: Number(overlay?.getAttribute('data-keypoints') ?? 0),
+        poseTime: overlay?.getAttribute('data-pose-time') ? Number(overlay.getAttribute('data-pose-time')) : null,
+      };
+    });
+
+describe('the library, results pages and playback with the pose', () => {
+  let sessionId: string;
+  let firstJob: string;
+  let secondJob: string;
+
+  beforeAll(async () => {
+    // Two takes of one session, analysed through the API; a longer second clip, so the files differ.
+    const session = await client.sessions.create.mutate({ title: 'Playback nets', playerIds: ['asha', 'ben'] });
+    sessionId = session.sessionId;
+    const longer = await videoFromImage({
+      imagePath: testPhotoPath(),
+      path: path.join(dir, 'second-take.mp4'),
+      seconds: 3,
+      fps: 25,
+    });
+    [firstJob, secondJob] = await Promise.all([analysedJob(sessionId, personClip), analysedJob(sessionId, longer)]);
+  }, 180_000);
+
+  it('uploads once however often Upload is pressed, asks before sending a file the session has, and lists the videos after a reload', async () => {
+    const page = await openApp();
+    await signIn(page);
+    await page.getByLabel('Title').fill('Library, Thursday');
+    await page.getByLabel('Player ids (comma-separated, optional)').fill('p1, p2');
+    await page.getByRole('button', { name: 'Create session' }).click();
+    await eventually(() => page.getByLabel('Upload to session').locator('option:checked').textContent()).toContain(
+      'Library, Thursday',
+    );
+    const jobIds = recordInitiatedJobs(page);
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByLabel('Frames analysed per second').selectOption('5');
+    const upload = page.getByRole('button', { name: 'Upload', exact: true });
+    await upload.dblclick();
+
+    // The results page of the new video, at its own address.
+    await eventually(() => page.url(), 30_000).toMatch(/#\/sessions\/[0-9a-f-]{36}\/jobs\/[0-9a-f-]{36}$/);
+    const [, session, jobId] = /#\/sessions\/([0-9a-f-]+)\/jobs\/([0-9a-f-]+)$/.exec(page.url()) ?? [];
+    await page.locator('[data-job-status="completed"]').waitFor({ timeout: 90_000 });
+
+    // The same choice pressed again answers the same job, sending nothing and asking nothing.
+    await upload.click();
+    expect(await page.getByRole('alertdialog').count()).toBe(0);
+    expect(page.url()).toMatch(new RegExp(`/jobs/${jobId}$`));
+    await eventually(() => page.getByRole('status').filter({ hasText: 'nets-session.mp4 is uploaded and queued' }).count()).toBe(
+      1,
+    );
+
+    // After a reload, the same file chosen again: the page asks before uploading it a second time.
+    await page.reload();
+    await page.getByLabel('Video file').setInputFiles(personClip);
+    await page.getByLabel('Frames analysed per second').selectOption('5');
+    await eventually(() => page.getByRole('list', { name: 'Session videos' }).getByRole('listitem').count()).toBe(1);
+    await upload.click();
+    const ask = page.getByRole('alertdialog');
+    await ask.waitFor();
+    expect(await ask.textContent()).toContain('is already in this session');
+    await page.getByRole('button', { name: 'Don’t upload' }).click();
+    expect(await ask.count()).toBe(0);
+    expect(new Set(jobIds)).toEqual(new Set([jobId]));
+    const listed = await client.jobs.list.query({ sessionId: session ?? '' });
+    expect(listed.items.map((j) => j.jobId)).toEqual([jobId]);
+
+    // The library lists it, with the first frame, status, date and players.
+    const items = page.getByRole('list', { name: 'Session videos' }).getByRole('listitem');
+    await eventually(() => items.count()).toBe(1);
+    const item = items.first();
+    await eventually(() => item.locator('[data-library-status]').getAttribute('data-library-status')).toBe('completed');
+    expect(await item.textContent()).toContain('Players: p1, p2');
+    expect(await item.getAttribute('aria-current')).toBe('page');
+    const thumbnail = item.locator('img.thumbnail');
+    await eventually(() => thumbnail.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(640);
+    const when = await item.locator('time').getAttribute('datetime');
+    expect(when).toBe(listed.items[0]?.createdAt);
+    // The results page itself survived the reload.
+    await page.locator('[data-job-status="completed"]').waitFor();
+    await page.locator('.summary-item', { hasText: 'Clear frames' }).waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'library.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 150_000);
+
+  it('opens a results page fresh from its URL and plays the video with the pose in sync, re-signing an expired link; a chart point seeks it; slow motion and frame steps', async () => {
+    const videoLinks: string[] = [];
+    let refusedVideo = 0;
+    const page = await openFresh(`#/sessions/${sessionId}/jobs/${firstJob}`, async (fresh) => {
+      fresh.on('request', (request) => {
+        if (request.url().includes('jobs.videoUrl')) videoLinks.push(request.url());
+      });
+      // The first video request meets a link that expired: the page signs a fresh one and plays on.
+      await fresh.route(
+        (url) => url.pathname.endsWith('/original.mp4'),
+        async (route) => (refusedVideo++ === 0 ? route.fulfill(EXPIRED_LINK) : route.continue()),
+      );
+    });
+    await page.locator('[data-job-status="completed"]').waitFor({ timeout: 30_000 });
+    await page.locator('.summary-item', { hasText: 'Clear frames' }).waitFor();
+    const play = page.getByRole('button', { name: 'Play', exact: true });
+    await eventually(() => play.isEnabled()).toBe(true);
+    expect(videoLinks.length).toBe(2);
+    expect(refusedVideo).toBeGreaterThanOrEqual(2);
+
+    // Plays, with the pose drawn over each frame for the sample nearest its time.
+    await play.click();
+    await eventually(async () => (await playerState(page)).currentTime).toBeGreaterThan(0.3);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await eventually(async () => {
+      const state = await playerState(page);
+      return state.paused && state.poseTime !== null && Math.abs(state.poseTime - state.currentTime) <= 0.1 + 1e-6;
+    }).toBe(true);
+    expect((await playerState(page)).keypoints).toBeGreaterThanOrEqual(10);
+
+    // Frame steps land on the analysed samples, the overlay showing exactly that sample.
+    await page.evaluate(() => {
+      const video = document.querySelector('.player video');
+      if (video instanceof HTMLVideoElement) video.currentTime = 0;
+    });
+    await page.getByRole('button', { name: 'Next frame' }).click();
+    await eventually(async () => (await playerState(page)).poseTime).toBeCloseTo(0.2, 3);
+    expect((await playerState(page)).currentTime).toBeCloseTo(0.2, 3);
+    await page.getByRole('button', { name: 'Next frame' }).click();
+    await eventually(async () => (await playerState(page)).poseTime).toBeCloseTo(0.4, 3);
+    await page.getByRole('button', { name: 'Previous frame' }).click();
+    await eventually(async () => (await playerState(page)).poseTime).toBeCloseTo(0.2, 3);
+    expect(await page.getByTestId('player-time').textContent()).toMatch(/^0\.20 s of 2\.\d\d s · pose of sample 2 of 10$/);
+
+    // A click on a chart point seeks the video to that sample's time, paused there.
+    const chart = page.getByRole('figure', { name: 'Knee angles (°) over time' }).getByRole('application');
+    await chart.scrollIntoViewIfNeeded();
+    const box = await chart.boundingBox();
+    if (!box) throw new Error('the knee chart has no size');
+    // As a person does: the pointer over a point shows its tooltip, and the click takes that point.
+    await page.mouse.move(box.x + box.width * 0.75, box.y + box.height * 0.4);
+    await chart.locator('..').locator('.recharts-tooltip-wrapper').filter({ hasText: ' s' }).waitFor();
+    await page.mouse.click(box.x + box.width * 0.75, box.y + box.height * 0.4);
+    await eventually(async () => {
+      const state = await playerState(page);
+      return (
+        state.paused && state.poseTime !== null && state.poseTime > 0.8 && Math.abs(state.currentTime - state.poseTime) < 1e-3
+      );
+    }).toBe(true);
+
+    // Slow motion: at 0.25× the video's clock runs at most about a quarter as fast as the page's
+    // (a busy machine only makes it slower), and it still moves.
+    await page.getByLabel('Speed').selectOption('0.25');
+    expect((await playerState(page)).playbackRate).toBe(0.25);
+    const rate = await page.evaluate(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const video = document.querySelector('.player video');
+          if (!(video instanceof HTMLVideoElement)) return reject(new Error('no video'));
+          video.currentTime = 0;
+          video.addEventListener(
+            'seeked',
+            () => {
+              const started = { wall: performance.now(), media: video.currentTime };
+              const onFrame = (_now: number, frame: VideoFrameCallbackMetadata) => {
+                const media = frame.mediaTime - started.media;
+                if (media < 0.25) return void video.requestVideoFrameCallback(onFrame);
+                video.pause();
+                resolve(media / ((performance.now() - started.wall) / 1000));
+              };
+              video.requestVideoFrameCallback(onFrame);
+              void video.play();
+            },
+            { once: true },
+          );
+        }),
+    );
+    expect(rate).toBeGreaterThan(0);
+    expect(rate).toBeLessThanOrEqual(0.3);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'playback-with-pose.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
+
+  it('shows a frame’s pose only once that frame has loaded, and signs a frame or metrics link again when storage says it expired', async () => {
+    let releaseThird!: () => void;
+    const thirdHeld = new Promise<void>((resolve) => (releaseThird = resolve));
+    let refusedSecond = 0;
+    let refusedMetrics = 0;
+    const jobGets: string[] = [];
+    const page = await openFresh(`#/sessions/${sessionId}/jobs/${firstJob}`, async (fresh) => {
+      fresh.on('request', (request) => {
+        if (request.url().includes('jobs.get')) jobGets.push(request.url());
+      });
+      await fresh.route(
+        (url) => url.pathname.endsWith('/analysis/metrics.json'),
+        async (route) => (refusedMetrics++ === 0 ? route.fulfill(EXPIRED_LINK) : route.continue()),
+      );
+      await fresh.route(
+        (url) => url.pathname.endsWith('/frames/000001.jpg'),
+        async (route) => (refusedSecond++ === 0 ? route.fulfill(EXPIRED_LINK) : route.continue()),
+      );
+      await fresh.route(
+        (url) => url.pathname.endsWith('/frames/000002.jpg'),
+        async (route) => {
+          await thirdHeld;
+          await route.continue();
+        },
+      );
+    });
+    const frameImage = (n: number) => page.getByRole('img', { name: new RegExp(`^Frame ${n} of 10 at`) });
+    const skeleton = page.locator('.frame canvas.skeleton');
+    await frameImage(1).waitFor({ timeout: 30_000 });
+    // The metrics file (the poses) came through a link signed again after the first was refused.
+    await eventually(() => skeleton.count()).toBe(1);
+    expect(refusedMetrics).toBe(2);
+    expect(jobGets.length).toBe(2);
+    const getsBefore = jobGets.length;
+
+    // Frame 2's link has expired: refused once, signed again through jobs.get, then shown with its pose.
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await eventually(() => frameImage(2).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(640);
+    await eventually(() => frameImage(2).getAttribute('data-loaded')).toBe('true');
+    expect(refusedSecond).toBe(2);
+    expect(jobGets.length).toBe(getsBefore + 1);
+    await eventually(() => skeleton.count()).toBe(1);
+
+    // Frame 3 is slow: until it arrives no pose is drawn (frame 2's image is still on screen).
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    await page.locator('.frame .frame-loading').waitFor();
+    expect(await skeleton.count()).toBe(0);
+    expect(await frameImage(3).getAttribute('data-loaded')).toBe('false');
+    releaseThird();
+    await eventually(() => frameImage(3).getAttribute('data-loaded')).toBe('true');
+    await eventually(() => skeleton.count()).toBe(1);
+    expect(await page.locator('.frame .frame-loading').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('compares two clips of the session side by side, each playing with its pose', async () => {
+    const page = await openFresh(`#/sessions/${sessionId}`);
+    const items = page.getByRole('list', { name: 'Session videos' }).getByRole('listitem');
+    await eventually(() => items.count()).toBe(2);
+    expect(await items.first().textContent()).toContain('Players: asha, ben');
+    await page.getByLabel('Compare video 1').check();
+    await page.getByLabel('Compare video 2').check();
+    await page.getByRole('button', { name: 'Compare the two chosen videos' }).click();
+    await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}/compare/[0-9a-f-]{36}/[0-9a-f-]{36}$`));
+    expect(new Set(page.url().split('/').slice(-2))).toEqual(new Set([firstJob, secondJob]));
+
+    const players = page.locator('.compare .player');
+    await eventually(() => players.count()).toBe(2);
+    await eventually(() => page.getByRole('button', { name: 'Play', exact: true }).and(page.locator(':enabled')).count()).toBe(2);
+    await page.getByRole('button', { name: 'Play both from the start' }).click();
+    await eventually(async () => {
+      const [a, b] = [await playerState(page, 0), await playerState(page, 1)];
+      return a.currentTime > 0.3 && b.currentTime > 0.3 && a.keypoints >= 10 && b.keypoints >= 10;
+    }).toBe(true);
+    await page.getByRole('button', { name: 'Pause both' }).click();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'compare.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
   }, 60_000);
 });

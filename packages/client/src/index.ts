@@ -12,6 +12,7 @@ export type { BackoffOptions } from './upload/retry.ts';
 export { videoContentTypeOf, type UploadFile, type UploadStream } from './upload/source.ts';
 export {
   resumeUpload,
+  newClientRequestId,
   uploadVideo,
   type CreatedJob,
   type ResumeUploadOptions,

@@ -1,28 +1,16 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { lazy, Suspense, useId, useState } from 'react';
+import { lazy, Suspense, useEffect, useId, useState } from 'react';
 
 import type { RouterOutputs } from '@coach/client';
 
 import { useAuthErrorHandler, useTRPC } from '../api/trpc.tsx';
+import { FAILED, STATUS_TEXT } from './status-text.ts';
 
 // The charts library is most of the bundle: load it once there are results to show.
 const JobResults = lazy(() => import('../results/job-results.tsx').then((m) => ({ default: m.JobResults })));
 
 type JobState = RouterOutputs['jobs']['watch'] extends AsyncIterable<{ data: infer TJob }> ? TJob : never;
-type JobStatusName = JobState['status'];
-
-const STATUS_TEXT: Record<JobStatusName, string> = {
-  awaiting_upload: 'Waiting for the upload to finish.',
-  queued: 'Queued for analysis.',
-  processing: 'Analysing the video…',
-  completed: 'Analysis complete.',
-  failed: 'Analysis failed.',
-  rejected: 'The upload was refused.',
-  expired: 'The upload expired before it finished.',
-  aborted: 'The upload was cancelled.',
-};
-
-const FAILED: readonly JobStatusName[] = ['failed', 'rejected', 'expired', 'aborted'];
 
 /** Follows one job live over `jobs.watch` (SSE): queued → processing with percent → completed (results) or failed (why). */
 export function JobStatus({ jobId }: { jobId: string }) {
@@ -31,6 +19,11 @@ export function JobStatus({ jobId }: { jobId: string }) {
   const onError = useAuthErrorHandler();
   // The subscription forgets its data when the stream ends (the job is terminal), so keep the last state here.
   const [job, setJob] = useState<JobState | undefined>();
+  const queryClient = useQueryClient();
+  // The library lists this job too: its status there follows what this page sees.
+  useEffect(() => {
+    if (job?.status) void queryClient.invalidateQueries({ queryKey: trpc.jobs.list.queryKey() });
+  }, [job?.status, queryClient, trpc]);
   const watch = useSubscription(
     trpc.jobs.watch.subscriptionOptions(
       { jobId },
@@ -41,7 +34,7 @@ export function JobStatus({ jobId }: { jobId: string }) {
 
   return (
     <section aria-labelledby={`${id}-heading`} className="card">
-      <h2 id={`${id}-heading`}>3. Analysis</h2>
+      <h2 id={`${id}-heading`}>Analysis</h2>
       <p role="status" className="status" data-job-status={job?.status ?? 'connecting'}>
         {job ? STATUS_TEXT[job.status] : 'Connecting to live status…'}
       </p>

@@ -48,21 +48,32 @@ const STYLES = [
   { stroke: '#c2410c', strokeDasharray: '6 3' },
 ] as const;
 
-/** The pose metrics over the clip's time, one small chart per family (gaps where a frame could not be measured). */
-export function MetricCharts({ frames }: { frames: readonly FrameRecord[] }) {
+/**
+ * The pose metrics over the clip's time, one small chart per family (gaps where
+ * a frame could not be measured). Clicking a point calls `onSeek` with its time.
+ */
+export function MetricCharts({ frames, onSeek }: { frames: readonly FrameRecord[]; onSeek?: (seconds: number) => void }) {
   return (
     <section aria-labelledby="charts-heading" className="charts">
       <h3 id="charts-heading">Over time</h3>
       <div className="chart-grid">
         {CHARTS.map((chart) => (
-          <MetricChart key={chart.title} chart={chart} frames={frames} />
+          <MetricChart key={chart.title} chart={chart} frames={frames} onSeek={onSeek} />
         ))}
       </div>
     </section>
   );
 }
 
-function MetricChart({ chart, frames }: { chart: ChartSpec; frames: readonly FrameRecord[] }) {
+function MetricChart({
+  chart,
+  frames,
+  onSeek,
+}: {
+  chart: ChartSpec;
+  frames: readonly FrameRecord[];
+  onSeek: ((seconds: number) => void) | undefined;
+}) {
   const id = useId();
   const series = chart.series.filter((s): s is Series => s !== undefined);
   const rows = frames.map((frame) => ({
@@ -77,9 +88,19 @@ function MetricChart({ chart, frames }: { chart: ChartSpec; frames: readonly Fra
       <figcaption id={`${id}-caption`}>
         {chart.title} ({chart.unit}) over time
       </figcaption>
+      {onSeek && measured && <p className="hint">Click a point to see that moment in the video.</p>}
       {measured ? (
         <ResponsiveContainer width="100%" height={200}>
-          <LineChart data={rows} margin={{ top: 8, right: 12, bottom: 4, left: 0 }}>
+          <LineChart
+            data={rows}
+            margin={{ top: 8, right: 12, bottom: 4, left: 0 }}
+            className={onSeek ? 'seekable' : undefined}
+            onClick={(state) => {
+              // The point under the pointer (the tooltip's): its sample's time.
+              const row = rows[Number(state.activeTooltipIndex)];
+              if (onSeek && row) onSeek(row.t);
+            }}
+          >
             <CartesianGrid strokeDasharray="3 3" stroke="#d1d5db" />
             <XAxis
               dataKey="t"

@@ -37,15 +37,21 @@ export function metricValue(frame: FrameRecord, name: string): number | null {
   return typeof measurement === 'object' && typeof measurement.value === 'number' ? measurement.value : null;
 }
 
-/** Downloads and checks a job's metrics file through its short-lived signed link. */
-export function useMetricsFile(jobId: string, url: string | undefined) {
+/**
+ * Downloads and checks a job's metrics file through its short-lived signed
+ * link. A link storage refuses (403: it expired, as S3 says after its few
+ * minutes) is signed again once through `resign`.
+ */
+export function useMetricsFile(jobId: string, url: string | undefined, resign: () => Promise<string | undefined>) {
   return useQuery({
     queryKey: ['metrics-file', jobId],
     enabled: url !== undefined,
     // A completed job's analysis never changes.
     staleTime: Infinity,
     queryFn: async () => {
-      const response = await fetch(url ?? '');
+      let response = await fetch(url ?? '');
+      const fresh = response.status === 403 ? await resign() : undefined;
+      if (fresh) response = await fetch(fresh);
       if (!response.ok) throw new Error(`The metrics file could not be downloaded (HTTP ${response.status}).`);
       return parseMetricsFile(await response.json());
     },

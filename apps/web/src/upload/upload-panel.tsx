@@ -1,18 +1,32 @@
-import { useId, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useId, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 
-import { videoContentTypeOf } from '@coach/client';
+import { newClientRequestId, videoContentTypeOf } from '@coach/client';
 
-import { useTRPCClient } from '../api/trpc.tsx';
+import { useTRPC, useTRPCClient } from '../api/trpc.tsx';
+import { libraryInput, type LibraryJob } from '../library/session-library.tsx';
 import { formatBytes, formatDeadline } from './format.ts';
 import { UploadProgressBar } from './upload-progress.tsx';
+import { findDuplicate, sameSelection, type UploadSelection } from './upload-selection.ts';
 import { useVideoUpload, type UploadState } from './use-video-upload.ts';
 
 const ACCEPT = 'video/mp4,video/quicktime,video/webm,video/3gpp,.mp4,.m4v,.mov,.webm,.3gp';
 
 /** Choose a video and how to analyse it, upload it (or resume an interrupted upload), with progress and cancel. */
-export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | null; onUploaded: (jobId: string) => void }) {
+export function UploadPanel({
+  sessionId,
+  onUploaded,
+}: {
+  sessionId: string | null;
+  onUploaded: (jobId: string, sessionId: string) => void;
+}) {
   const id = useId();
+  const trpc = useTRPC();
   const client = useTRPCClient();
+  const sessionVideos = useQuery({ ...trpc.jobs.list.queryOptions(libraryInput(sessionId ?? '')), enabled: sessionId !== null });
+  /** The last upload asked for: the same file and options again reuse its clientRequestId. */
+  const lastRequest = useRef<(UploadSelection & { clientRequestId: string }) | null>(null);
+  const [duplicateOf, setDuplicateOf] = useState<LibraryJob | null>(null);
   const upload = useVideoUpload({ client, onUploaded });
   const [file, setFile] = useState<File | null>(null);
   const [fileError, setFileError] = useState<string | null>(null);
@@ -26,6 +40,7 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
   const choose = (event: ChangeEvent<HTMLInputElement>) => {
     const chosen = event.target.files?.[0] ?? null;
     setFile(chosen);
+    setDuplicateOf(null);
     setFileError(
       chosen && !videoContentTypeOf(chosen)
         ? `“${chosen.name}” is not a video we can analyse. Choose an MP4, MOV, WebM or 3GP file.`
@@ -33,11 +48,25 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
     );
   };
 
+  const send = (confirmed: boolean) => {
+    if (!file || fileError || busy) return;
+    if (resuming) return upload.resume(file);
+    if (!sessionId) return;
+    const selection: UploadSelection = { file, sessionId, sampleFps, includeFrames };
+    const previous = lastRequest.current;
+    const isRepeat = previous !== null && sameSelection(previous, selection);
+    // A file already in the session is sent again only when the user says so; a repeated click is not a new upload.
+    const duplicate = isRepeat || confirmed ? undefined : findDuplicate(sessionVideos.data?.items ?? [], file);
+    if (duplicate) return setDuplicateOf(duplicate);
+    setDuplicateOf(null);
+    const clientRequestId = isRepeat ? previous.clientRequestId : newClientRequestId();
+    lastRequest.current = { ...selection, clientRequestId };
+    upload.start(file, { sessionId, sampleFps, includeFrames, clientRequestId });
+  };
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!file || fileError) return;
-    if (resuming) upload.resume(file);
-    else if (sessionId) upload.start(file, { sessionId, sampleFps, includeFrames });
+    send(false);
   };
 
   return (
@@ -61,6 +90,22 @@ export function UploadPanel({ sessionId, onUploaded }: { sessionId: string | nul
           <button type="button" className="secondary" onClick={upload.discardPending}>
             Discard that upload
           </button>
+        </div>
+      )}
+      {duplicateOf && file && (
+        <div className="notice" role="alertdialog" aria-labelledby={`${id}-duplicate`}>
+          <p id={`${id}-duplicate`}>
+            A video of the same size ({formatBytes(file.size)}) is already in this session, uploaded{' '}
+            {new Date(duplicateOf.createdAt).toLocaleString()}. Upload <strong>{file.name}</strong> again?
+          </p>
+          <div className="actions">
+            <button type="button" onClick={() => send(true)}>
+              Upload it again
+            </button>
+            <button type="button" className="secondary" onClick={() => setDuplicateOf(null)}>
+              Don’t upload
+            </button>
+          </div>
         </div>
       )}
       <form onSubmit={submit}>

@@ -33,6 +33,12 @@ export interface StartUploadOptions {
   sessionId: string;
   sampleFps: number;
   includeFrames: boolean;
+  /**
+   * One per choice of file and options: a repeated click sends the same id, so
+   * the server answers the job the first click made instead of a second one,
+   * and once that job is uploaded the hook answers it without calling at all.
+   */
+  clientRequestId: string;
 }
 
 export interface VideoUpload {
@@ -41,7 +47,10 @@ export interface VideoUpload {
   pending: PendingUpload | null;
   /** True when `file` is the one `pending` needs. */
   canResumeWith: (file: File) => boolean;
-  /** Starts a new upload. A pending upload is discarded first (the server too is told), so show that before calling. */
+  /**
+   * Starts a new upload. A pending upload is discarded first (the server too is told), so show that before calling.
+   * A `clientRequestId` that already uploaded a job answers that job (`onUploaded` again), uploading nothing.
+   */
   start: (file: File, options: StartUploadOptions) => void;
   resume: (file: File) => void;
   cancel: () => void;
@@ -62,12 +71,20 @@ interface Transfer extends ActiveTransfer {
  * job (its initiate repeated with the same clientRequestId). A transfer only ever clears or replaces its own job's
  * record, and starting another upload discards the pending one explicitly, so
  * no unfinished job is left open on the server. `onUploaded(jobId)` fires when
- * the job is queued.
+ * the job is queued (with the session it went to).
  */
-export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUploaded?: (jobId: string) => void }): VideoUpload {
+export function useVideoUpload({
+  client,
+  onUploaded,
+}: {
+  client: ApiClient;
+  onUploaded?: (jobId: string, sessionId: string) => void;
+}): VideoUpload {
   const [state, setState] = useState<UploadState>({ status: 'idle' });
   const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploadStore.load());
   const active = useRef<Transfer | null>(null);
+  /** The job each finished upload's clientRequestId made, so the same request is never sent twice. */
+  const uploadedRequests = useRef(new Map<string, { jobId: string; fileName: string; progress: UploadProgress | undefined }>());
   const onUploadedRef = useRef(onUploaded);
   useEffect(() => {
     onUploadedRef.current = onUploaded;
@@ -112,7 +129,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
       file: File,
       current: Transfer,
       send: (options: TransferOptions) => Promise<UploadResult>,
-      knownExpiresAt: string | null = null,
+      target: { sessionId: string; clientRequestId: string | undefined; knownExpiresAt: string | null },
     ) => {
       const { signal } = current.controller;
       let latest: UploadProgress | undefined;
@@ -122,7 +139,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
           latest = progress;
           setState({ status: 'uploading', fileName: file.name, progress });
         },
-        knownExpiresAt,
+        target.knownExpiresAt,
       );
       const ticker = setInterval(() => meter.tick(), 1_000);
       // Busy from the click on, not from the first event: a discard or opening the file may come first.
@@ -138,20 +155,16 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
       try {
         const done = await send({ signal, fetch: meter.fetch, onProgress });
         forget(current.jobId);
+        if (target.clientRequestId) {
+          uploadedRequests.current.set(target.clientRequestId, { jobId: done.jobId, fileName: file.name, progress: latest });
+        }
         setState({
           status: 'uploaded',
           fileName: file.name,
           jobId: done.jobId,
-          progress: latest ?? {
-            phase: 'completed',
-            bytesSent: file.size,
-            totalBytes: file.size,
-            bytesPerSecond: null,
-            etaSeconds: 0,
-            expiresAt: null,
-          },
+          progress: latest ?? completedProgress(file.size),
         });
-        onUploadedRef.current?.(done.jobId);
+        onUploadedRef.current?.(done.jobId, target.sessionId);
       } catch (error) {
         const end = transferEndOf(error, signal);
         const stored = pendingUploadStore.load();
@@ -182,39 +195,58 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
 
   const start = useCallback(
     (file: File, options: StartUploadOptions) => {
+      const done = uploadedRequests.current.get(options.clientRequestId);
+      if (done && !active.current) {
+        setState({
+          status: 'uploaded',
+          fileName: done.fileName,
+          jobId: done.jobId,
+          progress: done.progress ?? completedProgress(file.size),
+        });
+        onUploadedRef.current?.(done.jobId, options.sessionId);
+        return;
+      }
       const current = begin(undefined);
       if (!current) return;
       // Before the new job exists, so it neither replaces the record nor counts next to the old one.
       const discarded = pending ? discard(pending) : Promise.resolve();
-      void transfer(file, current, async (transferOptions) => {
-        await discarded;
-        return uploadVideo({
-          client,
-          file,
-          ...options,
-          ...transferOptions,
-          onJobCreated: ({ jobId, uploadMode, clientRequestId, expiresAt }) => {
-            current.jobId = jobId;
-            // Every upload can go on later (parts, or a single PUT sent again), so leaving the page pauses it.
-            current.resumable = true;
-            save({
-              jobId,
-              sessionId: options.sessionId,
-              fileName: file.name,
-              sizeBytes: file.size,
-              lastModified: file.lastModified,
-              startedAt: new Date().toISOString(),
-              uploadMode,
-              expiresAt,
-              // A single PUT goes on by repeating this very initiate: same inputs, same id.
-              repeat:
-                uploadMode === 'single'
-                  ? { clientRequestId, sampleFps: options.sampleFps, includeFrames: options.includeFrames }
-                  : undefined,
-            });
-          },
-        });
-      });
+      const { clientRequestId, ...initiateOptions } = options;
+      const target = { sessionId: options.sessionId, clientRequestId, knownExpiresAt: null };
+      void transfer(
+        file,
+        current,
+        async (transferOptions) => {
+          await discarded;
+          return uploadVideo({
+            client,
+            file,
+            ...initiateOptions,
+            clientRequestId,
+            ...transferOptions,
+            onJobCreated: ({ jobId, uploadMode, clientRequestId, expiresAt }) => {
+              current.jobId = jobId;
+              // Every upload can go on later (parts, or a single PUT sent again), so leaving the page pauses it.
+              current.resumable = true;
+              save({
+                jobId,
+                sessionId: options.sessionId,
+                fileName: file.name,
+                sizeBytes: file.size,
+                lastModified: file.lastModified,
+                startedAt: new Date().toISOString(),
+                uploadMode,
+                expiresAt,
+                // A single PUT goes on by repeating this very initiate: same inputs, same id.
+                repeat:
+                  uploadMode === 'single'
+                    ? { clientRequestId, sampleFps: options.sampleFps, includeFrames: options.includeFrames }
+                    : undefined,
+              });
+            },
+          });
+        },
+        target,
+      );
     },
     [begin, client, discard, pending, save, transfer],
   );
@@ -232,7 +264,7 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
           pending.uploadMode === 'single' && repeat
             ? uploadVideo({ client, file, sessionId, ...repeat, ...transferOptions })
             : resumeUpload({ client, jobId, file, ...transferOptions }),
-        pending.expiresAt ?? null,
+        { sessionId, clientRequestId: repeat?.clientRequestId, knownExpiresAt: pending.expiresAt ?? null },
       );
     },
     [begin, client, pending, transfer],
@@ -249,6 +281,10 @@ export function useVideoUpload({ client, onUploaded }: { client: ApiClient; onUp
   const canResumeWith = useCallback((file: File) => pending !== null && isSameFile(pending, file), [pending]);
 
   return { state, pending, canResumeWith, start, resume, cancel, discardPending };
+}
+
+function completedProgress(size: number): UploadProgress {
+  return { phase: 'completed', bytesSent: size, totalBytes: size, bytesPerSecond: null, etaSeconds: 0, expiresAt: null };
 }
 
 function describeFailure(error: unknown, canResume: boolean): string {

@@ -126,6 +126,29 @@ export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: s
   };
 }
 
+/** Statuses whose job holds its checked video: it landed and passed the stored-object checks. */
+const HOLDS_VIDEO: readonly JobStatus[] = ['queued', 'processing', 'completed', 'failed'];
+
+/** A short-lived link to play a job's original video, once it landed; owner-checked like the analysis links. */
+export async function signVideoUrl(
+  deps: LinkDeps,
+  p: { owner: Owner; userId: string; jobId: string },
+): Promise<{ url: string; contentType: string; expiresIn: number }> {
+  const view = await getJob(deps, p);
+  if (!HOLDS_VIDEO.includes(view.status)) {
+    throw new AppError(
+      'VIDEO_NOT_AVAILABLE',
+      view.status === 'awaiting_upload'
+        ? 'This video has not finished uploading yet; it can be played once its upload completes.'
+        : `This upload was ${view.status}, so there is no video to play.`,
+    );
+  }
+  const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
+  deps.usage.charge(p.userId, 'signedUrls', 1);
+  const url = await deps.storage.presignGet({ key: view.s3Key, expiresInSeconds });
+  return { url, contentType: view.contentType, expiresIn: expiresInSeconds };
+}
+
 /** A page of signed frame links of a completed job that stored frames. */
 export async function listFrames(
   deps: LinkDeps,

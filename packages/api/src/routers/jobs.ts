@@ -1,6 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
-import { getJobDetails, listFrames, listJobs } from '../domain/jobs.ts';
+import { getJobDetails, listFrames, listJobs, signVideoUrl } from '../domain/jobs.ts';
 import { openJobWatch } from '../domain/watch-job.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { JobRefInputSchema, ListFramesInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
@@ -14,6 +14,10 @@ export const jobsRouter = {
   frames: protectedProcedure
     .input(ListFramesInputSchema)
     .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
+  /** A short-lived link to the original video (to play it beside the pose), once its upload landed. */
+  videoUrl: protectedProcedure
+    .input(JobRefInputSchema)
+    .query(({ ctx, input }) => signVideoUrl(ctx, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
   list: protectedProcedure
     .input(ListJobsInputSchema)
     .query(({ ctx, input }) =>

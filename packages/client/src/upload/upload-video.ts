@@ -328,11 +328,12 @@ function range(first: number, last: number): number[] {
 }
 
 /**
+ * A fresh `clientRequestId` (for callers that keep one across repeated calls):
  * 128 random bits as hex. Not `crypto.randomUUID()`: browsers offer it only in
  * secure contexts, and a web app on plain http (a phone testing against a
  * laptop's LAN address) would fail every upload; `getRandomValues` works everywhere.
  */
-function newClientRequestId(): string {
+export function newClientRequestId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
