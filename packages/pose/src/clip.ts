@@ -125,11 +125,9 @@ export function analyseClip(
     subjectFrames.map((f) => f.metrics),
     options,
   );
-  // Confident-frame share is judged against the whole clip: frames of other people do not count.
-  const reliableShare = samples.length === 0 ? 0 : base.reliableFrameCount / samples.length;
-  const minFraction = options.minReliableFraction ?? 0.5;
+  // Two separate verdicts: the subject's own frames are mostly confident, and they are most of the clip.
   const unreliableReasons: UnreliableReason[] = [];
-  if (!base.reliable || reliableShare < minFraction) unreliableReasons.push('too-few-confident-frames');
+  if (!base.reliable) unreliableReasons.push('too-few-confident-frames');
   if (subject.coverage < (options.minSubjectCoverage ?? DEFAULT_MIN_SUBJECT_COVERAGE))
     unreliableReasons.push('subject-not-followed');
 

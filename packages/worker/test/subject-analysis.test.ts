@@ -187,3 +187,9 @@ describe('numbers a coach can act on', () => {
     expect(compared).toBeGreaterThanOrEqual(6);
   }, 120_000);
 });
+
+describe('the metric catalogue', () => {
+  it('bounds and documents every summarised metric', () => {
+    for (const name of NUMERIC_METRICS) expect(METRIC_CATALOG[name].bounds, name).toBeDefined();
+  });
+});

@@ -14,6 +14,7 @@ import { DEFAULT_MEDIA_LIMITS } from '@coach/media';
 import {
   analyseClip,
   NUMERIC_METRICS,
+  type ClipFrame,
   type ClipSample,
   type ClipSummary,
   type MetricBounds,
@@ -112,11 +113,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
             video: videoSummary(probe),
             summary,
           },
-          pass.samples.map((sample, i) => {
-            const frame = frames[i];
-            if (!frame) throw new Error(`no analysis for sample ${i}`);
-            return toRecord(sample, frame);
-          }),
+          records(pass.samples, frames),
         );
         await options.storage.putObject(metricsKey, { path: metricsFile }, 'application/json');
       });
@@ -153,6 +150,15 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       await rm(dir, { recursive: true, force: true });
     }
   };
+}
+
+/** metrics.json's frames, one at a time: serialised as they are made, never all held at once. */
+function* records(samples: readonly ClipSample[], frames: readonly ClipFrame[]) {
+  for (const [i, sample] of samples.entries()) {
+    const frame = frames[i];
+    if (!frame) throw new Error(`no analysis for sample ${i}`);
+    yield toRecord(sample, frame);
+  }
 }
 
 /** Plausible ranges of the summarised metrics, from the catalogue the README and the web app show. */
