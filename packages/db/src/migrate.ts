@@ -9,6 +9,7 @@ import * as addLeaseMessageId from './migrations/2026_11_24_000005_add_lease_mes
 import * as addRateLimitIndexes from './migrations/2026_11_24_000006_add_rate_limit_indexes.ts';
 import * as addClientRequestIds from './migrations/2026_11_24_000007_add_client_request_ids.ts';
 import * as addUploadKeyWatch from './migrations/2026_12_04_221500_add_upload_key_watch.ts';
+import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000006_add_rate_limit_indexes': addRateLimitIndexes,
   '2026_11_24_000007_add_client_request_ids': addClientRequestIds,
   '2026_12_04_221500_add_upload_key_watch': addUploadKeyWatch,
+  '2026_12_05_013000_add_subject_hint': addSubjectHint,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -33,6 +33,8 @@ export interface ClipOptions extends SummaryOptions {
   bounds?: Partial<Record<NumericMetricName, MetricBounds>>;
   /** Smallest share of the clip that must follow the subject for `reliable` (default 0.5). */
   minSubjectCoverage?: number;
+  /** The first person found is the subject (the coach pointed at them), not the one seen most. */
+  isFirstChosen?: boolean;
 }
 
 export const DEFAULT_MIN_SUBJECT_COVERAGE = 0.5;
@@ -95,7 +97,10 @@ export function analyseClip(
   samples: readonly ClipSample[],
   options: ClipOptions = {},
 ): { frames: ClipFrame[]; summary: ClipSummary } {
-  const { status, summary: subject } = chooseSubject(samples.map((s) => s.track));
+  const { status, summary: subject } = chooseSubject(
+    samples.map((s) => s.track),
+    { isFirstChosen: options.isFirstChosen ?? false },
+  );
   const droppedValues = Object.fromEntries(NUMERIC_METRICS.map((name) => [name, 0])) as Record<NumericMetricName, number>;
   const smoother = createKeypointSmoother();
   const subjectFrames: MomentFrame[] = [];

@@ -85,6 +85,16 @@ export function trackingRegionAfter(pose: Pick<Pose, 'keypoints' | 'width' | 'he
   return steadyCropRegion(pose.cropRegion, nextCropRegion(pose.keypoints, pose.width, pose.height));
 }
 
+/**
+ * Where to look first for a person the coach pointed at (`x`, `y` as fractions of the frame's
+ * width and height): a square of half the frame's longer side centred there. Tracking then
+ * grows or shrinks it to the person's size.
+ */
+export function regionAround(point: { x: number; y: number }, width: number, height: number): CropRegion {
+  const size = Math.max(width, height) / 2;
+  return { left: point.x * width - size / 2, top: point.y * height - size / 2, size };
+}
+
 /** Whether `region` is the whole-frame search (`initialCropRegion`), not a crop around someone. */
 export function isWholeFrame(region: CropRegion, width: number, height: number): boolean {
   const whole = initialCropRegion(width, height);

@@ -1,7 +1,7 @@
 export { createPoseEstimator, type PoseEstimator, type PoseEstimatorOptions } from './estimator.ts';
 export { createPosePool, type PoolEstimateOptions, type PosePool, type PosePoolOptions } from './pool.ts';
 export type { RgbFrame } from './frame.ts';
-export { CROP_DEADBAND, trackingRegionAfter } from './crop.ts';
+export { CROP_DEADBAND, regionAround, trackingRegionAfter } from './crop.ts';
 export { KEYPOINT_NAMES, keypoint, type CropRegion, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
 export { MOVENET_MODELS, type MoveNetModelInfo, type MoveNetModelName } from './models.ts';
 export {

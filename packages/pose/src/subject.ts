@@ -101,15 +101,21 @@ export interface SubjectSummary {
 }
 
 /**
- * The subject among labelled tracks: the person found in most samples. The tracker starts from
+ * The subject among labelled tracks: the person found in most samples, or with `isFirstChosen`
+ * (the coach pointed at the player on the first frame) the first person found. The tracker starts from
  * the most prominent person MoveNet finds on the first frame (or a coach's hint) and holds on to
  * them, so this is that person unless they were lost for most of the clip.
  */
-export function chooseSubject(tracks: readonly (number | null)[]): { status: SubjectStatus[]; summary: SubjectSummary } {
+export function chooseSubject(
+  tracks: readonly (number | null)[],
+  { isFirstChosen = false }: { isFirstChosen?: boolean } = {},
+): { status: SubjectStatus[]; summary: SubjectSummary } {
   const counts = new Map<number, number>();
   for (const track of tracks) if (track !== null) counts.set(track, (counts.get(track) ?? 0) + 1);
   let subject: number | null = null;
   for (const [track, count] of counts) if (subject === null || count > (counts.get(subject) ?? 0)) subject = track;
+  // A person the coach pointed at is the subject however long someone else is in view.
+  if (isFirstChosen) subject = tracks.find((track) => track !== null) ?? null;
 
   let switches = 0;
   let previous: number | null = null;

@@ -70,6 +70,11 @@ describe('subject tracks', () => {
     expect(status).toEqual(['subject', 'subject', 'other', 'subject', 'lost', 'subject', 'other']);
     expect(summary).toEqual({ track: 0, frames: 4, otherFrames: 2, lostFrames: 1, coverage: 4 / 7, switches: 3 });
   });
+
+  it('keeps the first person found when the coach pointed at them, however long others are seen', () => {
+    const { summary } = chooseSubject([null, 2, 0, 0, 0], { isFirstChosen: true });
+    expect(summary).toMatchObject({ track: 2, frames: 1, otherFrames: 3 });
+  });
 });
 
 describe('analyseClip', () => {

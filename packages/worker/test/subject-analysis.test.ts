@@ -46,8 +46,11 @@ interface MetricsFile {
   }[];
 }
 
-/** Analyses a local clip at `sampleFps`, returning the stored result and metrics.json. */
-async function analyse(file: string, sampleFps = 10): Promise<{ result: AnalysisResultV2; metrics: MetricsFile }> {
+/** Analyses a local clip at 10 fps (optionally with the coach's tap on the player), returning the stored result and metrics.json. */
+async function analyse(
+  file: string,
+  hint?: { x: number; y: number },
+): Promise<{ result: AnalysisResultV2; metrics: MetricsFile }> {
   const s3Key = `coach_plus/coach/a/${crypto.randomUUID()}/v/original.mp4`;
   await server.storage.putObject(s3Key, await readFile(file), 'video/mp4');
   const analyzer = createVideoAnalyzer({
@@ -59,8 +62,10 @@ async function analyse(file: string, sampleFps = 10): Promise<{ result: Analysis
   const job = processingJobRow({
     s3Bucket: server.storage.bucket,
     s3Key,
-    sampleFps,
+    sampleFps: 10,
     includeFrames: false,
+    subjectHintX: hint?.x ?? null,
+    subjectHintY: hint?.y ?? null,
     ownerId: 'o',
     createdBy: 'o',
   });
@@ -126,6 +131,25 @@ describe('one subject, followed through real footage with several people', () =>
     expect(result.subject.switches).toBe(0);
     expect(result.subject.coverage).toBeGreaterThan(0.8);
     expect(result.reliable).toBe(true);
+  }, 180_000);
+});
+
+describe('the player the coach pointed at', () => {
+  it('follows the person at the tapped point instead of the most prominent one', async () => {
+    const firstTorso = (m: MetricsFile) => {
+      const frame = m.frames.find((f) => f.subject === 'subject');
+      return frame && torsoOf({ keypoints: frame.keypoints });
+    };
+    // Frame 0 (640×480 once analysed): people at about (222, 220), (430, 160) and (553, 230).
+    const byDefault = firstTorso((await analyse(STREET)).metrics);
+    const { result, metrics } = await analyse(STREET, { x: 553 / 640, y: 230 / 480 });
+    const tapped = firstTorso(metrics);
+    expect(byDefault?.centre.x).toBeLessThan(300);
+    expect(metrics.frames[0]?.subject).toBe('subject');
+    expect(tapped?.centre.x).toBeGreaterThan(520);
+    expect(tapped?.centre.x).toBeLessThan(590);
+    // They leave the picture on the right later: frames of anyone else are not theirs.
+    expect(result.subject.frames).toBeGreaterThan(10);
   }, 180_000);
 });
 

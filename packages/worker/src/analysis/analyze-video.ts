@@ -92,6 +92,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
           caps,
           maxDimension,
           chunkSize,
+          subjectHint:
+            job.subjectHintX !== null && job.subjectHintY !== null ? { x: job.subjectHintX, y: job.subjectHintY } : undefined,
           signal,
           reportProgress,
         }),
@@ -99,7 +101,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       timings.poseMs = Math.round(pass.poseMs);
       timings.frameStoreMs = Math.round(pass.storeMs);
 
-      const { frames, summary } = analyse(pass.samples);
+      const { frames, summary } = analyse(pass.samples, { isFirstChosen: job.subjectHintX !== null });
       const metricsKey = metricsKeyOf(job.s3Key);
       const metricsFile = path.join(dir, 'metrics.json');
       await timed('metricsStoreMs', async () => {
@@ -167,10 +169,10 @@ export const METRIC_BOUNDS: Record<NumericMetricName, MetricBounds> = Object.fro
 ) as Record<NumericMetricName, MetricBounds>;
 
 /** The clip's analysis, or the permanent failure of a clip with no frames or nobody in it. */
-function analyse(samples: ClipSample[]) {
+function analyse(samples: ClipSample[], { isFirstChosen }: { isFirstChosen: boolean }) {
   if (samples.length === 0) throw PermanentAnalysisError.of(jobFailure.noFrames());
   if (!samples.some((s) => s.pose.score >= PERSON_FOUND_SCORE)) throw PermanentAnalysisError.of(jobFailure.noPersonFound());
-  const analysed = analyseClip(samples, { bounds: METRIC_BOUNDS });
+  const analysed = analyseClip(samples, { bounds: METRIC_BOUNDS, isFirstChosen });
   return { frames: analysed.frames, summary: withBoundedHead(analysed.summary) };
 }
 

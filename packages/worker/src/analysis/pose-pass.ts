@@ -1,5 +1,5 @@
 import { extractFrames, type VideoFrame, type VideoProbe } from '@coach/media';
-import { createTrackLabeller, trackingRegionAfter, type ClipSample, type PosePool } from '@coach/pose';
+import { createTrackLabeller, regionAround, trackingRegionAfter, type ClipSample, type PosePool } from '@coach/pose';
 
 import type { AnalysisCaps } from './caps.ts';
 import { asCapFailure } from './fetch-video.ts';
@@ -15,6 +15,8 @@ export interface PosePassOptions {
   caps: AnalysisCaps;
   maxDimension: number;
   chunkSize: number;
+  /** Where the coach tapped the player on the first frame (0..1); the most prominent person when undefined. */
+  subjectHint: { x: number; y: number } | undefined;
   signal: AbortSignal;
   reportProgress: (done: number, total: number) => Promise<void>;
 }
@@ -40,7 +42,13 @@ export async function runPosePass(o: PosePassOptions): Promise<{ samples: ClipSa
     o.signal.throwIfAborted();
     const lapStart = performance.now();
     const last = samples.at(-1);
-    const poses = await o.pose.estimate(chunk, last ? { startRegion: trackingRegionAfter(last.pose) } : {});
+    const [first] = chunk;
+    const startRegion = last
+      ? trackingRegionAfter(last.pose)
+      : o.subjectHint && first
+        ? regionAround(o.subjectHint, first.width, first.height)
+        : undefined;
+    const poses = await o.pose.estimate(chunk, startRegion ? { startRegion } : {});
     poseMs += performance.now() - lapStart;
     for (const [i, frame] of chunk.entries()) {
       const pose = poses[i];
