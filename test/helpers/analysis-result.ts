@@ -4,7 +4,9 @@ import { framesPrefix, metricsKey, type AnalysisResult } from '@coach/jobs';
  * A valid analysis summary, as the worker stores it on a completed job, for
  * tests whose analyzer stands in for the real one. `overrides` mark it.
  */
-export function sampleResult(overrides: Partial<AnalysisResult> & { s3Key?: string } = {}): AnalysisResult {
+type AnalysisResultV1 = Extract<AnalysisResult, { schemaVersion: 1 }>;
+
+export function sampleResult(overrides: Partial<AnalysisResultV1> & { s3Key?: string } = {}): AnalysisResultV1 {
   const { s3Key = 'coach_plus/coach/test/session/video/original.mp4', ...marks } = overrides;
   const frameCount = marks.frameCount ?? 1;
   return {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 
 import {
   AwsUnavailableError,
   type MessageQueue,
+  type ObjectBody,
   type ObjectStorage,
   type PresignedUpload,
   type ReceivedMessage,
@@ -43,8 +45,14 @@ export class MemoryStorage implements ObjectStorage {
   getStream() {
     return Promise.resolve(undefined);
   }
-  putObject(key: string, body: Uint8Array | string, contentType: string) {
-    this.put(key, { sizeBytes: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, contentType });
+  putObject(key: string, body: ObjectBody, contentType: string) {
+    const sizeBytes =
+      typeof body === 'string'
+        ? Buffer.byteLength(body)
+        : body instanceof Uint8Array
+          ? body.byteLength
+          : statSync(body.path).size;
+    this.put(key, { sizeBytes, contentType });
     return Promise.resolve();
   }
   delete(key: string) {

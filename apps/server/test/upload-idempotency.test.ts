@@ -226,6 +226,7 @@ describe('upload.initiate with a clientRequestId', () => {
       { contentType: 'video/quicktime' },
       { sampleFps: 15 },
       { includeFrames: true },
+      { subjectHint: { x: 0.5, y: 0.5 } },
     ]) {
       const answer = await callApi(plain, token, 'upload.initiate', { ...input, ...changed });
       const message = expectError(answer, 409, 'IDEMPOTENCY_KEY_REUSED');

@@ -47,6 +47,11 @@ export const InitiateUploadInputSchema = z.strictObject({
   sessionId: IdSchema,
   sampleFps: z.int().min(1).max(30).default(10),
   includeFrames: z.boolean().default(false),
+  /**
+   * Optional: where the coach tapped the player on the first frame, as fractions of its width
+   * and height (0..1, from the top left). Without it the most prominent person is analysed.
+   */
+  subjectHint: z.strictObject({ x: z.number().min(0).max(1), y: z.number().min(0).max(1) }).optional(),
   contentType: z
     .enum(Object.keys(VIDEO_CONTENT_TYPES) as [VideoContentType, ...VideoContentType[]])
     .default(DEFAULT_CONTENT_TYPE),

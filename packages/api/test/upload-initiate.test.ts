@@ -159,6 +159,20 @@ describe('upload.initiate', () => {
     expect(t.api.storage.presigned[0]).toMatchObject({ contentType: 'video/mp4', contentLength: 1000 });
   });
 
+  it('stores where the coach tapped the player on the first frame, and nothing when they did not', async () => {
+    const session = await createSession(coachA);
+    const caller = t.api.callerFor(signedIn(coachA));
+    const tapped = await caller.upload.initiate({
+      sessionId: session.sessionId,
+      sizeBytes: 1000,
+      subjectHint: { x: 0.864, y: 0.48 },
+    });
+    const plain = await caller.upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
+    const rows = await jobRows();
+    expect(rows.find((r) => r.id === tapped.jobId)).toMatchObject({ subjectHintX: 0.864, subjectHintY: 0.48 });
+    expect(rows.find((r) => r.id === plain.jobId)).toMatchObject({ subjectHintX: null, subjectHintY: null });
+  });
+
   it('gives every upload its own job, video id and key', async () => {
     const session = await createSession(coachA);
     const caller = t.api.callerFor(signedIn(coachA));
@@ -252,6 +266,10 @@ describe('upload.initiate', () => {
     [{ sizeBytes: -1 }, 'sizeBytes'],
     [{ sizeBytes: 10.5 }, 'sizeBytes'],
     [{ includeFrames: 'yes' }, 'includeFrames'],
+    [{ subjectHint: { x: 1.2, y: 0.5 } }, 'subjectHint.x'],
+    [{ subjectHint: { x: 0.5, y: -0.1 } }, 'subjectHint.y'],
+    [{ subjectHint: { x: 0.5 } }, 'subjectHint.y'],
+    [{ subjectHint: { x: 0.5, y: 0.5, z: 1 } }, 'subjectHint'],
     [{ sessionId: 'not-a-uuid' }, 'sessionId'],
     [{ sessionId: '../../etc/passwd' }, 'sessionId'],
     [{ ownerId: 'someone-else' }, ''],

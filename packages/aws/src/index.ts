@@ -1,6 +1,7 @@
 export { createAwsClients, type AwsClientConfig, type AwsClients } from './clients.ts';
 export {
   createS3Storage,
+  type ObjectBody,
   type ObjectStorage,
   type PresignPutParams,
   type PresignedUpload,

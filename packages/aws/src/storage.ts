@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -46,6 +49,9 @@ export interface StoredObject {
 }
 
 /** The object store as the product needs it; the bucket is fixed at construction. */
+/** Bytes, text, or a local file streamed from disk. */
+export type ObjectBody = Uint8Array | string | { path: string };
+
 export interface ObjectStorage {
   readonly bucket: string;
   presignPut: (params: PresignPutParams) => Promise<PresignedUpload>;
@@ -57,8 +63,11 @@ export interface ObjectStorage {
    * ObjectChangedError if the stored object is no longer that version.
    */
   getStream: (key: string, options?: { ifMatch?: string }) => Promise<ReadableStream<Uint8Array> | undefined>;
-  /** Stores a small object written by our own processes (analysis results), replacing any previous one. */
-  putObject: (key: string, body: Uint8Array | string, contentType: string) => Promise<void>;
+  /**
+   * Stores an object written by our own processes (analysis results), replacing any previous one.
+   * `{ path }` streams a local file, so a large document is never held in memory whole.
+   */
+  putObject: (key: string, body: ObjectBody, contentType: string) => Promise<void>;
   delete: (key: string) => Promise<void>;
   /** Resolves when the bucket answers; for health checks. */
   ping: () => Promise<void>;
@@ -174,9 +183,22 @@ export function createS3Storage({ s3, signer, bucket, describedAs }: S3StorageDe
       );
     },
     async putObject(key, body, contentType) {
-      await call('put object', () =>
-        s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })),
-      );
+      await call('put object', async () => {
+        if (typeof body === 'string' || body instanceof Uint8Array) {
+          return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+        }
+        // A stream needs its length up front: S3 PUTs are not chunked without it.
+        const { size } = await stat(body.path);
+        return s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: createReadStream(body.path),
+            ContentLength: size,
+            ContentType: contentType,
+          }),
+        );
+      });
     },
     async delete(key) {
       await call(

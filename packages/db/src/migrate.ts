@@ -10,6 +10,7 @@ import * as addRateLimitIndexes from './migrations/2026_11_24_000006_add_rate_li
 import * as addClientRequestIds from './migrations/2026_11_24_000007_add_client_request_ids.ts';
 import * as addUploadKeyWatch from './migrations/2026_12_04_221500_add_upload_key_watch.ts';
 import * as addOutboxTraceparent from './migrations/2026_12_05_010000_add_outbox_traceparent.ts';
+import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '2026_11_24_000007_add_client_request_ids': addClientRequestIds,
   '2026_12_04_221500_add_upload_key_watch': addUploadKeyWatch,
   '2026_12_05_010000_add_outbox_traceparent': addOutboxTraceparent,
+  '2026_12_05_013000_add_subject_hint': addSubjectHint,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -41,6 +41,9 @@ export interface VideoAnalysisJobTable {
   status: JobStatus;
   sampleFps: number;
   includeFrames: boolean;
+  /** Where the coach tapped the player on the first frame (0..1 of width and height); both null when not given. */
+  subjectHintX: number | null;
+  subjectHintY: number | null;
   s3Bucket: string;
   s3Key: string;
   contentType: string;

@@ -34,7 +34,19 @@ export {
   type VideoContentType,
 } from './keys.ts';
 export { AnalysisJobMessageSchema, buildAnalysisJobMessage, type AnalysisJobMessage } from './messages/analysis-job.ts';
-export { AnalysisResultSchema, parseStoredResult, type AnalysisResult } from './messages/analysis-result.ts';
+export {
+  AnalysisResultSchema,
+  parseStoredResult,
+  type AnalysisResult,
+  type AnalysisResultV2,
+} from './messages/analysis-result.ts';
+export {
+  METRIC_CATALOG,
+  UNRELIABLE_REASONS,
+  type CatalogMetricName,
+  type MetricDescription,
+  type UnreliableReasonCode,
+} from './metrics/metric-catalog.ts';
 export { analysisDedupeKey, analysisOutboxMessage } from './outbox/analysis-messages.ts';
 export {
   createOutboxDispatcher,

@@ -2,7 +2,7 @@
 // in pixels: the region is always a square, so the model sees the person undistorted whatever
 // the frame's aspect ratio, and anything outside the image is filled with black (letterboxing).
 import type { RgbFrame } from './frame.ts';
-import { KEYPOINT_INDEX, KEYPOINT_NAMES, type CropRegion, type Keypoint } from './keypoints.ts';
+import { KEYPOINT_INDEX, KEYPOINT_NAMES, type CropRegion, type Keypoint, type Pose } from './keypoints.ts';
 
 /** Keypoints below this score are ignored when sizing the next crop (the tutorial's value). */
 export const MIN_CROP_KEYPOINT_SCORE = 0.2;
@@ -61,6 +61,44 @@ export function nextCropRegion(
     return initialCropRegion(width, height);
   }
   return { left: centerX - half, top: centerY - half, size: half * 2 };
+}
+
+/**
+ * Moves of the crop smaller than this share of its size are ignored: MoveNet's answer shifts
+ * with the crop, so a crop chasing its own few-pixel jitter made a motionless person's joint
+ * angles wander by tens of degrees.
+ */
+export const CROP_DEADBAND = 0.08;
+
+/** `next`, unless it is within `CROP_DEADBAND` of `current` in position and size: then `current`. */
+export function steadyCropRegion(current: CropRegion, next: CropRegion): CropRegion {
+  const moved = Math.max(
+    Math.abs(next.left - current.left),
+    Math.abs(next.top - current.top),
+    Math.abs(next.size - current.size),
+  );
+  return moved < CROP_DEADBAND * current.size ? current : next;
+}
+
+/** Where the tracker looks in the frame after `pose`: the crop that follows this person. */
+export function trackingRegionAfter(pose: Pick<Pose, 'keypoints' | 'width' | 'height' | 'cropRegion'>): CropRegion {
+  return steadyCropRegion(pose.cropRegion, nextCropRegion(pose.keypoints, pose.width, pose.height));
+}
+
+/**
+ * Where to look first for a person the coach pointed at (`x`, `y` as fractions of the frame's
+ * width and height): a square of half the frame's longer side centred there. Tracking then
+ * grows or shrinks it to the person's size.
+ */
+export function regionAround(point: { x: number; y: number }, width: number, height: number): CropRegion {
+  const size = Math.max(width, height) / 2;
+  return { left: point.x * width - size / 2, top: point.y * height - size / 2, size };
+}
+
+/** Whether `region` is the whole-frame search (`initialCropRegion`), not a crop around someone. */
+export function isWholeFrame(region: CropRegion, width: number, height: number): boolean {
+  const whole = initialCropRegion(width, height);
+  return region.left === whole.left && region.top === whole.top && region.size === whole.size;
 }
 
 /**

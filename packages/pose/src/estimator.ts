@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useWasmBackend } from './backend.ts';
-import { cropAndResize, initialCropRegion, nextCropRegion, toImagePoint } from './crop.ts';
+import { cropAndResize, initialCropRegion, isWholeFrame, toImagePoint, trackingRegionAfter } from './crop.ts';
 import { assertRgbFrame, type RgbFrame } from './frame.ts';
 import { KEYPOINT_NAMES, type CropRegion, type Keypoint, type Pose } from './keypoints.ts';
 import { loadMoveNet, MOVENET_MODELS, type MoveNetModelName } from './models.ts';
+import { torsoOf } from './subject.ts';
 
 export interface PoseEstimatorOptions {
   model: MoveNetModelName;
@@ -23,8 +24,12 @@ export interface PoseEstimator {
    * each frame is cropped around the person found in the previous one. Calls are serialised.
    */
   estimate(frame: RgbFrame): Promise<Pose>;
-  /** Forgets the tracked person; call before the first frame of a new clip. */
-  reset(): void;
+  /**
+   * Forgets the tracked person; call before the first frame of a new clip. With `startRegion`,
+   * the next frame is cropped there instead of letterboxed whole: tracking carried over from the
+   * previous segment of the same clip.
+   */
+  reset(startRegion?: CropRegion): void;
   /** Frees the model's weights. The estimator cannot be used afterwards. */
   dispose(): void;
 }
@@ -39,7 +44,8 @@ export async function createPoseEstimator({ model, tracking = true }: PoseEstima
   const { inputSize } = MOVENET_MODELS[model];
 
   let region: CropRegion | undefined;
-  let regionFor = { width: 0, height: 0 };
+  /** The frame size `region` was derived from; undefined for a region handed in by `reset`. */
+  let regionFor: { width: number; height: number } | undefined;
   let isDisposed = false;
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -47,12 +53,25 @@ export async function createPoseEstimator({ model, tracking = true }: PoseEstima
     if (isDisposed) throw new Error('PoseEstimator has been disposed');
     assertRgbFrame(frame);
     const { width, height } = frame;
-    if (!region || regionFor.width !== width || regionFor.height !== height) {
+    if (!region || (regionFor && (regionFor.width !== width || regionFor.height !== height))) {
       region = initialCropRegion(width, height);
-      regionFor = { width, height };
     }
-    const cropRegion = region;
+    regionFor = { width, height };
+    const pose = await estimateIn(frame, region);
+    region = tracking ? trackingRegionAfter(pose) : pose.cropRegion;
+    const isFound = torsoOf(pose) !== undefined;
+    if (!tracking || !isFound || !isWholeFrame(pose.cropRegion, width, height) || isWholeFrame(region, width, height))
+      return pose;
+    // A person found on the whole frame: look again, closer. The crop MoveNet tracks with sees the
+    // person several times larger, and the clip's first pose should come from the same view
+    // as the rest, not from a coarse search that differs by tens of degrees.
+    const closer = await estimateIn(frame, region);
+    region = trackingRegionAfter(closer);
+    return closer;
+  }
 
+  async function estimateIn(frame: RgbFrame, cropRegion: CropRegion): Promise<Pose> {
+    const { width, height } = frame;
     const input = tf.tensor4d(cropAndResize(frame, cropRegion, inputSize), [1, inputSize, inputSize, 3], 'int32');
     let raw: Float32Array | Int32Array | Uint8Array;
     try {
@@ -73,8 +92,6 @@ export async function createPoseEstimator({ model, tracking = true }: PoseEstima
       return { name, x, y, score: raw[i * 3 + 2] ?? 0 };
     });
     const score = keypoints.reduce((sum, k) => sum + k.score, 0) / keypoints.length;
-
-    region = tracking ? nextCropRegion(keypoints, width, height) : cropRegion;
     return { keypoints, score, width, height, cropRegion };
   }
 
@@ -86,8 +103,9 @@ export async function createPoseEstimator({ model, tracking = true }: PoseEstima
       queue = result.catch(() => undefined);
       return result;
     },
-    reset() {
-      region = undefined;
+    reset(startRegion) {
+      region = startRegion;
+      regionFor = undefined;
     },
     dispose() {
       if (isDisposed) return;

@@ -1,6 +1,7 @@
 export { createPoseEstimator, type PoseEstimator, type PoseEstimatorOptions } from './estimator.ts';
 export { createPosePool, type PoolEstimateOptions, type PosePool, type PosePoolOptions } from './pool.ts';
 export type { RgbFrame } from './frame.ts';
+export { CROP_DEADBAND, regionAround, trackingRegionAfter } from './crop.ts';
 export { KEYPOINT_NAMES, keypoint, type CropRegion, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
 export { MOVENET_MODELS, type MoveNetModelInfo, type MoveNetModelName } from './models.ts';
 export {
@@ -25,3 +26,29 @@ export {
   type SummaryOptions,
 } from './summary.ts';
 export type { Point } from './geometry.ts';
+export {
+  analyseClip,
+  DEFAULT_MIN_SUBJECT_COVERAGE,
+  KEYPOINT_OUTLIER_JUMP,
+  type BattingMoment,
+  type BattingMoments,
+  type ClipFrame,
+  type ClipOptions,
+  type ClipSample,
+  type ClipSummary,
+  type MetricBounds,
+  type UnreliableReason,
+} from './clip.ts';
+export {
+  chooseSubject,
+  createTrackLabeller,
+  isSameSubject,
+  MAX_SUBJECT_JUMP,
+  MAX_SUBJECT_SCALE_CHANGE,
+  MAX_TRACK_GAP,
+  torsoOf,
+  type SubjectStatus,
+  type SubjectSummary,
+  type Torso,
+} from './subject.ts';
+export { createOneEuroFilter, type OneEuroFilter, type OneEuroOptions } from './one-euro.ts';

@@ -14,9 +14,10 @@ export const MIN_FOOT_SEPARATION = 0.1;
  * Why a metric has no value:
  * - `low-confidence`: a keypoint it needs scored below the threshold ("not enough confidence");
  * - `degenerate`: the keypoints are confident but coincide, so the geometry is undefined;
- * - `ambiguous`: front/back cannot be told apart (facing the camera, or feet level).
+ * - `ambiguous`: front/back cannot be told apart (facing the camera, or feet level);
+ * - `implausible`: measured, but outside the metric's physically plausible bounds, so dropped.
  */
-export type UnmeasuredReason = 'low-confidence' | 'degenerate' | 'ambiguous';
+export type UnmeasuredReason = 'low-confidence' | 'degenerate' | 'ambiguous' | 'implausible';
 
 /**
  * A metric with the confidence it was computed from: the lowest score among the keypoints it

@@ -1,6 +1,6 @@
 // Messages between the pool (main thread) and its pose workers.
 import type { RgbFrame } from './frame.ts';
-import type { Pose } from './keypoints.ts';
+import type { CropRegion, Pose } from './keypoints.ts';
 import type { MoveNetModelName } from './models.ts';
 
 export interface WorkerInit {
@@ -12,8 +12,8 @@ export type ToWorker =
       type: 'estimate';
       jobId: number;
       frames: RgbFrame[];
-      /** Estimated first and discarded, to seed tracking (the frame before this segment). */
-      primer: RgbFrame | null;
+      /** Where to look in the first frame (tracking carried over); null for the whole frame. */
+      startRegion: CropRegion | null;
     }
   | { type: 'close' };
 

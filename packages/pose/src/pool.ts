@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+import { steadyCropRegion, trackingRegionAfter } from './crop.ts';
 import { assertRgbFrame, type RgbFrame } from './frame.ts';
-import type { Pose } from './keypoints.ts';
+import type { CropRegion, Pose } from './keypoints.ts';
 import type { MoveNetModelName } from './models.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './pool-protocol.ts';
 import { POSE_WORKER_URL } from './shipped-files.ts';
@@ -15,11 +16,11 @@ export interface PosePoolOptions {
 
 export interface PoolEstimateOptions {
   /**
-   * The frame just before `frames` in the same clip, when a long clip is sent in chunks: it
-   * seeds the first segment's tracking as the segments' neighbours seed the others. Without
-   * it the first frame is treated as the start of a clip.
+   * Where to look in the first frame, when a long clip is sent in chunks: `trackingRegionAfter`
+   * the previous chunk's last pose, so the same person is followed. Without it the first frame
+   * is searched whole (the start of a clip).
    */
-  previousFrame?: RgbFrame;
+  startRegion?: CropRegion;
 }
 
 export interface PosePool {
@@ -27,11 +28,15 @@ export interface PosePool {
   readonly threads: number;
   /**
    * Estimates the poses of one clip's frames, in order, returning them in the same order.
-   * The frames are split into one contiguous segment per thread so tracking stays coherent
-   * within each; a segment first estimates (and discards) the frame before it to seed its
-   * crop. Frames are copied to the threads, so the caller keeps its buffers.
+   * The frames are split into one contiguous segment per thread, every segment starting from
+   * `startRegion` on the guess that the person has not moved out of it. A segment whose guess
+   * is not where the previous segment's tracking ended (beyond `CROP_DEADBAND`) is redone from
+   * there, so the clip is tracked as one run would track it: one person, no restarts. Frames are copied to the threads, so
+   * the caller keeps its buffers.
    */
   estimate(frames: readonly RgbFrame[], options?: PoolEstimateOptions): Promise<Pose[]>;
+  /** Segments re-estimated because the guessed start region held someone else: the cost of guessing. */
+  readonly redoneSegments: number;
   /** Stops the threads; pending calls are rejected. */
   close(): Promise<void>;
   /** Set once a thread crashed or exited: the pool is broken for good and must be replaced. */
@@ -59,6 +64,7 @@ export async function createPosePool({ model, threads = availableParallelism() }
   let closing: Promise<void> | undefined;
   let failure: Error | undefined;
   let nextJobId = 1;
+  let redoneSegments = 0;
 
   const fail = (error: Error) => {
     failure ??= error;
@@ -134,38 +140,71 @@ export async function createPosePool({ model, threads = availableParallelism() }
     throw error;
   }
 
-  function run(thread: PoolThread, frames: RgbFrame[], primer: RgbFrame | null): Promise<Pose[]> {
+  function run(thread: PoolThread, frames: RgbFrame[], startRegion: CropRegion | null): Promise<Pose[]> {
     const jobId = nextJobId++;
     return new Promise<Pose[]>((resolve, reject) => {
       thread.pending.set(jobId, { resolve, reject });
-      thread.worker.postMessage({ type: 'estimate', jobId, frames, primer } satisfies ToWorker);
+      thread.worker.postMessage({ type: 'estimate', jobId, frames, startRegion } satisfies ToWorker);
     });
+  }
+
+  const threadAt = (i: number) => {
+    const thread = pool[i % pool.length];
+    if (!thread) throw new Error('Pool has no threads');
+    return thread;
+  };
+
+  async function estimateFrom(frames: readonly RgbFrame[], startRegion: CropRegion): Promise<Pose[]> {
+    const segments = splitSegments(frames.length, threads);
+    const results = await Promise.all(
+      segments.map(({ start, end }, i) => run(threadAt(i), frames.slice(start, end), startRegion)),
+    );
+    for (let i = 1; i < segments.length; i++) {
+      const before = results[i - 1]?.at(-1);
+      const first = results[i]?.[0];
+      const segment = segments[i];
+      if (!before || !first || !segment || !needsRedo(before, first)) continue;
+      results[i] = await run(threadAt(i), frames.slice(segment.start, segment.end), trackingRegionAfter(before));
+      redoneSegments++;
+    }
+    return results.flat();
   }
 
   return {
     model,
     threads,
-    async estimate(frames, { previousFrame } = {}) {
+    async estimate(frames, { startRegion } = {}) {
       if (closing) throw new Error('PosePool closed');
       if (failure) throw failure;
       frames.forEach(assertRgbFrame);
-      if (previousFrame) assertRgbFrame(previousFrame);
-      const segments = splitSegments(frames.length, threads);
-      const results = await Promise.all(
-        segments.map(({ start, end }, i) => {
-          const thread = pool[i];
-          if (!thread) throw new Error('More segments than threads');
-          const primer = start > 0 ? frames[start - 1] : previousFrame;
-          return run(thread, frames.slice(start, end), primer ?? null);
-        }),
-      );
-      return results.flat();
+      const [first] = frames;
+      if (!first) return [];
+      if (!startRegion) {
+        // The start of a clip: pick the person on the first frame alone, so every segment
+        // starts from them rather than from its own whole-frame search.
+        const [found] = await run(threadAt(0), [first], null);
+        if (!found) throw new Error('Pose worker returned no pose');
+        return [found, ...(await estimateFrom(frames.slice(1), trackingRegionAfter(found)))];
+      }
+      return estimateFrom(frames, startRegion);
+    },
+    get redoneSegments() {
+      return redoneSegments;
     },
     close,
     get failure() {
       return failure;
     },
   };
+}
+
+/**
+ * Whether a segment that started from a guessed region must be redone: a single run would have
+ * looked elsewhere for its first frame (the guess is outside the crop's deadband).
+ */
+function needsRedo(before: Pose, first: Pose): boolean {
+  const expected = trackingRegionAfter(before);
+  return steadyCropRegion(expected, first.cropRegion) !== expected;
 }
 
 /** Splits `count` items into at most `parts` contiguous, near-equal, non-empty ranges. */

@@ -13,7 +13,7 @@ const { model } = workerData as WorkerInit;
 const estimator = await createPoseEstimator({ model });
 const send = (message: FromWorker) => port.postMessage(message);
 
-// Jobs run one after another: each is a contiguous run of frames tracked from its start.
+// Jobs run one after another: each is a contiguous run of frames tracked from its start region.
 let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (message: ToWorker) => {
@@ -24,11 +24,10 @@ port.on('message', (message: ToWorker) => {
     });
     return;
   }
-  const { jobId, frames, primer } = message;
+  const { jobId, frames, startRegion } = message;
   queue = queue.then(async () => {
     try {
-      estimator.reset();
-      if (primer) await estimator.estimate(primer);
+      estimator.reset(startRegion ?? undefined);
       const poses: Pose[] = [];
       for (const frame of frames) poses.push(await estimator.estimate(frame));
       send({ type: 'result', jobId, poses });

@@ -1,6 +1,9 @@
 import type { FrameMetrics, Side } from './metrics.ts';
 
-/** The per-frame metrics that are plain numbers, and so can be averaged. */
+/**
+ * The per-frame metrics that are plain numbers, and so can be averaged. All are angles or ratios,
+ * so they do not depend on the video's resolution; `torsoLength` (pixels) stays per frame only.
+ */
 export const NUMERIC_METRICS = [
   'leftElbowAngle',
   'rightElbowAngle',
@@ -12,7 +15,6 @@ export const NUMERIC_METRICS = [
   'stanceWidthToTorso',
   'shoulderTilt',
   'hipTilt',
-  'torsoLength',
 ] as const satisfies readonly (keyof FrameMetrics)[];
 
 export type NumericMetricName = (typeof NUMERIC_METRICS)[number];

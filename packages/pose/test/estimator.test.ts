@@ -73,7 +73,9 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
     estimator.reset();
     const first = await estimator.estimate(photo);
     expect(first.keypoints.map((k) => k.name)).toHaveLength(17);
-    expect(first).toMatchObject({ width: 548, height: 342, cropRegion: { left: 0, top: -103, size: 548 } });
+    expect(first).toMatchObject({ width: 548, height: 342 });
+    // Found on the whole (letterboxed) frame, then looked at again closer: the first pose is a close one.
+    expect(first.cropRegion.size).toBeLessThan(548);
     expectBodyOnPerson(first, PERSON_BOX);
 
     const tracked = await estimator.estimate(photo);
@@ -130,9 +132,10 @@ describe.each<MoveNetModelName>(['lightning', 'thunder'])('createPoseEstimator (
         top: PERSON_BOX.top + 30,
         bottom: PERSON_BOX.bottom + 30,
       };
-      if (i > 0) expectBodyOnPerson(pose, box); // frame 0 is the coarse, untracked look
-      if (i > 1) expect(pose.cropRegion.left).toBeGreaterThan((poses[i - 1]?.cropRegion.left ?? 0) + 10);
+      expectBodyOnPerson(pose, box); // frame 0 too: the coarse whole-frame look is refined
     }
+    // The crop follows, in steps: moves under CROP_DEADBAND of its size wait for the next frame.
+    expect(poses.at(-1)?.cropRegion.left).toBeGreaterThan((poses[0]?.cropRegion.left ?? 0) + 40);
   });
 
   it('stays on the most prominent person when a smaller one is in the frame', async () => {

@@ -11,6 +11,7 @@ function fakePool(crashes: boolean) {
   const pool: PosePool & { closed: () => boolean } = {
     model: 'lightning',
     threads: 1,
+    redoneSegments: 0,
     get failure() {
       return failure;
     },

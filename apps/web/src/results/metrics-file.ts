@@ -21,19 +21,22 @@ export interface FrameRecord {
   timestampSeconds: number;
   poseScore: number;
   keypoints: Keypoint[];
-  metrics: Record<string, Measurement | number | boolean>;
+  /** Version 2: whether the pose is the analysed player, someone else, or nobody confidently in view. */
+  subject?: 'subject' | 'other' | 'lost';
+  /** Version 2: null in frames that are not the player's (they are not measured). */
+  metrics: Record<string, Measurement | number | boolean> | null;
 }
 
 /** `analysis/metrics.json`, written by the worker next to the frames: the per-frame data behind the summary. */
 export interface MetricsFile {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2;
   sampleFps: number;
   frames: FrameRecord[];
 }
 
 /** A frame's numeric metric (`leftKneeAngle`, `stanceWidth`, …), or null when it was not measured. */
 export function metricValue(frame: FrameRecord, name: string): number | null {
-  const measurement = frame.metrics[name];
+  const measurement = frame.metrics?.[name];
   return typeof measurement === 'object' && typeof measurement.value === 'number' ? measurement.value : null;
 }
 
@@ -61,8 +64,8 @@ export function useMetricsFile(jobId: string, url: string | undefined, resign: (
 function parseMetricsFile(json: unknown): MetricsFile {
   if (typeof json !== 'object' || json === null) throw new Error('The metrics file is not a JSON object.');
   const file = json as Partial<MetricsFile>;
-  if (file.schemaVersion !== 1 || !Array.isArray(file.frames)) {
-    throw new Error('The metrics file has a format this page does not know (schemaVersion 1 expected).');
+  if ((file.schemaVersion !== 1 && file.schemaVersion !== 2) || !Array.isArray(file.frames)) {
+    throw new Error('The metrics file has a format this page does not know (schemaVersion 1 or 2 expected).');
   }
   return file as MetricsFile;
 }

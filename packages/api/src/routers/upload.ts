@@ -24,6 +24,7 @@ export const uploadRouter = {
       sessionId: input.sessionId,
       sampleFps: input.sampleFps,
       includeFrames: input.includeFrames,
+      subjectHint: input.subjectHint,
       contentType: input.contentType,
       sizeBytes: input.sizeBytes,
       clientRequestId: input.clientRequestId,

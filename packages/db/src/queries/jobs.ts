@@ -12,6 +12,8 @@ export interface InsertJobParams {
   videoId: string;
   sampleFps: number;
   includeFrames: boolean;
+  /** Where the coach tapped the player on the first frame, 0..1; null when not given. */
+  subjectHint: { x: number; y: number } | null;
   s3Bucket: string;
   s3Key: string;
   contentType: string;
@@ -51,12 +53,14 @@ export async function insertJobForOwnedSession(
     insert into video_analysis_jobs
       (id, session_id, owner_type, owner_id, created_by, video_id, status, sample_fps, include_frames,
        s3_bucket, s3_key, content_type, declared_size_bytes, upload_expires_at,
-       upload_mode, multipart_upload_id, part_size_bytes, part_count, client_request_id)
+       upload_mode, multipart_upload_id, part_size_bytes, part_count, client_request_id,
+       subject_hint_x, subject_hint_y)
     select ${params.id}, s.id, s.owner_type, s.owner_id, ${params.createdBy}, ${params.videoId}, ${status},
       ${params.sampleFps}, ${params.includeFrames}, ${params.s3Bucket}, ${params.s3Key}, ${params.contentType},
       ${params.declaredSizeBytes}, ${params.uploadExpiresAt},
       ${multipart ? 'multipart' : 'single'}, ${multipart?.uploadId ?? null}, ${multipart?.partSizeBytes ?? null},
-      ${multipart?.partCount ?? null}, ${params.clientRequestId}
+      ${multipart?.partCount ?? null}, ${params.clientRequestId},
+      ${params.subjectHint?.x ?? null}::float8, ${params.subjectHint?.y ?? null}::float8
     from video_sessions s
     where s.id = ${params.sessionId} and s.owner_type = ${params.owner.type} and s.owner_id = ${params.owner.id}
     on conflict (created_by, client_request_id) where client_request_id is not null do nothing

@@ -1,2 +1,2 @@
-export { generateTestAudio, generateTestVideo, type GenerateTestVideoOptions } from './generate-test-video.ts';
+export { generateTestAudio, generateTestVideo, runFfmpeg, type GenerateTestVideoOptions } from './generate-test-video.ts';
 export { videoFromImage, type VideoFromImageOptions } from './video-from-image.ts';

@@ -3,17 +3,33 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { ObjectStorage } from '@coach/aws';
-import type { VideoAnalysisJob } from '@coach/db';
-import { framesPrefix as framesPrefixOf, inSpan, jobFailure, metricsKey as metricsKeyOf, type AnalysisResult } from '@coach/jobs';
-import { DEFAULT_MEDIA_LIMITS, type VideoProbe } from '@coach/media';
-import { summarizeMetrics, type PosePool } from '@coach/pose';
+import {
+  framesPrefix as framesPrefixOf,
+  inSpan,
+  jobFailure,
+  METRIC_CATALOG,
+  metricsKey as metricsKeyOf,
+  type AnalysisResultV2,
+} from '@coach/jobs';
+import { DEFAULT_MEDIA_LIMITS } from '@coach/media';
+import {
+  analyseClip,
+  NUMERIC_METRICS,
+  type ClipFrame,
+  type ClipSample,
+  type ClipSummary,
+  type MetricBounds,
+  type NumericMetricName,
+  type PosePool,
+} from '@coach/pose';
 
 import { PermanentAnalysisError } from '../errors.ts';
 import type { AnalysisInput, VideoAnalyzer } from '../process-job.ts';
 import { checkCaps, type AnalysisCaps } from './caps.ts';
 import { download, inspect } from './fetch-video.ts';
-import { videoSummary, type FrameRecord } from './frame-records.ts';
+import { toRecord, videoSummary } from './frame-records.ts';
 import { createFrameStore, type FrameStore } from './frame-store.ts';
+import { writeFramesDocument } from './metrics-file.ts';
 import { runPosePass } from './pose-pass.ts';
 import { workDirPrefix } from './work-dirs.ts';
 
@@ -82,6 +98,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
           caps,
           maxDimension,
           chunkSize,
+          subjectHint:
+            job.subjectHintX !== null && job.subjectHintY !== null ? { x: job.subjectHintX, y: job.subjectHintY } : undefined,
           signal,
           reportProgress,
         }),
@@ -89,28 +107,48 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       timings.poseMs = Math.round(pass.poseMs);
       timings.frameStoreMs = Math.round(pass.storeMs);
 
-      const summary = summarize(pass.records);
+      const { frames, summary } = analyse(pass.samples, { isFirstChosen: job.subjectHintX !== null });
       const metricsKey = metricsKeyOf(job.s3Key);
-      await timed('metricsStoreMs', () =>
-        options.storage.putObject(
-          metricsKey,
-          JSON.stringify(metricsDocument({ job, model: options.model, probe, summary, records: pass.records })),
-          'application/json',
-        ),
-      );
+      const metricsFile = path.join(dir, 'metrics.json');
+      await timed('metricsStoreMs', async () => {
+        await writeFramesDocument(
+          metricsFile,
+          {
+            schemaVersion: 2,
+            jobId: job.id,
+            model: options.model,
+            sampleFps: job.sampleFps,
+            video: videoSummary(probe),
+            summary,
+          },
+          records(pass.samples, frames),
+        );
+        await options.storage.putObject(metricsKey, { path: metricsFile }, 'application/json');
+      });
       timings.totalMs = Math.round(performance.now() - started);
 
-      const result: AnalysisResult = {
-        schemaVersion: 1,
+      const result: AnalysisResultV2 = {
+        schemaVersion: 2,
         model: options.model,
         video: videoSummary(probe),
         sampleFps: job.sampleFps,
-        frameCount: pass.records.length,
+        frameCount: summary.frameCount,
         reliableFrameCount: summary.reliableFrameCount,
         reliable: summary.reliable,
+        unreliableReasons: summary.unreliableReasons,
         metrics: summary.metrics,
         headStability: summary.headStability,
         frontSide: summary.frontSide,
+        subject: {
+          frames: summary.subject.frames,
+          otherFrames: summary.subject.otherFrames,
+          lostFrames: summary.subject.lostFrames,
+          coverage: summary.subject.coverage,
+          switches: summary.subject.switches,
+        },
+        droppedValues: summary.droppedValues,
+        outlierKeypoints: summary.outlierKeypoints,
+        moments: summary.moments,
         timingsMs: timings,
         artifacts: { metricsKey, framesPrefix },
       };
@@ -122,30 +160,33 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
   };
 }
 
-/** The clip's summary, or the permanent failure of a clip with no frames or nobody in it. */
-function summarize(records: FrameRecord[]) {
-  if (records.length === 0) throw PermanentAnalysisError.of(jobFailure.noFrames());
-  if (!records.some((r) => r.poseScore >= PERSON_FOUND_SCORE)) throw PermanentAnalysisError.of(jobFailure.noPersonFound());
-  return summarizeMetrics(records.map((r) => r.metrics));
+/** metrics.json's frames, one at a time: serialised as they are made, never all held at once. */
+function* records(samples: readonly ClipSample[], frames: readonly ClipFrame[]) {
+  for (const [i, sample] of samples.entries()) {
+    const frame = frames[i];
+    if (!frame) throw new Error(`no analysis for sample ${i}`);
+    yield toRecord(sample, frame);
+  }
 }
 
-/** `analysis/metrics.json`: everything per frame, for the charts and for later study. */
-function metricsDocument(p: {
-  job: Pick<VideoAnalysisJob, 'id' | 'sampleFps'>;
-  model: { name: string; version: string };
-  probe: VideoProbe;
-  summary: ReturnType<typeof summarizeMetrics>;
-  records: FrameRecord[];
-}) {
-  return {
-    schemaVersion: 1,
-    jobId: p.job.id,
-    model: p.model,
-    sampleFps: p.job.sampleFps,
-    video: videoSummary(p.probe),
-    summary: p.summary,
-    frames: p.records,
-  };
+/** Plausible ranges of the summarised metrics, from the catalogue the README and the web app show. */
+export const METRIC_BOUNDS: Record<NumericMetricName, MetricBounds> = Object.fromEntries(
+  NUMERIC_METRICS.map((name) => [name, METRIC_CATALOG[name].bounds]),
+) as Record<NumericMetricName, MetricBounds>;
+
+/** The clip's analysis, or the permanent failure of a clip with no frames or nobody in it. */
+function analyse(samples: ClipSample[], { isFirstChosen }: { isFirstChosen: boolean }) {
+  if (samples.length === 0) throw PermanentAnalysisError.of(jobFailure.noFrames());
+  if (!samples.some((s) => s.pose.score >= PERSON_FOUND_SCORE)) throw PermanentAnalysisError.of(jobFailure.noPersonFound());
+  const analysed = analyseClip(samples, { bounds: METRIC_BOUNDS, isFirstChosen });
+  return { frames: analysed.frames, summary: withBoundedHead(analysed.summary) };
+}
+
+/** Head stability outside its plausible range is dropped like any other value. */
+function withBoundedHead(summary: ClipSummary): ClipSummary {
+  const { min, max } = METRIC_CATALOG.headStability.bounds;
+  const value = summary.headStability;
+  return value !== null && !(value >= min && value <= max) ? { ...summary, headStability: null } : summary;
 }
 
 /** Defaults for real phone video; the worker's settings pass their own. */

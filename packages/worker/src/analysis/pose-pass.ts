@@ -1,9 +1,8 @@
 import { extractFrames, type VideoFrame, type VideoProbe } from '@coach/media';
-import type { PosePool } from '@coach/pose';
+import { createTrackLabeller, regionAround, trackingRegionAfter, type ClipSample, type PosePool } from '@coach/pose';
 
 import type { AnalysisCaps } from './caps.ts';
 import { asCapFailure } from './fetch-video.ts';
-import { toRecord, type FrameRecord } from './frame-records.ts';
 import type { FrameStore } from './frame-store.ts';
 
 export interface PosePassOptions {
@@ -16,20 +15,25 @@ export interface PosePassOptions {
   caps: AnalysisCaps;
   maxDimension: number;
   chunkSize: number;
+  /** Where the coach tapped the player on the first frame (0..1); the most prominent person when undefined. */
+  subjectHint: { x: number; y: number } | undefined;
   signal: AbortSignal;
   reportProgress: (done: number, total: number) => Promise<void>;
 }
 
 /**
  * Streams frames at the job's fps through the pose pool a chunk at a time
- * (bounding memory for long clips), reporting progress per chunk. Returns the
- * per-frame records in frame order and the time spent on poses and stored frames.
+ * (bounding memory for long clips), reporting progress per chunk. Each chunk
+ * starts where the previous one's tracking left off, so one person is followed
+ * through the clip, and every pose is labelled with the track (person) it
+ * belongs to. Returns the samples in frame order and the time spent on poses
+ * and stored frames.
  */
-export async function runPosePass(o: PosePassOptions): Promise<{ records: FrameRecord[]; poseMs: number; storeMs: number }> {
+export async function runPosePass(o: PosePassOptions): Promise<{ samples: ClipSample[]; poseMs: number; storeMs: number }> {
   const expected = Math.max(1, Math.ceil(o.probe.durationSeconds * o.sampleFps));
-  const records: FrameRecord[] = [];
+  const samples: ClipSample[] = [];
+  const tracks = createTrackLabeller();
   let chunk: VideoFrame[] = [];
-  let previous: VideoFrame | undefined;
   let poseMs = 0;
   let storeMs = 0;
 
@@ -37,16 +41,22 @@ export async function runPosePass(o: PosePassOptions): Promise<{ records: FrameR
     if (chunk.length === 0) return;
     o.signal.throwIfAborted();
     const lapStart = performance.now();
-    const poses = await o.pose.estimate(chunk, previous ? { previousFrame: previous } : {});
+    const last = samples.at(-1);
+    const [first] = chunk;
+    const startRegion = last
+      ? trackingRegionAfter(last.pose)
+      : o.subjectHint && first
+        ? regionAround(o.subjectHint, first.width, first.height)
+        : undefined;
+    const poses = await o.pose.estimate(chunk, startRegion ? { startRegion } : {});
     poseMs += performance.now() - lapStart;
     for (const [i, frame] of chunk.entries()) {
       const pose = poses[i];
       if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
-      records.push(toRecord(frame, pose));
+      samples.push({ index: frame.index, timestampSeconds: frame.timestampSeconds, pose, track: tracks.next(pose) });
     }
-    previous = chunk.at(-1);
     chunk = [];
-    await o.reportProgress(records.length, Math.max(expected, records.length));
+    await o.reportProgress(samples.length, Math.max(expected, samples.length));
   };
 
   // A timestamp jump can make ffmpeg's fps filter pad with duplicates; never analyse past the expected count.
@@ -60,7 +70,7 @@ export async function runPosePass(o: PosePassOptions): Promise<{ records: FrameR
       limits: o.caps.media,
     });
     for await (const frame of frames) {
-      if (records.length + chunk.length >= maxFrames) break;
+      if (samples.length + chunk.length >= maxFrames) break;
       // Encoded while the pose threads work on its chunk, not after.
       const storeStarted = performance.now();
       await o.frameStore?.add(frame);
@@ -76,6 +86,5 @@ export async function runPosePass(o: PosePassOptions): Promise<{ records: FrameR
   await o.frameStore?.finish();
   storeMs += performance.now() - storeStarted;
 
-  records.sort((a, b) => a.index - b.index);
-  return { records, poseMs, storeMs };
+  return { samples, poseMs, storeMs };
 }

@@ -35,6 +35,9 @@ export async function createSupervisedPosePool(
     get failure() {
       return undefined;
     },
+    get redoneSegments() {
+      return current.redoneSegments;
+    },
     get restarts() {
       return restarts;
     },

@@ -24,6 +24,8 @@ export interface InitiateUploadParams {
   sessionId: string;
   sampleFps: number;
   includeFrames: boolean;
+  /** Where the coach tapped the player on the first frame (0..1); the most prominent person when absent. */
+  subjectHint?: { x: number; y: number } | undefined;
   contentType: VideoContentType;
   /** Required: it bounds the single PUT (signed `Content-Length`) or sets the part plan. */
   sizeBytes: number;
@@ -68,6 +70,7 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     videoId,
     sampleFps: p.sampleFps,
     includeFrames: p.includeFrames,
+    subjectHint: p.subjectHint ?? null,
     s3Bucket: storage.bucket,
     s3Key: key,
     contentType: p.contentType,

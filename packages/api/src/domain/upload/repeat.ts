@@ -15,7 +15,7 @@ export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, jo
   if (!hasSameInputs(job, p)) {
     throw new AppError(
       'IDEMPOTENCY_KEY_REUSED',
-      'This clientRequestId already started an upload with different inputs (session, size, content type, sampleFps or includeFrames). Send a new clientRequestId for each upload, and repeat one only to retry the very same call.',
+      'This clientRequestId already started an upload with different inputs (session, size, content type, sampleFps, includeFrames or subjectHint). Send a new clientRequestId for each upload, and repeat one only to retry the very same call.',
     );
   }
   const useNewId = 'To upload again, call upload.initiate with a new clientRequestId.';
@@ -88,6 +88,12 @@ function hasSameInputs(job: VideoAnalysisJob, p: InitiateUploadParams): boolean 
     job.declaredSizeBytes === p.sizeBytes &&
     job.contentType === p.contentType &&
     job.sampleFps === p.sampleFps &&
-    job.includeFrames === p.includeFrames
+    job.includeFrames === p.includeFrames &&
+    isSameHint(job, p.subjectHint)
   );
+}
+
+function isSameHint(job: VideoAnalysisJob, hint: InitiateUploadParams['subjectHint']): boolean {
+  if (!hint) return job.subjectHintX === null && job.subjectHintY === null;
+  return job.subjectHintX === hint.x && job.subjectHintY === hint.y;
 }
