@@ -8,6 +8,11 @@ export interface DeployConfig {
   apiRepository: string;
   workerRepository: string;
   imageTag: string;
+  /**
+   * The API image tag the migration task runs (default: imageTag). Set to the next release's tag
+   * while the services still run imageTag, so the migration runs before they roll.
+   */
+  migrationImageTag: string;
   /** ACM certificate for HTTPS on the load balancer; without it the API listens on HTTP 80. */
   certificateArn: string | undefined;
   /** Alarm notifications go to this address when given (the SNS topic exists either way). */
@@ -65,12 +70,14 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     auth = { kind: 'jwks', jwksUrl, issuer: issuer ?? '', audience: audience ?? '' };
   }
 
+  const imageTag = text('imageTag') ?? 'latest';
   const config: DeployConfig = {
     corsOrigins,
     auth,
     apiRepository: text('apiRepository') ?? 'coach-plus-api',
     workerRepository: text('workerRepository') ?? 'coach-plus-worker',
-    imageTag: text('imageTag') ?? 'latest',
+    imageTag,
+    migrationImageTag: text('migrationImageTag') ?? imageTag,
     certificateArn: text('certificateArn'),
     alarmEmail: text('alarmEmail'),
     workerMinTasks: count('workerMinTasks', 1),
