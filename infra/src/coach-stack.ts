@@ -285,6 +285,8 @@ export class CoachStack extends Stack {
         logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logGroup: logGroup('ApiLogs') }),
       },
     });
+    // The pattern refuses a desired count of 0; the first deployment sets it on the service itself.
+    if (!config.startServices) (apiService.service.node.defaultChild as ecs.CfnService).desiredCount = 0;
     // Ready means Postgres, the bucket and the queue answer.
     apiService.targetGroup.configureHealthCheck({ path: '/readyz', healthyHttpCodes: '200' });
     const apiContainer = apiService.taskDefinition.defaultContainer;
@@ -331,6 +333,8 @@ export class CoachStack extends Stack {
     // The agent writes into the group by name: it must exist before the first task starts.
     apiService.taskDefinition.node.addDependency(metricsLogGroup);
 
+    // With startServices=false (the first deployment, before the migration) no worker runs.
+    const workerMinTasks = config.startServices ? config.workerMinTasks : 0;
     const worker = workerEnv(envInputs);
     const workerTask = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 2048, memoryLimitMiB: 4096 });
     grant(workerTask.taskRole, SERVICE_AWS_CALLS.worker);
@@ -349,7 +353,7 @@ export class CoachStack extends Stack {
     const workerService = new ecs.FargateService(this, 'Worker', {
       cluster,
       taskDefinition: workerTask,
-      desiredCount: config.workerMinTasks,
+      desiredCount: workerMinTasks,
       minHealthyPercent: 100,
       circuitBreaker: { rollback: true },
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -387,8 +391,8 @@ export class CoachStack extends Stack {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       resourceId: `service/${cluster.clusterName}/${workerService.serviceName}`,
       scalableDimension: 'ecs:service:DesiredCount',
-      minCapacity: config.workerMinTasks,
-      maxCapacity: config.workerMaxTasks,
+      minCapacity: workerMinTasks,
+      maxCapacity: config.startServices ? config.workerMaxTasks : 0,
     });
     workerScaling.node.addDependency(workerService);
     new appscaling.CfnScalingPolicy(this, 'WorkerBacklogPerTask', {

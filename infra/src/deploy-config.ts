@@ -19,6 +19,12 @@ export interface DeployConfig {
   alarmEmail: string | undefined;
   workerMinTasks: number;
   workerMaxTasks: number;
+  /**
+   * False on the first deployment: everything is created but no API or worker task starts, so
+   * the migration can run first (an unmigrated API is never ready and the worker refuses to
+   * start, which would fail the services' creation and roll the whole stack back).
+   */
+  startServices: boolean;
 }
 
 /** Raised for missing or malformed context, listing every problem at once. */
@@ -70,6 +76,13 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     auth = { kind: 'jwks', jwksUrl, issuer: issuer ?? '', audience: audience ?? '' };
   }
 
+  const flag = (key: string, fallback: boolean): boolean => {
+    const s = text(key);
+    if (s === undefined) return fallback;
+    if (s !== 'true' && s !== 'false') problems.push(`${key}: must be true or false (got ${s})`);
+    return s === 'true';
+  };
+
   const imageTag = text('imageTag') ?? 'latest';
   const config: DeployConfig = {
     corsOrigins,
@@ -82,6 +95,7 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     alarmEmail: text('alarmEmail'),
     workerMinTasks: count('workerMinTasks', 1),
     workerMaxTasks: count('workerMaxTasks', 10),
+    startServices: flag('startServices', true),
   };
   const countsValid = [config.workerMinTasks, config.workerMaxTasks].every((n) => Number.isInteger(n) && n >= 1);
   if (countsValid && config.workerMaxTasks < config.workerMinTasks)

@@ -120,6 +120,28 @@ describe('the migration task', () => {
   });
 });
 
+describe('the first deployment (startServices=false)', () => {
+  it('creates the services without starting a task, so the database is migrated before any starts', () => {
+    const context: Record<string, string> = { corsOrigins: 'https://app.example.com', startServices: 'false' };
+    const desired = (t: Template) =>
+      Object.values(t.findResources('AWS::ECS::Service'))
+        .map((s) => (s.Properties as { DesiredCount: number }).DesiredCount)
+        .toSorted((a, b) => a - b);
+    const first = Template.fromStack(new CoachStack(new App(), 'First', { config: readDeployConfig((key) => context[key]) }));
+    expect(desired(first)).toEqual([0, 0]);
+    expectResource(first, 'AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 0, MaxCapacity: 0 });
+    // The migration task and its outputs exist already.
+    expect(containerEnv(first, 'migrate').command).toEqual(['node', 'dist/migrate.js']);
+    first.hasOutput('MigrateTaskDefinitionArn', Match.anyValue());
+
+    // Every later deployment (the default) starts them.
+    expect(desired(template)).toEqual([1, 2]);
+    expect(() => readDeployConfig((key) => ({ corsOrigins: 'https://app.example.com', startServices: 'no' })[key])).toThrow(
+      /startServices: must be true or false \(got no\)/,
+    );
+  });
+});
+
 interface Alarm {
   Namespace?: string;
   MetricName?: string;
