@@ -72,16 +72,17 @@ export const CONTAINER_HEALTH_CHECKS = {
       'CMD',
       'node',
       '-e',
-      `fetch('http://127.0.0.1:${API_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+      "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))",
     ],
     interval: Duration.seconds(15),
     timeout: Duration.seconds(3),
     startPeriod: Duration.seconds(20),
     retries: 3,
   },
-  // The heartbeat file (WORKER_HEARTBEAT_FILE) was rewritten within 30 s by the worker's main thread.
+  // The heartbeat file (WORKER_HEARTBEAT_FILE) was rewritten within 30 s by the worker's main
+  // thread, and the tools every job needs run.
   worker: {
-    command: ['CMD', 'node', 'dist/healthcheck.js'],
+    command: ['CMD', 'sh', '-c', 'node dist/healthcheck.js && ffmpeg -version >/dev/null && ffprobe -version >/dev/null'],
     interval: Duration.seconds(30),
     timeout: Duration.seconds(10),
     startPeriod: Duration.seconds(60),
