@@ -37,8 +37,17 @@ import {
 } from './aws-permissions.ts';
 import type { DeployConfig } from './deploy-config.ts';
 import {
+  CLOUDWATCH_AGENT_IMAGE,
+  CLOUDWATCH_AGENT_LOG_ACTIONS,
+  cloudwatchAgentConfig,
+  CUSTOM_METRICS,
+  prometheusScrapeConfig,
+} from './metrics-agent.ts';
+import {
+  API_METRICS_PORT,
   API_PORT,
   apiEnv,
+  migrateEnv,
   WORKER_STOP_TIMEOUT_SECONDS,
   WORKER_TUNING,
   workerEnv,
@@ -51,12 +60,35 @@ export interface CoachStackProps extends StackProps {
   config: DeployConfig;
 }
 
-/** Custom metrics the services publish (see docs/deploy.md). */
-export const CUSTOM_METRICS = {
-  namespace: 'CoachPlus',
-  /** Age in seconds of the oldest outbox row not yet sent to the queue. */
-  outboxOldestUnsentAgeSeconds: 'OutboxOldestUnsentAgeSeconds',
-} as const;
+/**
+ * Container health checks. ECS runs one only when the task definition declares it (an image's
+ * HEALTHCHECK is ignored); these repeat the images' own (apps/server/Dockerfile,
+ * apps/worker/Dockerfile). An essential container failing its check gets its task replaced.
+ */
+export const CONTAINER_HEALTH_CHECKS = {
+  // Liveness only: the load balancer's /readyz covers the dependencies. The image has no curl.
+  api: {
+    command: [
+      'CMD',
+      'node',
+      '-e',
+      "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))",
+    ],
+    interval: Duration.seconds(15),
+    timeout: Duration.seconds(3),
+    startPeriod: Duration.seconds(20),
+    retries: 3,
+  },
+  // The heartbeat file (WORKER_HEARTBEAT_FILE) was rewritten within 30 s by the worker's main
+  // thread, and the tools every job needs run.
+  worker: {
+    command: ['CMD', 'sh', '-c', 'node dist/healthcheck.js && ffmpeg -version >/dev/null && ffprobe -version >/dev/null'],
+    interval: Duration.seconds(30),
+    timeout: Duration.seconds(10),
+    startPeriod: Duration.seconds(60),
+    retries: 3,
+  },
+} as const satisfies Record<string, ecs.HealthCheck>;
 
 /** Backlog per worker task the scaling policy holds: one more round of jobs queued per task. */
 export const WORKER_BACKLOG_PER_TASK_TARGET = WORKER_TUNING.concurrency;
@@ -254,9 +286,56 @@ export class CoachStack extends Stack {
         logDriver: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logGroup: logGroup('ApiLogs') }),
       },
     });
+    // The pattern refuses a desired count of 0; the first deployment sets it on the service itself.
+    if (!config.startServices) (apiService.service.node.defaultChild as ecs.CfnService).desiredCount = 0;
     // Ready means Postgres, the bucket and the queue answer.
     apiService.targetGroup.configureHealthCheck({ path: '/readyz', healthyHttpCodes: '200' });
+    const apiContainer = apiService.taskDefinition.defaultContainer;
+    if (!apiContainer) throw new Error('the API task definition has its container');
+    // taskImageOptions takes no health check; the L1 property carries it into the task definition.
+    const cfnApiTask = apiService.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
+    cfnApiTask.addPropertyOverride('ContainerDefinitions.0.HealthCheck', {
+      Command: CONTAINER_HEALTH_CHECKS.api.command,
+      Interval: CONTAINER_HEALTH_CHECKS.api.interval.toSeconds(),
+      Timeout: CONTAINER_HEALTH_CHECKS.api.timeout.toSeconds(),
+      StartPeriod: CONTAINER_HEALTH_CHECKS.api.startPeriod.toSeconds(),
+      Retries: CONTAINER_HEALTH_CHECKS.api.retries,
+    });
 
+    // The CloudWatch agent beside the API scrapes its /metrics on localhost and writes the
+    // alarms' metrics as EMF into one log group, the only thing its rights reach.
+    // A literal name (not the resource's Ref) so the agent's JSON configuration stays plain text.
+    const metricsLogGroupName = `/coachplus/${this.stackName}/api-metrics`;
+    const metricsLogGroup = new logs.LogGroup(this, 'ApiMetricsLogs', {
+      logGroupName: metricsLogGroupName,
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    apiTaskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...CLOUDWATCH_AGENT_LOG_ACTIONS],
+        // The group's ARN ends in `:*`, which covers its streams (PutLogEvents is authorised on a stream).
+        resources: [metricsLogGroup.logGroupArn],
+      }),
+    );
+    apiService.taskDefinition.addContainer('cloudwatch-agent', {
+      containerName: 'cloudwatch-agent',
+      image: ecs.ContainerImage.fromRegistry(CLOUDWATCH_AGENT_IMAGE),
+      // Losing metrics must not take the API down: the agent is not essential.
+      essential: false,
+      memoryReservationMiB: 128,
+      environment: {
+        AWS_REGION: this.region,
+        CW_CONFIG_CONTENT: cloudwatchAgentConfig(metricsLogGroupName),
+        PROMETHEUS_CONFIG_CONTENT: prometheusScrapeConfig(API_METRICS_PORT),
+      },
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'cloudwatch-agent', logGroup: logGroup('MetricsAgentLogs') }),
+    });
+    // The agent writes into the group by name: it must exist before the first task starts.
+    apiService.taskDefinition.node.addDependency(metricsLogGroup);
+
+    // With startServices=false (the first deployment, before the migration) no worker runs.
+    const workerMinTasks = config.startServices ? config.workerMinTasks : 0;
     const worker = workerEnv(envInputs);
     const workerTask = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 2048, memoryLimitMiB: 4096 });
     grant(workerTask.taskRole, SERVICE_AWS_CALLS.worker);
@@ -268,20 +347,43 @@ export class CoachStack extends Stack {
       ),
       environment: worker.environment,
       secrets: toEcsSecrets(worker),
+      healthCheck: CONTAINER_HEALTH_CHECKS.worker,
       stopTimeout: Duration.seconds(WORKER_STOP_TIMEOUT_SECONDS),
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: logGroup('WorkerLogs') }),
     });
     const workerService = new ecs.FargateService(this, 'Worker', {
       cluster,
       taskDefinition: workerTask,
-      desiredCount: config.workerMinTasks,
+      desiredCount: workerMinTasks,
       minHealthyPercent: 100,
       circuitBreaker: { rollback: true },
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
 
-    for (const service of [apiService.service, workerService]) {
-      database.connections.allowDefaultPortFrom(service);
+    // The migration: a one-off task with the API image (release tag `migrationImageTag`, so it can
+    // run before the services roll), its own security group, and only the database secret.
+    const migrate = migrateEnv();
+    const migrateTask = new ecs.FargateTaskDefinition(this, 'MigrateTask', { cpu: 256, memoryLimitMiB: 512 });
+    migrateTask.addContainer('migrate', {
+      containerName: 'migrate',
+      image: ecs.ContainerImage.fromEcrRepository(
+        ecr.Repository.fromRepositoryName(this, 'MigrateRepository', config.apiRepository),
+        config.migrationImageTag,
+      ),
+      command: ['node', 'dist/migrate.js'],
+      environment: migrate.environment,
+      secrets: toEcsSecrets(migrate),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'migrate', logGroup: logGroup('MigrateLogs') }),
+    });
+    // Egress: the image pull, Secrets Manager and the logs go out through the NAT gateway.
+    const migrateSecurityGroup = new ec2.SecurityGroup(this, 'MigrateSecurityGroup', {
+      vpc,
+      description: 'One-off migration tasks: reach Postgres, nothing reaches them',
+      allowAllOutbound: true,
+    });
+
+    for (const peer of [apiService.service, workerService, migrateSecurityGroup]) {
+      database.connections.allowDefaultPortFrom(peer);
     }
 
     // Workers scale on backlog per task: visible messages / running tasks, held at
@@ -290,8 +392,8 @@ export class CoachStack extends Stack {
       serviceNamespace: appscaling.ServiceNamespace.ECS,
       resourceId: `service/${cluster.clusterName}/${workerService.serviceName}`,
       scalableDimension: 'ecs:service:DesiredCount',
-      minCapacity: config.workerMinTasks,
-      maxCapacity: config.workerMaxTasks,
+      minCapacity: workerMinTasks,
+      maxCapacity: config.startServices ? config.workerMaxTasks : 0,
     });
     workerScaling.node.addDependency(workerService);
     new appscaling.CfnScalingPolicy(this, 'WorkerBacklogPerTask', {
@@ -374,13 +476,14 @@ export class CoachStack extends Stack {
         metric: new cloudwatch.Metric({
           namespace: CUSTOM_METRICS.namespace,
           metricName: CUSTOM_METRICS.outboxOldestUnsentAgeSeconds,
+          dimensionsMap: CUSTOM_METRICS.dimensions,
           period: Duration.minutes(1),
           statistic: 'Maximum',
         }),
         threshold: 300,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
-        // Until the API publishes this metric the alarm stays in INSUFFICIENT_DATA.
+        // No data: no API task scraped (all stopped, or the agent failed), shown as INSUFFICIENT_DATA.
         treatMissingData: cloudwatch.TreatMissingData.MISSING,
       }),
     );
@@ -419,11 +522,19 @@ export class CoachStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'WorkerServiceName', { value: workerService.serviceName });
-    // What a one-off task (the migration) needs: the API's task definition, network and security group.
-    new CfnOutput(this, 'ApiTaskDefinitionArn', { value: apiService.taskDefinition.taskDefinitionArn });
-    new CfnOutput(this, 'PrivateSubnetIds', { value: vpc.privateSubnets.map((subnet) => subnet.subnetId).join(',') });
-    new CfnOutput(this, 'ApiSecurityGroupId', {
-      value: apiService.service.connections.securityGroups.map((group) => group.securityGroupId).join(','),
+    new CfnOutput(this, 'ApiServiceName', { value: apiService.service.serviceName });
+    new CfnOutput(this, 'ImageTag', { value: config.imageTag, description: 'The release the services run' });
+    // The migration's `aws ecs run-task` parameters (docs/deploy.md).
+    new CfnOutput(this, 'MigrateTaskDefinitionArn', { value: migrateTask.taskDefinitionArn });
+    new CfnOutput(this, 'MigrateNetworkConfiguration', {
+      description: 'aws ecs run-task --network-configuration for the migration',
+      value: this.toJsonString({
+        awsvpcConfiguration: {
+          subnets: vpc.privateSubnets.map((subnet) => subnet.subnetId),
+          securityGroups: [migrateSecurityGroup.securityGroupId],
+          assignPublicIp: 'DISABLED',
+        },
+      }),
     });
   }
 }

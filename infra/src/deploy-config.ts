@@ -8,12 +8,23 @@ export interface DeployConfig {
   apiRepository: string;
   workerRepository: string;
   imageTag: string;
+  /**
+   * The API image tag the migration task runs (default: imageTag). Set to the next release's tag
+   * while the services still run imageTag, so the migration runs before they roll.
+   */
+  migrationImageTag: string;
   /** ACM certificate for HTTPS on the load balancer; without it the API listens on HTTP 80. */
   certificateArn: string | undefined;
   /** Alarm notifications go to this address when given (the SNS topic exists either way). */
   alarmEmail: string | undefined;
   workerMinTasks: number;
   workerMaxTasks: number;
+  /**
+   * False on the first deployment: everything is created but no API or worker task starts, so
+   * the migration can run first (an unmigrated API is never ready and the worker refuses to
+   * start, which would fail the services' creation and roll the whole stack back).
+   */
+  startServices: boolean;
 }
 
 /** Raised for missing or malformed context, listing every problem at once. */
@@ -65,16 +76,26 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     auth = { kind: 'jwks', jwksUrl, issuer: issuer ?? '', audience: audience ?? '' };
   }
 
+  const flag = (key: string, fallback: boolean): boolean => {
+    const s = text(key);
+    if (s === undefined) return fallback;
+    if (s !== 'true' && s !== 'false') problems.push(`${key}: must be true or false (got ${s})`);
+    return s === 'true';
+  };
+
+  const imageTag = text('imageTag') ?? 'latest';
   const config: DeployConfig = {
     corsOrigins,
     auth,
     apiRepository: text('apiRepository') ?? 'coach-plus-api',
     workerRepository: text('workerRepository') ?? 'coach-plus-worker',
-    imageTag: text('imageTag') ?? 'latest',
+    imageTag,
+    migrationImageTag: text('migrationImageTag') ?? imageTag,
     certificateArn: text('certificateArn'),
     alarmEmail: text('alarmEmail'),
     workerMinTasks: count('workerMinTasks', 1),
     workerMaxTasks: count('workerMaxTasks', 10),
+    startServices: flag('startServices', true),
   };
   const countsValid = [config.workerMinTasks, config.workerMaxTasks].every((n) => Number.isInteger(n) && n >= 1);
   if (countsValid && config.workerMaxTasks < config.workerMinTasks)

@@ -31,6 +31,16 @@ export interface ServiceEnvInputs {
 export const API_PORT = 8000;
 
 /**
+ * The API's Prometheus `/metrics` port. It binds HOST (0.0.0.0) like the API, but the task's
+ * security group admits only the load balancer on API_PORT, so only the task's own containers
+ * (which share localhost on Fargate) reach it: the CloudWatch agent sidecar scrapes it there.
+ */
+export const API_METRICS_PORT = 9464;
+
+/** Where the worker writes its heartbeat; the container health check (`node dist/healthcheck.js`) reads it. */
+export const WORKER_HEARTBEAT_FILE = '/tmp/worker-heartbeat';
+
+/**
  * Worker tuning for a 2 vCPU / 4 GiB task. The queue's redrive count and the
  * container's stop timeout are derived from these, so they cannot drift apart.
  */
@@ -68,6 +78,7 @@ export function apiEnv(inputs: ServiceEnvInputs): ServiceEnv {
       // Inside the task the load balancer reaches the container on its ENI, not on loopback.
       HOST: '0.0.0.0',
       PORT: String(API_PORT),
+      METRICS_PORT: String(API_METRICS_PORT),
       LOG_LEVEL: 'info',
       AWS_REGION: inputs.region,
       S3_COACH_VIDEOS_BUCKET: inputs.bucketName,
@@ -94,7 +105,13 @@ export function workerEnv(inputs: ServiceEnvInputs): ServiceEnv {
       WORKER_MAX_RECEIVES: String(WORKER_TUNING.maxReceives),
       WORKER_VISIBILITY_TIMEOUT_SECONDS: String(WORKER_TUNING.visibilityTimeoutSeconds),
       WORKER_SHUTDOWN_BUDGET_SECONDS: String(WORKER_TUNING.shutdownBudgetSeconds),
+      WORKER_HEARTBEAT_FILE,
     },
     secrets: { DATABASE_URL: 'databaseUrl' },
   };
+}
+
+/** The one-off migration (`node dist/migrate.js` in the API image) needs only the database. */
+export function migrateEnv(): ServiceEnv {
+  return { environment: { LOG_LEVEL: 'info' }, secrets: { DATABASE_URL: 'databaseUrl' } };
 }

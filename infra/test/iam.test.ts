@@ -65,6 +65,9 @@ function resourceIds(template: Template) {
   };
 }
 
+/** Statements on S3 and SQS (the agent's CloudWatch Logs rights are checked in operations.test.ts). */
+const storageAndQueues = (statements: Statement[]) => statements.filter((s) => actionsOf([s]).every((a) => /^(s3|sqs):/.test(a)));
+
 /** Actions granted per resource: `bucket`, `objects` (coach_plus/*), or a queue. */
 function grantsByResource(template: Template, statements: Statement[]): Record<string, string[]> {
   const ids = resourceIds(template);
@@ -130,7 +133,14 @@ describe('IAM', () => {
   it.each(['api', 'worker'] as const)('the %s task role holds exactly the actions its calls need, per resource', (service) => {
     const { taskRoleId } = containerEnv(template, service);
     const statements = roleStatements(template, taskRoleId);
-    expect(grantsByResource(template, statements)).toEqual(expectedGrants(SERVICE_AWS_CALLS[service]));
+    // Everything else the API role holds is the metrics agent's, on its log group only.
+    const others = statements.filter((s) => !storageAndQueues([s]).length);
+    expect(
+      actionsOf(others).every((a) => a.startsWith('logs:')),
+      service,
+    ).toBe(true);
+    if (service === 'worker') expect(others).toEqual([]);
+    expect(grantsByResource(template, storageAndQueues(statements))).toEqual(expectedGrants(SERVICE_AWS_CALLS[service]));
   });
 
   it('the API never receives or deletes messages; the worker never sends to the analysis queue', () => {

@@ -37,6 +37,12 @@ export interface ContainerEnv {
   secretNames: string[];
   stopTimeout: number | undefined;
   taskRoleId: string;
+  /** The task definition's logical id. */
+  taskDefinitionId: string;
+  healthCheck: { Command: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | undefined;
+  command: string[] | undefined;
+  image: unknown;
+  essential: boolean | undefined;
 }
 
 interface ContainerDefinition {
@@ -44,12 +50,16 @@ interface ContainerDefinition {
   Environment?: { Name: string; Value: unknown }[];
   Secrets?: { Name: string; ValueFrom: unknown }[];
   StopTimeout?: number;
+  HealthCheck?: ContainerEnv['healthCheck'];
+  Command?: string[];
+  Image: unknown;
+  Essential?: boolean;
 }
 
 /** The container named `name` in the template's task definitions, with its task role's logical id. */
 export function containerEnv(template: Template, name: string): ContainerEnv {
-  const taskDefinitions = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
-  for (const td of taskDefinitions) {
+  const taskDefinitions = template.findResources('AWS::ECS::TaskDefinition');
+  for (const [taskDefinitionId, td] of Object.entries(taskDefinitions)) {
     const props = td.Properties as {
       ContainerDefinitions: ContainerDefinition[];
       TaskRoleArn: { 'Fn::GetAtt': [string, string] };
@@ -61,6 +71,11 @@ export function containerEnv(template: Template, name: string): ContainerEnv {
       secretNames: (container.Secrets ?? []).map((s) => s.Name),
       stopTimeout: container.StopTimeout,
       taskRoleId: props.TaskRoleArn['Fn::GetAtt'][0],
+      taskDefinitionId,
+      healthCheck: container.HealthCheck,
+      command: container.Command,
+      image: container.Image,
+      essential: container.Essential,
     };
   }
   throw new Error(`no container named ${name}`);
