@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
 import { describe, expect, it } from 'vitest';
 
 import { METRIC_CATALOG, UNRELIABLE_REASONS } from '@coach/jobs/metric-catalog';
@@ -34,6 +37,11 @@ const v2 = (overrides: Partial<Extract<AnalysisResult, { schemaVersion: 2 }>> = 
 });
 
 describe('the metric glossary', () => {
+  it('reads a catalogue that imports nothing, so the web bundle gets no server code with it', () => {
+    const source = readFileSync(createRequire(import.meta.url).resolve('@coach/jobs/metric-catalog'), 'utf8');
+    expect(source).not.toMatch(/^\s*(import|export .* from)\b/m);
+  });
+
   it('lists every catalogued metric with its unit, and explains each with meaning, what good looks like and its range', () => {
     expect(GLOSSARY.map((entry) => entry.name)).toEqual(Object.keys(METRIC_CATALOG));
     expect(labelWithUnit('shoulderTilt')).toBe('Shoulder tilt (degrees)');
