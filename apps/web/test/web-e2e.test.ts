@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-c
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { uploadVideo, type ApiClient } from '@coach/client';
+import { METRIC_CATALOG, UNRELIABLE_REASONS } from '@coach/jobs/metric-catalog';
 import { videoFromImage } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
 
@@ -170,6 +171,7 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     const page = await openApp();
     await signInWithNewSession(page, 'Nets, Tuesday');
     const statuses = await recordJobStatuses(page);
+    const jobIds = recordInitiatedJobs(page);
 
     await page.getByLabel('Video file').setInputFiles(personClip);
     await page.getByLabel('Frames analysed per second').selectOption('5');
@@ -196,8 +198,39 @@ describe('the web app in headless Chromium, against a real API, emulator and wor
     expect(total).toBeGreaterThanOrEqual(9);
     expect(clear).toBeGreaterThan(0);
     // Front and back knee when the stance could be read, else left and right.
-    const knee = page.locator('.summary-item', { hasText: /^(Front|Left) knee angle/ }).locator('.value');
+    const knee = page.locator('.summary-item', { hasText: /^(Front|Left) knee \(degrees\)/ }).locator('.value');
     expect(await knee.textContent()).toMatch(/^\d+°$/);
+    // Each number is explained: a tooltip, and a description pointing at its glossary entry.
+    const kneeItem = page.locator('.summary-item', { hasText: /^(Front|Left) knee/ });
+    const kneeMetric = (await kneeItem.getAttribute('data-metric')) as keyof typeof METRIC_CATALOG;
+    expect(await kneeItem.getAttribute('title')).toContain(METRIC_CATALOG[kneeMetric].good);
+    const describedBy = await kneeItem.locator('dd').getAttribute('aria-describedby');
+    expect(await page.locator(`[id="${describedBy}"]`).textContent()).toContain(METRIC_CATALOG[kneeMetric].meaning);
+
+    // The batting moments the worker found, and why the result is unreliable when it is, as the API gives them.
+    const { result } = await client.jobs.get.query({ jobId: jobIds[0] ?? '' });
+    if (result?.schemaVersion !== 2) throw new Error(`expected a version 2 result, got ${JSON.stringify(result)}`);
+    const found = Object.values(result.moments).filter((moment) => moment !== null);
+    const shown = page.locator('.moment');
+    expect(await shown.count()).toBe(found.length);
+    for (const [i, moment] of found.entries())
+      expect(await shown.nth(i).locator('dt').textContent()).toContain(`at ${moment.timestampSeconds.toFixed(2)} s`);
+    const reasons = page.getByTestId('unreliable-reasons');
+    if (result.reliable) expect(await reasons.count()).toBe(0);
+    for (const code of result.unreliableReasons) expect(await reasons.textContent()).toContain(UNRELIABLE_REASONS[code]);
+
+    // The glossary: every catalogued metric with its unit, meaning and what good looks like.
+    await page.getByText('What these numbers mean').click();
+    const entries = page.locator('.glossary-entry');
+    expect(await entries.count()).toBe(Object.keys(METRIC_CATALOG).length);
+    for (const [name, metric] of Object.entries(METRIC_CATALOG)) {
+      const entry = page.locator(`.glossary-entry[data-metric="${name}"]`);
+      expect(await entry.locator('dt').textContent()).toBe(`${metric.label} (${metric.unit})`);
+      expect(await entry.isVisible()).toBe(true);
+      const text = await entry.locator('dd').textContent();
+      expect(text).toContain(metric.meaning);
+      expect(text).toContain(metric.good);
+    }
 
     // Charts over time: one figure per family, the knee angles drawn as real lines.
     const kneeChart = page.getByRole('figure', { name: 'Knee angles (°) over time' });

@@ -1,11 +1,13 @@
 import { useId } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
+import { METRIC_CATALOG, type CatalogMetricName } from '@coach/jobs/metric-catalog';
+
+import { glossaryEntryId } from './metric-glossary.ts';
 import { metricValue, type FrameRecord } from './metrics-file.ts';
 
 interface Series {
-  metric: string;
-  label: string;
+  metric: CatalogMetricName;
 }
 
 interface ChartSpec {
@@ -18,28 +20,19 @@ const CHARTS: readonly ChartSpec[] = [
   {
     title: 'Knee angles',
     unit: '°',
-    series: [
-      { metric: 'leftKneeAngle', label: 'Left knee' },
-      { metric: 'rightKneeAngle', label: 'Right knee' },
-    ],
+    series: [{ metric: 'leftKneeAngle' }, { metric: 'rightKneeAngle' }],
   },
   {
     title: 'Elbow angles',
     unit: '°',
-    series: [
-      { metric: 'leftElbowAngle', label: 'Left elbow' },
-      { metric: 'rightElbowAngle', label: 'Right elbow' },
-    ],
+    series: [{ metric: 'leftElbowAngle' }, { metric: 'rightElbowAngle' }],
   },
   {
     title: 'Shoulder and hip tilt',
     unit: '°',
-    series: [
-      { metric: 'shoulderTilt', label: 'Shoulders' },
-      { metric: 'hipTilt', label: 'Hips' },
-    ],
+    series: [{ metric: 'shoulderTilt' }, { metric: 'hipTilt' }],
   },
-  { title: 'Stance width', unit: '× shoulder width', series: [{ metric: 'stanceWidth', label: 'Stance width' }] },
+  { title: 'Stance width', unit: '× shoulder width', series: [{ metric: 'stanceWidth' }] },
 ];
 
 // Two lines per chart, told apart by colour and by dash, never by colour alone.
@@ -84,7 +77,11 @@ function MetricChart({
   const suffix = chart.unit === '°' ? '°' : '';
 
   return (
-    <figure className="chart" aria-labelledby={`${id}-caption`}>
+    <figure
+      className="chart"
+      aria-labelledby={`${id}-caption`}
+      aria-describedby={series.map((s) => glossaryEntryId(s.metric)).join(' ')}
+    >
       <figcaption id={`${id}-caption`}>
         {chart.title} ({chart.unit}) over time
       </figcaption>
@@ -124,7 +121,7 @@ function MetricChart({
               <Line
                 key={s.metric}
                 dataKey={s.metric}
-                name={s.label}
+                name={METRIC_CATALOG[s.metric].label}
                 type="linear"
                 stroke={STYLES[i]?.stroke}
                 strokeDasharray={STYLES[i]?.strokeDasharray}

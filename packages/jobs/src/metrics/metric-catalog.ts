@@ -1,5 +1,6 @@
 // What every analysis metric means, in one place: the README's "Metrics" section and the web app
 // show this text, and the worker drops any value outside `bounds` (counted, never averaged).
+// The web app bundles this file alone (`@coach/jobs/metric-catalog`): it must import nothing.
 
 export interface MetricDescription {
   /** Short name for a table or chart. */
