@@ -23,9 +23,10 @@ import {
 } from '../../../test/helpers/faults.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { workerProcessEnv } from './helpers/worker-env.ts';
 
 /**
  * The worker process killed (SIGKILL) at each step of a job: after receiving
@@ -93,15 +94,7 @@ function crashWorker(server: TestServer, step: CrashStep) {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'crash-worker.ts')], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: server.dbUrl,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      S3_COACH_VIDEOS_BUCKET: server.bucket,
-      SQS_VIDEO_ANALYSIS_QUEUE_URL: server.queueUrl,
-      SQS_VIDEO_ANALYSIS_DLQ_URL: server.dlqUrl,
+      ...workerProcessEnv(server),
       POSE_THREADS: '1',
       CRASH_STEP: step,
       CRASH_LEASE_SECONDS: String(LEASE_SECONDS),

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import type { ReplayReport } from '@coach/worker';
 
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { workerProcessEnv } from './helpers/worker-env.ts';
 
 const run = promisify(execFile);
 const MAX_RECEIVES = 2;
@@ -28,15 +29,7 @@ async function replay(...args: string[]): Promise<ReplayReport> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/dlq-replay.ts', ...args], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: server.dbUrl,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      S3_COACH_VIDEOS_BUCKET: server.bucket,
-      SQS_VIDEO_ANALYSIS_QUEUE_URL: server.queueUrl,
-      SQS_VIDEO_ANALYSIS_DLQ_URL: server.dlqUrl,
+      ...workerProcessEnv(server),
     },
   });
   return JSON.parse(stdout) as ReplayReport;

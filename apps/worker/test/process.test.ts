@@ -12,10 +12,11 @@ import { videoFromImage } from '@coach/media/testing';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { workerProcessEnv } from './helpers/worker-env.ts';
 
 let server: TestServer;
 let dir: string;
@@ -42,15 +43,7 @@ function spawnWorker(extraEnv: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: server.dbUrl,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      S3_COACH_VIDEOS_BUCKET: server.bucket,
-      SQS_VIDEO_ANALYSIS_QUEUE_URL: server.queueUrl,
-      SQS_VIDEO_ANALYSIS_DLQ_URL: server.dlqUrl,
+      ...workerProcessEnv(server),
       WORKER_LEASE_SECONDS: '5',
       WORKER_VISIBILITY_TIMEOUT_SECONDS: '5',
       POSE_THREADS: '1',

@@ -14,10 +14,11 @@ import { InMemorySpanExporter, startTelemetry, type Telemetry } from '@coach/tel
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
-import { FaultyQueue, startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { FaultyQueue, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
+import { workerProcessEnv } from './helpers/worker-env.ts';
 
 // The API side runs in this process, exporting through the same telemetry the server's main installs;
 // the worker runs as its own process with its own METRICS_PORT (metrics) or in this process (traces).
@@ -57,15 +58,7 @@ async function spawnWorkerWithMetrics(): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: server.dbUrl,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      S3_COACH_VIDEOS_BUCKET: server.bucket,
-      SQS_VIDEO_ANALYSIS_QUEUE_URL: server.queueUrl,
-      SQS_VIDEO_ANALYSIS_DLQ_URL: server.dlqUrl,
+      ...workerProcessEnv(server),
       WORKER_WAIT_TIME_SECONDS: '1',
       POSE_THREADS: '1',
       METRICS_PORT: '0',

@@ -4,7 +4,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { startTestServer, TEST_REGION, type TestServer } from '../../../test/helpers/server.ts';
+import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { workerProcessEnv } from './helpers/worker-env.ts';
 
 let server: TestServer;
 const children: ChildProcess[] = [];
@@ -21,15 +22,7 @@ function runWorker(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: server.dbUrl,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: server.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      S3_COACH_VIDEOS_BUCKET: server.bucket,
-      SQS_VIDEO_ANALYSIS_QUEUE_URL: server.queueUrl,
-      SQS_VIDEO_ANALYSIS_DLQ_URL: server.dlqUrl,
+      ...workerProcessEnv(server),
       POSE_THREADS: '1',
       LOG_LEVEL: 'warn',
       ...env,
