@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
+import { bundleUploadChild } from './bundle-client-child.ts';
 import type { LargeUploadRow } from './report.ts';
 import { runChildToEnd } from './run-child.ts';
 import type { EmulatorInfo } from './servers.ts';
@@ -54,16 +55,21 @@ async function writeFile(file: string, bytes: number): Promise<void> {
   }
 }
 
-/** One upload in a client process of its own; the stored object is deleted once measured. */
+/**
+ * One upload in a client process of its own, running the bundled child
+ * (plain JavaScript, see bundle-client-child.ts); the stored object is
+ * deleted once measured.
+ */
 async function uploadOnce(
   input: Pick<LargeUploadInput, 'token' | 'sessionId' | 'aws'>,
   s3: S3Client,
   side: { mode: 'single' | 'multipart'; api: string; label: string },
   file: string,
+  script: string,
 ): Promise<UploadOutcome> {
   const outcome = await runChildToEnd<UploadOutcome>({
     label: `upload client (${side.label})`,
-    script: path.join(benchDir, 'src/upload-child.ts'),
+    script,
     cwd: benchDir,
     env: { BENCH_API: side.api, BENCH_TOKEN: input.token, BENCH_SESSION: input.sessionId, BENCH_FILE: file },
     timeoutMs: 10 * 60_000,
@@ -103,11 +109,12 @@ export async function runClientMemoryBench(
 ): Promise<LargeUploadRow> {
   const file = path.join(input.workDir, 'client-memory.mp4');
   await writeFile(file, input.fileBytes);
+  const script = await bundleUploadChild(input.workDir);
   const s3 = s3ClientFor(input.aws);
   try {
     const label = `multipart ${formatGiB(input.fileBytes)} (${input.multipartLabel})`;
     input.log(`client memory: ${label}`);
-    const run = await uploadOnce(input, s3, { mode: 'multipart', api: input.multipartApi, label }, file);
+    const run = await uploadOnce(input, s3, { mode: 'multipart', api: input.multipartApi, label }, file, script);
     return {
       mode: label,
       fileBytes: input.fileBytes,
@@ -131,6 +138,7 @@ export async function runLargeUploadBench(
 ): Promise<{ rows: LargeUploadRow[]; ratio: number; raw: Record<string, UploadOutcome[]> }> {
   const file = path.join(input.workDir, 'large-upload.mp4');
   await writeFile(file, input.fileBytes);
+  const script = await bundleUploadChild(input.workDir);
   const s3 = s3ClientFor(input.aws);
   const sides = [
     { mode: 'single' as const, api: input.singleApi, label: 'single PUT' },
@@ -138,7 +146,7 @@ export async function runLargeUploadBench(
   ];
   const outcomes = new Map<string, UploadOutcome[]>(sides.map((s) => [s.mode, []]));
 
-  const upload = (side: (typeof sides)[number]) => uploadOnce(input, s3, side, file);
+  const upload = (side: (typeof sides)[number]) => uploadOnce(input, s3, side, file, script);
 
   // Each upload runs in a fresh client process; a first pass warms the servers and the emulator.
   if (input.rounds > 1) {

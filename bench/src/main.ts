@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--cpu-prof] [--rounds N] [--only api,size,large,worker]`:
+ * `pnpm bench [--quick] [--cpu-prof] [--rounds N] [--only api,size,large,client-memory,worker]`:
  * the real API server (NODE_ENV=production, in its own process) on embedded
  * Postgres and the S3/SQS emulator (in its own process), loaded with
  * autocannon on loopback next to a hand-written ceiling server doing the same
@@ -21,7 +21,7 @@ import { runClientMemoryBench, runLargeUploadBench } from './large-upload-bench.
 import { createPostgresCpuReader } from './postgres-cpu.ts';
 import { summarizeProfile } from './profile.ts';
 import { formatReport, type BenchReport } from './report.ts';
-import { startApiServer, startCeilingServer, startEmulator, type RunningServer } from './servers.ts';
+import { migrateDatabase, startApiServer, startCeilingServer, startEmulator, type RunningServer } from './servers.ts';
 import { measureSizeIndependence } from './size-bench.ts';
 import { formatBytes, machineInfo } from './stats.ts';
 import { runWorkerBench } from './worker-bench.ts';
@@ -29,7 +29,8 @@ import { runWorkerBench } from './worker-bench.ts';
 const SECTIONS = {
   api: '1-2. API throughput and latency, ours vs the ceiling, rate limits on and off',
   size: '3. server CPU per upload vs object size',
-  large: '4. large uploads: parallel multipart vs single PUT of the same file',
+  large: '4. large uploads: parallel multipart vs single PUT of the same file, then the 2 GiB client-memory row',
+  'client-memory': "4. the 2 GiB client-memory row alone: uploadVideo's peak RSS (bundled client on plain node)",
   worker: '5. worker: frames/s and real-time factor, one vs two pose threads, frames stored vs not, /healthz p99 meanwhile',
 } as const;
 type Section = keyof typeof SECTIONS;
@@ -124,7 +125,7 @@ async function main() {
   cleanups.push(() => emulator.child.stop());
   const { aws } = emulator;
 
-  const needsApi = selected('api') || selected('size') || selected('large');
+  const needsApi = selected('api') || selected('size') || selected('large') || selected('client-memory');
   const secret = randomBytes(32).toString('hex');
   let pgUrl = '';
   let postgresCpu: () => number | undefined = () => undefined;
@@ -134,6 +135,7 @@ async function main() {
     const pg = await startLocalPostgres({ dataDir: path.join(tmp, 'postgres'), persistent: false, database: 'coach_bench' });
     cleanups.push(() => pg.stop());
     pgUrl = pg.url;
+    await migrateDatabase(pgUrl);
     postgresCpu = createPostgresCpuReader(pg.port);
     log('starting the API servers (NODE_ENV=production, worker not in process)');
     servers.ours = await startApiServer({
@@ -153,7 +155,7 @@ async function main() {
     });
     cleanups.push(() => servers.ours?.child.stop() ?? Promise.resolve());
   }
-  if (selected('api') || selected('large')) {
+  if (selected('api') || selected('large') || selected('client-memory')) {
     // Production defaults: rate limits on, multipart above 64 MiB in 16 MiB parts.
     servers.withLimits = await startApiServer({
       label: 'API server (limits on)',
@@ -244,28 +246,33 @@ async function main() {
     });
   }
 
-  if (selected('large') && servers.ours && servers.withLimits) {
-    log(`large uploads: ${formatBytes(settings.uploadBytes)}, ${settings.uploadRounds} round(s)`);
+  if ((selected('large') || selected('client-memory')) && servers.ours && servers.withLimits) {
     const token = await signDevToken(secret, { userId: 'bench-large', role: 'coach_pro_plus', expiresIn: '6h' });
     const created = await fetch(`${servers.ours.api}/sessions.create`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'large', playerIds: ['p1'] }),
+      body: JSON.stringify({ title: 'large', playerIds: [] }),
     });
-    const { result } = (await created.json()) as { result: { data: { sessionId: string } } };
-    const detail = `${formatBytes(settings.uploadBytes)} file, same emulator endpoint, client in its own process`;
-    const large = await runLargeUploadBench({
-      fileBytes: settings.uploadBytes,
-      rounds: settings.uploadRounds,
-      singleApi: servers.ours.api,
-      multipartApi: servers.withLimits.api,
-      multipartLabel: '16 MiB parts, 4 in parallel',
-      token,
-      sessionId: result.data.sessionId,
-      aws,
-      workDir: tmp,
-      log,
-    });
+    const createdBody = (await created.json()) as { result?: { data: { sessionId: string } } };
+    const result = createdBody.result;
+    if (!result) throw new Error(`sessions.create answered ${created.status}: ${JSON.stringify(createdBody)}`);
+    const where = 'same emulator endpoint, client bundled with esbuild and run on plain node in its own process';
+    const detail = selected('large') ? `${formatBytes(settings.uploadBytes)} file, ${where}` : where;
+    if (selected('large')) log(`large uploads: ${formatBytes(settings.uploadBytes)}, ${settings.uploadRounds} round(s)`);
+    const large = selected('large')
+      ? await runLargeUploadBench({
+          fileBytes: settings.uploadBytes,
+          rounds: settings.uploadRounds,
+          singleApi: servers.ours.api,
+          multipartApi: servers.withLimits.api,
+          multipartLabel: '16 MiB parts, 4 in parallel',
+          token,
+          sessionId: result.data.sessionId,
+          aws,
+          workDir: tmp,
+          log,
+        })
+      : { rows: [], ratio: Number.NaN, raw: {} };
     const twoGib = await runClientMemoryBench({
       fileBytes: 2 * GIB,
       multipartApi: servers.withLimits.api,

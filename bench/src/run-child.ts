@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Runs a TypeScript script under tsx in its own process to completion and
- * returns the JSON object it printed last on stdout: the way the bench
- * measures a client or the worker with its own peak RSS.
+ * Runs a script in its own process to completion and returns the JSON object
+ * it printed last on stdout: the way the bench measures a client or the
+ * worker with its own peak RSS. TypeScript runs under tsx; a `.mjs`/`.js`
+ * bundle runs on plain node, as a consumer's build would.
  */
 export async function runChildToEnd<T>(options: {
   label: string;
@@ -14,7 +15,8 @@ export async function runChildToEnd<T>(options: {
   /** Each stdout line as it arrives, for children that report progress (the last line is still the result). */
   onLine?: (line: string) => void;
 }): Promise<T> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', options.script], {
+  const plainJs = /\.(m?js)$/.test(options.script);
+  const proc = spawn(process.execPath, plainJs ? [options.script] : ['--import', 'tsx', options.script], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { findFreePort } from '@coach/local-stack';
 
@@ -19,6 +21,18 @@ export interface RunningServer {
 
 const benchDir = path.resolve(import.meta.dirname, '..');
 const repoRoot = path.resolve(benchDir, '..');
+
+/**
+ * Applies the schema the way a deployment does before the API starts (the
+ * server no longer migrates on start): `apps/server/src/cli/migrate.ts`, the
+ * source of `pnpm db:migrate`, in a process of its own.
+ */
+export async function migrateDatabase(databaseUrl: string): Promise<void> {
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'apps/server/src/cli/migrate.ts')], {
+    cwd: path.join(repoRoot, 'apps/server'),
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+  });
+}
 
 /**
  * The real API server (`apps/server/src/main.ts`) in its own process with

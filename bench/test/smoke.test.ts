@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 
+import { bundleUploadChild } from '../src/bundle-client-child.ts';
 import { runLoad } from '../src/load.ts';
 import { createPostgresCpuReader } from '../src/postgres-cpu.ts';
 import { formatReport } from '../src/report.ts';
@@ -76,7 +81,7 @@ describe('bench helpers', () => {
       expect(table).toContain('echo / echo: 1.00 (target >= 1.5)');
       expect(table).toMatch(/single PUT\s+1\.00\s+1\s+90\s+60/);
       expect(table).toContain(
-        'multipart 2 GiB (16 MiB parts, 4 in parallel): 30.0 s, 72 MB/s, client peak RSS 95 MiB (55 MiB at start; target <= 100)',
+        'multipart 2 GiB (16 MiB parts, 4 in parallel): 30.0 s, 72 MB/s, client peak RSS 95 MiB (target <= 100), 55 MiB at start; client bundled with esbuild, run on plain node',
       );
       expect(table).toContain('not measured in this run:\n  5. worker');
     } finally {
@@ -86,5 +91,53 @@ describe('bench helpers', () => {
 
   it('read no Postgres CPU for a port no cluster listens on', () => {
     expect(createPostgresCpuReader(1)()).toBeUndefined();
+  });
+
+  it('print the 2 GiB client-memory row alone, without an empty throughput table, for --only client-memory', () => {
+    const table = formatReport({
+      date: new Date().toISOString(),
+      machine: machineInfo(),
+      mode: 'smoke',
+      rounds: 1,
+      api: null,
+      ratios: [],
+      size: null,
+      largeUpload: {
+        detail: 'same emulator endpoint',
+        ratio: Number.NaN,
+        rows: [],
+        twoGib: {
+          mode: 'multipart 2 GiB',
+          fileBytes: 2 * 1024 ** 3,
+          seconds: 16,
+          mbPerSec: 134,
+          peakRssMiB: 97,
+          baselineRssMiB: 58,
+        },
+      },
+      worker: null,
+      skipped: [],
+      notes: [],
+    });
+    expect(table).toContain('client peak RSS 97 MiB (target <= 100), 58 MiB at start');
+    expect(table).not.toContain('multipart / single PUT');
+  });
+
+  it('bundle the upload client into plain JavaScript that node runs without tsx', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'coach-bench-bundle-'));
+    try {
+      const script = await bundleUploadChild(dir);
+      // Run as the bench runs it; with no settings it gets as far as reading them, which only
+      // happens once every import (the client included) loaded on plain node.
+      const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [script], { env: { PATH: process.env.PATH ?? '' } }, (error, _stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+        );
+      });
+      expect(run.stderr).toContain('BENCH_API is required');
+      expect(run.code).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,7 @@ import { UploadError, uploadVideo, type ApiClient, type UploadProgressEvent } fr
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { chunkBuffersAllocated } from '../src/upload/node-file.ts';
 import {
   ApiSpy,
   expectProgressContract,
@@ -213,4 +214,17 @@ describe('uploadVideo against the real emulator', () => {
       expect(await storedSha256(server, job.s3Key)).toBe(big.sha256);
     },
   );
+
+  it('reuses chunk buffers across parts: a file path of ten parts allocates buffers for the four PUTs in flight, not one pair per part', async () => {
+    const file = await writeRandomFile(dir, 'reused-buffers.mp4', 48 * MIB);
+    const sessionId = await newSession(client);
+    const before = chunkBuffersAllocated();
+    const done = await uploadVideo({ client, sessionId, file: file.path });
+    // Ten 5 MiB parts, four in flight, two 256 KiB buffers each: at most 8 new buffers (none if an
+    // earlier upload in this file left spares); one pair per part would be 20. Each one left behind
+    // is 256 KiB of garbage outside the heap, which is what a 2 GiB upload's RSS grew by.
+    expect(chunkBuffersAllocated() - before).toBeLessThanOrEqual(8);
+    const job = await client.jobs.get.query({ jobId: done.jobId });
+    expect(await storedSha256(server, job.s3Key)).toBe(file.sha256);
+  });
 });

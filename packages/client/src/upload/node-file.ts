@@ -90,8 +90,31 @@ export async function putFileRange(p: {
   }
 }
 
+/**
+ * Chunk buffers of finished PUTs, taken by the next ones. Each PUT allocating
+ * its own pair left 512 KiB of garbage per part outside the JavaScript heap,
+ * which V8 collects late: a 2 GiB upload (128 parts) peaked at 103 MiB RSS,
+ * 45 MiB above its start. Kept: enough for 8 PUTs in flight (any more
+ * allocate, and their buffers are dropped when spares are full).
+ */
+const spareBuffers: Buffer[] = [];
+const MAX_SPARE_BUFFERS = 16;
+let buffersAllocated = 0;
+
+function takeBuffer(): Buffer {
+  const spare = spareBuffers.pop();
+  if (spare) return spare;
+  buffersAllocated++;
+  return Buffer.allocUnsafeSlow(CHUNK_BYTES);
+}
+
+/** How many chunk buffers PUTs have allocated in this process: flat once the spares cover the PUTs in flight. */
+export function chunkBuffersAllocated(): number {
+  return buffersAllocated;
+}
+
 async function writeRange(file: FileHandle, request: http.ClientRequest, range: FileRange): Promise<void> {
-  const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
+  const buffers = [takeBuffer(), takeBuffer()];
   const flushed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
   let slot = 0;
   for (let position = range.start; position < range.end; slot ^= 1) {
@@ -106,4 +129,7 @@ async function writeRange(file: FileHandle, request: http.ClientRequest, range: 
     flushed[slot] = new Promise((resolve) => request.write(buffer.subarray(0, bytesRead), () => resolve()));
   }
   await Promise.all(flushed);
+  // Only once both writes were flushed: no socket still reads them. A PUT that stopped early
+  // leaves its pair to the collector rather than risk handing out a buffer still queued.
+  for (const buffer of buffers) if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
 }
