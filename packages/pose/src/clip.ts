@@ -2,7 +2,7 @@
 // their keypoints smoothed and cleaned of outliers, per-frame metrics with implausible values
 // dropped, the batting moments, and a summary that says when it cannot be trusted.
 import { distance } from './geometry.ts';
-import { keypoint, KEYPOINT_NAMES, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
+import { BODY_FRAME_KEYPOINTS, keypoint, KEYPOINT_NAMES, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
 import { computeFrameMetrics, DEFAULT_MIN_KEYPOINT_SCORE, type FrameMetrics } from './metrics.ts';
 import { createOneEuroFilter } from './one-euro.ts';
 import { chooseSubject, torsoOf, type SubjectStatus, type SubjectSummary } from './subject.ts';
@@ -226,17 +226,6 @@ function momentOf(frame: MomentFrame): BattingMoment {
   };
 }
 
-const STANCE_JOINTS: readonly KeypointName[] = [
-  'left_shoulder',
-  'right_shoulder',
-  'left_hip',
-  'right_hip',
-  'left_knee',
-  'right_knee',
-  'left_ankle',
-  'right_ankle',
-];
-
 function findMoments(frames: readonly MomentFrame[]): BattingMoments {
   type Frame = MomentFrame;
   const extreme = (pick: (f: Frame) => number | null, better: (a: number, b: number) => boolean) => {
@@ -282,6 +271,6 @@ function jointMotion(a: MomentFrame | undefined, b: MomentFrame | undefined): nu
   const torso = b?.metrics.torsoLength.value;
   if (!a || !b || !torso) return null;
   let sum = 0;
-  for (const name of STANCE_JOINTS) sum += distance(keypoint(a, name), keypoint(b, name));
-  return sum / STANCE_JOINTS.length / torso;
+  for (const name of BODY_FRAME_KEYPOINTS) sum += distance(keypoint(a, name), keypoint(b, name));
+  return sum / BODY_FRAME_KEYPOINTS.length / torso;
 }

@@ -21,6 +21,18 @@ export const KEYPOINT_NAMES = [
 
 export type KeypointName = (typeof KEYPOINT_NAMES)[number];
 
+/** Shoulders, hips, knees and ankles: the joints that place the body and its stance (arms and face excluded). */
+export const BODY_FRAME_KEYPOINTS: readonly KeypointName[] = [
+  'left_shoulder',
+  'right_shoulder',
+  'left_hip',
+  'right_hip',
+  'left_knee',
+  'right_knee',
+  'left_ankle',
+  'right_ankle',
+];
+
 /**
  * One body keypoint. `x`/`y` are in the source image's pixels, y growing downward, as
  * continuous coordinates (pixel `i` spans `[i, i + 1)`), so they lie in `[0, width]` ×

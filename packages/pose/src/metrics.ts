@@ -1,5 +1,5 @@
 import { distance, jointAngle, midpoint, tiltDegrees, type Point } from './geometry.ts';
-import { keypoint, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
+import { BODY_FRAME_KEYPOINTS, keypoint, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
 
 /** Keypoints scoring below this are not trusted (MoveNet's own demos draw from 0.3). */
 export const DEFAULT_MIN_KEYPOINT_SCORE = 0.3;
@@ -63,17 +63,6 @@ export interface MetricOptions {
   minScore?: number;
 }
 
-const RELIABILITY_KEYPOINTS: readonly KeypointName[] = [
-  'left_shoulder',
-  'right_shoulder',
-  'left_hip',
-  'right_hip',
-  'left_knee',
-  'right_knee',
-  'left_ankle',
-  'right_ankle',
-];
-
 type Lookup = (name: KeypointName) => Keypoint;
 
 /** Coaching metrics for one pose. Pure: no state, no I/O. */
@@ -129,7 +118,7 @@ export function computeFrameMetrics(pose: Pick<Pose, 'keypoints'>, options: Metr
 
   return {
     poseScore,
-    reliable: RELIABILITY_KEYPOINTS.every((name) => at(name).score >= minScore),
+    reliable: BODY_FRAME_KEYPOINTS.every((name) => at(name).score >= minScore),
     leftElbowAngle: angleAt('left_shoulder', 'left_elbow', 'left_wrist'),
     rightElbowAngle: angleAt('right_shoulder', 'right_elbow', 'right_wrist'),
     leftKneeAngle: kneeAngle('left'),
