@@ -44,7 +44,7 @@ export function nodeVersionProblem(version, executable) {
 }
 
 /** Prints the message and ends the process when this Node is too old; does nothing otherwise. */
-export function exitIfNodeTooOld() {
+function exitIfNodeTooOld() {
   const problem = nodeVersionProblem(process.versions.node, process.execPath);
   if (problem) {
     process.stderr.write('\n' + problem + '\n\n');

@@ -65,7 +65,7 @@ export interface CoachStackProps extends StackProps {
  * HEALTHCHECK is ignored); these repeat the images' own (apps/server/Dockerfile,
  * apps/worker/Dockerfile). An essential container failing its check gets its task replaced.
  */
-export const CONTAINER_HEALTH_CHECKS = {
+const CONTAINER_HEALTH_CHECKS = {
   // Liveness only: the load balancer's /readyz covers the dependencies. The image has no curl.
   api: {
     command: [

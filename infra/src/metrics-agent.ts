@@ -9,7 +9,7 @@
 export const CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:latest';
 
 /** The Prometheus job the agent scrapes the API as; it becomes the metrics' `job` dimension. */
-export const API_SCRAPE_JOB = 'coachplus-api';
+const API_SCRAPE_JOB = 'coachplus-api';
 
 /** Metrics the alarms read. The agent keeps Prometheus names; `job` is their one dimension. */
 export const CUSTOM_METRICS = {

@@ -15,6 +15,7 @@ import {
   createAwsClients,
   createS3Storage,
   createSqsQueue,
+  misconfigurationReport,
   type AwsClients,
   type MessageQueue,
   type ObjectStorage,
@@ -50,7 +51,7 @@ async function refuseMisconfiguredAws(resources: readonly { ping(): Promise<void
   const { misconfigured, unavailable } = await checkAwsResources(resources);
   for (const error of unavailable) logger.warn({ err: error }, 'storage or queue did not answer at start; readiness will tell');
   if (misconfigured.length > 0) {
-    throw new StartupError(`Storage or queue misconfigured:\n${misconfigured.map((e) => `  - ${e.message}`).join('\n')}`);
+    throw new StartupError(misconfigurationReport(misconfigured));
   }
 }
 

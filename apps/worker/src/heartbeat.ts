@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 
 /** How often a running worker touches its heartbeat file. */
-export const HEARTBEAT_INTERVAL_MS = 5_000;
+const HEARTBEAT_INTERVAL_MS = 5_000;
 
 /**
  * A heartbeat older than this means the process no longer runs its timers: its event loop is

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 
-import { checkAwsResources, createAwsClients, createS3Storage, createSqsQueue } from '@coach/aws';
+import { checkAwsResources, createAwsClients, createS3Storage, createSqsQueue, misconfigurationReport } from '@coach/aws';
 import { createDb, isMigrated } from '@coach/db';
 import { startTelemetry } from '@coach/telemetry';
 import { startAnalysisWorker, workerShutdownMs } from '@coach/worker';
@@ -63,14 +63,15 @@ const deps = {
   logger,
 };
 // A wrong bucket or queue stops the worker at once, naming the setting, rather than failing every job.
-const { misconfigured } = await checkAwsResources([
+const { misconfigured, unavailable } = await checkAwsResources([
   deps.storage,
   deps.queue,
   deps.deadLetterQueue,
   ...(deps.uploadEvents ? [deps.uploadEvents] : []),
 ]);
+for (const error of unavailable) logger.warn({ err: error }, 'storage or queue did not answer at start; the consumer retries');
 if (misconfigured.length > 0) {
-  process.stderr.write(`Storage or queue misconfigured:\n${misconfigured.map((e) => `  - ${e.message}`).join('\n')}\n`);
+  process.stderr.write(`${misconfigurationReport(misconfigured)}\n`);
   process.exit(1);
 }
 const worker = await startAnalysisWorker(deps, config.settings);

@@ -8,14 +8,7 @@ export {
   type S3StorageDeps,
   type StoredObject,
 } from './storage.ts';
-export {
-  createSqsQueue,
-  type SqsQueueDeps,
-  type MessageQueue,
-  type ReceiveParams,
-  type ReceivedMessage,
-  type SendOptions,
-} from './queue.ts';
+export { createSqsQueue, type MessageQueue, type ReceiveParams, type ReceivedMessage, type SendOptions } from './queue.ts';
 export { AwsMisconfiguredError, AwsUnavailableError, InvalidPartsError, ObjectChangedError, type AwsResource } from './errors.ts';
 export { KeyObjectSha256 } from './sha256.ts';
-export { checkAwsResources } from './resource-check.ts';
+export { checkAwsResources, misconfigurationReport } from './resource-check.ts';

@@ -48,7 +48,7 @@ export interface MessageQueue {
 /** The message attribute that carries trace context (W3C Trace Context's header name). */
 const TRACEPARENT = 'traceparent';
 
-export interface SqsQueueDeps {
+interface SqsQueueDeps {
   sqs: SQSClient;
   queueUrl: string;
   /** The setting that gave the queue URL, named in the errors an operator reads (e.g. `SQS_VIDEO_ANALYSIS_QUEUE_URL`). */

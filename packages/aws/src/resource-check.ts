@@ -17,3 +17,8 @@ export async function checkAwsResources(
     unavailable: failures.filter((e) => !(e instanceof AwsMisconfiguredError)),
   };
 }
+
+/** What a process stops with when `checkAwsResources` found misconfigured resources: one line per problem. */
+export function misconfigurationReport(misconfigured: readonly AwsMisconfiguredError[]): string {
+  return `Storage or queue misconfigured:\n${misconfigured.map((e) => `  - ${e.message}`).join('\n')}`;
+}

@@ -60,14 +60,5 @@ export { discardUpload, keyWritableUntil } from './discard.ts';
 export { silentLogger, type Logger } from './logger.ts';
 export { checkStoredObject, formatBytes } from './upload/stored-object.ts';
 export { completeStoredUpload, type UploadCompletion, type UploadCompletionDeps } from './upload/complete-stored-upload.ts';
-export {
-  SIGNALS_SCOPE,
-  createSignals,
-  signals,
-  productTracer,
-  inSpan,
-  traceparentOf,
-  contextFromTraceparent,
-  type Signals,
-} from './signals.ts';
+export { signals, productTracer, inSpan, traceparentOf, contextFromTraceparent, type Signals } from './signals.ts';
 export { observeBacklog } from './backlog-gauges.ts';

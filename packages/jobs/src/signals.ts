@@ -28,7 +28,7 @@ const FRAME_MS_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
  * values only (a procedure name, a status, a failure code, a phase): never
  * an id, a key or a user, which would make one series per upload.
  */
-export function createSignals(meter: Meter = metrics.getMeter(SIGNALS_SCOPE)) {
+function createSignals(meter: Meter) {
   return {
     meter,
     uploadsInitiated: meter.createCounter('coachplus.uploads.initiated', {

@@ -2,7 +2,7 @@
 // their keypoints smoothed and cleaned of outliers, per-frame metrics with implausible values
 // dropped, the batting moments, and a summary that says when it cannot be trusted.
 import { distance } from './geometry.ts';
-import { BODY_FRAME_KEYPOINTS, keypoint, KEYPOINT_NAMES, type Keypoint, type KeypointName, type Pose } from './keypoints.ts';
+import { BODY_FRAME_KEYPOINTS, keypoint, KEYPOINT_NAMES, type Keypoint, type Pose } from './keypoints.ts';
 import { computeFrameMetrics, DEFAULT_MIN_KEYPOINT_SCORE, type FrameMetrics } from './metrics.ts';
 import { createOneEuroFilter } from './one-euro.ts';
 import { chooseSubject, torsoOf, type SubjectStatus, type SubjectSummary } from './subject.ts';

@@ -39,8 +39,6 @@ export interface Telemetry {
 }
 
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  // Spans started inside a request (or a job) find it as their parent through async context.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const closers: (() => Promise<void>)[] = [];
 
   let metricsUrl: string | undefined;
@@ -69,6 +67,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   if (options.spanExporter) spanProcessors.push(new SimpleSpanProcessor({ exporter: options.spanExporter }));
   // Without a destination no provider is installed: spans stay no-ops and nothing is traced.
   if (spanProcessors.length > 0) {
+    // Spans started inside a request (or a job) find it as their parent through async context;
+    // installed only when spans are recorded, so an untraced request does not pay for it.
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
     const provider = new TracerProvider({
       spanProcessors,
       ...(options.serviceName ? { resource: resourceFromAttributes({ 'service.name': options.serviceName }) } : {}),
@@ -77,6 +79,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     closers.push(async () => {
       await provider.shutdown();
       trace.disable();
+      context.disable();
     });
   }
 

@@ -1,5 +1,7 @@
 import type { MessageQueue, ReceivedMessage } from '@coach/aws';
 
+import { parseMessage } from './job/parse-message.ts';
+
 export interface ReplayOptions {
   deadLetterQueue: MessageQueue;
   queue: MessageQueue;
@@ -57,11 +59,6 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
 }
 
 function jobIdOf(body: string): string | null {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    const jobId = typeof parsed === 'object' && parsed !== null ? (parsed as { job_id?: unknown }).job_id : undefined;
-    return typeof jobId === 'string' ? jobId : null;
-  } catch {
-    return null;
-  }
+  const parsed = parseMessage(body);
+  return (parsed.ok ? parsed.message.job_id : parsed.jobId) ?? null;
 }

@@ -151,21 +151,20 @@ export async function transitionJob(
 }
 
 /** The statuses a job waits in; each has a partial index, so counting them stays cheap however many jobs ended. */
-export const OPEN_JOB_STATUSES = ['awaiting_upload', 'queued', 'processing'] as const;
+const OPEN_JOB_STATUSES = ['awaiting_upload', 'queued', 'processing'] as const;
 
 /** How many jobs are in each open status now (0 for a status with none). */
 export async function countOpenJobsByStatus(db: Kysely<Database>): Promise<Record<(typeof OPEN_JOB_STATUSES)[number], number>> {
-  const counts = { awaiting_upload: 0, queued: 0, processing: 0 };
   // One count per status, so each uses its partial index rather than a scan of every job.
-  await Promise.all(
+  const [awaitingUpload, queued, processing] = await Promise.all(
     OPEN_JOB_STATUSES.map(async (status) => {
       const { count } = await db
         .selectFrom('videoAnalysisJobs')
         .select((eb) => eb.fn.countAll<string>().as('count'))
         .where('status', '=', status)
         .executeTakeFirstOrThrow();
-      counts[status] = Number(count);
+      return Number(count);
     }),
   );
-  return counts;
+  return { awaiting_upload: awaitingUpload ?? 0, queued: queued ?? 0, processing: processing ?? 0 };
 }

@@ -116,16 +116,17 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   async function send(message: OutboxMessage, timeoutMs: number, recordBy: number): Promise<string | undefined> {
     let messageId: string;
     // The send continues the trace of the request that wrote the row, however much later it runs.
+    const parent = contextFromTraceparent(message.traceparent);
     const span = productTracer().startSpan(
       'outbox send',
       {
         kind: SpanKind.PRODUCER,
         attributes: { 'messaging.system': 'aws_sqs', 'coachplus.outbox.attempt': message.attempts + 1 },
       },
-      contextFromTraceparent(message.traceparent),
+      parent,
     );
     try {
-      const traceparent = traceparentOf(trace.setSpan(contextFromTraceparent(message.traceparent), span));
+      const traceparent = traceparentOf(trace.setSpan(parent, span));
       ({ messageId } = await queue.send(JSON.stringify(message.payload), { timeoutMs, traceparent }));
       span.setAttribute('messaging.message.id', messageId);
       span.end();

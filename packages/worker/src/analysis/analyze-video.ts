@@ -80,6 +80,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
     };
     const dir = await mkdtemp(path.join(options.workDir ?? os.tmpdir(), workDirPrefix()));
     const framesPrefix = job.includeFrames ? framesPrefixOf(job.s3Key) : null;
+    const subjectHint =
+      job.subjectHintX !== null && job.subjectHintY !== null ? { x: job.subjectHintX, y: job.subjectHintY } : undefined;
     let frameStore: FrameStore | undefined;
     try {
       const file = path.join(dir, 'video');
@@ -98,8 +100,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
           caps,
           maxDimension,
           chunkSize,
-          subjectHint:
-            job.subjectHintX !== null && job.subjectHintY !== null ? { x: job.subjectHintX, y: job.subjectHintY } : undefined,
+          subjectHint,
           signal,
           reportProgress,
         }),
@@ -107,7 +108,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       timings.poseMs = Math.round(pass.poseMs);
       timings.frameStoreMs = Math.round(pass.storeMs);
 
-      const { frames, summary } = analyse(pass.samples, { isFirstChosen: job.subjectHintX !== null });
+      const { frames, summary } = analyse(pass.samples, { isFirstChosen: subjectHint !== undefined });
       const metricsKey = metricsKeyOf(job.s3Key);
       const metricsFile = path.join(dir, 'metrics.json');
       await timed('metricsStoreMs', async () => {

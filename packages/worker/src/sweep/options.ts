@@ -2,6 +2,8 @@ import type { ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
 import { failureColumns, jobFailure, type Logger } from '@coach/jobs';
 
+import { recordJobFailure } from '../job/settlement.ts';
+
 export interface SweeperOptions {
   db: Kysely<Database>;
   storage: ObjectStorage;
@@ -45,7 +47,12 @@ export async function applyRetryDecisions<TJob extends { attempts: number }>(
   const counts = { failed: 0, retried: 0 };
   for (const job of jobs) {
     const decision = decideRetry(job.attempts, maxAttempts);
-    if (await steps[decision](job)) counts[decision === 'fail' ? 'failed' : 'retried'] += 1;
+    if (!(await steps[decision](job))) continue;
+    if (decision === 'fail') {
+      counts.failed += 1;
+      // Every failure the sweeper writes is retriesExhausted's.
+      recordJobFailure(jobFailure.retriesExhausted(job.attempts).code);
+    } else counts.retried += 1;
   }
   return counts;
 }
