@@ -65,7 +65,11 @@ describe.runIf(hasScript)('pnpm dev in a terminal and outside one', () => {
   it('in a terminal: readable logs, the web app said NOT STARTED when its port is taken, and Ctrl-C ends quietly with exit 0', async () => {
     const { code, output, healthStatus } = await runPnpmDev({
       command: 'script',
-      args: ['-qfec', 'pnpm dev', '/dev/null'],
+      // `script` runs its command through `$SHELL -c`. A person's interactive shell gives `pnpm dev` a
+      // foreground process group of its own, so Ctrl-C never reaches the shell; a `sh -c` that stays in
+      // between would be interrupted itself (dash dies of it, exit 130), so `exec` hands the terminal
+      // to pnpm as a person's shell does, whichever shell `$SHELL` names.
+      args: ['-qfec', 'exec pnpm dev', '/dev/null'],
       // What Ctrl-C is: the terminal's interrupt character, which signals the whole foreground group.
       stop: (child) => child.stdin?.write('\x03'),
     });
