@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import cors from '@fastify/cors';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 import {
   AppError,
@@ -15,6 +15,7 @@ import {
   type TokenVerifier,
 } from '@coach/api';
 
+import { registerFirstVersionRoutes } from './first-version-routes.ts';
 import { registerHealthRoutes } from './health.ts';
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
 import { BODY_LIMIT_BYTES, registerRequestGuard } from './request-guard.ts';
@@ -131,6 +132,9 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   // The caller may hand over its whole config (the server's holds secrets): procedures see only theirs.
   const config = toApiConfig(deps.config);
   const usage = createUsageMeter(config);
+  const contextFor = async (req: FastifyRequest) =>
+    createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id);
+  await registerFirstVersionRoutes(app, contextFor);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -139,8 +143,7 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       maxBatchSize: MAX_BATCH_SIZE,
       // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
       maxBodySize: BODY_LIMIT_BYTES,
-      createContext: async ({ req }) =>
-        createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+      createContext: ({ req }) => contextFor(req),
       // A rate-limited call tells the client when to come back.
       responseMeta({ errors }) {
         const retryAfter = errors

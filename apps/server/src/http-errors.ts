@@ -45,19 +45,31 @@ const isClientError = (status: number) => status >= 400 && status < 500;
  * internal in the message.
  */
 export function sendHttpError(status: number, request: FastifyRequest, reply: FastifyReply, message?: string): FastifyReply {
-  const known = KNOWN[status] ?? (isClientError(status) ? OTHER_CLIENT_ERROR : undefined);
-  const appCode: AppErrorCode = known?.appCode ?? 'INTERNAL';
-  const httpStatus = known ? status : 500;
-  message ??= known?.message ?? `Something went wrong on our side. Please try again (request ${request.id}).`;
+  const described = describeHttpError(status, request.id);
+  const { appCode, httpStatus } = described;
+  message ??= described.message;
   return reply.code(httpStatus).send({
     error: errorEnvelope({
       message,
-      jsonRpcCode: JSON_RPC_CODE[httpStatus] ?? (known ? -32600 : -32603),
+      jsonRpcCode: JSON_RPC_CODE[httpStatus] ?? (httpStatus < 500 ? -32600 : -32603),
       appCode,
       httpStatus,
       requestId: request.id,
     }),
   });
+}
+
+/** The status, stable code and message an error Fastify raised is answered with: a 4xx keeps its status, anything else is a masked 500. */
+export function describeHttpError(
+  status: number,
+  requestId: string,
+): { httpStatus: number; appCode: AppErrorCode; message: string } {
+  const known = KNOWN[status] ?? (isClientError(status) ? OTHER_CLIENT_ERROR : undefined);
+  return {
+    httpStatus: known ? status : 500,
+    appCode: known?.appCode ?? 'INTERNAL',
+    message: known?.message ?? `Something went wrong on our side. Please try again (request ${requestId}).`,
+  };
 }
 
 /** Errors Fastify's router raises before any handler (e.g. a malformed %-escape in the path). */

@@ -38,3 +38,6 @@ export type { ScheduleAt } from './clock.ts';
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export { createUsageMeter, type UsageKind, type UsageLimits, type UsageMeter } from './domain/usage-meter.ts';
+// The first version's API (its paths and snake_case), served by apps/server beside /trpc.
+export { createFirstVersionCaller, type FirstVersionCaller } from './first-version/router.ts';
+export { firstVersionErrorAnswer, type FirstVersionErrorAnswer } from './first-version/error-answer.ts';

@@ -33,6 +33,11 @@ export interface PresignPutParams {
   /** When known, bound into the signature so S3 refuses a body of any other length. */
   contentLength?: number;
   expiresInSeconds: number;
+  /**
+   * Signs `If-None-Match: *`, so the URL cannot replace an object already stored (default true).
+   * False only for the first version's clients, which send no such header.
+   */
+  createOnly?: boolean;
 }
 
 export interface PresignedUpload {
@@ -140,9 +145,11 @@ export function createS3Storage({ s3, signer, bucket, describedAs }: S3StorageDe
       isNotFound(error) ? { answer } : undefined;
   return {
     bucket,
-    async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
+    async presignPut({ key, contentType, contentLength, expiresInSeconds, createOnly = true }) {
       // Create-only: once the upload is verified, the same URL cannot replace it.
-      const headers = { 'content-type': contentType, 'if-none-match': '*' };
+      const headers: Record<string, string> = createOnly
+        ? { 'content-type': contentType, 'if-none-match': '*' }
+        : { 'content-type': contentType };
       const url = await call('presign upload', () =>
         urls.presign({
           operation: 'PutObject',

@@ -27,8 +27,18 @@ export interface InitiateUploadParams {
   /** Where the coach tapped the player on the first frame (0..1); the most prominent person when absent. */
   subjectHint?: { x: number; y: number } | undefined;
   contentType: VideoContentType;
-  /** Required: it bounds the single PUT (signed `Content-Length`) or sets the part plan. */
-  sizeBytes: number;
+  /**
+   * The file's exact size: it bounds the single PUT (signed `Content-Length`) or sets the part plan.
+   * Null only for the first version's clients, which declare none (see `putStyle`).
+   */
+  sizeBytes: number | null;
+  /**
+   * `first-version`: the first version's clients PUT the file once, sending only its Content-Type.
+   * Their URL is always one PUT (up to S3's single-PUT maximum, whatever the multipart threshold),
+   * signs no `If-None-Match`, and binds the length only when a size was given; the stored object
+   * is checked against `MAX_UPLOAD_BYTES` when the upload is completed, as for every upload.
+   */
+  putStyle?: 'standard' | 'first-version';
   /** The caller's idempotency key (per user); a repeat with it answers the same job. */
   clientRequestId?: string | undefined;
 }
@@ -44,8 +54,11 @@ export interface InitiateUploadParams {
  */
 export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams): Promise<InitiatedUpload> {
   const { storage, config } = deps;
-  if (p.sizeBytes > config.maxUploadBytes) {
+  if (p.sizeBytes !== null && p.sizeBytes > config.maxUploadBytes) {
     throw fileTooLarge(config.maxUploadBytes);
+  }
+  if (p.putStyle === 'first-version' && p.sizeBytes !== null && p.sizeBytes > SINGLE_PUT_MAX_BYTES) {
+    throw fileTooLarge(SINGLE_PUT_MAX_BYTES);
   }
   const clientRequestId = p.clientRequestId ?? null;
   const findEarlier: FindEarlier = (db) =>
@@ -131,7 +144,8 @@ interface UploadTarget {
 
 async function prepareStorage(deps: UploadDeps, p: InitiateUploadParams, key: string, expiresIn: number): Promise<UploadTarget> {
   const { storage, config } = deps;
-  if (p.sizeBytes > config.multipartThresholdBytes) {
+  const firstVersion = p.putStyle === 'first-version';
+  if (!firstVersion && p.sizeBytes !== null && p.sizeBytes > config.multipartThresholdBytes) {
     const plan = planParts(p.sizeBytes, config.multipartPartSizeBytes);
     // A caller over the limits costs no storage call: checked here without the lock
     // (and again under it, before the insert, where it is exact).
@@ -147,11 +161,15 @@ async function prepareStorage(deps: UploadDeps, p: InitiateUploadParams, key: st
   const signed = await storage.presignPut({
     key,
     contentType: p.contentType,
-    contentLength: p.sizeBytes,
+    contentLength: p.sizeBytes ?? undefined,
     expiresInSeconds: expiresIn,
+    createOnly: !firstVersion,
   });
   return { presignedUrl: signed.url, headers: signed.headers, plan: null, uploadId: null, abandon: async () => {} };
 }
+
+/** S3 refuses a single PUT over 5 GiB. */
+export const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
 
 type InsertOutcome = { inserted: Pick<VideoAnalysisJob, 'status'> | undefined } | { earlier: VideoAnalysisJob };
 
