@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { AwsUnavailableError } from '@coach/aws';
+
 import { startGatewayStorage, type GatewayStorage } from '../../../test/helpers/gateway-storage.ts';
 import { coachA, coachB, coachWithoutUpload, freeUser, orgUserX1, type Identity } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -320,11 +322,49 @@ describe('the rules behind the first version’s routes', () => {
       422,
       [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }],
     ]);
+    const nested = await call(coachA, '/sessions', null, { raw: `{"title":${'['.repeat(200_000)}` });
+    expect([nested.status, nested.json.detail]).toEqual([
+      422,
+      [{ loc: ['body'], msg: 'The body nests more than 16 levels deep; no field takes such input.', type: 'json_invalid' }],
+    ]);
     const notJsonType = await call(coachA, '/sessions', null, { raw: 'title=Nets', contentType: 'text/plain' });
     expect([notJsonType.status, notJsonType.json.app_code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
 
     const extra = await call(coachA, '/videos/upload/initiate', { session_id: sessionId, video_title: 'ignored' });
     expect(extra.status).toBe(200);
+  });
+
+  it('answers a storage outage with a retryable 503 that names nothing internal, and creates nothing', async () => {
+    const failing = await startTestServer({
+      wrapStorage: (real) => ({
+        ...real,
+        presignPut: () =>
+          Promise.reject(new AwsUnavailableError('presign upload', { cause: new Error('connect ECONNREFUSED 10.0.0.7:443') })),
+      }),
+    });
+    try {
+      const token = await failing.tokenFor(coachA);
+      const post = async (route: string, body: unknown) => {
+        const response = await fetch(`${failing.url}/api/coaches/plus${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, text: await response.text() };
+      };
+      const session = JSON.parse((await post('/sessions', { title: 'Nets' })).text) as { session_id: string };
+      const answer = await post('/videos/upload/initiate', { session_id: session.session_id });
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.text)).toEqual({
+        detail: 'Video storage is temporarily unavailable. Nothing was changed; please try again in a moment.',
+        app_code: 'SERVICE_UNAVAILABLE',
+        request_id: expect.any(String),
+      });
+      expect(answer.text).not.toMatch(/ECONNREFUSED|10\.0\.0\.7|presign|aws|s3/i);
+      expect(await failing.db.selectFrom('videoAnalysisJobs').select('id').execute()).toEqual([]);
+    } finally {
+      await failing.close();
+    }
   });
 
   it('keeps the Bearer token, the roles and the plan, in the first version’s words', async () => {
