@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { AwsUnavailableError } from '@coach/aws';
@@ -367,6 +368,27 @@ describe('the rules behind the first version’s routes', () => {
     }
   });
 
+  it('counts first-version initiates in the same limits, telling the caller when to come back', async () => {
+    const limited = await startTestServer({ config: { initiatesPerMinute: 1 } });
+    try {
+      const token = await limited.tokenFor(coachA);
+      const post = (route: string, body: unknown) =>
+        fetch(`${limited.url}/api/coaches/plus${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const session = (await (await post('/sessions', { title: 'Nets' })).json()) as { session_id: string };
+      expect((await post('/videos/upload/initiate', { session_id: session.session_id })).status).toBe(200);
+      const refused = await post('/videos/upload/initiate', { session_id: session.session_id });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await refused.json()) as { app_code: string }).app_code).toBe('TOO_MANY_REQUESTS');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('keeps the Bearer token, the roles and the plan, in the first version’s words', async () => {
     const anonymous = await call(null, '/sessions', { title: 'Nets' });
     expect([anonymous.status, anonymous.json.app_code, anonymous.headers.get('www-authenticate')]).toEqual([
@@ -388,4 +410,43 @@ describe('the rules behind the first version’s routes', () => {
       'FEATURE_DISABLED',
     ]);
   });
+});
+
+describe('fuzzed first-version bodies', () => {
+  it('answer 2xx, or a 4xx in the first version’s error shape with a stable code and nothing internal', async () => {
+    const sessionId = await createSession(coachA);
+    const token = await server.tokenFor(coachA);
+    const nearValid = fc.record(
+      {
+        title: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+        player_ids: fc.oneof(fc.array(fc.string()), fc.string()),
+        session_id: fc.oneof(fc.constant(sessionId), fc.string(), fc.uuid(), fc.integer()),
+        job_id: fc.oneof(fc.string(), fc.uuid(), fc.constant(null)),
+        sample_fps: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.boolean()),
+        include_frames: fc.oneof(fc.boolean(), fc.string(), fc.integer()),
+        size_bytes: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(Number.MAX_SAFE_INTEGER)),
+        content_type: fc.oneof(fc.constant('video/quicktime'), fc.string()),
+      },
+      { requiredKeys: [] },
+    );
+    const routes = ['/sessions', '/videos/upload/initiate', '/videos/upload/complete'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fc.jsonValue(), nearValid), async (route, body) => {
+        const response = await fetch(`${server.url}/api/coaches/plus${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const text = await response.text();
+        expect(response.status, text).toBeLessThan(500);
+        if (response.status >= 400) {
+          const json = JSON.parse(text) as { detail: unknown; app_code: unknown };
+          expect(json.detail).toBeDefined();
+          expect(json.app_code).toEqual(expect.any(String));
+          expect(text).not.toMatch(/\bat .+:\d+:\d+|select |insert |postgres|arn:aws|ZodError|TypeError/i);
+        }
+      }),
+      { numRuns: 150, seed: 20_261_205 },
+    );
+  }, 120_000);
 });
