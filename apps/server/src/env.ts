@@ -64,6 +64,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(0, 1_000_000).default(300),
   RATE_LIMIT_SIGNED_URLS_PER_MINUTE: int(0, 1_000_000).default(2000),
   MAX_WATCH_STREAMS_PER_USER: int(0, 100_000).default(20),
+  /** The first version's initiate without `size_bytes`: accepted (its clients send none) or refused once they all send it. */
+  FIRST_VERSION_UNSIZED_UPLOADS: z.enum(['true', 'false']).default('true'),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: httpUrl.optional(),
   AUTH_ISSUER: optionalString,
@@ -131,6 +133,8 @@ export interface ServerConfig {
   mutationsPerMinute: number;
   signedUrlsPerMinute: number;
   maxWatchStreamsPerUser: number;
+  /** Whether the first version's initiate may omit `size_bytes` (its PUT then bounded only by S3's single-PUT maximum until complete). */
+  firstVersionUnsizedUploads: boolean;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -284,6 +288,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
     signedUrlsPerMinute: env.RATE_LIMIT_SIGNED_URLS_PER_MINUTE,
     maxWatchStreamsPerUser: env.MAX_WATCH_STREAMS_PER_USER,
+    firstVersionUnsizedUploads: env.FIRST_VERSION_UNSIZED_UPLOADS === 'true',
     workerInProcess,
     worker: toWorkerSettings({
       ...env,

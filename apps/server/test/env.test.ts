@@ -124,6 +124,12 @@ describe('loadConfig', () => {
     expect(configError({ MAX_WATCH_STREAMS_PER_USER: 'many' })).toContain('MAX_WATCH_STREAMS_PER_USER');
   });
 
+  it("accepts the first version's unsized uploads unless FIRST_VERSION_UNSIZED_UPLOADS=false", () => {
+    expect(loadConfig({}).firstVersionUnsizedUploads).toBe(true);
+    expect(loadConfig({ FIRST_VERSION_UNSIZED_UPLOADS: 'false' }).firstVersionUnsizedUploads).toBe(false);
+    expect(configError({ FIRST_VERSION_UNSIZED_UPLOADS: 'no' })).toContain('FIRST_VERSION_UNSIZED_UPLOADS');
+  });
+
   it('refuses a partial S3/SQS configuration instead of silently mixing in the emulator', () => {
     const message = configError({ S3_COACH_VIDEOS_BUCKET: 'mine' });
     expect(message).toContain('SQS_VIDEO_ANALYSIS_QUEUE_URL');

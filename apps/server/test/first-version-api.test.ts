@@ -286,6 +286,42 @@ describe('the rules behind the first version’s routes', () => {
     expect({ status: tooLarge.status, code: tooLarge.json.app_code }).toEqual({ status: 413, code: 'FILE_TOO_LARGE' });
   });
 
+  it('refuses an initiate without size_bytes once FIRST_VERSION_UNSIZED_UPLOADS is off, naming the field', async () => {
+    const sized = await startTestServer({ config: { firstVersionUnsizedUploads: false } });
+    try {
+      const token = await sized.tokenFor(coachA);
+      const post = async (route: string, body: unknown) => {
+        const response = await fetch(`${sized.url}/api/coaches/plus${route}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+      };
+      const session = await post('/sessions', { title: 'Nets' });
+      const refused = await post('/videos/upload/initiate', { session_id: session.json.session_id });
+      expect(refused).toEqual({
+        status: 422,
+        json: {
+          detail: [
+            {
+              loc: ['body', 'size_bytes'],
+              msg: "Field required: the file's exact size in bytes, which this server binds its upload URL to",
+              type: 'missing',
+            },
+          ],
+          app_code: 'INVALID_INPUT',
+          request_id: expect.any(String),
+        },
+      });
+      expect(await sized.db.selectFrom('videoAnalysisJobs').select('id').execute()).toEqual([]);
+      const accepted = await post('/videos/upload/initiate', { session_id: session.json.session_id, size_bytes: 10 });
+      expect(accepted.status).toBe(200);
+    } finally {
+      await sized.close();
+    }
+  });
+
   it('accepts a size above the multipart threshold as one PUT, since the first version cannot upload parts', async () => {
     const big = await startTestServer({ config: { multipartThresholdBytes: 1000, maxUploadBytes: MAX_UPLOAD_BYTES } });
     try {

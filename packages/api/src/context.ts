@@ -28,6 +28,11 @@ export interface ApiConfig extends UsageLimits {
   maxOpenUploads: number;
   /** jobs.watch streams one user may hold open in one API process at once (0: no limit). */
   maxWatchStreamsPerUser: number;
+  /**
+   * Whether the first version's initiate may omit `size_bytes` (true unless set): its clients send
+   * none, so its PUT is then bounded only by S3's single-PUT maximum until the object is checked.
+   */
+  firstVersionUnsizedUploads?: boolean;
 }
 
 /** Every `ApiConfig` key, once: the compiler refuses a key added to the interface and missed here. */
@@ -43,6 +48,7 @@ const API_CONFIG_KEYS = {
   initiatesPerMinute: true,
   maxOpenUploads: true,
   maxWatchStreamsPerUser: true,
+  firstVersionUnsizedUploads: true,
   mutationsPerMinute: true,
   signedUrlsPerMinute: true,
 } as const satisfies Record<keyof ApiConfig, true>;

@@ -30,6 +30,19 @@ export interface FirstVersionErrorAnswer {
   internal: boolean;
 }
 
+/**
+ * A field this server requires where the first version's schema had none (`size_bytes` with
+ * `FIRST_VERSION_UNSIZED_UPLOADS=false`): answered as FastAPI answered a missing field.
+ */
+export class FirstVersionFieldRequired extends AppError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super('INVALID_INPUT', message);
+  }
+}
+
 const PATHS = {
   initiate: '/api/coaches/plus/videos/upload/initiate',
   complete: '/api/coaches/plus/videos/upload/complete',
@@ -67,6 +80,18 @@ export function firstVersionErrorAnswer(error: unknown, requestId: string | null
           msg: issue.message,
           type: issue.code,
         })),
+        app_code: 'INVALID_INPUT',
+        request_id: requestId,
+      },
+      retryAfterSeconds: undefined,
+      internal: false,
+    };
+  }
+  if (cause instanceof FirstVersionFieldRequired) {
+    return {
+      status: 422,
+      body: {
+        detail: [{ loc: ['body', cause.field], msg: cause.message, type: 'missing' }],
         app_code: 'INVALID_INPUT',
         request_id: requestId,
       },

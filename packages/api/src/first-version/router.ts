@@ -7,6 +7,7 @@ import { createSession, sessionNotFound } from '../domain/sessions.ts';
 import { completeUpload, initiateUpload } from '../domain/upload/index.ts';
 import { createCallerFactory, protectedProcedure, router, uploadProcedure } from '../trpc.ts';
 import { IdSchema } from '../validation.ts';
+import { FirstVersionFieldRequired } from './error-answer.ts';
 import { FirstVersionCompleteInputSchema, FirstVersionInitiateInputSchema, FirstVersionSessionInputSchema } from './schemas.ts';
 
 /** The first version's `message` once the job is queued, word for word. */
@@ -50,6 +51,12 @@ export const firstVersionRouter = router({
     },
     upload: {
       initiate: uploadProcedure.input(FirstVersionInitiateInputSchema).mutation(async ({ ctx, input }) => {
+        if (input.size_bytes === undefined && ctx.config.firstVersionUnsizedUploads === false) {
+          throw new FirstVersionFieldRequired(
+            'size_bytes',
+            "Field required: the file's exact size in bytes, which this server binds its upload URL to",
+          );
+        }
         const sessionId = IdSchema.safeParse(input.session_id);
         if (!sessionId.success) throw sessionNotFound();
         const upload = await initiateUpload(ctx, {
