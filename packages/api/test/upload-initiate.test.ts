@@ -97,6 +97,8 @@ describe('upload.initiate', () => {
         contentType: 'video/mp4',
         contentLength: 5_000_000,
         expiresInSeconds: testConfig.uploadUrlExpiresSeconds,
+        // Create-only: only the first version's URLs leave If-None-Match out.
+        createOnly: true,
       },
     ]);
   });
