@@ -7,7 +7,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import {
   AppError,
   appRouter,
+  authenticateRequest,
   createContext,
+  createServiceKeyVerifier,
   createUsageMeter,
   toApiConfig,
   type ApiDeps,
@@ -27,7 +29,7 @@ export interface AppOptions {
   readinessCacheMs?: number;
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage'> {
+export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage' | 'serviceKeys'> {
   verifyToken: TokenVerifier;
 }
 
@@ -131,6 +133,8 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   // The caller may hand over its whole config (the server's holds secrets): procedures see only theirs.
   const config = toApiConfig(deps.config);
   const usage = createUsageMeter(config);
+  const serviceKeys = createServiceKeyVerifier({ db: deps.db, now: deps.now, logger: app.log });
+  const verifiers = { verifyToken: deps.verifyToken, serviceKeys };
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -140,7 +144,11 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
       maxBodySize: BODY_LIMIT_BYTES,
       createContext: async ({ req }) =>
-        createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
+        createContext(
+          { ...deps, config, usage, serviceKeys, logger: req.log },
+          await authenticateRequest(req.headers.authorization, verifiers),
+          req.id,
+        ),
       // A rate-limited call tells the client when to come back.
       responseMeta({ errors }) {
         const retryAfter = errors
