@@ -94,8 +94,8 @@ export interface ServiceKeyVerifier {
 
 /**
  * Checks service keys against `service_keys`, reading each key at most once
- * per SERVICE_KEY_CACHE_MS per process. Only live keys are kept; the secret is
- * compared (as hashes, in constant time) on every call, expiry on every call.
+ * per SERVICE_KEY_CACHE_MS per process. The secret is compared (as hashes, in
+ * constant time) on every call, and expiry checked on every call.
  */
 export function createServiceKeyVerifier(options: ServiceKeyVerifierOptions): ServiceKeyVerifier {
   const now = options.now ?? (() => new Date());
@@ -106,14 +106,13 @@ export function createServiceKeyVerifier(options: ServiceKeyVerifierOptions): Se
     const row = await findServiceKey(options.db, { id: keyId });
     if (!row) return undefined;
     const entry: CachedKey = { row, identity: identityOf(row, at), recheckAt: at + SERVICE_KEY_CACHE_MS };
-    if (row.revokedAt === null) {
-      if (cached.size >= CACHE_SIZE) {
-        // Oldest first: a Map iterates in insertion order.
-        const oldest = cached.keys().next();
-        if (!oldest.done) cached.delete(oldest.value);
-      }
-      cached.set(keyId, entry);
+    if (cached.size >= CACHE_SIZE) {
+      // Oldest first: a Map iterates in insertion order.
+      const oldest = cached.keys().next();
+      if (!oldest.done) cached.delete(oldest.value);
     }
+    // Revoked keys too: a revocation is final, and a service still retrying one costs no reads.
+    cached.set(keyId, entry);
     return entry;
   };
 
