@@ -7,12 +7,15 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { SERVICE_KEY_STREAM_RECHECK_MS } from '@coach/api';
 import { createClient, errorCodeOf, type ApiClient, type RouterInputs } from '@coach/client';
 import { sql } from '@coach/db';
 
+import { manualClock } from '../../../test/helpers/clock.ts';
 import { orgUserX1, orgUserY } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -159,4 +162,46 @@ describe("README's service-key example", () => {
     expect(failure?.code).toBe(1);
     expect(failure?.stderr.trim()).toBe('SERVICE_KEY_REVOKED');
   }, 90_000);
+});
+
+describe('a jobs.watch stream opened with a service key', () => {
+  let clocked: TestServer;
+  const clock = manualClock();
+  beforeAll(async () => {
+    clocked = await startTestServer({ clock, jobPollMs: 3600_000 });
+  });
+  afterAll(() => clocked?.close());
+
+  it(`ends ${SERVICE_KEY_STREAM_RECHECK_MS / 60_000} minutes after the key was read: a live key's client resumes, a revoked one's is refused`, async () => {
+    const orgStaff = clocked.clientFor(orgUserX1);
+    const { sessionId } = await orgStaff.sessions.create.mutate({ title: 'Watch', playerIds: [] });
+    const { jobId } = await orgStaff.upload.initiate.mutate({ sessionId, sizeBytes: 8 });
+    const keys = await Promise.all(
+      ['live', 'revoked'].map((name) => orgStaff.serviceKeys.create.mutate({ name, scopes: ['jobs:read'] })),
+    );
+    const streams = keys.map((key) => {
+      const received: { statuses: string[]; error?: unknown } = { statuses: [] };
+      createClient({ url: clocked.trpcUrl, token: key.secret }).jobs.watch.subscribe(
+        { jobId },
+        { onData: ({ data }) => received.statuses.push(data.status), onError: (error) => (received.error = error) },
+      );
+      return received;
+    });
+    await waitFor(() => streams.every((s) => s.statuses.length === 1), { what: 'both streams to open' });
+    await orgStaff.serviceKeys.revoke.mutate({ keyId: keys[1]?.keyId ?? '' });
+
+    clock.advance(SERVICE_KEY_STREAM_RECHECK_MS + 1_000);
+    await waitFor(() => streams[1]?.error !== undefined, {
+      what: 'the revoked key to be refused on reconnect',
+      timeoutMs: 15_000,
+    });
+    expect(errorCodeOf(streams[1]?.error)).toBe('SERVICE_KEY_REVOKED');
+    // The live key reconnected and still hears the job.
+    await orgStaff.upload.abort.mutate({ jobId });
+    await waitFor(() => streams[0]?.statuses.includes('aborted') ?? false, {
+      what: 'the live stream to hear the abort',
+      timeoutMs: 15_000,
+    });
+    expect(streams[0]?.error).toBeUndefined();
+  }, 60_000);
 });
