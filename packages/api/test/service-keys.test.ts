@@ -427,6 +427,29 @@ describe('checking a presented key', () => {
     expect((await lastUsed())?.getTime()).toBeGreaterThan(old?.getTime() ?? Infinity);
   });
 
+  it('reads a key once for concurrent calls, and again only after the cache window', async () => {
+    let reads = 0;
+    const countReads: KyselyPlugin = {
+      transformQuery(args) {
+        if (args.node.kind === 'SelectQueryNode') reads += 1;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    };
+    let now = new Date();
+    const verifier = createServiceKeyVerifier({ db: t.testDb.db.withPlugin(countReads), now: () => now, logger: silentLogger });
+    const key = await issueServiceKey(t.api, orgUserX1, ['sessions:read']);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(key.secret)));
+    expect(answers.every((a) => a.status === 'authenticated')).toBe(true);
+    expect(reads).toBe(1);
+    now = new Date(now.getTime() + SERVICE_KEY_CACHE_MS - 1);
+    await verifier.verify(key.secret);
+    expect(reads).toBe(1);
+    now = new Date(now.getTime() + 1);
+    await Promise.all(Array.from({ length: 20 }, () => verifier.verify(key.secret)));
+    expect(reads).toBe(2);
+  });
+
   it('answers a database outage while checking a key as 503, not as a refusal', async () => {
     const key = await issueServiceKey(t.api, orgUserX1, ['sessions:read']);
     const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });

@@ -94,12 +94,14 @@ export interface ServiceKeyVerifier {
 
 /**
  * Checks service keys against `service_keys`, reading each key at most once
- * per SERVICE_KEY_CACHE_MS per process. The secret is compared (as hashes, in
+ * per SERVICE_KEY_CACHE_MS per process (concurrent calls share the read). The secret is compared (as hashes, in
  * constant time) on every call, and expiry checked on every call.
  */
 export function createServiceKeyVerifier(options: ServiceKeyVerifierOptions): ServiceKeyVerifier {
   const now = options.now ?? (() => new Date());
   const cached = new Map<string, CachedKey>();
+  /** Reads in flight: concurrent calls with one key share one read. */
+  const loading = new Map<string, Promise<CachedKey | undefined>>();
   const touchedAt = new Map<string, number>();
 
   const load = async (keyId: string, at: number): Promise<CachedKey | undefined> => {
@@ -137,8 +139,13 @@ export function createServiceKeyVerifier(options: ServiceKeyVerifierOptions): Se
       let entry = cached.get(keyId);
       if (!entry || at >= entry.recheckAt) {
         cached.delete(keyId);
+        let read = loading.get(keyId);
+        if (!read) {
+          read = load(keyId, at).finally(() => loading.delete(keyId));
+          loading.set(keyId, read);
+        }
         try {
-          entry = await load(keyId, at);
+          entry = await read;
         } catch (error) {
           return { status: 'unavailable', error };
         }
