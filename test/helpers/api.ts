@@ -5,6 +5,7 @@ import {
   createContext,
   createJobEventHub,
   createOutboxDispatcher,
+  createServiceKeyVerifier,
   createUsageMeter,
   silentLogger,
   type ApiConfig,
@@ -46,6 +47,7 @@ export function createTestApi(db: Kysely<Database>) {
     jobEvents,
     config: testConfig,
     usage: createUsageMeter(testConfig),
+    serviceKeys: createServiceKeyVerifier({ db, logger: silentLogger }),
     logger: silentLogger,
   };
   const callerFor = (auth: AuthState) => createCaller(createContext(deps, auth, 'test-request'));

@@ -7,7 +7,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import {
   AppError,
   appRouter,
+  authenticateRequest,
   createContext,
+  createServiceKeyVerifier,
   createUsageMeter,
   toApiConfig,
   type ApiDeps,
@@ -28,7 +30,7 @@ export interface AppOptions {
   readinessCacheMs?: number;
 }
 
-export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage'> {
+export interface AppDeps extends Omit<ApiDeps, 'logger' | 'usage' | 'serviceKeys'> {
   verifyToken: TokenVerifier;
 }
 
@@ -132,8 +134,15 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   // The caller may hand over its whole config (the server's holds secrets): procedures see only theirs.
   const config = toApiConfig(deps.config);
   const usage = createUsageMeter(config);
+  const serviceKeys = createServiceKeyVerifier({ db: deps.db, now: deps.now, logger: app.log });
+  const verifiers = { verifyToken: deps.verifyToken, serviceKeys };
+  // One way to turn a request into a context, for /trpc and the first version's routes alike.
   const contextFor = async (req: FastifyRequest) =>
-    createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id);
+    createContext(
+      { ...deps, config, usage, serviceKeys, logger: req.log },
+      await authenticateRequest(req.headers.authorization, verifiers),
+      req.id,
+    );
   await registerFirstVersionRoutes(app, contextFor);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ERROR_CODES, signDevToken, VIDEO_CONTENT_TYPES } from '@coach/api';
 import { sql } from '@coach/db';
 
-import { coachA, coachB } from '../../../test/helpers/identities.ts';
+import { coachA, coachB, orgUserX1 } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 const MIB = 1024 * 1024;
@@ -35,6 +35,10 @@ const TIMEOUT = 60_000 + RUNS * 2_000;
 
 let server: TestServer;
 let token: string;
+/** Org staff: the caller of the serviceKeys procedures. */
+let staffToken: string;
+/** A live service key of org-x with every scope, to forge from. */
+let serviceKey: string;
 let requests = 0;
 const statuses: Record<number, number> = {};
 const startedAt = Date.now();
@@ -53,6 +57,12 @@ beforeAll(async () => {
     config: { maxUploadBytes: 100 * MIB, multipartThresholdBytes: 12 * MIB, multipartPartSizeBytes: 8 * MIB },
   });
   token = await server.tokenFor(coachA);
+  staffToken = await server.tokenFor(orgUserX1);
+  serviceKey = (
+    await server
+      .clientFor(orgUserX1)
+      .serviceKeys.create.mutate({ name: 'fuzz', scopes: ['sessions:read', 'sessions:write', 'uploads:write', 'jobs:read'] })
+  ).secret;
   const a = server.clientFor(coachA);
   const b = server.clientFor(coachB);
   fx.sessionId = (await a.sessions.create.mutate({ title: 'fuzz', playerIds: ['p1'] })).sessionId;
@@ -114,14 +124,16 @@ async function send(
 /** Sends `input` to a procedure the way tRPC's own links do: queries as GET ?input=, mutations as a POST body. */
 function call(proc: Proc, input: unknown, headers?: Record<string, string>): Promise<Sent> {
   const json = input === undefined ? undefined : JSON.stringify(input);
+  const auth = proc.byStaff ? `Bearer ${staffToken}` : undefined;
   if (proc.type === 'query') {
     const query = json === undefined ? '' : `?input=${encodeURIComponent(json)}`;
     // Over Node's 16 KiB header limit the answer is the 431 bug the oversized-query test pins down.
     fc.pre(query.length <= MAX_QUERY);
-    return send(`${proc.path}${query}`, { method: 'GET', headers, echo: json });
+    return send(`${proc.path}${query}`, { method: 'GET', headers, echo: json, auth });
   }
   return send(proc.path, {
     method: 'POST',
+    auth,
     body: json,
     headers: json === undefined ? headers : { 'content-type': 'application/json', ...headers },
   });
@@ -230,8 +242,9 @@ function expectSafeAnswer(sent: Sent): boolean {
 
 /** Row counts and a digest of every row the API can write. */
 async function snapshot() {
-  const { rows } = await sql<{ sessions: number; jobs: number; parts: number; outbox: number; digest: string }>`
+  const { rows } = await sql<{ sessions: number; jobs: number; parts: number; outbox: number; keys: number; digest: string }>`
     select
+      (select count(*) from service_keys)::int as keys,
       (select count(*) from video_sessions)::int as sessions,
       (select count(*) from video_analysis_jobs)::int as jobs,
       (select count(*) from upload_parts)::int as parts,
@@ -241,7 +254,9 @@ async function snapshot() {
         -- A refused call on an open upload (listParts, complete) is still progress: it may push the deadline.
         coalesce((select string_agg((to_jsonb(t) - 'upload_expires_at' - 'updated_at')::text, '|' order by t.id) from video_analysis_jobs t), '') ||
         coalesce((select string_agg(t::text, '|' order by t::text) from upload_parts t), '') ||
-        coalesce((select string_agg(t::text, '|' order by t::text) from outbox_messages t), '')
+        coalesce((select string_agg(t::text, '|' order by t::text) from outbox_messages t), '') ||
+        -- A key's use is recorded (at most once a minute), even by a call refused later.
+        coalesce((select string_agg((to_jsonb(t) - 'last_used_at')::text, '|' order by t.id) from service_keys t), '')
       ) as digest
   `.execute(server.db);
   return rows[0]!;
@@ -321,6 +336,8 @@ interface Proc {
   type: 'query' | 'mutation';
   /** Inputs the schema accepts (their ids point at real, foreign or unknown rows). */
   valid: () => fc.Arbitrary<unknown>;
+  /** Called by org staff rather than the coach (only they may call it at all). */
+  byStaff?: true;
 }
 
 const PROCS: Proc[] = [
@@ -404,6 +421,31 @@ const PROCS: Proc[] = [
         { jobId: jobIdArb(), offset: fc.integer({ min: 0, max: 1_000_000 }), limit: fc.integer({ min: 1, max: 200 }) },
         { requiredKeys: ['jobId'] },
       ),
+  },
+  {
+    path: 'serviceKeys.create',
+    type: 'mutation',
+    byStaff: true,
+    valid: () =>
+      fc.record(
+        {
+          name: fc.string({ minLength: 1, maxLength: 40 }),
+          scopes: fc.uniqueArray(fc.constantFrom('sessions:read', 'sessions:write', 'uploads:write', 'jobs:read'), {
+            minLength: 1,
+          }),
+          expiresAt: fc
+            .date({ min: new Date('2030-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+            .map((d) => d.toISOString()),
+        },
+        { requiredKeys: ['name', 'scopes'] },
+      ),
+  },
+  { path: 'serviceKeys.list', type: 'query', byStaff: true, valid: () => fc.constant(undefined) },
+  {
+    path: 'serviceKeys.revoke',
+    type: 'mutation',
+    byStaff: true,
+    valid: () => fc.record({ keyId: fc.stringMatching(/^[0-9a-f]{16}$/) }),
   },
 ];
 
@@ -934,7 +976,16 @@ describe('fuzzing the transport', () => {
           `Bearer ${unsigned({ sub: 'coach-a', role: 'coach_pro_plus' })}`,
           `Bearer ${token.split('.').slice(0, 2).join('.')}.`,
           `Bearer ${'a'.repeat(8_000)}`,
+          `Bearer ${serviceKey}`,
+          `Bearer ${serviceKey}x`,
+          `Bearer ${serviceKey.slice(0, -1)}`,
+          `Bearer ${serviceKey.toUpperCase()}`,
+          `Bearer cpk_`,
+          `Bearer cpk_${'0'.repeat(16)}_${'A'.repeat(43)}`,
+          `bearer ${serviceKey}`,
         ),
+        // Service keys with one character changed: the key id (another key, or none) or the secret.
+        fc.nat().map((i) => `Bearer ${flip(serviceKey, 4 + (i % (serviceKey.length - 4)))}`),
         // Correctly signed, with claims a real identity provider would never send.
         fc
           .record({

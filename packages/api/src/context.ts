@@ -3,6 +3,7 @@ import type { Database, Kysely } from '@coach/db';
 import type { Logger, OutboxDispatcher } from '@coach/jobs';
 
 import type { AuthState } from './auth/identity.ts';
+import type { ServiceKeyVerifier } from './auth/service-keys.ts';
 import { wallClockScheduler, type ScheduleAt } from './clock.ts';
 import type { UsageLimits, UsageMeter } from './domain/usage-meter.ts';
 import type { JobEvents } from './events/job-events.ts';
@@ -74,6 +75,8 @@ export interface ApiDeps {
   config: ApiConfig;
   /** Per-user allowances of mutations and signed links, kept for the process's life. */
   usage: UsageMeter;
+  /** Checks service keys; serviceKeys.revoke makes it forget a key, so the revocation applies in this process at once. */
+  serviceKeys: ServiceKeyVerifier;
   logger: Logger;
   now?: () => Date;
   /** Timers on the `now` clock (e.g. a stream ending when its token expires); the wall clock unless given. */

@@ -11,7 +11,24 @@ export {
   type TokenVerifierConfig,
 } from './auth/verify-token.ts';
 export { signDevToken, type DevTokenClaims } from './auth/sign-token.ts';
-export type { AuthState, Identity } from './auth/identity.ts';
+export {
+  SERVICE_SCOPES,
+  type AuthFailure,
+  type AuthState,
+  type Identity,
+  type ServicePrincipal,
+  type ServiceScope,
+} from './auth/identity.ts';
+export {
+  authenticateRequest,
+  createServiceKeyVerifier,
+  SERVICE_KEY_CACHE_MS,
+  SERVICE_KEY_STREAM_RECHECK_MS,
+  SERVICE_KEY_TOUCH_SECONDS,
+  type ServiceKeyVerifier,
+  type ServiceKeyVerifierOptions,
+} from './auth/service-keys.ts';
+export { MAX_LIVE_SERVICE_KEYS } from './domain/service-keys.ts';
 export { APP_ERROR_CODES, AppError, type AppErrorCode } from './domain/errors.ts';
 export { errorEnvelope, type ErrorEnvelope } from './error-envelope.ts';
 export { VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';

@@ -1,4 +1,5 @@
 import { jobsRouter } from './routers/jobs.ts';
+import { serviceKeysRouter } from './routers/service-keys.ts';
 import { sessionsRouter } from './routers/sessions.ts';
 import { uploadRouter } from './routers/upload.ts';
 import { createCallerFactory, router } from './trpc.ts';
@@ -7,6 +8,7 @@ export const appRouter = router({
   sessions: sessionsRouter,
   upload: uploadRouter,
   jobs: jobsRouter,
+  serviceKeys: serviceKeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

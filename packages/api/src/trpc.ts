@@ -6,44 +6,57 @@ import { AwsMisconfiguredError, AwsUnavailableError } from '@coach/aws';
 import { isDatabaseUnavailable } from '@coach/db';
 import { productTracer, signals } from '@coach/jobs';
 
-import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE } from './auth/identity.ts';
+import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE, type AuthFailure, type ServiceScope } from './auth/identity.ts';
 import type { Context } from './context.ts';
 import { APP_ERROR_CODES, appCodeForTrpcCode, AppError, type AppErrorCode } from './domain/errors.ts';
 import { ownerFor } from './domain/owner.ts';
 import { errorEnvelope } from './error-envelope.ts';
 import { describeZodError } from './validation.ts';
 
-const t = initTRPC.context<Context>().create({
-  // Never put stack traces in responses, whatever NODE_ENV says.
-  isDev: false,
-  sse: {
-    // Keeps proxies from closing a quiet job stream; clients reconnect if pings stop.
-    ping: { enabled: true, intervalMs: 10_000 },
-    client: { reconnectAfterInactivityMs: 25_000 },
-  },
-  errorFormatter({ shape, error, ctx }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
-    const appCode =
-      error.cause instanceof AppError ? error.cause.code : zodError ? 'INVALID_INPUT' : appCodeForTrpcCode(error.code);
-    const requestId = ctx?.requestId ?? null;
-    let message = shape.message;
-    if (error.code === 'INTERNAL_SERVER_ERROR') {
-      message = `Something went wrong on our side. Please try again${requestId ? ` (request ${requestId})` : ''}.`;
-    } else if (zodError) {
-      message = describeZodError(zodError);
-    }
-    return errorEnvelope({
-      message,
-      jsonRpcCode: shape.code,
-      trpcCode: shape.data.code,
-      httpStatus: shape.data.httpStatus,
-      path: shape.data.path ?? null,
-      appCode,
-      requestId,
-      fieldErrors: zodError ? fieldErrors(zodError) : null,
-    });
-  },
-});
+/** What a procedure declares about itself, read by the middlewares. */
+export interface ProcedureMeta {
+  /**
+   * The scope a service key needs to call this procedure. A procedure without
+   * one is closed to service keys (deny by default: a new procedure is not
+   * open to them until it says so).
+   */
+  scope?: ServiceScope;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Never put stack traces in responses, whatever NODE_ENV says.
+    isDev: false,
+    sse: {
+      // Keeps proxies from closing a quiet job stream; clients reconnect if pings stop.
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 25_000 },
+    },
+    errorFormatter({ shape, error, ctx }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+      const appCode =
+        error.cause instanceof AppError ? error.cause.code : zodError ? 'INVALID_INPUT' : appCodeForTrpcCode(error.code);
+      const requestId = ctx?.requestId ?? null;
+      let message = shape.message;
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        message = `Something went wrong on our side. Please try again${requestId ? ` (request ${requestId})` : ''}.`;
+      } else if (zodError) {
+        message = describeZodError(zodError);
+      }
+      return errorEnvelope({
+        message,
+        jsonRpcCode: shape.code,
+        trpcCode: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path ?? null,
+        appCode,
+        requestId,
+        fieldErrors: zodError ? fieldErrors(zodError) : null,
+      });
+    },
+  });
 
 function fieldErrors(error: ZodError): Record<string, string[]> {
   const out: Record<string, string[]> = {};
@@ -132,22 +145,42 @@ export const createCallerFactory = t.createCallerFactory;
 /** Anyone may call; used only for procedures that reveal nothing. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
+const REFUSED_CREDENTIAL: Record<AuthFailure, string> = {
+  TOKEN_EXPIRED: 'Your sign-in has expired. Sign in again.',
+  TOKEN_INVALID: 'The access token is not valid. Sign in again.',
+  SERVICE_KEY_INVALID:
+    'The service key is not valid: send the whole cpk_… string shown when it was created, or ask your organisation for a new key.',
+  SERVICE_KEY_EXPIRED: 'The service key has expired. Ask your organisation for a new key.',
+  SERVICE_KEY_REVOKED: 'The service key was revoked. Ask your organisation for a new key.',
+};
+
 /**
  * The signed-in video user a procedure runs for, or the AppError that refuses
- * the call. A mutation is paid for from the user's allowance here, before any
- * of its work.
+ * the call. A service key is refused any procedure whose scope it lacks. A
+ * mutation is paid for from the caller's allowance (a service key's own) here,
+ * before any of its work.
  */
-function requireVideoUser(ctx: Context, type: ProcedureType) {
+function requireVideoUser(ctx: Context, type: ProcedureType, path: string, meta: ProcedureMeta | undefined) {
   const { auth } = ctx;
   if (auth.status === 'anonymous') {
     throw new AppError('UNAUTHENTICATED', 'Sign in required: send an "Authorization: Bearer <token>" header.');
   }
-  if (auth.status === 'invalid') {
-    throw auth.reason === 'TOKEN_EXPIRED'
-      ? new AppError('TOKEN_EXPIRED', 'Your sign-in has expired. Sign in again.')
-      : new AppError('TOKEN_INVALID', 'The access token is not valid. Sign in again.');
-  }
+  // The credential could not be checked: the outage itself, answered as 503 by mapErrors.
+  if (auth.status === 'unavailable') throw auth.error;
+  if (auth.status === 'invalid') throw new AppError(auth.reason, REFUSED_CREDENTIAL[auth.reason]);
   const { identity } = auth;
+  if (identity.service) {
+    const needed = meta?.scope;
+    if (needed === undefined) {
+      throw new AppError('INSUFFICIENT_SCOPE', `A service key cannot call ${path}: it needs a signed-in org_pro user.`);
+    }
+    if (!identity.service.scopes.includes(needed)) {
+      throw new AppError(
+        'INSUFFICIENT_SCOPE',
+        `This service key cannot call ${path}: that needs the scope ${needed}, and the key has ${identity.service.scopes.join(', ')}. Ask your organisation for a key with ${needed}.`,
+      );
+    }
+  }
   if (!isVideoRole(identity.role)) {
     throw new AppError('ROLE_NOT_ALLOWED', 'Video sessions need a Coach Pro Plus or Org Pro account.');
   }
@@ -161,15 +194,17 @@ function requireVideoUser(ctx: Context, type: ProcedureType) {
  * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
  * (owner_type, owner_id) every query of the procedure must be scoped by.
  */
-export const protectedProcedure = publicProcedure.use(({ ctx, type, next }) => next({ ctx: requireVideoUser(ctx, type) }));
+export const protectedProcedure = publicProcedure.use(({ ctx, type, path, meta, next }) =>
+  next({ ctx: requireVideoUser(ctx, type, path, meta) }),
+);
 
 /**
  * A signed-in user whose plan includes video upload. One middleware rather
  * than another layer on `protectedProcedure`: tRPC copies the call's options
  * at every layer, and these procedures are the busiest.
  */
-export const uploadProcedure = publicProcedure.use(({ ctx, type, next }) => {
-  const signedIn = requireVideoUser(ctx, type);
+export const uploadProcedure = publicProcedure.use(({ ctx, type, path, meta, next }) => {
+  const signedIn = requireVideoUser(ctx, type, path, meta);
   if (!hasFeature(signedIn.user, signedIn.user.role, VIDEO_UPLOAD_FEATURE)) {
     throw new AppError(
       'FEATURE_DISABLED',
@@ -177,4 +212,20 @@ export const uploadProcedure = publicProcedure.use(({ ctx, type, next }) => {
     );
   }
   return next({ ctx: signedIn });
+});
+
+/**
+ * A signed-in org staff user (`org_pro`) acting for their organisation: the
+ * procedures that manage its service keys. Never a service key itself (these
+ * procedures name no scope), and never a coach, who has no organisation.
+ */
+export const orgStaffProcedure = publicProcedure.use(({ ctx, type, path, meta, next }) => {
+  const signedIn = requireVideoUser(ctx, type, path, meta);
+  if (signedIn.owner.type !== 'org') {
+    throw new AppError(
+      'ROLE_NOT_ALLOWED',
+      'Service keys belong to an organisation: only organisation staff (Org Pro) can manage them.',
+    );
+  }
+  return next({ ctx: { ...signedIn, orgId: signedIn.owner.id } });
 });

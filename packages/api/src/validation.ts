@@ -2,6 +2,8 @@ import { z, type ZodError } from 'zod';
 
 import { DEFAULT_CONTENT_TYPE, VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
 
+import { SERVICE_SCOPES } from './auth/identity.ts';
+
 /** "Invalid input: sampleFps: Too big…; title: …" — names every bad field. */
 export function describeZodError(error: ZodError): string {
   const parts = error.issues.map((issue) => {
@@ -118,4 +120,19 @@ export const ListFramesInputSchema = z.strictObject({
   jobId: IdSchema,
   offset: z.int().min(0).max(1_000_000).default(0),
   limit: z.int().min(1).max(200).default(60),
+});
+
+export const CreateServiceKeyInputSchema = z.strictObject({
+  /** What the key is for (e.g. the service that holds it), shown by serviceKeys.list. */
+  name: textSchema(100),
+  scopes: z
+    .array(z.enum(SERVICE_SCOPES))
+    .min(1)
+    .refine((scopes) => new Set(scopes).size === scopes.length, 'must not contain duplicates'),
+  /** Optional: when the key stops working (an ISO 8601 time with its offset, in the future). */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const ServiceKeyRefInputSchema = z.strictObject({
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id: 16 hex characters, as serviceKeys.list shows'),
 });

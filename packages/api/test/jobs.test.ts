@@ -11,6 +11,7 @@ import {
   coachB,
   coachNamedLikeOrg,
   freeUser,
+  issueServiceKey,
   orgUserX1,
   orgUserX2,
   orgUserY,
@@ -332,5 +333,35 @@ describe('a stored result that fails its schema', () => {
         msg: 'stored analysis result fails its schema; shown as null',
       },
     ]);
+  });
+});
+
+describe('jobs with a service key', () => {
+  it("reads its org's jobs only, with jobs:read", async () => {
+    const own = await createSession(orgUserX1);
+    const ownJob = await initiate(orgUserX2, own.sessionId);
+    const foreignSession = await createSession(orgUserY);
+    const foreignJob = await initiate(orgUserY, foreignSession.sessionId);
+    const coachJob = await initiate(coachNamedLikeOrg, (await createSession(coachNamedLikeOrg)).sessionId);
+
+    const service = t.api.callerFor(await (await issueServiceKey(t.api, orgUserX1, ['jobs:read'])).auth());
+    await expect(service.jobs.get({ jobId: ownJob.jobId })).resolves.toMatchObject({
+      jobId: ownJob.jobId,
+      status: 'awaiting_upload',
+    });
+    expect((await service.jobs.list({ sessionId: own.sessionId })).items.map((j) => j.jobId)).toEqual([ownJob.jobId]);
+    for (const jobId of [foreignJob.jobId, coachJob.jobId]) {
+      await expect(service.jobs.get({ jobId })).rejects.toMatchObject({ code: 'NOT_FOUND', cause: { code: 'JOB_NOT_FOUND' } });
+      await expect(service.jobs.videoUrl({ jobId })).rejects.toMatchObject({ cause: { code: 'JOB_NOT_FOUND' } });
+    }
+    await expect(service.jobs.list({ sessionId: foreignSession.sessionId })).rejects.toMatchObject({
+      cause: { code: 'SESSION_NOT_FOUND' },
+    });
+
+    const noJobs = t.api.callerFor(await (await issueServiceKey(t.api, orgUserX1, ['sessions:read', 'uploads:write'])).auth());
+    await expect(noJobs.jobs.get({ jobId: ownJob.jobId })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'INSUFFICIENT_SCOPE', message: expect.stringContaining('jobs:read') },
+    });
   });
 });

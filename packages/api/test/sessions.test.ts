@@ -9,6 +9,7 @@ import {
   coachB,
   coachNamedLikeOrg,
   freeUser,
+  issueServiceKey,
   orgUserX1,
   orgUserX2,
   orgUserY,
@@ -144,5 +145,31 @@ describe('sessions.list', () => {
       code: 'BAD_REQUEST',
       cause: { code: 'INVALID_CURSOR' },
     });
+  });
+});
+
+describe('sessions with a service key', () => {
+  it("creates and reads its org's sessions only, each within its scope", async () => {
+    const writer = t.api.callerFor(await (await issueServiceKey(t.api, orgUserX1, ['sessions:write'])).auth());
+    const reader = t.api.callerFor(await (await issueServiceKey(t.api, orgUserX2, ['sessions:read'])).auth());
+    const created = await writer.sessions.create(input);
+    expect(created).toMatchObject({ ownerType: 'org', ownerId: 'org-x' });
+    await expect(reader.sessions.get({ sessionId: created.sessionId })).resolves.toEqual(created);
+
+    const ofOrgY = await t.api.callerFor(signedIn(orgUserY)).sessions.create(input);
+    const ofCoach = await t.api.callerFor(signedIn(coachNamedLikeOrg)).sessions.create(input);
+    for (const foreign of [ofOrgY, ofCoach]) {
+      await expect(reader.sessions.get({ sessionId: foreign.sessionId })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        cause: { code: 'SESSION_NOT_FOUND' },
+      });
+    }
+    expect((await reader.sessions.list()).items.map((s) => s.sessionId)).toEqual([created.sessionId]);
+
+    await expect(reader.sessions.create(input)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'INSUFFICIENT_SCOPE' },
+    });
+    await expect(writer.sessions.list()).rejects.toMatchObject({ code: 'FORBIDDEN', cause: { code: 'INSUFFICIENT_SCOPE' } });
   });
 });

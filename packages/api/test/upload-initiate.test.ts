@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Identity, RouterInputs } from '@coach/api';
+import { sql } from '@coach/db';
 
 import { testConfig, useCallerTests } from '../../../test/helpers/api.ts';
 import {
@@ -10,6 +11,7 @@ import {
   coachNamedLikeOrg,
   coachWithoutUpload,
   freeUser,
+  issueServiceKey,
   orgUserX1,
   orgUserX2,
   orgUserY,
@@ -325,5 +327,57 @@ describe('upload.initiate', () => {
     t.api.storage.fail.delete('presignPut');
     await t.api.callerFor(signedIn(coachA)).upload.initiate({ sessionId: session.sessionId, sizeBytes: 1000 });
     expect(await jobRows()).toHaveLength(1);
+  });
+});
+
+describe('upload.initiate with a service key', () => {
+  it("uploads into its org's sessions under the org, never into another owner's, and only with uploads:write", async () => {
+    const key = await issueServiceKey(t.api, orgUserX1, ['uploads:write']);
+    const service = t.api.callerFor(await key.auth());
+    const own = await createSession(orgUserX2);
+    const upload = await service.upload.initiate({ sessionId: own.sessionId, sizeBytes: 100 });
+    expect(upload.s3Key).toMatch(new RegExp(`^coach_plus/org/org-x/${own.sessionId}/`));
+    expect(await jobRows()).toEqual([
+      expect.objectContaining({ id: upload.jobId, ownerType: 'org', ownerId: 'org-x', createdBy: `service:${key.keyId}` }),
+    ]);
+
+    for (const foreign of [await createSession(orgUserY), await createSession(coachNamedLikeOrg)]) {
+      await expect(service.upload.initiate({ sessionId: foreign.sessionId, sizeBytes: 100 })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+        cause: { code: 'SESSION_NOT_FOUND' },
+      });
+    }
+    expect(await jobRows()).toHaveLength(1);
+
+    const readOnly = t.api.callerFor(await (await issueServiceKey(t.api, orgUserX1, ['sessions:read', 'jobs:read'])).auth());
+    await expect(readOnly.upload.initiate({ sessionId: own.sessionId, sizeBytes: 100 })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      cause: { code: 'INSUFFICIENT_SCOPE', message: expect.stringContaining('uploads:write') },
+    });
+    expect(await jobRows()).toHaveLength(1);
+  });
+
+  it('refuses a revoked or expired key before anything is written', async () => {
+    const session = await createSession(orgUserX1);
+    const revoked = await issueServiceKey(t.api, orgUserX1, ['uploads:write']);
+    await t.api.callerFor(signedIn(orgUserX1)).serviceKeys.revoke({ keyId: revoked.keyId });
+    await expect(
+      t.api.callerFor(await revoked.auth()).upload.initiate({ sessionId: session.sessionId, sizeBytes: 100 }),
+    ).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'SERVICE_KEY_REVOKED' },
+    });
+    const expiring = await issueServiceKey(t.api, orgUserX1, ['uploads:write'], {
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    await sql`update service_keys set expires_at = now() - interval '1 second' where id = ${expiring.keyId}`.execute(t.testDb.db);
+    t.api.deps.serviceKeys.forget(expiring.keyId);
+    await expect(
+      t.api.callerFor(await expiring.auth()).upload.initiate({ sessionId: session.sessionId, sizeBytes: 100 }),
+    ).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      cause: { code: 'SERVICE_KEY_EXPIRED' },
+    });
+    expect(await jobRows()).toHaveLength(0);
   });
 });

@@ -165,6 +165,8 @@ describe('createTokenVerifier (hs256)', () => {
     ['an empty subject', { sub: '', role: 'coach_pro_plus' }],
     ['an empty org id', { sub: 'staff-1', role: 'org_pro', org_id: '' }],
     ['features that are not a string list', { sub: 'coach-123', role: 'coach_pro_plus', features: 'video_upload_enabled' }],
+    // Service keys act as `service:<key id>`: no user may take a key's rate limits or idempotency keys.
+    ['a subject reserved for service keys', { sub: 'service:0123456789abcdef', role: 'org_pro', org_id: 'org-x' }],
   ])('rejects a correctly signed token with %s', async (_what, claims) => {
     const token = await signClaims(claims);
     await expect(verify(`Bearer ${token}`)).resolves.toEqual(invalid);

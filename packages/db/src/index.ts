@@ -11,6 +11,7 @@ export * from './queries/upload-parts.ts';
 export * from './queries/upload-limits.ts';
 export * from './queries/key-watch.ts';
 export * from './queries/upload-deadline.ts';
+export * from './queries/service-keys.ts';
 export {
   listenForNotifications,
   JOB_EVENTS_CHANNEL,

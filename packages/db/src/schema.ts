@@ -117,7 +117,26 @@ export interface OutboxMessageTable {
   traceparent: Generated<string | null>;
 }
 
+/** A credential an organisation issued to one of its backend services; the secret itself is never stored. */
+export interface ServiceKeyTable {
+  /** Public: the part of the credential after `cpk_` and before the secret. */
+  id: string;
+  orgId: string;
+  name: string;
+  scopes: string[];
+  /** The creator's plan when the key was made; null: the role's default plan. */
+  features: string[] | null;
+  /** SHA-256 of the secret half of the credential. */
+  secretHash: Buffer;
+  createdBy: string;
+  createdAt: CreatedAt;
+  expiresAt: Timestamp | null;
+  revokedAt: Timestamp | null;
+  lastUsedAt: Timestamp | null;
+}
+
 export interface Database {
+  serviceKeys: ServiceKeyTable;
   videoSessions: VideoSessionTable;
   videoAnalysisJobs: VideoAnalysisJobTable;
   outboxMessages: OutboxMessageTable;
@@ -130,3 +149,4 @@ export type VideoAnalysisJob = Selectable<VideoAnalysisJobTable>;
 export type NewVideoAnalysisJob = Insertable<VideoAnalysisJobTable>;
 export type VideoAnalysisJobUpdate = Updateable<VideoAnalysisJobTable>;
 export type OutboxMessage = Selectable<OutboxMessageTable>;
+export type ServiceKey = Selectable<ServiceKeyTable>;

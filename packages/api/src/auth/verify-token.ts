@@ -4,6 +4,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jos
 import { z } from 'zod';
 
 import type { AuthState, Identity } from './identity.ts';
+import { SERVICE_USER_ID_PREFIX } from './service-keys.ts';
 
 export type TokenVerifierConfig =
   | { kind: 'hs256'; secret: string; issuer?: string; audience?: string }
@@ -20,7 +21,8 @@ const OwnerIdSchema = z
   .refine((id) => id !== '.' && id !== '..');
 
 const ClaimsSchema = z.object({
-  sub: OwnerIdSchema,
+  // `service:<key id>` is how a service key acts; no user may act as one.
+  sub: OwnerIdSchema.refine((id) => !id.startsWith(SERVICE_USER_ID_PREFIX)),
   role: z.string().min(1).max(64),
   org_id: OwnerIdSchema.optional(),
   features: z.array(z.string().max(64)).max(100).optional(),

@@ -8,13 +8,21 @@ export const APP_ERROR_CODES = {
   UNAUTHENTICATED: 'UNAUTHORIZED',
   TOKEN_INVALID: 'UNAUTHORIZED',
   TOKEN_EXPIRED: 'UNAUTHORIZED',
+  /** A service key the server does not know, malformed, or whose secret does not match. */
+  SERVICE_KEY_INVALID: 'UNAUTHORIZED',
+  SERVICE_KEY_EXPIRED: 'UNAUTHORIZED',
+  SERVICE_KEY_REVOKED: 'UNAUTHORIZED',
   ROLE_NOT_ALLOWED: 'FORBIDDEN',
+  /** A service key called a procedure its scopes do not cover (or one no service key may call). */
+  INSUFFICIENT_SCOPE: 'FORBIDDEN',
   ORG_CLAIM_MISSING: 'FORBIDDEN',
   FEATURE_DISABLED: 'FORBIDDEN',
   /** The local dev token route refused a request from another host or origin. */
   DEV_TOKEN_FORBIDDEN: 'FORBIDDEN',
   SESSION_NOT_FOUND: 'NOT_FOUND',
   JOB_NOT_FOUND: 'NOT_FOUND',
+  /** serviceKeys.revoke: the org has no key with this id. */
+  SERVICE_KEY_NOT_FOUND: 'NOT_FOUND',
   INVALID_INPUT: 'BAD_REQUEST',
   INVALID_CURSOR: 'BAD_REQUEST',
   FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -31,6 +39,8 @@ export const APP_ERROR_CODES = {
   INVALID_PART_NUMBER: 'BAD_REQUEST',
   /** upload.initiate: this `clientRequestId` already started an upload with other inputs. */
   IDEMPOTENCY_KEY_REUSED: 'CONFLICT',
+  /** serviceKeys.create: the org already holds the most live keys allowed; revoke one first. */
+  TOO_MANY_SERVICE_KEYS: 'CONFLICT',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** The bucket is missing or refuses this server: a setting to fix, not a moment to wait out. */
   STORAGE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',

@@ -31,66 +31,75 @@ function firstVersionStatus(status: JobStatus): string {
 export const firstVersionRouter = router({
   firstVersion: {
     sessions: {
-      create: protectedProcedure.input(FirstVersionSessionInputSchema).mutation(async ({ ctx, input }) => {
-        const session = await createSession(ctx.db, {
-          owner: ctx.owner,
-          userId: ctx.user.userId,
-          title: input.title,
-          playerIds: input.player_ids,
-        });
-        return {
-          session_id: session.sessionId,
-          owner_type: session.ownerType,
-          owner_id: session.ownerId,
-          title: session.title,
-          player_ids: session.playerIds,
-          created_by: session.createdBy,
-          created_at: session.createdAt,
-        };
-      }),
+      create: protectedProcedure
+        .meta({ scope: 'sessions:write' })
+        .input(FirstVersionSessionInputSchema)
+        .mutation(async ({ ctx, input }) => {
+          const session = await createSession(ctx.db, {
+            owner: ctx.owner,
+            userId: ctx.user.userId,
+            title: input.title,
+            playerIds: input.player_ids,
+          });
+          return {
+            session_id: session.sessionId,
+            owner_type: session.ownerType,
+            owner_id: session.ownerId,
+            title: session.title,
+            player_ids: session.playerIds,
+            created_by: session.createdBy,
+            created_at: session.createdAt,
+          };
+        }),
     },
     upload: {
-      initiate: uploadProcedure.input(FirstVersionInitiateInputSchema).mutation(async ({ ctx, input }) => {
-        if (input.size_bytes === undefined && ctx.config.firstVersionUnsizedUploads === false) {
-          throw new FirstVersionFieldRequired(
-            'size_bytes',
-            "Field required: the file's exact size in bytes, which this server binds its upload URL to",
-          );
-        }
-        const sessionId = IdSchema.safeParse(input.session_id);
-        if (!sessionId.success) throw sessionNotFound();
-        const upload = await initiateUpload(ctx, {
-          owner: ctx.owner,
-          userId: ctx.user.userId,
-          sessionId: sessionId.data,
-          sampleFps: input.sample_fps,
-          includeFrames: input.include_frames,
-          contentType: input.content_type,
-          sizeBytes: input.size_bytes ?? null,
-          putStyle: 'first-version',
-        });
-        // A first-version upload is always one PUT (see `putStyle`).
-        if (upload.presignedUrl === null) throw new Error('a first-version upload was planned in parts');
-        return {
-          job_id: upload.jobId,
-          session_id: upload.sessionId,
-          presigned_url: upload.presignedUrl,
-          expires_in: upload.expiresIn,
-          s3_bucket: upload.s3Bucket,
-          s3_key: upload.s3Key,
-        };
-      }),
-      complete: uploadProcedure.input(FirstVersionCompleteInputSchema).mutation(async ({ ctx, input }) => {
-        const jobId = IdSchema.safeParse(input.job_id);
-        if (!jobId.success) throw jobNotFound();
-        const done = await completeUpload(ctx, { owner: ctx.owner, jobId: jobId.data });
-        return {
-          job_id: done.jobId,
-          status: firstVersionStatus(done.status),
-          sqs_message_id: done.sqsMessageId,
-          message: done.sqsMessageId === null ? done.message : QUEUED_MESSAGE,
-        };
-      }),
+      initiate: uploadProcedure
+        .meta({ scope: 'uploads:write' })
+        .input(FirstVersionInitiateInputSchema)
+        .mutation(async ({ ctx, input }) => {
+          if (input.size_bytes === undefined && ctx.config.firstVersionUnsizedUploads === false) {
+            throw new FirstVersionFieldRequired(
+              'size_bytes',
+              "Field required: the file's exact size in bytes, which this server binds its upload URL to",
+            );
+          }
+          const sessionId = IdSchema.safeParse(input.session_id);
+          if (!sessionId.success) throw sessionNotFound();
+          const upload = await initiateUpload(ctx, {
+            owner: ctx.owner,
+            userId: ctx.user.userId,
+            sessionId: sessionId.data,
+            sampleFps: input.sample_fps,
+            includeFrames: input.include_frames,
+            contentType: input.content_type,
+            sizeBytes: input.size_bytes ?? null,
+            putStyle: 'first-version',
+          });
+          // A first-version upload is always one PUT (see `putStyle`).
+          if (upload.presignedUrl === null) throw new Error('a first-version upload was planned in parts');
+          return {
+            job_id: upload.jobId,
+            session_id: upload.sessionId,
+            presigned_url: upload.presignedUrl,
+            expires_in: upload.expiresIn,
+            s3_bucket: upload.s3Bucket,
+            s3_key: upload.s3Key,
+          };
+        }),
+      complete: uploadProcedure
+        .meta({ scope: 'uploads:write' })
+        .input(FirstVersionCompleteInputSchema)
+        .mutation(async ({ ctx, input }) => {
+          const jobId = IdSchema.safeParse(input.job_id);
+          if (!jobId.success) throw jobNotFound();
+          const done = await completeUpload(ctx, { owner: ctx.owner, jobId: jobId.data });
+          return {
+            job_id: done.jobId,
+            status: firstVersionStatus(done.status),
+            sqs_message_id: done.sqsMessageId,
+            message: done.sqsMessageId === null ? done.message : QUEUED_MESSAGE,
+          };
+        }),
     },
   } satisfies TRPCRouterRecord,
 });
