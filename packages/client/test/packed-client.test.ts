@@ -106,6 +106,22 @@ describe('@coach/client, packed and installed outside the workspace', () => {
     expect(checked).toBe('ok');
   });
 
+  it("has declarations that compile under the consumer's settings: every error without skipLibCheck is in tRPC's own files", async () => {
+    await writeFile(
+      path.join(consumer, 'tsconfig.strict-libs.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', noEmit: true, skipLibCheck: false },
+        files: ['upload.ts'],
+      }),
+    );
+    const output = await run(tsc, ['-p', path.join(consumer, 'tsconfig.strict-libs.json')], { cwd: consumer }).then(
+      () => '',
+      (error: unknown) => (error as { stdout: string }).stdout,
+    );
+    const errors = output.split('\n').filter((line) => /error TS\d+/.test(line));
+    expect(errors.filter((line) => !line.includes('/@trpc/server/dist/'))).toEqual([]);
+  });
+
   it('uploads a file path from Node, and follows the job over jobs.watch until it completes', async () => {
     const video = path.join(dir, 'clip.mp4');
     await writeFile(video, randomBytes(300_000));
