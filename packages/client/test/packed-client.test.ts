@@ -28,9 +28,10 @@ let token: string;
 
 /**
  * The package as a stranger gets it: `pnpm pack` (which builds it), installed
- * from the tarball into an empty project outside the workspace. The install is
- * offline: `pnpm install` of this repository already put the package's
- * dependencies in the store, so no registry is asked.
+ * from the tarball into an empty project outside the workspace. The package's
+ * dependencies come from pnpm's store, where this repository's install put them;
+ * the registry is asked only for what the store lacks (their versions' metadata
+ * on a fresh machine, whose frozen install never fetched any).
  */
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'packed-client-'));
@@ -49,7 +50,7 @@ beforeAll(async () => {
   if (!tarball) throw new Error(`pnpm pack made no tarball:\n${stdout}`);
   await mkdir(consumer);
   await writeFile(path.join(consumer, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  await run('pnpm', ['add', path.join(dir, tarball), '--offline', '--reporter=silent'], {
+  await run('pnpm', ['add', path.join(dir, tarball), '--prefer-offline', '--reporter=silent'], {
     cwd: consumer,
     timeout: 60_000,
   });
@@ -142,7 +143,7 @@ describe('@coach/client, packed and installed outside the workspace', () => {
     const size = 6 * MiB;
     const lines = await runConsumer(['--conditions=react-native', 'react-native.mjs', server.trpcUrl, token, String(size)]);
     const done = lines.at(-1);
-    expect(done).toMatchObject({ event: 'done', status: 'queued' });
+    expect(done).toMatchObject({ event: 'done', status: 'queued', cancel: 'AbortError: The upload was cancelled.' });
     expect(String(done?.module)).toMatch(/node_modules\/@coach\/client\/dist\/index\.browser\.js$/);
     // Every storage PUT sent a Blob, part by part: no stream body anywhere.
     expect(done?.puts).toEqual([

@@ -2,7 +2,13 @@
 // fetch limited as React Native's is (whatwg-fetch over XMLHttpRequest): request bodies are
 // strings, Blobs, ArrayBuffers or FormData, never streams; responses are read whole through
 // text()/json()/blob()/arrayBuffer() and have no `body` stream.
+import { uploadVideo } from '@coach/client';
+
 import { uploadAndFollow } from './upload.ts';
+
+// Hermes has no DOMException. (It has no crypto.getRandomValues either: apps import
+// react-native-get-random-values first, as the README says; Node's stands for it here.)
+delete globalThis.DOMException;
 
 const [url, token, sizeArg] = process.argv.slice(2);
 const sent = [];
@@ -52,4 +58,13 @@ const status = await uploadAndFollow({
   log: (line) => console.log(line),
 });
 const puts = sent.filter((request) => request.method === 'PUT');
-console.log(JSON.stringify({ event: 'done', status, puts, module: import.meta.resolve('@coach/client') }));
+
+// A cancelled upload rejects as it does in a browser: an error named AbortError.
+const cancelled = new AbortController();
+cancelled.abort();
+const cancel = await uploadVideo({ client: undefined, sessionId: 'unused', file, signal: cancelled.signal }).then(
+  () => 'resolved',
+  (error) => `${error.name}: ${error.message}`,
+);
+
+console.log(JSON.stringify({ event: 'done', status, puts, cancel, module: import.meta.resolve('@coach/client') }));
