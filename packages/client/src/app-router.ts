@@ -8,10 +8,12 @@ import type { AppRouter as ServerRouter } from '@coach/api';
  * holds its database, storage and queue clients, whose types (Kysely, the AWS
  * SDK, Node) a client must never need to compile.
  *
- * Never called: it exists for its return type, written out here rather than
- * as an alias because declaration emit spells out the type of a value in full
- * but keeps an alias by name. So the published declarations carry the router
- * procedure by procedure, with no path back to the server's context type.
+ * It exists for its return type, written out here rather than as an alias
+ * because declaration emit spells out the type of a value in full but keeps an
+ * alias by name. So the published declarations carry the router procedure by
+ * procedure, with no path back to the server's context type. (This module is
+ * only ever imported for its types; were a bundler to load it, the value is
+ * an inert `undefined`.)
  */
 function clientView<TRouter extends AnyRouter>(): TRPCBuiltRouter<
   {
@@ -22,10 +24,9 @@ function clientView<TRouter extends AnyRouter>(): TRPCBuiltRouter<
   },
   TRouter['_def']['record']
 > {
-  throw new Error('clientView exists only for its type');
+  return undefined as never;
 }
 
-// Imported for its type only, so no bundle ever runs this.
 const clientRouter = clientView<ServerRouter>();
 
 /** The Coach Plus API's router, as `createTRPCClient` and `@trpc/tanstack-react-query` need it. */
