@@ -52,6 +52,13 @@ export {
 } from './events/job-events.ts';
 export type { ScheduleAt } from './clock.ts';
 
+// What procedures answer, by name: the published client's declarations refer to these.
+export type { SessionView } from './domain/sessions.ts';
+export type { JobArtifacts, JobDetails, JobView } from './domain/jobs.ts';
+export type { SignedPart, UploadProgress } from './domain/multipart.ts';
+export type { InitiatedUpload } from './domain/upload/deps.ts';
+export type { CompletedUpload } from './domain/upload/complete.ts';
+
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export { createUsageMeter, type UsageKind, type UsageLimits, type UsageMeter } from './domain/usage-meter.ts';

@@ -1,8 +1,7 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import { EventSource } from 'eventsource';
 
-// Type-only: a frontend bundle that imports this package never pulls server code.
-import type { AppRouter } from '@coach/api';
+import type { AppRouter } from './app-router.ts';
 
 export interface CreateClientOptions {
   /** The API's tRPC endpoint, e.g. `http://127.0.0.1:8000/trpc`. */

@@ -1,7 +1,17 @@
 // Type-only: a frontend bundle that imports this package never pulls server code.
-import type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContentType } from '@coach/api';
-
-export type { AppErrorCode, AppRouter, RouterInputs, RouterOutputs, VideoContentType };
+export type {
+  AppErrorCode,
+  CompletedUpload,
+  InitiatedUpload,
+  JobArtifacts,
+  JobDetails,
+  JobView,
+  SessionView,
+  SignedPart,
+  UploadProgress,
+  VideoContentType,
+} from '@coach/api';
+export type { AppRouter, JobStatus, RouterInputs, RouterOutputs } from './app-router.ts';
 
 export { createClient, type ApiClient, type CreateClientOptions } from './client.ts';
 export { errorCodeOf } from './error-code.ts';

@@ -29,8 +29,19 @@ export class UploadError extends Error {
 }
 
 /** What the upload promise rejects with after its `signal` fired (fetch does the same). */
-export function abortError(message = 'The upload was cancelled.'): DOMException {
-  return new DOMException(message, 'AbortError');
+export function abortError(message = 'The upload was cancelled.'): Error {
+  return namedError(message, 'AbortError');
+}
+
+/**
+ * A DOMException where the runtime has one, else an Error of the same name and
+ * message: React Native has no DOMException. Both are told apart by name only.
+ */
+function namedError(message: string, name: string): Error {
+  if (typeof DOMException === 'function') return new DOMException(message, name);
+  const error = new Error(message);
+  error.name = name;
+  return error;
 }
 
 const PAUSE_NAME = 'UploadPausedError';
@@ -43,8 +54,8 @@ const PAUSE_NAME = 'UploadPausedError';
  * the user, stops an upload (a screen closing, a sign-in to renew). A paused
  * single-PUT job cannot go on; it expires by itself.
  */
-export function pauseReason(): DOMException {
-  return new DOMException('The upload was paused.', PAUSE_NAME);
+export function pauseReason(): Error {
+  return namedError('The upload was paused.', PAUSE_NAME);
 }
 
 /** True for a reason made by `pauseReason` (matched by name, so it holds across copies of this package). */

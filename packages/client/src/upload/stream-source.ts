@@ -1,7 +1,18 @@
-import type { Readable } from 'node:stream';
+/**
+ * What the upload uses of a Node `Readable` (`fs.createReadStream(path)`, …),
+ * named here rather than imported from `node:stream`, so that the package's
+ * types compile where there are no Node typings (browsers, React Native).
+ */
+export interface NodeReadable {
+  [Symbol.asyncIterator](): AsyncIterator<unknown>;
+  pipe: (...args: never[]) => unknown;
+  destroy(error?: Error): unknown;
+  /** An `fs.ReadStream`'s file path. */
+  readonly path?: unknown;
+}
 
 /** A Node `Readable` (e.g. `fs.createReadStream`) or a web `ReadableStream` of bytes. */
-export type ByteStream = ReadableStream<Uint8Array> | Readable;
+export type ByteStream = ReadableStream<Uint8Array> | NodeReadable;
 
 /**
  * Reads a stream once, in order, as the byte ranges an upload asks for. Reads
@@ -131,11 +142,11 @@ export function isWebStream(stream: unknown): stream is ReadableStream<Uint8Arra
 }
 
 /** A Node Readable, duck-typed (no node:stream import, so browser bundles stay free of it). */
-export function isNodeStream(stream: unknown): stream is Readable {
+export function isNodeStream(stream: unknown): stream is NodeReadable {
   return (
     typeof stream === 'object' &&
     stream !== null &&
-    typeof (stream as Readable).pipe === 'function' &&
-    typeof (stream as Readable)[Symbol.asyncIterator] === 'function'
+    typeof (stream as NodeReadable).pipe === 'function' &&
+    typeof (stream as NodeReadable)[Symbol.asyncIterator] === 'function'
   );
 }

@@ -1,5 +1,6 @@
-import type { RouterOutputs, VideoContentType } from '@coach/api';
+import type { VideoContentType } from '@coach/api';
 
+import type { RouterOutputs } from '../app-router.ts';
 import type { ApiClient } from '../client.ts';
 import { errorCodeOf } from '../error-code.ts';
 import { callApi } from './api-retry.ts';
