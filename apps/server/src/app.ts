@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import cors from '@fastify/cors';
+import type { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 import {
   AppError,
@@ -18,6 +19,7 @@ import {
 import { registerHealthRoutes } from './health.ts';
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
 import { BODY_LIMIT_BYTES, registerRequestGuard } from './request-guard.ts';
+import { registerRestApi } from './rest.ts';
 
 export interface AppOptions {
   corsOrigins: string[];
@@ -131,6 +133,19 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   // The caller may hand over its whole config (the server's holds secrets): procedures see only theirs.
   const config = toApiConfig(deps.config);
   const usage = createUsageMeter(config);
+  // One context, error log and header rule for /trpc and the REST routes: the same calls, the same answers.
+  const createContextFor = async (req: FastifyRequest) =>
+    createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id);
+  const logFailure = (req: FastifyRequest, error: TRPCError, path: string | undefined) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'request failed');
+  };
+  // A rate-limited call tells the client when to come back.
+  const responseMeta = ({ errors }: { errors: TRPCError[] }) => {
+    const retryAfter = errors
+      .map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined))
+      .find((seconds) => seconds !== undefined);
+    return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+  };
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -139,22 +154,12 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       maxBatchSize: MAX_BATCH_SIZE,
       // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
       maxBodySize: BODY_LIMIT_BYTES,
-      createContext: async ({ req }) =>
-        createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
-      // A rate-limited call tells the client when to come back.
-      responseMeta({ errors }) {
-        const retryAfter = errors
-          .map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined))
-          .find((seconds) => seconds !== undefined);
-        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
-      },
-      onError({ error, path, req }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          req.log.error({ err: error.cause ?? error, path }, 'request failed');
-        }
-      },
+      createContext: ({ req }) => createContextFor(req),
+      responseMeta,
+      onError: ({ error, path, req }) => logFailure(req, error, path),
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
+  await registerRestApi(app, { router: appRouter, createContextFor, responseMeta, logFailure });
 
   return app;
 }

@@ -38,3 +38,5 @@ export type { ScheduleAt } from './clock.ts';
 export type RouterInputs = inferRouterInputs<AppRouter>;
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export { createUsageMeter, type UsageKind, type UsageLimits, type UsageMeter } from './domain/usage-meter.ts';
+export { createOpenApiDocument, restRoutes, type OpenAPIObject, type RestRoute } from './openapi.ts';
+export { REST_BASE_PATH, REST_EXCLUSIONS } from './rest-meta.ts';

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { initTRPC, TRPCError, type ProcedureType } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 
 import { AwsMisconfiguredError, AwsUnavailableError } from '@coach/aws';
@@ -13,37 +14,41 @@ import { ownerFor } from './domain/owner.ts';
 import { errorEnvelope } from './error-envelope.ts';
 import { describeZodError } from './validation.ts';
 
-const t = initTRPC.context<Context>().create({
-  // Never put stack traces in responses, whatever NODE_ENV says.
-  isDev: false,
-  sse: {
-    // Keeps proxies from closing a quiet job stream; clients reconnect if pings stop.
-    ping: { enabled: true, intervalMs: 10_000 },
-    client: { reconnectAfterInactivityMs: 25_000 },
-  },
-  errorFormatter({ shape, error, ctx }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : undefined;
-    const appCode =
-      error.cause instanceof AppError ? error.cause.code : zodError ? 'INVALID_INPUT' : appCodeForTrpcCode(error.code);
-    const requestId = ctx?.requestId ?? null;
-    let message = shape.message;
-    if (error.code === 'INTERNAL_SERVER_ERROR') {
-      message = `Something went wrong on our side. Please try again${requestId ? ` (request ${requestId})` : ''}.`;
-    } else if (zodError) {
-      message = describeZodError(zodError);
-    }
-    return errorEnvelope({
-      message,
-      jsonRpcCode: shape.code,
-      trpcCode: shape.data.code,
-      httpStatus: shape.data.httpStatus,
-      path: shape.data.path ?? null,
-      appCode,
-      requestId,
-      fieldErrors: zodError ? fieldErrors(zodError) : null,
-    });
-  },
-});
+// `meta` carries each procedure's REST route (`rest-meta.ts`), read by the OpenAPI generator.
+const t = initTRPC
+  .context<Context>()
+  .meta<OpenApiMeta>()
+  .create({
+    // Never put stack traces in responses, whatever NODE_ENV says.
+    isDev: false,
+    sse: {
+      // Keeps proxies from closing a quiet job stream; clients reconnect if pings stop.
+      ping: { enabled: true, intervalMs: 10_000 },
+      client: { reconnectAfterInactivityMs: 25_000 },
+    },
+    errorFormatter({ shape, error, ctx }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : undefined;
+      const appCode =
+        error.cause instanceof AppError ? error.cause.code : zodError ? 'INVALID_INPUT' : appCodeForTrpcCode(error.code);
+      const requestId = ctx?.requestId ?? null;
+      let message = shape.message;
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        message = `Something went wrong on our side. Please try again${requestId ? ` (request ${requestId})` : ''}.`;
+      } else if (zodError) {
+        message = describeZodError(zodError);
+      }
+      return errorEnvelope({
+        message,
+        jsonRpcCode: shape.code,
+        trpcCode: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path ?? null,
+        appCode,
+        requestId,
+        fieldErrors: zodError ? fieldErrors(zodError) : null,
+      });
+    },
+  });
 
 function fieldErrors(error: ZodError): Record<string, string[]> {
   const out: Record<string, string[]> = {};
