@@ -165,6 +165,26 @@ describe('REST answers as /trpc does', () => {
     });
   });
 
+  it('leaves the procedures’ schemas as strict for /trpc after REST calls: no value is coerced but typed query text', async () => {
+    // Text where the schema wants a boolean or a number is refused on both endpoints, before and after
+    // REST calls have run the same procedures (an adapter that coerced by changing the shared schemas
+    // would take "false" as true and true as a size of 1, on /trpc too).
+    const input = { sessionId, includeFrames: 'false', sizeBytes: true };
+    for (let round = 0; round < 2; round++) {
+      const rest = await send('/api/v1/uploads', { method: 'POST', body: JSON.stringify(input) });
+      const trpc = await trpcMutation('upload.initiate', input);
+      expect(withoutRequestId(rest)).toEqual(withoutRequestId(trpc));
+      expect(rest.body).toMatchObject({
+        error: {
+          data: { appCode: 'INVALID_INPUT', fieldErrors: { includeFrames: expect.any(Array), sizeBytes: expect.any(Array) } },
+        },
+      });
+    }
+    expect(await send('/api/v1/sessions?limit=1')).toMatchObject({ status: 200 });
+    const asText = await trpcQuery('sessions.list', { limit: '1' });
+    expect(asText).toMatchObject({ status: 400, body: { error: { data: { fieldErrors: { limit: expect.any(Array) } } } } });
+  });
+
   it('answers a missing session and another owner’s session alike, as tRPC does', async () => {
     const missing = randomUUID();
     const restMissing = await send(`/api/v1/sessions/${missing}`);
