@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { REST_BASE_PATH } from '@coach/api';
+
 import { sendHttpError } from './http-errors.ts';
 
 /** The most a request body may hold; videos go to storage, never through the API. */
@@ -13,7 +15,7 @@ export const MAX_JSON_DEPTH = 16;
 
 const TRPC_PREFIX = '/trpc/';
 /** The REST routes (`rest.ts`) call the same procedures and take the same limits. */
-const REST_PREFIX = '/api/v1/';
+const REST_PREFIX = `${REST_BASE_PATH}/`;
 const API_METHODS = new Set(['GET', 'POST', 'OPTIONS']);
 
 const isApiUrl = (url: string) => url.startsWith(TRPC_PREFIX) || url.startsWith(REST_PREFIX);

@@ -41,8 +41,16 @@ export async function registerRestApi<TRouter extends AnyTRPCRouter>(
   await app.register(fastifyApiReference, {
     routePrefix: DOCS_PATH,
     logLevel: 'silent',
-    // The page and its script come from the package; fonts stay the browser's, so nothing is fetched elsewhere.
-    configuration: { url: OPENAPI_PATH, withDefaultFonts: false, title: 'Coach Plus API' },
+    // The page and its script come from the package. Nothing is fetched from another host: no web
+    // fonts, no AI agent (Scalar's own service), no vendor toolbar; "try it" asks for the Bearer token.
+    configuration: {
+      url: OPENAPI_PATH,
+      title: 'Coach Plus API',
+      withDefaultFonts: false,
+      agent: { disabled: true },
+      showDeveloperTools: 'never',
+      authentication: { preferredSecurityScheme: 'bearerAuth' },
+    },
   });
 
   await app.register(async (scope) => {

@@ -114,6 +114,10 @@ describe('GET /docs', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await page.text();
     expect(html).toContain('/openapi.json');
+    // No other host: no CDN script, no web fonts, no AI agent of the vendor's.
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).toContain('"withDefaultFonts": false');
+    expect(html).toMatch(/"agent": \{\s*"disabled": true/);
     const scripts = [...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1] ?? '');
     expect(scripts.length).toBeGreaterThan(0);
     for (const src of scripts) {
