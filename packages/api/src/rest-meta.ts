@@ -7,9 +7,9 @@ type RouteSpec = NonNullable<OpenApiMeta['openapi']>;
 
 /** Every authenticated route may answer these (README "Errors" has the codes). */
 const COMMON_ERRORS: Record<number, string> = {
-  400: 'INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER',
+  400: 'INVALID_INPUT (with fieldErrors)',
   401: 'UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED',
-  403: 'ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED',
+  403: 'ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED)',
   429: 'TOO_MANY_REQUESTS (with Retry-After)',
   500: 'INTERNAL: the message names the request id',
   503: 'SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later',

@@ -642,7 +642,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionPage"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -660,7 +660,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -724,7 +724,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -742,7 +742,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -800,7 +800,7 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -818,7 +818,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -905,7 +905,7 @@ export interface operations {
                     "application/json": components["schemas"]["InitiatedUpload"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -923,7 +923,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1023,7 +1023,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignedParts"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1041,7 +1041,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1117,7 +1117,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadProgress"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1135,7 +1135,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1220,7 +1220,7 @@ export interface operations {
                     "application/json": components["schemas"]["UploadProgress"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1238,7 +1238,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1323,7 +1323,7 @@ export interface operations {
                     "application/json": components["schemas"]["CompletedUpload"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1341,7 +1341,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1426,7 +1426,7 @@ export interface operations {
                     "application/json": components["schemas"]["AbortedUpload"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,7 +1444,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1520,7 +1520,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobDetails"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1538,7 +1538,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1608,7 +1608,7 @@ export interface operations {
                     "application/json": components["schemas"]["FramePage"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1626,7 +1626,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1693,7 +1693,7 @@ export interface operations {
                     "application/json": components["schemas"]["VideoUrl"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1711,7 +1711,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1790,7 +1790,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description INVALID_INPUT (with fieldErrors), INVALID_CURSOR, NOT_MULTIPART, INVALID_PART_NUMBER */
+            /** @description INVALID_INPUT (with fieldErrors) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1808,7 +1808,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING, FEATURE_DISABLED */
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
             403: {
                 headers: {
                     [name: string]: unknown;

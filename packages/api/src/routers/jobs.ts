@@ -52,7 +52,10 @@ export const jobsRouter = {
       restRoute('GET', '/sessions/{sessionId}/jobs', {
         summary: 'A session’s jobs, newest first, a page at a time',
         tags,
-        errors: { 404: 'SESSION_NOT_FOUND: no such session of yours' },
+        errors: {
+          400: 'INVALID_INPUT (with fieldErrors), INVALID_CURSOR',
+          404: 'SESSION_NOT_FOUND: no such session of yours',
+        },
       }),
     )
     .input(ListJobsInputSchema)

@@ -21,7 +21,13 @@ export const sessionsRouter = {
     .output(SessionOutputSchema)
     .query(({ ctx, input }) => getSession(ctx.db, { owner: ctx.owner, sessionId: input.sessionId })),
   list: protectedProcedure
-    .meta(restRoute('GET', '/sessions', { summary: 'Your sessions, newest first, a page at a time', tags }))
+    .meta(
+      restRoute('GET', '/sessions', {
+        summary: 'Your sessions, newest first, a page at a time',
+        tags,
+        errors: { 400: 'INVALID_INPUT (with fieldErrors), INVALID_CURSOR' },
+      }),
+    )
     .input(PageInputSchema.optional())
     .output(SessionPageOutputSchema)
     .query(({ ctx, input }) => listSessions(ctx.db, { owner: ctx.owner, limit: input?.limit ?? 20, cursor: input?.cursor })),

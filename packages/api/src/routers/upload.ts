@@ -21,6 +21,8 @@ import {
 
 const tags = ['uploads'];
 const jobNotFound = { 404: 'JOB_NOT_FOUND: no such upload of yours (also for another owner’s)' };
+/** The part routes, for an upload that has no parts or a part number outside its plan. */
+const badPart = { 400: 'INVALID_INPUT (with fieldErrors), NOT_MULTIPART, INVALID_PART_NUMBER' };
 /** An upload that can no longer take parts or be completed. */
 const closed = {
   412: 'UPLOAD_EXPIRED, UPLOAD_ABORTED, UPLOAD_CLOSED: the upload is no longer open (UPLOAD_EXPIRED: its deadline passed)',
@@ -67,7 +69,7 @@ export const uploadRouter = {
       restRoute('POST', '/uploads/{jobId}/part-urls', {
         summary: 'Multipart: sign PUT URLs for up to 100 parts (again for an expired one)',
         tags,
-        errors: { ...jobNotFound, ...closed },
+        errors: { ...badPart, ...jobNotFound, ...closed },
       }),
     )
     .input(SignPartsInputSchema)
@@ -79,7 +81,7 @@ export const uploadRouter = {
       restRoute('POST', '/uploads/{jobId}/parts', {
         summary: 'Multipart: record stored parts with the ETags their PUTs returned',
         tags,
-        errors: { ...jobNotFound, ...closed },
+        errors: { ...badPart, ...jobNotFound, ...closed },
       }),
     )
     .input(RecordPartsInputSchema)
@@ -91,7 +93,7 @@ export const uploadRouter = {
       restRoute('GET', '/uploads/{jobId}/parts', {
         summary: 'Multipart: the plan and the parts recorded so far, to resume after a restart or on another device',
         tags,
-        errors: { ...jobNotFound, ...closed },
+        errors: { ...badPart, ...jobNotFound, ...closed },
       }),
     )
     .input(JobRefInputSchema)
@@ -104,6 +106,7 @@ export const uploadRouter = {
         summary: 'Verify the stored file (assembling its parts) and queue the analysis; safe to repeat',
         tags,
         errors: {
+          ...badPart,
           ...jobNotFound,
           412: 'UPLOAD_NOT_FOUND, UPLOAD_INCOMPLETE, UPLOAD_PARTS_INVALID, UPLOAD_EXPIRED, UPLOAD_ABORTED, UPLOAD_CLOSED',
           422: 'UPLOAD_REJECTED: the stored file is not as declared; the job is rejected',
