@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +89,15 @@ describe('GET /openapi.json', () => {
       expect(answer.status, `${route.method} ${path}`).toBe(401);
       expect(answer.body).toMatchObject({ error: { data: { appCode: 'UNAUTHENTICATED', path: route.procedure } } });
     }
+  });
+
+  it('is the route table README "REST and OpenAPI" shows', async () => {
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const rows = [...readme.matchAll(/^\| `([\w.]+)` \| `(GET|POST) \/api\/v1(\/[^`]*)` \|/gm)].map(
+      ([, procedure, method, path]) => `${procedure} ${method} ${path}`,
+    );
+    const routes = restRoutes(await fetchDocument()).map((route) => `${route.procedure} ${route.method} ${route.path}`);
+    expect(rows.sort()).toEqual(routes.sort());
   });
 
   it('describes every error answer with the error body the API sends', async () => {
