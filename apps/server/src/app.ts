@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import cors from '@fastify/cors';
+import type { TRPCError } from '@trpc/server';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
@@ -21,6 +22,7 @@ import { registerFirstVersionRoutes } from './first-version-routes.ts';
 import { registerHealthRoutes } from './health.ts';
 import { handleClientError, handleFastifyError, handleFrameworkError, sendHttpError } from './http-errors.ts';
 import { BODY_LIMIT_BYTES, registerRequestGuard } from './request-guard.ts';
+import { registerRestApi } from './rest.ts';
 
 export interface AppOptions {
   corsOrigins: string[];
@@ -136,35 +138,37 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
   const usage = createUsageMeter(config);
   const serviceKeys = createServiceKeyVerifier({ db: deps.db, now: deps.now, logger: app.log });
   const verifiers = { verifyToken: deps.verifyToken, serviceKeys };
-  // One way to turn a request into a context, for /trpc and the first version's routes alike.
-  const contextFor = async (req: FastifyRequest) =>
+  // One context, error log and header rule for /trpc, the REST routes and the first version's
+  // routes: the same calls, the same answers.
+  const createContextFor = async (req: FastifyRequest) =>
     createContext(
       { ...deps, config, usage, serviceKeys, logger: req.log },
       await authenticateRequest(req.headers.authorization, verifiers),
       req.id,
     );
-  await registerFirstVersionRoutes(app, contextFor);
+  const logFailure = (req: FastifyRequest, error: TRPCError, path: string | undefined) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error, path }, 'request failed');
+  };
+  // A rate-limited call tells the client when to come back.
+  const responseMeta = ({ errors }: { errors: TRPCError[] }) => {
+    const retryAfter = errors
+      .map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined))
+      .find((seconds) => seconds !== undefined);
+    return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+  };
+  await registerFirstVersionRoutes(app, createContextFor);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
       // One HTTP request cannot carry unbounded work; the client splits at the same size.
       maxBatchSize: MAX_BATCH_SIZE,
-      createContext: ({ req }) => contextFor(req),
-      // A rate-limited call tells the client when to come back.
-      responseMeta({ errors }) {
-        const retryAfter = errors
-          .map((e) => (e.cause instanceof AppError ? e.cause.retryAfterSeconds : undefined))
-          .find((seconds) => seconds !== undefined);
-        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
-      },
-      onError({ error, path, req }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          req.log.error({ err: error.cause ?? error, path }, 'request failed');
-        }
-      },
+      createContext: ({ req }) => createContextFor(req),
+      responseMeta,
+      onError: ({ error, path, req }) => logFailure(req, error, path),
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
+  await registerRestApi(app, { router: appRouter, createContextFor, responseMeta, logFailure });
 
   return app;
 }

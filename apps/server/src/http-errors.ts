@@ -17,7 +17,10 @@ const JSON_RPC_CODE: Record<number, number> = {
 
 const KNOWN: Record<number, { appCode: AppErrorCode; message: string }> = {
   400: { appCode: 'INVALID_INPUT', message: 'The request body is not valid JSON.' },
-  404: { appCode: 'NOT_FOUND', message: 'No such endpoint. The API is served under /trpc.' },
+  404: {
+    appCode: 'NOT_FOUND',
+    message: 'No such endpoint. The API is served under /trpc and, as REST, under /api/v1 (described at /openapi.json).',
+  },
   405: { appCode: 'METHOD_NOT_SUPPORTED', message: 'The API answers GET (queries) and POST (mutations) only.' },
   413: {
     appCode: 'PAYLOAD_TOO_LARGE',

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+import { REST_BASE_PATH } from '@coach/api';
+
 import { sendHttpError } from './http-errors.ts';
 
 /** The most a request body may hold; videos go to storage, never through the API. */
@@ -12,10 +14,19 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const MAX_JSON_DEPTH = 16;
 
 const TRPC_PREFIX = '/trpc/';
-const TRPC_METHODS = new Set(['GET', 'POST', 'OPTIONS']);
+/** The REST routes (`rest.ts`) call the same procedures and take the same limits. */
+const REST_PREFIX = `${REST_BASE_PATH}/`;
+const API_METHODS = new Set(['GET', 'POST', 'OPTIONS']);
+
+const isApiUrl = (url: string) => url.startsWith(TRPC_PREFIX) || url.startsWith(REST_PREFIX);
+
+/** A request that declares no body at all (a REST POST whose input is all in its path, e.g. an abort). */
+const hasNoBody = (request: FastifyRequest) =>
+  request.headers['transfer-encoding'] === undefined &&
+  (request.headers['content-length'] === undefined || request.headers['content-length'] === '0');
 
 /**
- * Refuses, before a byte of the body is read, what the API never serves: a
+ * Refuses, for `/trpc` and the REST routes alike, before a byte of the body is read, what the API never serves: a
  * method other than GET/POST (and CORS preflights), a body that is not JSON,
  * and a body that declares more than the limit. tRPC's Fastify adapter
  * installs its own pass-through parser for `multipart/form-data` (read whole
@@ -25,20 +36,21 @@ const TRPC_METHODS = new Set(['GET', 'POST', 'OPTIONS']);
  */
 export function registerRequestGuard(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith(TRPC_PREFIX)) return;
-    if (!TRPC_METHODS.has(request.method)) {
+    if (!isApiUrl(request.url)) return;
+    if (!API_METHODS.has(request.method)) {
       reply.header('allow', 'GET, POST, OPTIONS');
       return refuse(request, reply, 405);
     }
     if (request.method !== 'POST') return;
     const declared = Number(request.headers['content-length']);
     if (declared > BODY_LIMIT_BYTES) return refuse(request, reply, 413);
+    if (request.url.startsWith(REST_PREFIX) && hasNoBody(request)) return;
     if (!isJson(request.headers['content-type'])) return refuse(request, reply, 415);
   });
 
   // The body is still a string here (tRPC parses it later), so nesting is counted without parsing.
   app.addHook('preHandler', async (request, reply) => {
-    if (!request.url.startsWith(TRPC_PREFIX)) return;
+    if (!isApiUrl(request.url)) return;
     const query = request.query as Record<string, unknown> | undefined;
     const inputs = [request.body, query?.input];
     if (inputs.some((input) => typeof input === 'string' && jsonDepthExceeds(input, MAX_JSON_DEPTH))) {

@@ -65,3 +65,5 @@ export { createUsageMeter, type UsageKind, type UsageLimits, type UsageMeter } f
 // The first version's API (its paths and snake_case), served by apps/server beside /trpc.
 export { createFirstVersionCaller, type FirstVersionCaller } from './first-version/router.ts';
 export { firstVersionErrorAnswer, type FirstVersionErrorAnswer } from './first-version/error-answer.ts';
+export { createOpenApiDocument, restRoutes, type OpenAPIObject, type RestRoute } from './openapi.ts';
+export { REST_BASE_PATH, REST_EXCLUSIONS } from './rest-meta.ts';

@@ -11,17 +11,21 @@ import type { Context } from './context.ts';
 import { APP_ERROR_CODES, appCodeForTrpcCode, AppError, type AppErrorCode } from './domain/errors.ts';
 import { ownerFor } from './domain/owner.ts';
 import { errorEnvelope } from './error-envelope.ts';
+import type { RestMeta } from './rest-meta.ts';
 import { describeZodError } from './validation.ts';
 
-/** What a procedure declares about itself, read by the middlewares. */
-export interface ProcedureMeta {
+/**
+ * What a procedure declares about itself: its REST route (`openapi`, see `rest-meta.ts`), read by
+ * the OpenAPI generator, and the scope below, read by the middlewares.
+ */
+export type ProcedureMeta = RestMeta & {
   /**
    * The scope a service key needs to call this procedure. A procedure without
    * one is closed to service keys (deny by default: a new procedure is not
    * open to them until it says so).
    */
   scope?: ServiceScope;
-}
+};
 
 const t = initTRPC
   .context<Context>()

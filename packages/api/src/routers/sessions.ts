@@ -1,20 +1,37 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
 import { createSession, getSession, listSessions } from '../domain/sessions.ts';
+import { SessionOutputSchema, SessionPageOutputSchema } from '../outputs.ts';
+import { restRoute } from '../rest-meta.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { CreateSessionInputSchema, PageInputSchema, SessionRefInputSchema } from '../validation.ts';
+
+const tags = ['sessions'];
+const notFound = { 404: 'SESSION_NOT_FOUND: no such session of yours (also for another owner’s session)' };
 
 export const sessionsRouter = {
   create: protectedProcedure
     .meta({ scope: 'sessions:write' })
+    .meta(restRoute('POST', '/sessions', { summary: 'Create a video session', tags }))
     .input(CreateSessionInputSchema)
+    .output(SessionOutputSchema)
     .mutation(({ ctx, input }) => createSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
   get: protectedProcedure
     .meta({ scope: 'sessions:read' })
+    .meta(restRoute('GET', '/sessions/{sessionId}', { summary: 'A session', tags, errors: notFound }))
     .input(SessionRefInputSchema)
+    .output(SessionOutputSchema)
     .query(({ ctx, input }) => getSession(ctx.db, { owner: ctx.owner, sessionId: input.sessionId })),
   list: protectedProcedure
     .meta({ scope: 'sessions:read' })
+    .meta(
+      restRoute('GET', '/sessions', {
+        summary: 'Your sessions, newest first, a page at a time',
+        tags,
+        errors: { 400: 'INVALID_INPUT (with fieldErrors), INVALID_CURSOR' },
+      }),
+    )
     .input(PageInputSchema.optional())
+    .output(SessionPageOutputSchema)
     .query(({ ctx, input }) => listSessions(ctx.db, { owner: ctx.owner, limit: input?.limit ?? 20, cursor: input?.cursor })),
 } satisfies TRPCRouterRecord;
