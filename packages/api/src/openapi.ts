@@ -7,9 +7,7 @@ import { appRouter } from './root.ts';
 export type { OpenAPIObject };
 
 /** Fails to compile when the routes' own meta type stops fitting the generator's. */
-export type RestMetaFitsGenerator = RestMeta extends OpenApiMeta ? true : never;
-const restMetaFits: RestMetaFitsGenerator = true;
-void restMetaFits;
+export const REST_META_FITS_GENERATOR: RestMeta extends OpenApiMeta ? true : never = true;
 
 /** A procedure's REST route, as the server mounts it. */
 export interface RestRoute {
