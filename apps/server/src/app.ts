@@ -137,8 +137,6 @@ export async function buildApp(options: AppOptions, deps: AppDeps): Promise<Fast
       router: appRouter,
       // One HTTP request cannot carry unbounded work; the client splits at the same size.
       maxBatchSize: MAX_BATCH_SIZE,
-      // Only JSON reaches tRPC (see request-guard.ts), already bounded by `bodyLimit`; this bounds any other path.
-      maxBodySize: BODY_LIMIT_BYTES,
       createContext: async ({ req }) =>
         createContext({ ...deps, config, usage, logger: req.log }, await deps.verifyToken(req.headers.authorization), req.id),
       // A rate-limited call tells the client when to come back.
