@@ -8,6 +8,9 @@ const config: NextConfig = {
   // The type check is `pnpm typecheck`'s job (tsc over the whole workspace); lint is oxlint's.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  // `next dev` would otherwise write instruction files into the app folder.
+  agentRules: false,
+  experimental: { agentUpgrade: false },
   // The browser-chunk check reads each chunk's source map to see which modules went into it.
   productionBrowserSourceMaps: process.env.NEXT_BROWSER_SOURCE_MAPS === '1',
 };
