@@ -89,7 +89,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       const probe = await timed('probeMs', () => inspect(file, signal, caps));
       checkCaps(probe, job.sampleFps, caps);
 
-      if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media });
+      if (framesPrefix)
+        frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media, signal });
       const pass = await timed('framesMs', () =>
         runPosePass({
           file,
@@ -124,6 +125,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
           },
           records(pass.samples, frames),
         );
+        // A job deleted (or lost) meanwhile must not get its metrics stored.
+        signal.throwIfAborted();
         await options.storage.putObject(metricsKey, { path: metricsFile }, 'application/json');
       });
       timings.totalMs = Math.round(performance.now() - started);
