@@ -66,22 +66,22 @@ export async function deleteSessionRows(
  * Deletes every object under `prefix`, `batchSize` keys (≤ 1000) at a time:
  * lists from the start, deletes that page, lists again until nothing is
  * left, so a pass that dies half-way leaves a prefix the next pass simply
- * lists again. Returns how many objects it deleted.
+ * lists again. `onDeleted` hears each batch as it goes (a failure later still
+ * counts what went).
  */
 export async function emptyPrefix(
   storage: Pick<ObjectStorage, 'listKeys' | 'deleteKeys'>,
   prefix: string,
-  batchSize = 1000,
-): Promise<number> {
+  options: { batchSize?: number; onDeleted?: (count: number) => void } = {},
+): Promise<void> {
   // A prefix is never the bucket's root: a bug here must not empty the bucket.
   if (!prefix.startsWith('coach_plus/') || !prefix.endsWith('/') || prefix.split('/').length < 5) {
     throw new Error(`refusing to empty ${JSON.stringify(prefix)}: not a session or video prefix`);
   }
-  let deleted = 0;
   for (;;) {
-    const keys = await storage.listKeys(prefix, { limit: batchSize });
-    if (keys.length === 0) return deleted;
+    const keys = await storage.listKeys(prefix, { limit: options.batchSize ?? 1000 });
+    if (keys.length === 0) return;
     await storage.deleteKeys(keys);
-    deleted += keys.length;
+    options.onDeleted?.(keys.length);
   }
 }

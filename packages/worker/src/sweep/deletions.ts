@@ -101,5 +101,5 @@ async function runPass(options: DeletionPassOptions, row: ClaimedDeletion, count
     const job = await findJob(db, { jobId });
     if (job) await storage.abortMultipartUpload({ key: job.s3Key, uploadId: multipartUploadId });
   }
-  count(await emptyPrefix(storage, row.prefix, options.deletionBatchSize));
+  await emptyPrefix(storage, row.prefix, { batchSize: options.deletionBatchSize, onDeleted: count });
 }
