@@ -28,6 +28,8 @@ export async function markJobsDeleted(
   db: Kysely<Database>,
   p: { owner: Owner; jobIds?: readonly string[]; sessionId?: string },
 ): Promise<DeletedJobRow[]> {
+  // Never every job of an owner by omission.
+  if (!p.jobIds && !p.sessionId) throw new Error('markJobsDeleted needs jobIds or a sessionId');
   if (p.jobIds?.length === 0) return [];
   const byJob = p.jobIds ? sql`and id = any(${[...p.jobIds]}::uuid[])` : sql``;
   const bySession = p.sessionId ? sql`and session_id = ${p.sessionId}::uuid` : sql``;
