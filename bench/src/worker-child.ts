@@ -58,7 +58,12 @@ const jobFor = (s3Key: string): AnalysisInput['job'] =>
     createdBy: 'bench-worker',
   });
 const run = (s3Key: string) =>
-  analyze({ job: jobFor(s3Key), signal: new AbortController().signal, reportProgress: async () => {} });
+  analyze({
+    job: jobFor(s3Key),
+    signal: new AbortController().signal,
+    reportProgress: async () => {},
+    confirmLease: async () => {},
+  });
 
 /** CPU seconds of this process and of its reaped children (ffmpeg, ffprobe), from /proc (Linux). */
 function cpuSeconds(which: 'all' | 'children' = 'all'): number {

@@ -19,6 +19,10 @@ export const S3_COMMAND_ACTIONS = {
   // HEAD on an object is authorised as GetObject.
   HeadObjectCommand: ['s3:GetObject', 's3:ListBucket'],
   DeleteObjectCommand: ['s3:DeleteObject'],
+  // A batch delete is authorised per key as DeleteObject.
+  DeleteObjectsCommand: ['s3:DeleteObject'],
+  // Listing a prefix is authorised as ListBucket, on the bucket itself.
+  ListObjectsV2Command: ['s3:ListBucket'],
   // The multipart steps other than abort are authorised as PutObject.
   CreateMultipartUploadCommand: ['s3:PutObject'],
   UploadPartCommand: ['s3:PutObject'],
@@ -82,6 +86,8 @@ export const SERVICE_AWS_CALLS = {
       'PutObjectCommand', // storage.putObject (metrics.json, frames)
       'HeadObjectCommand', // storage.head (the sweeper's watched keys)
       'DeleteObjectCommand', // storage.delete (the sweeper)
+      'ListObjectsV2Command', // storage.listKeys (the sweeper's deletions)
+      'DeleteObjectsCommand', // storage.deleteKeys (the sweeper's deletions)
       'AbortMultipartUploadCommand', // storage.abortMultipartUpload (the sweeper)
       'CompleteMultipartUploadCommand', // storage.completeMultipartUpload (completing a landed upload)
       'HeadBucketCommand', // storage.ping (the start-up check), storage.head's bucket check after a 404

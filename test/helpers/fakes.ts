@@ -61,6 +61,18 @@ export class MemoryStorage implements ObjectStorage {
     this.deleted.push(key);
     return Promise.resolve();
   }
+  listKeys(prefix: string, options?: { limit?: number }) {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    return Promise.resolve(keys.slice(0, options?.limit ?? 1000));
+  }
+  deleteKeys(keys: readonly string[]) {
+    if (this.fail.has('delete')) return Promise.reject(new AwsUnavailableError('delete objects'));
+    for (const key of keys) {
+      this.objects.delete(key);
+      this.deleted.push(key);
+    }
+    return Promise.resolve();
+  }
   ping() {
     return Promise.resolve();
   }

@@ -58,6 +58,7 @@ export function processingJobRow(
     queuedAt: now,
     startedAt: now,
     finishedAt: null,
+    deletedAt: null,
     attempts: 1,
     leaseToken: null,
     leaseOwner: null,

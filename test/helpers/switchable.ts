@@ -17,6 +17,8 @@ export function switchableStorage(initial: ObjectStorage) {
     getStream: (key, options) => current.getStream(key, options),
     putObject: (key, body, contentType) => current.putObject(key, body, contentType),
     delete: (key) => current.delete(key),
+    listKeys: (prefix, options) => current.listKeys(prefix, options),
+    deleteKeys: (keys) => current.deleteKeys(keys),
     ping: () => current.ping(),
     createMultipartUpload: (p) => current.createMultipartUpload(p),
     presignUploadPart: (p) => current.presignUploadPart(p),

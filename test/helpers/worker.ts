@@ -1,6 +1,6 @@
 import { createSqsQueue, type MessageQueue } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
-import { silentLogger } from '@coach/jobs';
+import { silentLogger, type Logger } from '@coach/jobs';
 import { startAnalysisWorker, toWorkerSettings, WorkerSettingsSchema, type Worker, type WorkerConfig } from '@coach/worker';
 
 import type { TestServer } from './server.ts';
@@ -15,6 +15,8 @@ export interface TestWorkerOptions {
   env?: Record<string, string>;
   config?: Partial<WorkerConfig>;
   poseThreads?: number;
+  /** Where the worker logs (silent unless given), for a test that waits on what it reports. */
+  logger?: Logger;
 }
 
 /**
@@ -37,7 +39,7 @@ export function startTestWorker(
       queue: options.queue ?? createSqsQueue({ sqs: server.sqs, queueUrl: server.queueUrl }),
       deadLetterQueue: createSqsQueue({ sqs: server.sqs, queueUrl: server.dlqUrl }),
       uploadEvents: options.uploadEvents,
-      logger: silentLogger,
+      logger: options.logger ?? silentLogger,
     },
     settings,
   );

@@ -52,7 +52,8 @@ const EnvSchema = WorkerSettingsSchema.extend({
   SQS_VIDEO_ANALYSIS_DLQ_URL: httpUrl.optional(),
   WORKER_IN_PROCESS: z.enum(['true', 'false']).optional(),
   S3_UPLOAD_URL_EXPIRES_SECONDS: int(60, 7 * 24 * 3600).default(3600),
-  S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 7 * 24 * 3600).default(300),
+  // At most an hour: S3 cannot revoke a link, so a deleted video's link works until it expires.
+  S3_DOWNLOAD_URL_EXPIRES_SECONDS: int(30, 3600).default(300),
   MAX_UPLOAD_BYTES: int(1, OBJECT_LIMIT).default(8 * GIB),
   MULTIPART_THRESHOLD_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(64 * MIB),
   MULTIPART_PART_SIZE_BYTES: int(5 * MIB, SINGLE_PUT_LIMIT).default(16 * MIB),

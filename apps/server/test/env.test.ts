@@ -130,6 +130,11 @@ describe('loadConfig', () => {
     expect(configError({ FIRST_VERSION_UNSIZED_UPLOADS: 'no' })).toContain('FIRST_VERSION_UNSIZED_UPLOADS');
   });
 
+  it('keeps download links short: at most an hour, since a deleted video stays reachable through one until it expires', () => {
+    expect(loadConfig({ S3_DOWNLOAD_URL_EXPIRES_SECONDS: '3600' }).downloadUrlExpiresSeconds).toBe(3600);
+    expect(configError({ S3_DOWNLOAD_URL_EXPIRES_SECONDS: '3601' })).toContain('S3_DOWNLOAD_URL_EXPIRES_SECONDS');
+  });
+
   it('refuses a partial S3/SQS configuration instead of silently mixing in the emulator', () => {
     const message = configError({ S3_COACH_VIDEOS_BUCKET: 'mine' });
     expect(message).toContain('SQS_VIDEO_ANALYSIS_QUEUE_URL');

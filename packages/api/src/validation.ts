@@ -45,6 +45,9 @@ export const CreateSessionInputSchema = z.strictObject({
 
 export const SessionRefInputSchema = z.strictObject({ sessionId: IdSchema });
 
+/** sessions.erasePlayer: the player id exactly as the sessions list it. */
+export const ErasePlayerInputSchema = z.strictObject({ playerId: textSchema(128) });
+
 export const InitiateUploadInputSchema = z.strictObject({
   sessionId: IdSchema,
   sampleFps: z.int().min(1).max(30).default(10),

@@ -105,6 +105,18 @@ describe('openJobWatch', () => {
     expect(hub.openStreams).toBe(0);
   });
 
+  it('ends a stream with JOB_NOT_FOUND once its job is deleted, and refuses to open one on a deleted job', async () => {
+    const { hub, open } = setUp();
+    const jobId = await queuedJobId();
+    const stream = await open(jobId);
+    await stream.next();
+    await t.api.callerFor(signedIn(coachA)).jobs.delete({ jobId });
+    hub.publish(jobId);
+    await expect(stream.next()).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+    expect(hub.openStreams).toBe(0);
+    await expect(open(jobId)).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+
   it('caps open streams per user, and frees a slot when a stream ends or its client leaves', async () => {
     const { hub, open } = setUp({ maxWatchStreamsPerUser: 2 });
     const jobId = await queuedJobId();

@@ -6,9 +6,11 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -74,6 +76,13 @@ export interface ObjectStorage {
    */
   putObject: (key: string, body: ObjectBody, contentType: string) => Promise<void>;
   delete: (key: string) => Promise<void>;
+  /**
+   * The first keys (in key order, at most `limit`, S3's page being 1000) stored under `prefix`.
+   * A deletion lists from the start again after deleting a page, so it needs no continuation token.
+   */
+  listKeys: (prefix: string, options?: { limit?: number }) => Promise<string[]>;
+  /** Deletes up to 1000 keys in one request; a missing key is not an error. Throws when any key was not deleted. */
+  deleteKeys: (keys: readonly string[]) => Promise<void>;
   /** Resolves when the bucket answers; for health checks. */
   ping: () => Promise<void>;
   /** Starts a multipart upload of `key`; returns its upload id. */
@@ -215,6 +224,28 @@ export function createS3Storage({ s3, signer, bucket, describedAs }: S3StorageDe
         },
         missing(undefined),
       );
+    },
+    async listKeys(prefix, options) {
+      const out = await call('list objects', () =>
+        s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: options?.limit ?? 1000 })),
+      );
+      return (out.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+    },
+    async deleteKeys(keys) {
+      if (keys.length === 0) return;
+      if (keys.length > 1000) throw new RangeError('at most 1000 keys per delete');
+      const out = await call('delete objects', () =>
+        s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true } }),
+        ),
+      );
+      const failed = out.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new Error(
+          `could not delete ${failed.length} of ${keys.length} objects (${first?.Code ?? 'unknown'}: ${first?.Key ?? ''})`,
+        );
+      }
     },
     ping: confirmBucket,
     createMultipartUpload({ key, contentType }) {

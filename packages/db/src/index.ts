@@ -19,3 +19,4 @@ export {
   type NotificationListenerOptions,
 } from './notifications.ts';
 export { sql, type Kysely, type KyselyPlugin, type Transaction } from 'kysely';
+export * from './queries/deletions.ts';

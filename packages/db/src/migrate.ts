@@ -12,6 +12,7 @@ import * as addUploadKeyWatch from './migrations/2026_12_04_221500_add_upload_ke
 import * as addOutboxTraceparent from './migrations/2026_12_05_010000_add_outbox_traceparent.ts';
 import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint.ts';
 import * as addServiceKeys from './migrations/2026_12_05_040000_add_service_keys.ts';
+import * as addDeletions from './migrations/2026_12_05_040100_add_deletions.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_05_010000_add_outbox_traceparent': addOutboxTraceparent,
   '2026_12_05_013000_add_subject_hint': addSubjectHint,
   '2026_12_05_040000_add_service_keys': addServiceKeys,
+  '2026_12_05_040100_add_deletions': addDeletions,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

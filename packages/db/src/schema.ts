@@ -12,6 +12,7 @@ export const JOB_STATUSES = [
   'rejected',
   'expired',
   'aborted',
+  'deleted',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -29,6 +30,8 @@ export interface VideoSessionTable {
   title: string;
   playerIds: string[];
   createdAt: CreatedAt;
+  /** Set when the session was deleted: the row stays (emptied) so its deletion and jobs keep their reference. */
+  deletedAt: Timestamp | null;
 }
 
 export interface VideoAnalysisJobTable {
@@ -87,6 +90,8 @@ export interface VideoAnalysisJobTable {
   keyWritableUntil: Timestamp | null;
   /** When the sweeper last checked the watched key; it checks the least recent first. */
   keyCheckedAt: Timestamp | null;
+  /** When the job was deleted (status `deleted`); its row stays as a tombstone with its content cleared. */
+  deletedAt: Timestamp | null;
 }
 
 export type UploadMode = 'single' | 'multipart';
@@ -135,12 +140,41 @@ export interface ServiceKeyTable {
   lastUsedAt: Timestamp | null;
 }
 
+export type DeletionScope = 'everything';
+
+/**
+ * What storage must still lose after a deletion: written in the transaction
+ * that deletes the rows, carried out (and repeated until `repeatUntil` has
+ * passed) by the worker's sweeper. Exactly one of `jobId`, `sessionId` is set.
+ */
+export interface StorageDeletionTable {
+  id: Generated<string>;
+  jobId: string | null;
+  sessionId: string | null;
+  scope: DeletionScope;
+  /** Every object under it is deleted. */
+  prefix: string;
+  /** Aborted again on every pass: a part in flight during an abort may finish. */
+  multipartUploadId: string | null;
+  /** A pass must begin after this moment (a worker that held the lease may still write until then) before the row is done. */
+  repeatUntil: DefaultTimestamp;
+  requestedBy: string;
+  requestedAt: CreatedAt;
+  availableAt: DefaultTimestamp;
+  claimedUntil: Timestamp | null;
+  attempts: Generated<number>;
+  lastError: string | null;
+  objectsDeleted: Generated<number>;
+  doneAt: Timestamp | null;
+}
+
 export interface Database {
   serviceKeys: ServiceKeyTable;
   videoSessions: VideoSessionTable;
   videoAnalysisJobs: VideoAnalysisJobTable;
   outboxMessages: OutboxMessageTable;
   uploadParts: UploadPartTable;
+  storageDeletions: StorageDeletionTable;
 }
 
 export type VideoSession = Selectable<VideoSessionTable>;
@@ -150,3 +184,4 @@ export type NewVideoAnalysisJob = Insertable<VideoAnalysisJobTable>;
 export type VideoAnalysisJobUpdate = Updateable<VideoAnalysisJobTable>;
 export type OutboxMessage = Selectable<OutboxMessageTable>;
 export type ServiceKey = Selectable<ServiceKeyTable>;
+export type StorageDeletion = Selectable<StorageDeletionTable>;

@@ -26,6 +26,8 @@ export {
   videoKey,
   isVideoKey,
   videoPrefix,
+  sessionPrefix,
+  prefixOfKey,
   metricsKey,
   framesPrefix,
   frameKey,
@@ -62,3 +64,4 @@ export { checkStoredObject, formatBytes } from './upload/stored-object.ts';
 export { completeStoredUpload, type UploadCompletion, type UploadCompletionDeps } from './upload/complete-stored-upload.ts';
 export { signals, productTracer, inSpan, traceparentOf, contextFromTraceparent, type Signals } from './signals.ts';
 export { observeBacklog } from './backlog-gauges.ts';
+export { deleteJobRows, deleteSessionRows, emptyPrefix } from './deletion/delete-rows.ts';

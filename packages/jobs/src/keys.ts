@@ -23,7 +23,12 @@ export function videoKey(p: { owner: Owner; sessionId: string; videoId: string; 
 }
 
 export function videoPrefix(p: { owner: Owner; sessionId: string; videoId: string }): string {
-  return `coach_plus/${p.owner.type}/${encodeURIComponent(p.owner.id)}/${p.sessionId}/${p.videoId}/`;
+  return `${sessionPrefix(p)}${p.videoId}/`;
+}
+
+/** Everything a session's videos store lies under it (a deletion empties it). */
+export function sessionPrefix(p: { owner: Owner; sessionId: string }): string {
+  return `coach_plus/${p.owner.type}/${encodeURIComponent(p.owner.id)}/${p.sessionId}/`;
 }
 
 /** True for a key with the layout of an uploaded video (not what the analysis stores beside it). */
@@ -33,8 +38,8 @@ export function isVideoKey(s3Key: string): boolean {
   return Object.values(VIDEO_CONTENT_TYPES).some((ext) => name === `original.${ext}`);
 }
 
-/** The folder of a stored video, from its key: where its analysis goes. */
-function prefixOfKey(s3Key: string): string {
+/** The folder of a stored video, from its key: where its analysis goes, and what its deletion empties. */
+export function prefixOfKey(s3Key: string): string {
   return s3Key.slice(0, s3Key.lastIndexOf('/') + 1);
 }
 

@@ -28,6 +28,8 @@ export const JOB_TRANSITIONS = {
   rejected: [],
   expired: [],
   aborted: [],
+  // Reached from every other status by a deletion alone (`markJobsDeleted`), never by the lifecycle's writes.
+  deleted: [],
 } as const satisfies Record<JobStatus, readonly JobStatus[]>;
 
 export type JobTransition = {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 
 import type { ReceivedMessage } from '@coach/aws';
-import { findJob, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
+import { extendLease, findJob, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
 import {
   claimJob,
   completeLeasedJob,
@@ -29,6 +29,12 @@ export interface AnalysisInput {
   signal: AbortSignal;
   /** Frames analysed so far; the job's progress follows it. */
   reportProgress: (done: number, total: number) => Promise<void>;
+  /**
+   * Renews the lease, or stops the analysis and throws when it is gone (the
+   * job was deleted, or given to another worker): called before storing the
+   * result's files, so a deleted job never gets them.
+   */
+  confirmLease: () => Promise<void>;
 }
 
 /** Turns one uploaded video into the result stored on the job (validated against its schema when written). */
@@ -143,9 +149,13 @@ async function runClaimed(
     maxJobSeconds: options.maxJobSeconds,
   });
   const reportProgress = progressReporter({ db, ...lease, logger, log, onLeaseLost: () => supervision.halt('lease-lost') });
+  const confirmLease = async () => {
+    if (!(await extendLease(db, { ...lease, leaseSeconds: options.leaseSeconds }))) supervision.halt('lease-lost');
+    supervision.signal.throwIfAborted();
+  };
 
   try {
-    const result = await options.analyzer({ job, signal: supervision.signal, reportProgress });
+    const result = await options.analyzer({ job, signal: supervision.signal, reportProgress, confirmLease });
     await supervision.stopHeartbeat();
     if (supervision.stopReason()) throw supervision.signal.reason;
     const done = await completeLeasedJob(db, { ...lease, result, finishedAt: new Date() });

@@ -1,4 +1,5 @@
 import { recoverAbandonedJobs } from './sweep/abandoned-jobs.ts';
+import { carryOutDeletions, type DeletionReport } from './sweep/deletions.ts';
 import { expireUploads } from './sweep/expire-uploads.ts';
 import type { SweeperOptions } from './sweep/options.ts';
 import { redispatchStaleJobs } from './sweep/stale-queued-jobs.ts';
@@ -6,7 +7,7 @@ import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 
 export type { SweeperOptions };
 
-export interface SweepReport extends KeyWatchReport {
+export interface SweepReport extends KeyWatchReport, DeletionReport {
   expired: number;
   /** Overdue uploads found landed in storage and queued instead of expired. */
   completedUploads: number;
@@ -28,6 +29,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
   const stale = await redispatchStaleJobs(pass);
   // After the expiries above, so a job expired in this round is checked in it too.
   const keys = await sweepWatchedKeys(pass);
+  const deletions = await carryOutDeletions(pass);
   return {
     expired: uploads.expired,
     completedUploads: uploads.completed,
@@ -36,6 +38,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
     failed: abandoned.failed + stale.failed,
     redispatched: stale.redispatched,
     ...keys,
+    ...deletions,
   };
 }
 

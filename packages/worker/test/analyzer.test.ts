@@ -63,6 +63,7 @@ const analyse = (storage: ObjectStorage, key: string, includeFrames: boolean) =>
     job: jobFor(key, includeFrames),
     signal: new AbortController().signal,
     reportProgress: async () => {},
+    confirmLease: async () => {},
   });
 
 describe('createVideoAnalyzer', () => {

@@ -70,7 +70,7 @@ async function analyse(
     createdBy: 'o',
   });
   const result = AnalysisResultSchema.parse(
-    await analyzer({ job, signal: new AbortController().signal, reportProgress: async () => {} }),
+    await analyzer({ job, signal: new AbortController().signal, reportProgress: async () => {}, confirmLease: async () => {} }),
   );
   if (result.schemaVersion !== 2) throw new Error('expected a version 2 result');
   const body = await server.storage.getStream(result.artifacts.metricsKey);

@@ -2,7 +2,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createSqsQueue } from '@coach/aws';
-import { findJob, sql } from '@coach/db';
+import { findJob, sql, type Database, type Kysely, type KyselyPlugin } from '@coach/db';
 import { buildAnalysisJobMessage, claimJob, silentLogger, type AnalysisResult } from '@coach/jobs';
 import {
   DEFAULT_WORKER_CONFIG,
@@ -51,10 +51,10 @@ async function queuedJob(s: TestServer) {
   return upload.jobId;
 }
 
-function runWorker(s: TestServer, analyzer: VideoAnalyzer, config: Partial<WorkerConfig> = {}) {
+function runWorker(s: TestServer, analyzer: VideoAnalyzer, config: Partial<WorkerConfig> = {}, db: Kysely<Database> = s.db) {
   worker = startWorker(
     {
-      db: s.db,
+      db,
       storage: s.storage,
       queue: s.queue,
       deadLetterQueue: createSqsQueue({ sqs: s.sqs, queueUrl: s.dlqUrl }),
@@ -221,6 +221,36 @@ describe('worker', () => {
     worker = undefined;
     const job = await findJob(server.db, { jobId });
     expect(job).toMatchObject({ status: 'processing', result: null });
+  });
+
+  it('stops without writing when it cannot renew its lease before the lease runs out (the database unreachable)', async () => {
+    server = await startTestServer();
+    const jobId = await queuedJob(server);
+    let renewalsFail = false;
+    // Lease renewals (an update of lease_expires_at alone) fail as a dropped connection would; every other query works.
+    const failRenewals: KyselyPlugin = {
+      transformQuery({ node }) {
+        const isRenewal = node.kind === 'UpdateQueryNode' && node.updates?.length === 1 && JSON.stringify(node).includes('lease');
+        if (renewalsFail && isRenewal) throw new Error('injected: connection lost');
+        return node;
+      },
+      transformResult: ({ result }) => Promise.resolve(result),
+    };
+    let sawAbort = false;
+    const { analyzer } = countingAnalyzer(async (_call, signal) => {
+      renewalsFail = true;
+      await untilAborted(signal).catch((error: unknown) => {
+        sawAbort = true;
+        throw error;
+      });
+      return sampleResult({ model: { name: 'unleased', version: '1' } });
+    });
+    runWorker(server, analyzer, { leaseSeconds: 1 }, server.db.withPlugin(failRenewals));
+    await waitFor(() => sawAbort, { what: 'the analyzer to be stopped once its lease ran out' });
+    renewalsFail = false;
+    await worker?.stop();
+    worker = undefined;
+    expect(await findJob(server.db, { jobId })).toMatchObject({ status: 'processing', result: null });
   });
 
   it('finishes a job whose previous worker died mid-job, once its lease lapsed', async () => {

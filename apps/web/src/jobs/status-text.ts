@@ -12,6 +12,8 @@ export const STATUS_TEXT: Record<JobStatusName, string> = {
   rejected: 'The upload was refused.',
   expired: 'The upload expired before it finished.',
   aborted: 'The upload was cancelled.',
+  // The API answers not found for a deleted job; a page open at the time shows this until it reloads.
+  deleted: 'The video was deleted.',
 };
 
 /** The same, in a word or two (the library). */
@@ -24,6 +26,7 @@ export const STATUS_LABEL: Record<JobStatusName, string> = {
   rejected: 'Upload refused',
   expired: 'Upload expired',
   aborted: 'Upload cancelled',
+  deleted: 'Deleted',
 };
 
 export const FAILED: readonly JobStatusName[] = ['failed', 'rejected', 'expired', 'aborted'];

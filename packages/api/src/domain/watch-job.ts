@@ -32,7 +32,9 @@ function eventId(view: JobView): string {
   return `${view.status}:${view.progressPercent}:${view.updatedAt}`;
 }
 
-const isOwnedBy = (row: VideoAnalysisJob, owner: Owner) => row.ownerType === owner.type && row.ownerId === owner.id;
+/** A deleted job ends the stream like another owner's: not found. */
+const isOwnedBy = (row: VideoAnalysisJob, owner: Owner) =>
+  row.status !== 'deleted' && row.ownerType === owner.type && row.ownerId === owner.id;
 
 /**
  * Opens a live stream of the job's state: refuses before anything is sent

@@ -1,5 +1,6 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
+import { deleteJob } from '../domain/deletion.ts';
 import { getJobDetails, listFrames, listJobs, signVideoUrl } from '../domain/jobs.ts';
 import { openJobWatch } from '../domain/watch-job.ts';
 import { FramePageOutputSchema, JobDetailsOutputSchema, JobPageOutputSchema, VideoUrlOutputSchema } from '../outputs.ts';
@@ -50,6 +51,13 @@ export const jobsRouter = {
     .input(JobRefInputSchema)
     .output(VideoUrlOutputSchema)
     .query(({ ctx, input }) => signVideoUrl(ctx, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
+  /**
+   * Deletes one video: the original, its frames and metrics.json (emptied from storage shortly
+   * after by the worker; an analysis in progress stops), then JOB_NOT_FOUND everywhere.
+   */
+  delete: protectedProcedure
+    .input(JobRefInputSchema)
+    .mutation(({ ctx, input }) => deleteJob(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
   list: protectedProcedure
     .meta({ scope: 'jobs:read' })
     .meta(

@@ -1,10 +1,11 @@
 import type { TRPCRouterRecord } from '@trpc/server';
 
+import { deleteSession, erasePlayer } from '../domain/deletion.ts';
 import { createSession, getSession, listSessions } from '../domain/sessions.ts';
 import { SessionOutputSchema, SessionPageOutputSchema } from '../outputs.ts';
 import { restRoute } from '../rest-meta.ts';
 import { protectedProcedure } from '../trpc.ts';
-import { CreateSessionInputSchema, PageInputSchema, SessionRefInputSchema } from '../validation.ts';
+import { CreateSessionInputSchema, ErasePlayerInputSchema, PageInputSchema, SessionRefInputSchema } from '../validation.ts';
 
 const tags = ['sessions'];
 const notFound = { 404: 'SESSION_NOT_FOUND: no such session of yours (also for another owner’s session)' };
@@ -34,4 +35,20 @@ export const sessionsRouter = {
     .input(PageInputSchema.optional())
     .output(SessionPageOutputSchema)
     .query(({ ctx, input }) => listSessions(ctx.db, { owner: ctx.owner, limit: input?.limit ?? 20, cursor: input?.cursor })),
+  /**
+   * Deletes the session and every video in it (originals, frames, metrics); storage is emptied
+   * shortly after by the worker. From then on every procedure answers SESSION_NOT_FOUND/JOB_NOT_FOUND.
+   */
+  delete: protectedProcedure
+    .input(SessionRefInputSchema)
+    .mutation(({ ctx, input }) =>
+      deleteSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, sessionId: input.sessionId }),
+    ),
+  /**
+   * An erasure request: removes the player id from every session of the caller's owner, deletes the
+   * sessions (and videos) where it was the only player, and reports exactly what went.
+   */
+  erasePlayer: protectedProcedure
+    .input(ErasePlayerInputSchema)
+    .mutation(({ ctx, input }) => erasePlayer(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, playerId: input.playerId })),
 } satisfies TRPCRouterRecord;

@@ -62,7 +62,7 @@ export async function insertJobForOwnedSession(
       ${multipart?.partCount ?? null}, ${params.clientRequestId},
       ${params.subjectHint?.x ?? null}::float8, ${params.subjectHint?.y ?? null}::float8
     from video_sessions s
-    where s.id = ${params.sessionId} and s.owner_type = ${params.owner.type} and s.owner_id = ${params.owner.id}
+    where s.id = ${params.sessionId} and s.owner_type = ${params.owner.type} and s.owner_id = ${params.owner.id} and s.deleted_at is null
     on conflict (created_by, client_request_id) where client_request_id is not null do nothing
     returning status`.execute(db);
   return rows[0];
@@ -84,7 +84,7 @@ export async function findJobByClientRequestId(
     .executeTakeFirst();
 }
 
-/** The job if it exists and belongs to `owner`; otherwise undefined, whichever the reason. */
+/** The job if it exists, belongs to `owner` and is not deleted; otherwise undefined, whichever the reason. */
 export async function findOwnedJob(
   db: Kysely<Database>,
   params: { jobId: string; owner: Owner },
@@ -95,6 +95,7 @@ export async function findOwnedJob(
     .where('id', '=', params.jobId)
     .where('ownerType', '=', params.owner.type)
     .where('ownerId', '=', params.owner.id)
+    .where('status', '!=', 'deleted')
     .executeTakeFirst();
 }
 
@@ -118,7 +119,8 @@ export async function listOwnedJobs(
     .selectAll()
     .where('sessionId', '=', params.sessionId)
     .where('ownerType', '=', params.owner.type)
-    .where('ownerId', '=', params.owner.id);
+    .where('ownerId', '=', params.owner.id)
+    .where('status', '!=', 'deleted');
   if (after) query = query.where(isAfterCursor(after));
   return query
     .orderBy('createdAt', 'desc')

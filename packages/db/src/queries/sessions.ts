@@ -26,7 +26,7 @@ export async function insertSession(db: Kysely<Database>, params: InsertSessionP
     .executeTakeFirstOrThrow();
 }
 
-/** The session if it exists and belongs to `owner`; otherwise undefined, whichever the reason. */
+/** The session if it exists, belongs to `owner` and is not deleted; otherwise undefined, whichever the reason. */
 export async function findOwnedSession(
   db: Kysely<Database>,
   params: { sessionId: string; owner: Owner },
@@ -37,6 +37,7 @@ export async function findOwnedSession(
     .where('id', '=', params.sessionId)
     .where('ownerType', '=', params.owner.type)
     .where('ownerId', '=', params.owner.id)
+    .where('deletedAt', 'is', null)
     .executeTakeFirst();
 }
 
@@ -50,7 +51,8 @@ export async function listOwnedSessions(
     .selectFrom('videoSessions')
     .selectAll()
     .where('ownerType', '=', params.owner.type)
-    .where('ownerId', '=', params.owner.id);
+    .where('ownerId', '=', params.owner.id)
+    .where('deletedAt', 'is', null);
   if (after) query = query.where(isAfterCursor(after));
   return query
     .orderBy('createdAt', 'desc')

@@ -61,7 +61,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
   const chunkSize = options.chunkSize ?? 32;
   const caps = options.caps ?? DEFAULT_ANALYSIS_CAPS;
 
-  return async ({ job, signal, reportProgress }: AnalysisInput) => {
+  return async ({ job, signal, reportProgress, confirmLease }: AnalysisInput) => {
     const timings: Record<string, number> = {};
     const started = performance.now();
     /** Runs one step, recording how long it took under `name`. */
@@ -89,7 +89,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       const probe = await timed('probeMs', () => inspect(file, signal, caps));
       checkCaps(probe, job.sampleFps, caps);
 
-      if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media });
+      if (framesPrefix)
+        frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media, signal });
       const pass = await timed('framesMs', () =>
         runPosePass({
           file,
@@ -124,6 +125,8 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
           },
           records(pass.samples, frames),
         );
+        // A job deleted (or given to another worker) meanwhile must not get its metrics stored.
+        await confirmLease();
         await options.storage.putObject(metricsKey, { path: metricsFile }, 'application/json');
       });
       timings.totalMs = Math.round(performance.now() - started);

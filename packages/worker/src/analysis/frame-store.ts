@@ -16,13 +16,20 @@ export interface FrameStore {
 const MAX_IN_FLIGHT = 32;
 const JPEG_QUALITY = 80;
 
-export function createFrameStore(options: { storage: ObjectStorage; prefix: string; limits: ToolLimits }): FrameStore {
+export function createFrameStore(options: {
+  storage: ObjectStorage;
+  prefix: string;
+  limits: ToolLimits;
+  /** Once aborted (the job was deleted, its lease lost, the worker stopping), no queued frame is stored any more. */
+  signal: AbortSignal;
+}): FrameStore {
   let encoder: Promise<JpegEncoder> | undefined;
   const inFlight: Promise<void>[] = [];
 
   const store = async (frame: VideoFrame) => {
     encoder ??= startJpegEncoder({ width: frame.width, height: frame.height, quality: JPEG_QUALITY, limits: options.limits });
     const jpeg = await (await encoder).encode(frame);
+    options.signal.throwIfAborted();
     await options.storage.putObject(frameKey(options.prefix, frame.index), jpeg, 'image/jpeg');
   };
 

@@ -21,7 +21,8 @@ export interface Supervision {
 /**
  * Watches one running analysis: the worker's shutdown, the job deadline, and
  * a heartbeat every `lease / 3` that renews the lease and the message's
- * visibility (a heartbeat that finds the lease gone stops the analysis).
+ * visibility (a heartbeat that finds the lease gone, or cannot renew it
+ * before it runs out, stops the analysis).
  */
 export function superviseJob(p: {
   db: Kysely<Database>;
@@ -47,16 +48,23 @@ export function superviseJob(p: {
   // One tick at a time, and awaited before any final write: a tick that
   // started before a release must not re-hide the message afterwards.
   let tick: Promise<void> = Promise.resolve();
+  // Until when the lease is surely ours, on this process's clock (counted from before each renewal was sent).
+  let heldUntil = Date.now() + p.leaseSeconds * 1000;
   const heartbeat = setInterval(
     () => {
       tick = tick.then(async () => {
         if (reason) return;
+        const sentAt = Date.now();
         try {
           const held = await extendLease(p.db, { jobId: p.jobId, leaseToken: p.leaseToken, leaseSeconds: p.leaseSeconds });
           if (!held) return halt('lease-lost');
+          heldUntil = sentAt + p.leaseSeconds * 1000;
           await p.ctx.extendVisibility(p.visibilityTimeoutSeconds);
         } catch (error) {
           p.logger.warn({ ...p.log, err: error }, 'heartbeat failed');
+          // Renewals failing until the lease ran out (the database unreachable): the job may be another
+          // worker's or deleted by now, so nothing more may be written for it.
+          if (Date.now() >= heldUntil) halt('lease-lost');
         }
       });
     },

@@ -13,6 +13,10 @@ export interface UnclaimedDecision {
 /** Why a job could not be claimed decides what happens to its message. */
 export function decideUnclaimed(job: VideoAnalysisJob | undefined, messageId: string): UnclaimedDecision {
   if (!job) return { disposition: { kind: 'dead-letter' }, level: 'error', message: 'analysis message for an unknown job' };
+  if (job.status === 'deleted') {
+    // Sent before (or while) the job was deleted: there is nothing to analyse and nothing may be written.
+    return { disposition: { kind: 'delete' }, level: 'info', message: 'analysis message for a deleted job; dropped' };
+  }
   if (isTerminal(job.status)) {
     return {
       disposition: { kind: 'delete' },

@@ -22,6 +22,12 @@ export interface SweeperOptions {
   /** Claims allowed per job before it is failed. */
   maxAttempts: number;
   batchSize?: number;
+  /** Keys listed and deleted per storage request when carrying out a deletion (default 1000, S3's most). */
+  deletionBatchSize?: number;
+  /** How long after a deleted job's lease expired a write its worker began may still land (default 300 s). */
+  deletionWriteMarginSeconds?: number;
+  /** The first retry's delay after a failed deletion pass, doubling per attempt (default 5 s, at most 5 min). */
+  deletionRetrySeconds?: number;
 }
 
 /** What every sweep pass reads; `limit` bounds the jobs (or keys) one pass handles. */

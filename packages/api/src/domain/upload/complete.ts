@@ -103,6 +103,9 @@ async function answerFor(deps: UploadDeps, current: VideoAnalysisJob): Promise<C
       throw new AppError('UPLOAD_EXPIRED', 'This upload expired before the file arrived. Start a new upload.');
     case 'aborted':
       throw new AppError('UPLOAD_ABORTED', 'This upload was cancelled. Start a new upload.');
+    case 'deleted':
+      // Deleted while this call ran: as gone as any deleted job.
+      throw jobNotFound();
     case 'queued':
     case 'processing':
     case 'completed':

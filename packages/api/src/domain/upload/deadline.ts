@@ -1,6 +1,7 @@
 import { extendUploadDeadline, findJob } from '@coach/db';
 
 import { AppError } from '../errors.ts';
+import { jobNotFound } from '../jobs.ts';
 import type { UploadDeps } from './deps.ts';
 
 type DeadlineDeps = Pick<UploadDeps, 'db' | 'config'>;
@@ -24,6 +25,8 @@ export async function requireUploadDeadline(deps: DeadlineDeps, jobId: string): 
   const deadline = await pushUploadDeadline(deps, jobId);
   if (deadline) return deadline;
   const job = await findJob(deps.db, { jobId });
+  // Deleted since the caller found it: as gone as any deleted job.
+  if (job?.status === 'deleted') throw jobNotFound();
   if (job && job.status !== 'awaiting_upload') {
     throw new AppError('UPLOAD_CLOSED', `This upload is already ${job.status}; nothing more can be uploaded.`);
   }

@@ -1,6 +1,7 @@
 import type { VideoAnalysisJob } from '@coach/db';
 
 import { AppError } from '../errors.ts';
+import { jobNotFound } from '../jobs.ts';
 import { pushUploadDeadline, singlePutUrlSeconds } from './deadline.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
 import type { InitiateUploadParams } from './initiate.ts';
@@ -26,6 +27,9 @@ export async function answerRepeat(deps: UploadDeps, p: InitiateUploadParams, jo
       throw new AppError('UPLOAD_EXPIRED', `The upload started with this clientRequestId expired. ${useNewId}`);
     case 'aborted':
       throw new AppError('UPLOAD_ABORTED', `The upload started with this clientRequestId was cancelled. ${useNewId}`);
+    case 'deleted':
+      // Deleted since it was looked up (a deletion frees the clientRequestId): as gone as any deleted job.
+      throw jobNotFound();
     case 'queued':
     case 'processing':
     case 'completed':
