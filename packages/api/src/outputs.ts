@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { JOB_STATUSES } from '@coach/db';
 import { AnalysisResultSchema, JOB_FAILURE_CODES, type JobFailureCode } from '@coach/jobs';
 
+import type { DeletedJob, ErasureReport } from './domain/deletion.ts';
 import { APP_ERROR_CODES, type AppErrorCode } from './domain/errors.ts';
 import type { JobDetails, JobView } from './domain/jobs.ts';
 import type { SignedPart, UploadProgress } from './domain/multipart.ts';
@@ -158,6 +159,33 @@ export const VideoUrlOutputSchema = z
   .object({ url: z.string(), contentType: z.string(), expiresIn: z.number() })
   .meta({ id: 'VideoUrl' });
 
+export const DeletedJobOutputSchema = z.object({ jobId: z.string(), sessionId: z.string() }).meta({ id: 'DeletedJob' });
+
+export const JobDeletionOutputSchema = z
+  .object({
+    deleted: DeletedJobOutputSchema.meta({
+      description: 'From now on every call naming it answers JOB_NOT_FOUND; its stored files are removed shortly after.',
+    }),
+  })
+  .meta({ id: 'JobDeletion' });
+
+export const SessionDeletionOutputSchema = z
+  .object({ sessionId: z.string(), jobsDeleted: z.array(DeletedJobOutputSchema) })
+  .meta({ id: 'SessionDeletion' });
+
+export const ErasureReportOutputSchema = z
+  .object({
+    playerId: z.string(),
+    sessionsUpdated: z
+      .array(z.string())
+      .meta({ description: 'Sessions that listed the player among others: the id is gone, their videos stay.' }),
+    sessionsDeleted: z
+      .array(z.string())
+      .meta({ description: 'Sessions whose only listed player it was: deleted with their videos.' }),
+    jobsDeleted: z.array(DeletedJobOutputSchema),
+  })
+  .meta({ id: 'ErasureReport' });
+
 export const ServiceKeyOutputSchema = z
   .object({
     keyId: z.string(),
@@ -218,4 +246,6 @@ export type OutputKeysMatch = [
   Assert<KeysMatch<typeof JobOutputSchema, JobView>>,
   Assert<KeysMatch<typeof JobDetailsOutputSchema, JobDetails>>,
   Assert<KeysMatch<typeof ServiceKeyOutputSchema, ServiceKeyView>>,
+  Assert<KeysMatch<typeof DeletedJobOutputSchema, DeletedJob>>,
+  Assert<KeysMatch<typeof ErasureReportOutputSchema, ErasureReport>>,
 ];

@@ -36,6 +36,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{sessionId}/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete a session with every video in it (a repeat answers SESSION_NOT_FOUND) */
+        post: operations["sessions-delete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/erase-player": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase a player from your sessions (an erasure request), with a report of what went */
+        post: operations["sessions-erasePlayer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/uploads": {
         parameters: {
             query?: never;
@@ -173,6 +207,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs/{jobId}/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete a video: its original, frames, metrics and result (a repeat answers JOB_NOT_FOUND) */
+        post: operations["jobs-delete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions/{sessionId}/jobs": {
         parameters: {
             query?: never;
@@ -244,12 +295,28 @@ export interface components {
             items: components["schemas"]["Session"][];
             nextCursor: string | null;
         };
+        SessionDeletion: {
+            sessionId: string;
+            jobsDeleted: components["schemas"]["DeletedJob"][];
+        };
+        DeletedJob: {
+            jobId: string;
+            sessionId: string;
+        };
+        ErasureReport: {
+            playerId: string;
+            /** @description Sessions that listed the player among others: the id is gone, their videos stay. */
+            sessionsUpdated: string[];
+            /** @description Sessions whose only listed player it was: deleted with their videos. */
+            sessionsDeleted: string[];
+            jobsDeleted: components["schemas"]["DeletedJob"][];
+        };
         InitiatedUpload: {
             jobId: string;
             sessionId: string;
             videoId: string;
             /** @enum {string} */
-            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted";
+            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted" | "deleted";
             /** @enum {string} */
             uploadMode: "single" | "multipart";
             /** @description The single-PUT URL; null for a multipart upload. */
@@ -310,21 +377,21 @@ export interface components {
         CompletedUpload: {
             jobId: string;
             /** @enum {string} */
-            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted";
+            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted" | "deleted";
             sqsMessageId: string | null;
             message: string;
         };
         AbortedUpload: {
             jobId: string;
             /** @enum {string} */
-            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted";
+            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted" | "deleted";
         };
         JobDetails: {
             jobId: string;
             sessionId: string;
             videoId: string;
             /** @enum {string} */
-            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted";
+            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted" | "deleted";
             sampleFps: number;
             includeFrames: boolean;
             contentType: string;
@@ -480,6 +547,10 @@ export interface components {
             contentType: string;
             expiresIn: number;
         };
+        JobDeletion: {
+            /** @description From now on every call naming it answers JOB_NOT_FOUND; its stored files are removed shortly after. */
+            deleted: components["schemas"]["DeletedJob"];
+        };
         JobPage: {
             items: components["schemas"]["Job"][];
             nextCursor: string | null;
@@ -489,7 +560,7 @@ export interface components {
             sessionId: string;
             videoId: string;
             /** @enum {string} */
-            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted";
+            status: "awaiting_upload" | "queued" | "processing" | "completed" | "failed" | "rejected" | "expired" | "aborted" | "deleted";
             sampleFps: number;
             includeFrames: boolean;
             contentType: string;
@@ -897,6 +968,171 @@ export interface operations {
             };
             /** @description SESSION_NOT_FOUND: no such session of yours (also for another owner’s session) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "sessions-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionDeletion"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SESSION_NOT_FOUND: no such session of yours (also for another owner’s session) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "sessions-erasePlayer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    playerId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureReport"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1799,6 +2035,91 @@ export interface operations {
             };
             /** @description UPLOAD_EXPIRED, UPLOAD_CLOSED: a repeated clientRequestId whose upload is no longer open */
             412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "jobs-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDeletion"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SESSION_NOT_FOUND: no such session of yours (also for another owner’s session) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

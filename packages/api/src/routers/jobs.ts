@@ -3,7 +3,13 @@ import type { TRPCRouterRecord } from '@trpc/server';
 import { deleteJob } from '../domain/deletion.ts';
 import { getJobDetails, listFrames, listJobs, signVideoUrl } from '../domain/jobs.ts';
 import { openJobWatch } from '../domain/watch-job.ts';
-import { FramePageOutputSchema, JobDetailsOutputSchema, JobPageOutputSchema, VideoUrlOutputSchema } from '../outputs.ts';
+import {
+  FramePageOutputSchema,
+  JobDeletionOutputSchema,
+  JobDetailsOutputSchema,
+  JobPageOutputSchema,
+  VideoUrlOutputSchema,
+} from '../outputs.ts';
 import { restRoute } from '../rest-meta.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { JobRefInputSchema, ListFramesInputSchema, ListJobsInputSchema, WatchJobInputSchema } from '../validation.ts';
@@ -56,7 +62,16 @@ export const jobsRouter = {
    * after by the worker; an analysis in progress stops), then JOB_NOT_FOUND everywhere.
    */
   delete: protectedProcedure
+    .meta({ scope: 'uploads:write' })
+    .meta(
+      restRoute('POST', '/jobs/{jobId}/delete', {
+        summary: 'Delete a video: its original, frames, metrics and result (a repeat answers JOB_NOT_FOUND)',
+        tags,
+        errors: jobNotFound,
+      }),
+    )
     .input(JobRefInputSchema)
+    .output(JobDeletionOutputSchema)
     .mutation(({ ctx, input }) => deleteJob(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
   list: protectedProcedure
     .meta({ scope: 'jobs:read' })

@@ -2,7 +2,12 @@ import type { TRPCRouterRecord } from '@trpc/server';
 
 import { deleteSession, erasePlayer } from '../domain/deletion.ts';
 import { createSession, getSession, listSessions } from '../domain/sessions.ts';
-import { SessionOutputSchema, SessionPageOutputSchema } from '../outputs.ts';
+import {
+  ErasureReportOutputSchema,
+  SessionDeletionOutputSchema,
+  SessionOutputSchema,
+  SessionPageOutputSchema,
+} from '../outputs.ts';
 import { restRoute } from '../rest-meta.ts';
 import { protectedProcedure } from '../trpc.ts';
 import { CreateSessionInputSchema, ErasePlayerInputSchema, PageInputSchema, SessionRefInputSchema } from '../validation.ts';
@@ -40,7 +45,16 @@ export const sessionsRouter = {
    * shortly after by the worker. From then on every procedure answers SESSION_NOT_FOUND/JOB_NOT_FOUND.
    */
   delete: protectedProcedure
+    .meta({ scope: 'sessions:write' })
+    .meta(
+      restRoute('POST', '/sessions/{sessionId}/delete', {
+        summary: 'Delete a session with every video in it (a repeat answers SESSION_NOT_FOUND)',
+        tags,
+        errors: notFound,
+      }),
+    )
     .input(SessionRefInputSchema)
+    .output(SessionDeletionOutputSchema)
     .mutation(({ ctx, input }) =>
       deleteSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, sessionId: input.sessionId }),
     ),
@@ -49,6 +63,14 @@ export const sessionsRouter = {
    * sessions (and videos) where it was the only player, and reports exactly what went.
    */
   erasePlayer: protectedProcedure
+    .meta({ scope: 'sessions:write' })
+    .meta(
+      restRoute('POST', '/sessions/erase-player', {
+        summary: 'Erase a player from your sessions (an erasure request), with a report of what went',
+        tags,
+      }),
+    )
     .input(ErasePlayerInputSchema)
+    .output(ErasureReportOutputSchema)
     .mutation(({ ctx, input }) => erasePlayer(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, playerId: input.playerId })),
 } satisfies TRPCRouterRecord;
