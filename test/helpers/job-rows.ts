@@ -74,6 +74,7 @@ export function processingJobRow(
     clientRequestId: null,
     keyWritableUntil: null,
     keyCheckedAt: null,
+    usageReleasedAt: null,
     ...overrides,
   };
 }

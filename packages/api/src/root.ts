@@ -1,12 +1,14 @@
 import { jobsRouter } from './routers/jobs.ts';
 import { sessionsRouter } from './routers/sessions.ts';
 import { uploadRouter } from './routers/upload.ts';
+import { usageRouter } from './routers/usage.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
   sessions: sessionsRouter,
   upload: uploadRouter,
   jobs: jobsRouter,
+  usage: usageRouter,
 });
 
 export type AppRouter = typeof appRouter;

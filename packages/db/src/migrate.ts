@@ -11,6 +11,7 @@ import * as addClientRequestIds from './migrations/2026_11_24_000007_add_client_
 import * as addUploadKeyWatch from './migrations/2026_12_04_221500_add_upload_key_watch.ts';
 import * as addOutboxTraceparent from './migrations/2026_12_05_010000_add_outbox_traceparent.ts';
 import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint.ts';
+import * as addOwnerUsage from './migrations/2026_12_05_040200_add_owner_usage.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_04_221500_add_upload_key_watch': addUploadKeyWatch,
   '2026_12_05_010000_add_outbox_traceparent': addOutboxTraceparent,
   '2026_12_05_013000_add_subject_hint': addSubjectHint,
+  '2026_12_05_040200_add_owner_usage': addOwnerUsage,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -87,6 +87,25 @@ export interface VideoAnalysisJobTable {
   keyWritableUntil: Timestamp | null;
   /** When the sweeper last checked the watched key; it checks the least recent first. */
   keyCheckedAt: Timestamp | null;
+  /** When this job's stored bytes stopped counting towards its owner's usage (`releaseStoredUpload`); null while they count. */
+  usageReleasedAt: Timestamp | null;
+}
+
+/**
+ * What an owner stores and has reserved, kept by `reserveUploadAndInsertJob`
+ * (initiate) and a trigger on every move out of `awaiting_upload`.
+ */
+export interface OwnerUsageTable {
+  ownerType: OwnerType;
+  ownerId: string;
+  /** Stored originals of this owner's jobs that reached `queued` and were not released. */
+  usedBytes: Generated<number>;
+  /** Declared sizes of this owner's uploads still awaiting their file. */
+  reservedBytes: Generated<number>;
+  /** This owner's uploads still awaiting their file. */
+  openUploads: Generated<number>;
+  /** This owner's quota when it differs from the configured default (0: no limit); null: the default. */
+  quotaBytes: number | null;
 }
 
 export type UploadMode = 'single' | 'multipart';
@@ -122,6 +141,7 @@ export interface Database {
   videoAnalysisJobs: VideoAnalysisJobTable;
   outboxMessages: OutboxMessageTable;
   uploadParts: UploadPartTable;
+  ownerUsage: OwnerUsageTable;
 }
 
 export type VideoSession = Selectable<VideoSessionTable>;
