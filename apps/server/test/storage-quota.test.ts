@@ -205,7 +205,7 @@ describe('reserved bytes are given back when an upload closes', () => {
     const params = { ...newJobParams(sessionId, owner), s3Bucket: server.bucket, declaredSizeBytes: null };
     await insertJobForOwnedSession(server.db, params);
     // Counted as the migration's backfill counts an open upload of unknown size.
-    await sql`insert into owner_usage (owner_type, owner_id, open_uploads) values (${owner.type}, ${owner.id}, 1)`.execute(
+    await sql`update owner_usage set open_uploads = 1 where owner_type = ${owner.type} and owner_id = ${owner.id}`.execute(
       server.db,
     );
     await server.storage.putObject(params.s3Key, new Uint8Array(3_333), 'video/mp4');

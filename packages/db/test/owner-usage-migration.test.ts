@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { insertJobForOwnedSession, insertSession, readOwnerUsage, sql, type JobStatus, type Owner } from '@coach/db';
+import { insertJobForOwnedSession, readOwnerUsage, sql, type JobStatus, type Owner } from '@coach/db';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
@@ -24,7 +24,9 @@ describe('migration add_owner_usage', () => {
     const sessions = new Map<Owner, string>();
     for (const owner of [coach, org, idle]) {
       const id = randomUUID();
-      await insertSession(db, { id, owner, createdBy: 'user-1', title: 'Before', playerIds: [] });
+      // Written as the schema before the migration takes it (insertSession now writes owner_usage too).
+      await sql`insert into video_sessions (id, owner_type, owner_id, created_by, title)
+        values (${id}, ${owner.type}, ${owner.id}, 'user-1', 'Before')`.execute(db);
       sessions.set(owner, id);
     }
     const jobs: { owner: Owner; status: JobStatus; declared: number | null; stored: number | null }[] = [
