@@ -38,8 +38,13 @@ function quotaExceeded(usage: OwnerUsage, sizeBytes: number, left: number): AppE
   );
 }
 
-/** Reads the owner's limits before a storage call, so a caller over them costs none. */
+/**
+ * Reads the owner's limits before a storage call, so a caller over them costs
+ * none. Skipped when no limit is configured (an owner's own quota is still
+ * applied exactly by the reservation, only after the storage call).
+ */
 export async function refuseOverOwnerLimits(deps: UploadDeps, p: { owner: Owner; sizeBytes: number }): Promise<void> {
+  if (deps.config.storageQuotaBytes <= 0 && deps.config.maxOpenUploads <= 0) return;
   const usage = await readOwnerUsage(deps.db, { owner: p.owner, defaultQuotaBytes: deps.config.storageQuotaBytes });
   const broken = ownerLimitBroken(deps.config, usage, p.sizeBytes);
   if (broken) throw broken;
