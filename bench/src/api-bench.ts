@@ -1,7 +1,7 @@
 /**
  * Items 1–2 of the bench: upload.initiate and upload.complete of the real
  * server under autocannon, next to the hand-written ceiling, plus initiate
- * with the production rate limits on. Every run also reads the server's and
+ * with the production limits and storage quota on. Every run also reads the server's and
  * Postgres's CPU, so each row says what one request cost them.
  */
 import path from 'node:path';
@@ -53,6 +53,8 @@ const INITIATES_PER_USER = 15;
 const SMALL_BYTES = 1_000_000;
 
 const OURS = 'upload.initiate (ours)';
+const LIMITS_ON = 'upload.initiate (ours, limits and quota on)';
+const LIMITS_OFF_FRESH = 'upload.initiate (ours, limits off, fresh users)';
 const STRAIGHTFORWARD = 'upload.initiate (ceiling, straightforward)';
 const TUNED_GET_SIGNED_URL = 'upload.initiate (ceiling, tuned, getSignedUrl)';
 const TUNED = 'upload.initiate (ceiling, tuned)';
@@ -143,36 +145,41 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
     return JSON.stringify({ jobId: jobIds[nextJob++ % jobIds.length] });
   };
 
-  // Rate-limited runs: fresh users, each under both limits, none reused across runs
-  // (warm-ups, measured rounds, and the profiled run at 50 connections).
+  // Fresh-user runs: users each under both limits, none reused across runs (warm-ups, measured
+  // rounds, and the profiled run at 50 connections); the same workload against the server with
+  // limits and against the one without, so their ratio is the limits' cost alone.
   const quotaRequests = (settings.rounds + 1) * (settings.quotaAmount[1] + settings.quotaAmount[50]) + settings.quotaAmount[50];
   const quotaUserCount = Math.ceil(quotaRequests / INITIATES_PER_USER) + 4;
-  log(`preparing ${quotaUserCount} users for the rate-limited runs`);
-  const quotaUsers: Caller[] = [];
-  let nextUserId = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (nextUserId < quotaUserCount) {
-        const id = nextUserId++;
-        quotaUsers.push(await newCaller(oursWithLimits.api, `bench-limited-${id}`));
-      }
-    }),
-  );
-  let nextQuotaUser = 0;
-  const quotaBodies = (amount: number) => {
-    const count = Math.ceil(amount / INITIATES_PER_USER);
-    const users = quotaUsers.slice(nextQuotaUser, nextQuotaUser + count);
-    nextQuotaUser += count;
-    if (users.length < count) throw new Error('ran out of rate-limited bench users');
-    let k = 0;
-    return () => {
-      const user = users[k++ % users.length] as Caller;
-      return {
-        body: JSON.stringify({ sessionId: user.sessionId, contentType: 'video/mp4', sizeBytes: SMALL_BYTES }),
-        headers: { authorization: `Bearer ${user.token}` },
+  const freshUsers = async (api: string, prefix: string) => {
+    log(`preparing ${quotaUserCount} users for the fresh-user runs on ${prefix}`);
+    const users: Caller[] = [];
+    let nextUserId = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (nextUserId < quotaUserCount) {
+          const id = nextUserId++;
+          users.push(await newCaller(api, `${prefix}-${id}`));
+        }
+      }),
+    );
+    let nextUser = 0;
+    return (amount: number) => {
+      const count = Math.ceil(amount / INITIATES_PER_USER);
+      const picked = users.slice(nextUser, nextUser + count);
+      nextUser += count;
+      if (picked.length < count) throw new Error(`ran out of fresh bench users (${prefix})`);
+      let k = 0;
+      return () => {
+        const user = picked[k++ % picked.length] as Caller;
+        return {
+          body: JSON.stringify({ sessionId: user.sessionId, contentType: 'video/mp4', sizeBytes: SMALL_BYTES }),
+          headers: { authorization: `Bearer ${user.token}` },
+        };
       };
     };
   };
+  const limitedBodies = await freshUsers(oursWithLimits.api, 'bench-limited');
+  const unlimitedBodies = await freshUsers(ours.api, 'bench-unlimited');
 
   interface Scenario {
     name: string;
@@ -182,6 +189,12 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   }
   const scenarios: Scenario[] = [];
   for (const connections of [1, 50] as const) {
+    const freshUserLoad =
+      (api: string, bodies: typeof limitedBodies) =>
+      (mode: 'warm' | 'measure'): LoadOptions => {
+        const amount = mode === 'warm' ? Math.min(settings.quotaAmount[connections], 100) : settings.quotaAmount[connections];
+        return { url: `${api}/upload.initiate`, headers: {}, connections, amount, body: bodies(amount) };
+      };
     const timed =
       (url: string) =>
       (mode: 'warm' | 'measure'): LoadOptions => ({
@@ -193,15 +206,8 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
       });
     scenarios.push(
       { name: OURS, connections, server: ours.child, load: timed(`${ours.api}/upload.initiate`) },
-      {
-        name: 'upload.initiate (ours, rate limits on)',
-        connections,
-        server: oursWithLimits.child,
-        load: (mode) => {
-          const amount = mode === 'warm' ? Math.min(settings.quotaAmount[connections], 100) : settings.quotaAmount[connections];
-          return { url: `${oursWithLimits.api}/upload.initiate`, headers: {}, connections, amount, body: quotaBodies(amount) };
-        },
-      },
+      { name: LIMITS_ON, connections, server: oursWithLimits.child, load: freshUserLoad(oursWithLimits.api, limitedBodies) },
+      { name: LIMITS_OFF_FRESH, connections, server: ours.child, load: freshUserLoad(ours.api, unlimitedBodies) },
       { name: STRAIGHTFORWARD, connections, server: ceiling.child, load: timed(ceilings.straightforward) },
       { name: TUNED_GET_SIGNED_URL, connections, server: ceiling.child, load: timed(ceilings.tunedGetSignedUrl) },
       { name: TUNED, connections, server: ceiling.child, load: timed(ceilings.tuned) },
@@ -308,8 +314,15 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   }
   for (const connections of [1, 50]) {
     ratios.push({
-      label: `upload.initiate rate limits on / off req/s at ${connections} conn`,
-      value: ratio('upload.initiate (ours, rate limits on)', OURS, connections),
+      label: `upload.initiate limits and quota on / off (one user, fixed body) req/s at ${connections} conn`,
+      value: ratio(LIMITS_ON, OURS, connections),
+    });
+  }
+  for (const connections of [1, 50]) {
+    ratios.push({
+      label: `upload.initiate limits and quota on / off, same fresh-user workload, req/s at ${connections} conn`,
+      value: ratio(LIMITS_ON, LIMITS_OFF_FRESH, connections),
+      target: '>= 0.85',
     });
   }
 
@@ -329,7 +342,7 @@ export async function runApiBench(input: ApiBenchInput): Promise<ApiBenchResult>
   const notes = [
     `upload.complete runs on distinct uploaded jobs (${settings.completeAmount[1]} / ${settings.completeAmount[50]} requests per round at 1 / 50 conn)` +
       (reusedJobs > 0 ? `; ${reusedJobs} requests reused a completed job` : ''),
-    `rate limits on = the production defaults (30 initiates a minute per user, 20 open uploads per owner), ${settings.quotaAmount[1]} / ${settings.quotaAmount[50]} requests per run spread over fresh users making ${INITIATES_PER_USER} each; the other initiate rows use one user and one token (ours verifies a token's signature once and keeps the result for up to 60 s; the ceiling verifies every request)`,
+    `limits and quota on = the production defaults (30 initiates a minute per user, 20 open uploads and 50 GiB per owner); it and "limits off, fresh users" (the server without limits) send ${settings.quotaAmount[1]} / ${settings.quotaAmount[50]} requests per run spread over fresh users making ${INITIATES_PER_USER} each (a token and an owner each, a body built per request); the other initiate rows use one user, one owner and one token and a fixed body, with no limit and no quota (usage still counted; ours verifies a token's signature once and keeps the result for up to 60 s; the ceiling verifies every request)`,
     'cpu us/req = CPU time of the server process (srv) and of the whole Postgres cluster (pg) per 2xx answer, read around each run',
   ];
   const raw = Object.fromEntries(scenarios.map((s) => [`${s.name} @${s.connections}`, results.get(s) ?? []]));

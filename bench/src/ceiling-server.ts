@@ -241,6 +241,8 @@ function initiate({ verify, store, presign }: Variant) {
       multipart: null,
       expiresIn,
       expiresAt: expiresAt.toISOString(),
+      // The upload's deadline, as ours answers it: here the URL's expiry (ours: the same, at the default idle window).
+      uploadExpiresAt: expiresAt.toISOString(),
       s3Bucket: bucket,
       s3Key,
       maxSizeBytes: maxUploadBytes,

@@ -27,7 +27,7 @@ import { formatBytes, machineInfo } from './stats.ts';
 import { runWorkerBench } from './worker-bench.ts';
 
 const SECTIONS = {
-  api: '1-2. API throughput and latency, ours vs the ceiling, rate limits on and off',
+  api: '1-2. API throughput and latency, ours vs the ceiling, limits and quota on and off',
   size: '3. server CPU per upload vs object size',
   large: '4. large uploads: parallel multipart vs single PUT of the same file, then the 2 GiB client-memory row',
   'client-memory': "4. the 2 GiB client-memory row alone: uploadVideo's peak RSS (bundled client on plain node)",
@@ -149,6 +149,7 @@ async function main() {
         // Per-user limits off (0 = no limit): one bench user makes thousands of uploads a minute.
         RATE_LIMIT_INITIATES_PER_MINUTE: '0',
         MAX_OPEN_UPLOADS: '0',
+        STORAGE_QUOTA_BYTES: '0',
         RATE_LIMIT_MUTATIONS_PER_MINUTE: '0',
         RATE_LIMIT_SIGNED_URLS_PER_MINUTE: '0',
       },
@@ -156,7 +157,7 @@ async function main() {
     cleanups.push(() => servers.ours?.child.stop() ?? Promise.resolve());
   }
   if (selected('api') || selected('large') || selected('client-memory')) {
-    // Production defaults: rate limits on, multipart above 64 MiB in 16 MiB parts.
+    // Production defaults: limits and storage quota on, multipart above 64 MiB in 16 MiB parts.
     servers.withLimits = await startApiServer({
       label: 'API server (limits on)',
       databaseUrl: pgUrl,

@@ -28,6 +28,7 @@ export const testConfig: ApiConfig = {
   // Limits are off unless a test is about them.
   initiatesPerMinute: 0,
   maxOpenUploads: 0,
+  storageQuotaBytes: 0,
   mutationsPerMinute: 0,
   signedUrlsPerMinute: 0,
   maxWatchStreamsPerUser: 0,

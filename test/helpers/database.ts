@@ -34,7 +34,9 @@ export async function createTestDatabase(options: { maxConnections?: number } = 
 
 /** Empties every table between tests. */
 export async function truncateAll(db: Kysely<Database>): Promise<void> {
-  await sql`truncate outbox_messages, video_analysis_jobs, video_sessions, service_keys restart identity cascade`.execute(db);
+  await sql`truncate outbox_messages, video_analysis_jobs, video_sessions, service_keys, owner_usage restart identity cascade`.execute(
+    db,
+  );
 }
 
 async function admin(url: string, statement: string) {

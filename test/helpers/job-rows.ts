@@ -75,6 +75,8 @@ export function processingJobRow(
     clientRequestId: null,
     keyWritableUntil: null,
     keyCheckedAt: null,
+    usageReleasedAt: null,
+    reservedBytes: null,
     ...overrides,
   };
 }

@@ -62,6 +62,7 @@ const EnvSchema = WorkerSettingsSchema.extend({
   UPLOAD_MAX_LIFETIME_SECONDS: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
   RATE_LIMIT_INITIATES_PER_MINUTE: int(0, 100_000).default(30),
   MAX_OPEN_UPLOADS: int(0, 100_000).default(20),
+  STORAGE_QUOTA_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(50 * GIB),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: int(0, 1_000_000).default(300),
   RATE_LIMIT_SIGNED_URLS_PER_MINUTE: int(0, 1_000_000).default(2000),
   MAX_WATCH_STREAMS_PER_USER: int(0, 100_000).default(20),
@@ -131,6 +132,7 @@ export interface ServerConfig {
   uploadMaxLifetimeSeconds: number;
   initiatesPerMinute: number;
   maxOpenUploads: number;
+  storageQuotaBytes: number;
   mutationsPerMinute: number;
   signedUrlsPerMinute: number;
   maxWatchStreamsPerUser: number;
@@ -286,6 +288,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     uploadMaxLifetimeSeconds: env.UPLOAD_MAX_LIFETIME_SECONDS,
     initiatesPerMinute: env.RATE_LIMIT_INITIATES_PER_MINUTE,
     maxOpenUploads: env.MAX_OPEN_UPLOADS,
+    storageQuotaBytes: env.STORAGE_QUOTA_BYTES,
     mutationsPerMinute: env.RATE_LIMIT_MUTATIONS_PER_MINUTE,
     signedUrlsPerMinute: env.RATE_LIMIT_SIGNED_URLS_PER_MINUTE,
     maxWatchStreamsPerUser: env.MAX_WATCH_STREAMS_PER_USER,

@@ -407,6 +407,7 @@ const PROCS: Proc[] = [
   { path: 'upload.listParts', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
   { path: 'upload.abort', type: 'mutation', valid: () => fc.record({ jobId: jobIdArb() }) },
   { path: 'jobs.get', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
+  { path: 'usage.get', type: 'query', valid: () => fc.constant(undefined) },
   { path: 'jobs.videoUrl', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
   {
     path: 'jobs.list',

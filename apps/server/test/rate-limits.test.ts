@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { lockUploadQuota, sql, type Owner } from '@coach/db';
+import { ensureOwnerUsage, insertSession, reserveUploadAndInsertJob, sql, type Owner } from '@coach/db';
 
 import { coachA, coachB, orgUserX1, orgUserX2 } from '../../../test/helpers/identities.ts';
+import { newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 let server: TestServer;
@@ -64,25 +67,34 @@ describe('upload rate limits', () => {
   it("serialises the limit checks of an organisation's staff, and no one else's", async () => {
     const org: Owner = { type: 'org', id: 'org-lock' };
     const otherOrg: Owner = { type: 'org', id: 'org-other' };
+    const sessions = new Map<Owner, string>();
+    for (const owner of [org, otherOrg]) {
+      const id = randomUUID();
+      await insertSession(server.db, { id, owner, createdBy: 'staff-1', title: 'Locks', playerIds: [] });
+      await ensureOwnerUsage(server.db, owner);
+      sessions.set(owner, id);
+    }
     let locked!: () => void;
     const holding = new Promise<void>((resolve) => (locked = resolve));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
+    // One initiate of staff-1 in the middle of its reservation: it holds the org's usage row.
     const first = server.db.transaction().execute(async (trx) => {
-      await lockUploadQuota(trx, { userId: 'staff-1', owner: org });
+      await sql`select 1 from owner_usage where owner_type = ${org.type} and owner_id = ${org.id} for update`.execute(trx);
       locked();
       await released;
     });
     await holding;
-    const tryLock = (userId: string, owner: Owner) =>
+    const tryReserve = (userId: string, owner: Owner) =>
       server.db.transaction().execute(async (trx) => {
         await sql`set local lock_timeout = '300ms'`.execute(trx);
-        await lockUploadQuota(trx, { userId, owner });
+        const job = { ...newJobParams(sessions.get(owner) ?? '', owner), createdBy: userId, declaredSizeBytes: 1000 };
+        await reserveUploadAndInsertJob(trx, { job, limits: { defaultQuotaBytes: 0, maxOpenUploads: 3 } });
       });
     try {
       // Another member of the same org waits (here: times out); another org does not.
-      await expect(tryLock('staff-2', org)).rejects.toMatchObject({ code: '55P03' });
-      await expect(tryLock('staff-3', otherOrg)).resolves.toBeUndefined();
+      await expect(tryReserve('staff-2', org)).rejects.toMatchObject({ code: '55P03' });
+      await expect(tryReserve('staff-3', otherOrg)).resolves.toBeUndefined();
     } finally {
       release();
       await first;

@@ -23,10 +23,10 @@ export interface ApiConfig extends UsageLimits {
   uploadIdleWindowSeconds: number;
   /** The longest an upload may stay open, however much progress it makes, counted from initiate. */
   uploadMaxLifetimeSeconds: number;
-  /** upload.initiate calls one user may make per minute (0: no limit). */
-  initiatesPerMinute: number;
   /** Uploads an owner may have waiting for their file at once (0: no limit). */
   maxOpenUploads: number;
+  /** Bytes an owner may store and have reserved by open uploads, unless its `owner_usage` row sets its own (0: no limit). */
+  storageQuotaBytes: number;
   /** jobs.watch streams one user may hold open in one API process at once (0: no limit). */
   maxWatchStreamsPerUser: number;
   /**
@@ -48,6 +48,7 @@ const API_CONFIG_KEYS = {
   uploadMaxLifetimeSeconds: true,
   initiatesPerMinute: true,
   maxOpenUploads: true,
+  storageQuotaBytes: true,
   maxWatchStreamsPerUser: true,
   firstVersionUnsizedUploads: true,
   mutationsPerMinute: true,

@@ -50,7 +50,7 @@ export function createOpenApiDocument(options: { version: string }): OpenAPIObje
     description: DESCRIPTION,
     baseUrl: REST_BASE_PATH,
     securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-    tags: ['sessions', 'uploads', 'jobs', 'service keys'],
+    tags: ['sessions', 'uploads', 'jobs', 'usage', 'service keys'],
     defs: { Error: ErrorBodySchema },
   });
   for (const operations of Object.values(document.paths ?? {})) {

@@ -9,6 +9,7 @@ import type { JobDetails, JobView } from './domain/jobs.ts';
 import type { SignedPart, UploadProgress } from './domain/multipart.ts';
 import type { ServiceKeyView } from './domain/service-keys.ts';
 import type { SessionView } from './domain/sessions.ts';
+import type { StorageUsageView } from './domain/storage-usage.ts';
 import type { CompletedUpload, InitiatedUpload } from './domain/upload/index.ts';
 
 /**
@@ -186,6 +187,17 @@ export const ErasureReportOutputSchema = z
   })
   .meta({ id: 'ErasureReport' });
 
+export const StorageUsageOutputSchema = z
+  .object({
+    usedBytes: z.number().meta({ description: 'Stored originals of your videos.' }),
+    reservedBytes: z.number().meta({ description: 'Held by uploads still awaiting their file, until they finish or close.' }),
+    quotaBytes: z.number().nullable().meta({ description: 'Your quota; null: no limit.' }),
+    availableBytes: z.number().nullable().meta({ description: 'What a new upload may still declare; null: no limit.' }),
+    openUploads: z.number(),
+    maxOpenUploads: z.number().nullable().meta({ description: 'null: no limit.' }),
+  })
+  .meta({ id: 'StorageUsage' });
+
 export const ServiceKeyOutputSchema = z
   .object({
     keyId: z.string(),
@@ -246,6 +258,7 @@ export type OutputKeysMatch = [
   Assert<KeysMatch<typeof JobOutputSchema, JobView>>,
   Assert<KeysMatch<typeof JobDetailsOutputSchema, JobDetails>>,
   Assert<KeysMatch<typeof ServiceKeyOutputSchema, ServiceKeyView>>,
+  Assert<KeysMatch<typeof StorageUsageOutputSchema, StorageUsageView>>,
   Assert<KeysMatch<typeof DeletedJobOutputSchema, DeletedJob>>,
   Assert<KeysMatch<typeof ErasureReportOutputSchema, ErasureReport>>,
 ];

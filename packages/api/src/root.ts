@@ -2,6 +2,7 @@ import { jobsRouter } from './routers/jobs.ts';
 import { serviceKeysRouter } from './routers/service-keys.ts';
 import { sessionsRouter } from './routers/sessions.ts';
 import { uploadRouter } from './routers/upload.ts';
+import { usageRouter } from './routers/usage.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
@@ -9,6 +10,7 @@ export const appRouter = router({
   upload: uploadRouter,
   jobs: jobsRouter,
   serviceKeys: serviceKeysRouter,
+  usage: usageRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -272,6 +272,7 @@ describe('a service key as a caller', () => {
       'jobs.list': 'jobs:read',
       'jobs.watch': 'jobs:read',
       'jobs.delete': 'uploads:write',
+      'usage.get': 'uploads:write',
       'serviceKeys.create': null,
       'serviceKeys.list': null,
       'serviceKeys.revoke': null,
@@ -305,7 +306,7 @@ describe('a service key as a caller', () => {
   });
 
   it('is rate-limited per key: one busy key does not hold back another key or the staff', async () => {
-    const usage = createUsageMeter({ mutationsPerMinute: 2, signedUrlsPerMinute: 0 });
+    const usage = createUsageMeter({ initiatesPerMinute: 0, mutationsPerMinute: 2, signedUrlsPerMinute: 0 });
     const callerFor = (auth: AuthState) => createCaller(createContext({ ...t.api.deps, usage }, auth));
     const busy = await issueServiceKey(t.api, orgUserX1, ['sessions:write']);
     const calm = await issueServiceKey(t.api, orgUserX1, ['sessions:write']);

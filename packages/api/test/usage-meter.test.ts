@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { AppError, createUsageMeter } from '@coach/api';
 
 /** A meter on a clock the test moves. */
-function meterAt(limits: { mutationsPerMinute: number; signedUrlsPerMinute: number }) {
+function meterAt(limits: { mutationsPerMinute: number; signedUrlsPerMinute: number; initiatesPerMinute?: number }) {
   let nowMs = 1_000_000;
-  const meter = createUsageMeter(limits, () => nowMs);
+  const meter = createUsageMeter({ initiatesPerMinute: 0, ...limits }, () => nowMs);
   return {
     meter,
     advance: (ms: number) => (nowMs += ms),
@@ -56,5 +56,21 @@ describe('createUsageMeter', () => {
     expect(() => {
       for (let i = 0; i < 10_000; i++) meter.charge('coach-1', 'mutations', 1);
     }).not.toThrow();
+  });
+
+  it('lets only work that was done pay for initiates: a check takes nothing, a take may overdraw until refilled', () => {
+    const { meter, advance, refusal } = meterAt({ mutationsPerMinute: 0, signedUrlsPerMinute: 0, initiatesPerMinute: 2 });
+    // Refused uploads (checked, never taken) cost nothing.
+    for (let i = 0; i < 5; i++) expect(refusal(() => meter.ensureAvailable('coach-1', 'initiates'))).toBeUndefined();
+    // Three calls that were all in flight together succeeded: the allowance is overdrawn by one.
+    for (let i = 0; i < 3; i++) meter.take('coach-1', 'initiates', 1);
+    const refused = refusal(() => meter.ensureAvailable('coach-1', 'initiates'));
+    expect(refused?.code).toBe('TOO_MANY_REQUESTS');
+    // Two tokens missing (one overdrawn, one needed) at 2 a minute: 60 s.
+    expect(refused?.retryAfterSeconds).toBe(60);
+    expect(refused?.message).toMatch(/limit is 2 a minute/);
+    expect(refusal(() => meter.ensureAvailable('coach-2', 'initiates'))).toBeUndefined();
+    advance(60_000);
+    expect(refusal(() => meter.ensureAvailable('coach-1', 'initiates'))).toBeUndefined();
   });
 });

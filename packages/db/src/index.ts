@@ -8,7 +8,7 @@ export * from './queries/jobs.ts';
 export * from './queries/outbox.ts';
 export * from './queries/job-leases.ts';
 export * from './queries/upload-parts.ts';
-export * from './queries/upload-limits.ts';
+export * from './queries/owner-usage.ts';
 export * from './queries/key-watch.ts';
 export * from './queries/upload-deadline.ts';
 export * from './queries/service-keys.ts';

@@ -13,6 +13,7 @@ import * as addOutboxTraceparent from './migrations/2026_12_05_010000_add_outbox
 import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint.ts';
 import * as addServiceKeys from './migrations/2026_12_05_040000_add_service_keys.ts';
 import * as addDeletions from './migrations/2026_12_05_040100_add_deletions.ts';
+import * as addOwnerUsage from './migrations/2026_12_05_040200_add_owner_usage.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_05_013000_add_subject_hint': addSubjectHint,
   '2026_12_05_040000_add_service_keys': addServiceKeys,
   '2026_12_05_040100_add_deletions': addDeletions,
+  '2026_12_05_040200_add_owner_usage': addOwnerUsage,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

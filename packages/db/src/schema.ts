@@ -92,6 +92,27 @@ export interface VideoAnalysisJobTable {
   keyCheckedAt: Timestamp | null;
   /** When the job was deleted (status `deleted`); its row stays as a tombstone with its content cleared. */
   deletedAt: Timestamp | null;
+  /** When this job's stored bytes stopped counting towards its owner's usage (`releaseStoredUpload`); null while they count. */
+  usageReleasedAt: Timestamp | null;
+  /** What initiate reserved of the owner's quota (the declared size, or `MAX_UPLOAD_BYTES` for an upload that declared none); null on jobs from before quotas. */
+  reservedBytes: number | null;
+}
+
+/**
+ * What an owner stores and has reserved, kept by `reserveUploadAndInsertJob`
+ * (initiate) and a trigger on every move out of `awaiting_upload`.
+ */
+export interface OwnerUsageTable {
+  ownerType: OwnerType;
+  ownerId: string;
+  /** Stored originals of this owner's jobs that reached `queued` and were not released. */
+  usedBytes: Generated<number>;
+  /** Declared sizes of this owner's uploads still awaiting their file. */
+  reservedBytes: Generated<number>;
+  /** This owner's uploads still awaiting their file. */
+  openUploads: Generated<number>;
+  /** This owner's quota when it differs from the configured default (0: no limit); null: the default. */
+  quotaBytes: number | null;
 }
 
 export type UploadMode = 'single' | 'multipart';
@@ -175,6 +196,7 @@ export interface Database {
   outboxMessages: OutboxMessageTable;
   uploadParts: UploadPartTable;
   storageDeletions: StorageDeletionTable;
+  ownerUsage: OwnerUsageTable;
 }
 
 export type VideoSession = Selectable<VideoSessionTable>;

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { countUploadUsage, insertJobForOwnedSession, insertSession, lockUploadQuota, sql, type Owner } from '@coach/db';
+import {
+  ensureOwnerUsage,
+  insertJobForOwnedSession,
+  insertSession,
+  readOwnerUsage,
+  reserveUploadAndInsertJob,
+  sql,
+  type Owner,
+} from '@coach/db';
 
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
@@ -80,21 +88,27 @@ describe('named prepared statements', () => {
     expect(await preparedNames()).toEqual(['insert_job_for_owned_session']);
   });
 
-  it('prepares the rate-limit lock and counts, which still count what they did before', async () => {
-    await database.db.transaction().execute(async (trx) => {
-      await lockUploadQuota(trx, { userId: 'user-1', owner: coach });
-      // Eleven jobs of user-1 so far (ten above, one on the new connection), all waiting for their file.
-      await expect(countUploadUsage(trx, { userId: 'user-1', owner: coach, windowSeconds: 60 })).resolves.toEqual({
-        recent: 11,
-        oldestAgeSeconds: expect.any(Number),
-        open: 11,
+  // Eight calls: past the five custom plans, so the limits, a limit of 0 and the ownership check hold on the generic plan too.
+  it('prepares the reservation with its insert, which keeps applying every limit on a generic plan', async () => {
+    await ensureOwnerUsage(database.db, coach);
+    const reserve = (sizeBytes: number, limits: { defaultQuotaBytes: number; maxOpenUploads: number }, owner = coach) =>
+      reserveUploadAndInsertJob(database.db, {
+        job: { ...newJobParams(sessionId, owner), declaredSizeBytes: sizeBytes },
+        limits,
       });
-      await expect(countUploadUsage(trx, { userId: 'user-2', owner: otherCoach, windowSeconds: 60 })).resolves.toEqual({
-        recent: 0,
-        oldestAgeSeconds: null,
-        open: 0,
-      });
+    for (let i = 0; i < 8; i++) {
+      await expect(reserve(100, { defaultQuotaBytes: 0, maxOpenUploads: 0 })).resolves.toEqual({ status: 'awaiting_upload' });
+    }
+    await expect(reserve(100, { defaultQuotaBytes: 850, maxOpenUploads: 0 })).resolves.toBeUndefined();
+    await expect(reserve(50, { defaultQuotaBytes: 850, maxOpenUploads: 0 })).resolves.toBeDefined();
+    await expect(reserve(1, { defaultQuotaBytes: 0, maxOpenUploads: 9 })).resolves.toBeUndefined();
+    await expect(reserve(1, { defaultQuotaBytes: 0, maxOpenUploads: 0 }, otherCoach)).resolves.toBeUndefined();
+    await expect(readOwnerUsage(database.db, { owner: coach, defaultQuotaBytes: 0 })).resolves.toEqual({
+      usedBytes: 0,
+      reservedBytes: 850,
+      openUploads: 9,
+      quotaBytes: 0,
     });
-    expect(await preparedNames()).toEqual(['count_upload_usage', 'insert_job_for_owned_session', 'lock_upload_quota']);
+    expect(await preparedNames()).toEqual(['insert_job_for_owned_session', 'reserve_upload_and_insert_job']);
   });
 });

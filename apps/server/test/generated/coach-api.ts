@@ -276,6 +276,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your storage: used, held by unfinished uploads, and the quota */
+        get: operations["usage-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -726,6 +743,19 @@ export interface components {
             lastUsedAt: string | null;
             revokedAt: string | null;
         };
+        StorageUsage: {
+            /** @description Stored originals of your videos. */
+            usedBytes: number;
+            /** @description Held by uploads still awaiting their file, until they finish or close. */
+            reservedBytes: number;
+            /** @description Your quota; null: no limit. */
+            quotaBytes: number | null;
+            /** @description What a new upload may still declare; null: no limit. */
+            availableBytes: number | null;
+            openUploads: number;
+            /** @description null: no limit. */
+            maxOpenUploads: number | null;
+        };
         Error: {
             error: {
                 /** @description What went wrong and what to do, for a person. */
@@ -742,7 +772,7 @@ export interface components {
                      * @description The stable code to branch on (README "Errors").
                      * @enum {string}
                      */
-                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "TOO_MANY_STREAMS" | "INTERNAL";
+                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "QUOTA_EXCEEDED" | "TOO_MANY_STREAMS" | "INTERNAL";
                     requestId: string | null;
                     /** @description For INVALID_INPUT: the message of each bad field. */
                     fieldErrors: {
@@ -2459,6 +2489,80 @@ export interface operations {
             };
             /** @description SESSION_NOT_FOUND: no such session of yours (also for another owner’s session) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "usage-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

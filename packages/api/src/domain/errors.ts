@@ -54,6 +54,12 @@ export const APP_ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
   TOO_MANY_OPEN_UPLOADS: 'TOO_MANY_REQUESTS',
+  /**
+   * upload.initiate: the owner's stored and reserved bytes plus this upload
+   * would pass its storage quota. 403, not 429 (waiting frees nothing) nor 413
+   * (the request itself is small): the account may not take more until space is freed.
+   */
+  QUOTA_EXCEEDED: 'FORBIDDEN',
   /** jobs.watch: the user already holds the most live streams one API process allows. */
   TOO_MANY_STREAMS: 'TOO_MANY_REQUESTS',
   INTERNAL: 'INTERNAL_SERVER_ERROR',

@@ -35,9 +35,18 @@ export async function markJobsDeleted(
   const bySession = p.sessionId ? sql`and session_id = ${p.sessionId}::uuid` : sql``;
   const { rows } = await sql<DeletedJobRow>`
     with target as (
-      select id, status, lease_expires_at from video_analysis_jobs
+      select id, status, lease_expires_at, size_bytes,
+        -- a stored original still counted in its owner's used bytes (an unfinished upload's
+        -- reservation is released by the trigger on its move out of awaiting_upload)
+        (usage_released_at is null and size_bytes is not null
+          and status in ('queued', 'processing', 'completed', 'failed')) as holds_storage
+      from video_analysis_jobs
       where owner_type = ${p.owner.type} and owner_id = ${p.owner.id} and status <> 'deleted' ${byJob} ${bySession}
       for update
+    ), released as (
+      update owner_usage u set used_bytes = u.used_bytes - freed.bytes
+      from (select sum(size_bytes) as bytes from target where holds_storage) freed
+      where u.owner_type = ${p.owner.type} and u.owner_id = ${p.owner.id} and freed.bytes > 0
     ), deleted as (
       update video_analysis_jobs j set
         status = 'deleted', deleted_at = now(), updated_at = now(),
@@ -45,6 +54,7 @@ export async function markJobsDeleted(
         lease_token = null, lease_owner = null, lease_expires_at = null, lease_message_id = null,
         -- the caller's idempotency key is free again: a new initiate with it starts a new upload
         client_request_id = null,
+        usage_released_at = case when t.holds_storage then now() else j.usage_released_at end,
         key_writable_until = case when j.status = 'awaiting_upload'
           then case when j.multipart_upload_id is null then j.upload_expires_at else now() end
           else j.key_writable_until end

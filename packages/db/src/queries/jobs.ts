@@ -18,6 +18,12 @@ export interface InsertJobParams {
   s3Key: string;
   contentType: string;
   declaredSizeBytes: number | null;
+  /**
+   * What initiate reserves of the owner's quota: the declared size, or, for an upload that
+   * declared none (the first version's API), the most it may store (`MAX_UPLOAD_BYTES`).
+   * Defaults to the declared size.
+   */
+  reservedBytes?: number;
   uploadExpiresAt: Date;
   /** Set for a multipart upload: its S3 upload id and part plan. */
   multipart: { uploadId: string; partSizeBytes: number; partCount: number } | null;

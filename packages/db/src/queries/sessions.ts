@@ -11,18 +11,34 @@ export interface InsertSessionParams {
   playerIds: string[];
 }
 
+/**
+ * Inserts the session and, in the same statement, its owner's `owner_usage`
+ * row if the owner has none yet, so the owner's first upload.initiate finds
+ * the row its reservation updates.
+ */
 export async function insertSession(db: Kysely<Database>, params: InsertSessionParams): Promise<VideoSession> {
   return db
-    .insertInto('videoSessions')
-    .values({
-      id: params.id,
-      ownerType: params.owner.type,
-      ownerId: params.owner.id,
-      createdBy: params.createdBy,
-      title: params.title,
-      playerIds: params.playerIds,
-    })
-    .returningAll()
+    .with('session', (q) =>
+      q
+        .insertInto('videoSessions')
+        .values({
+          id: params.id,
+          ownerType: params.owner.type,
+          ownerId: params.owner.id,
+          createdBy: params.createdBy,
+          title: params.title,
+          playerIds: params.playerIds,
+        })
+        .returningAll(),
+    )
+    .with('usage', (q) =>
+      q
+        .insertInto('ownerUsage')
+        .values({ ownerType: params.owner.type, ownerId: params.owner.id, quotaBytes: null })
+        .onConflict((oc) => oc.columns(['ownerType', 'ownerId']).doNothing()),
+    )
+    .selectFrom('session')
+    .selectAll()
     .executeTakeFirstOrThrow();
 }
 

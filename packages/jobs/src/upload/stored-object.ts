@@ -19,9 +19,11 @@ export function checkStoredObject(
   return undefined;
 }
 
-/** A byte count as people read a size limit: GiB from 1 GiB up, MiB below. */
+/** A byte count as people read a size: GiB from 1 GiB up, MiB from 1 MiB, KiB from 1 KiB, else bytes. */
 export function formatBytes(bytes: number): string {
   const gib = bytes / 1024 ** 3;
   if (gib >= 1) return `${Number(gib.toFixed(2))} GiB`;
-  return `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
+  if (bytes >= 1024 ** 2) return `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(2))} KiB`;
+  return `${bytes} bytes`;
 }

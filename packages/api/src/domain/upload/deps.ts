@@ -3,7 +3,7 @@ import type { JobStatus } from '@coach/db';
 import type { Context } from '../../context.ts';
 
 /** What the upload procedures use of the context. */
-export type UploadDeps = Pick<Context, 'db' | 'storage' | 'outbox' | 'config' | 'logger' | 'now'>;
+export type UploadDeps = Pick<Context, 'db' | 'storage' | 'outbox' | 'config' | 'logger' | 'now' | 'usage'>;
 
 /** What initiate answers, first time or repeated: where and how to PUT the file. */
 export interface InitiatedUpload {

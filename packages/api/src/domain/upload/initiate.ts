@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 
 import {
   findJobByClientRequestId,
-  insertJobForOwnedSession,
-  lockUploadQuota,
+  reserveUploadAndInsertJob,
   type InsertJobParams,
   type Owner,
   type VideoAnalysisJob,
 } from '@coach/db';
 import { signals, videoKey, type VideoContentType } from '@coach/jobs';
 
+import { AppError } from '../errors.ts';
 import { planParts, type PartPlan } from '../multipart.ts';
 import { sessionNotFound } from '../sessions.ts';
 import { firstUploadDeadline, singlePutUrlSeconds } from './deadline.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
-import { enforceUploadQuota, hasUploadQuota } from './quota.ts';
+import { explainRefusal, refuseOverOwnerLimits, uploadLimitsOf } from './quota.ts';
 import { answerRepeat } from './repeat.ts';
 import { fileTooLarge } from './stored-object.ts';
 
@@ -49,8 +49,13 @@ export interface InitiateUploadParams {
  *
  * With a `clientRequestId`, a repeat of the call answers the job the first one
  * created (see `answerRepeat`): looked up before any limit is counted or any
- * storage is touched, and again under the quota lock and after the insert, so
+ * storage is touched, and again when the insert meets the unique index, so
  * concurrent repeats still make exactly one job.
+ *
+ * Limits: the user's initiate rate is an in-memory allowance of this process,
+ * checked first and paid only by an upload that was created; the owner's
+ * storage quota and open uploads are reserved in the statement that inserts
+ * the job (`reserveUploadAndInsertJob`), exact across processes.
  */
 export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams): Promise<InitiatedUpload> {
   const { storage, config } = deps;
@@ -65,6 +70,7 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     clientRequestId === null ? undefined : findJobByClientRequestId(db, { userId: p.userId, clientRequestId });
   const earlier = await findEarlier(deps.db);
   if (earlier) return answerRepeat(deps, p, earlier);
+  deps.usage.ensureAvailable(p.userId, 'initiates');
 
   const jobId = randomUUID();
   const videoId = randomUUID();
@@ -88,6 +94,8 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     s3Key: key,
     contentType: p.contentType,
     declaredSizeBytes: p.sizeBytes,
+    // An upload that declared no size (the first version's) may store up to the limit: that much is held.
+    reservedBytes: p.sizeBytes ?? config.maxUploadBytes,
     uploadExpiresAt: deadline,
     multipart: target.plan && target.uploadId ? { uploadId: target.uploadId, ...target.plan } : null,
     clientRequestId,
@@ -108,6 +116,7 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     await target.abandon();
     throw sessionNotFound();
   }
+  deps.usage.take(p.userId, 'initiates', 1);
   signals().uploadsInitiated.add(1, { mode: target.plan ? 'multipart' : 'single' });
   return {
     jobId,
@@ -147,9 +156,8 @@ async function prepareStorage(deps: UploadDeps, p: InitiateUploadParams, key: st
   const firstVersion = p.putStyle === 'first-version';
   if (!firstVersion && p.sizeBytes !== null && p.sizeBytes > config.multipartThresholdBytes) {
     const plan = planParts(p.sizeBytes, config.multipartPartSizeBytes);
-    // A caller over the limits costs no storage call: checked here without the lock
-    // (and again under it, before the insert, where it is exact).
-    if (hasUploadQuota(config)) await enforceUploadQuota(deps.db, config, { userId: p.userId, owner: p.owner });
+    // A caller over the owner's limits costs no storage call: read here (exact only in the reservation).
+    await refuseOverOwnerLimits(deps, { owner: p.owner, sizeBytes: p.sizeBytes });
     const uploadId = await storage.createMultipartUpload({ key, contentType: p.contentType });
     const abandon = async () => {
       await storage.abortMultipartUpload({ key, uploadId }).catch((error: unknown) => {
@@ -173,10 +181,14 @@ export const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
 
 type InsertOutcome = { inserted: Pick<VideoAnalysisJob, 'status'> | undefined } | { earlier: VideoAnalysisJob };
 
+/** A refused reservation is explained and retried at most this often (a new owner's row, room freed meanwhile). */
+const RESERVE_ATTEMPTS = 3;
+
 /**
- * Inserts the job, under the quota lock when limits apply. A concurrent repeat
- * of the same `clientRequestId` that got there first is answered instead
- * (`earlier`); `inserted: undefined` means no such session.
+ * Reserves the owner's quota and open-upload slot and inserts the job, in one
+ * statement. A concurrent repeat of the same `clientRequestId` that got there
+ * first is answered instead (`earlier`); `inserted: undefined` means no such
+ * session. Over a limit throws its error.
  */
 async function insertJob(
   deps: UploadDeps,
@@ -184,22 +196,32 @@ async function insertJob(
   row: InsertJobParams,
   findEarlier: FindEarlier,
 ): Promise<InsertOutcome> {
-  const { config } = deps;
-  const outcome: InsertOutcome = hasUploadQuota(config)
-    ? await deps.db.transaction().execute(async (trx) => {
-        await lockUploadQuota(trx, { userId: p.userId, owner: p.owner });
-        // A concurrent repeat that took the lock first has committed its job by now: answer that, uncounted.
-        const raced = await findEarlier(trx);
-        if (raced) return { earlier: raced };
-        await enforceUploadQuota(trx, config, { userId: p.userId, owner: p.owner });
-        return { inserted: await insertJobForOwnedSession(trx, row) };
-      })
-    : // One statement, so no transaction: one database round trip instead of three.
-      { inserted: await insertJobForOwnedSession(deps.db, row) };
-  if ('inserted' in outcome && !outcome.inserted) {
-    // Nothing inserted: no such session, or a concurrent repeat won the unique index.
-    const raced = await findEarlier(deps.db);
-    if (raced) return { earlier: raced };
+  const limits = uploadLimitsOf(deps.config);
+  for (let attempt = 1; ; attempt++) {
+    let inserted: Pick<VideoAnalysisJob, 'status'> | undefined;
+    try {
+      inserted = await reserveUploadAndInsertJob(deps.db, { job: row, limits });
+    } catch (error) {
+      // A concurrent repeat won the (created_by, client_request_id) unique index: nothing was reserved.
+      const raced = isUniqueViolation(error) ? await findEarlier(deps.db) : undefined;
+      if (raced) return { earlier: raced };
+      throw error;
+    }
+    if (inserted) return { inserted };
+    const refusal = await explainRefusal(deps, { owner: p.owner, sessionId: p.sessionId, sizeBytes: row.reservedBytes ?? 0 });
+    if ('error' in refusal) {
+      if (refusal.error.code === 'SESSION_NOT_FOUND') return { inserted: undefined };
+      throw refusal.error;
+    }
+    if (attempt >= RESERVE_ATTEMPTS) {
+      // Room kept appearing and vanishing under concurrent initiates of this owner: a retry may simply pass.
+      throw new AppError('TOO_MANY_REQUESTS', 'Too many uploads are starting at once for this account. Try again in a moment.', {
+        retryAfterSeconds: 1,
+      });
+    }
   }
-  return outcome;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
