@@ -71,6 +71,9 @@ async function loadLocalStack(): Promise<typeof import('@coach/local-stack')> {
   }
 }
 
+/** Postgres' `admin_shutdown`: the server is stopping and ends every session. */
+const ADMIN_SHUTDOWN = '57P01';
+
 /**
  * Wires the process: embedded Postgres and S3/SQS when the config asks for
  * them, migrations, AWS clients, the outbox relay. Everything started here is
@@ -141,11 +144,21 @@ export async function startRuntime(config: Readonly<ServerConfig>, logger: Logge
       aws = { ...config.aws, local: false };
     }
 
+    // The pool's end() resolves once its clients are told to end, not once their sockets have
+    // closed, so the embedded Postgres stopping next may still reach one with its shutdown notice
+    // (57P01): expected then, and not worth a warning.
+    let poolClosed = false;
     const db = createDb({
       connectionString: databaseUrl,
-      onPoolError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+      onPoolError: (error) => {
+        if (poolClosed && (error as { code?: unknown }).code === ADMIN_SHUTDOWN) return;
+        logger.warn({ err: error }, 'idle database connection failed');
+      },
     });
-    closers.push(() => db.destroy());
+    closers.push(() => {
+      poolClosed = true;
+      return db.destroy();
+    });
     // In production migrations are their own step (`pnpm db:migrate`), run once per deploy;
     // until it has run, /readyz answers 503 "not migrated".
     if (config.env !== 'production') await migrateToLatest(db);
