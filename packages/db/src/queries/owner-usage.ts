@@ -59,6 +59,7 @@ export async function reserveUploadAndInsertJob(
         and exists (
           select 1 from video_sessions s
           where s.id = ${job.sessionId} and s.owner_type = owner_usage.owner_type and s.owner_id = owner_usage.owner_id
+            and s.deleted_at is null
         )
       returning owner_type, owner_id
     )
