@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { uploadVideo, type ApiClient } from '@coach/client';
+import { errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
 import { METRIC_CATALOG, UNRELIABLE_REASONS } from '@coach/jobs/metric-catalog';
 import { videoFromImage } from '@coach/media/testing';
 import type { Worker } from '@coach/worker';
@@ -23,6 +23,8 @@ import { serveStatic } from './support/static-server.ts';
 
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../../test-results/web');
 const MIB = 1024 * 1024;
+/** Coach A's storage quota here: the page shows the used bytes against it. */
+const QUOTA_BYTES = 1_000_000_000;
 /** Where the page is opened: the origin the test server's CORS allow-list names, resolved to the static server. */
 const APP_URL = `${ALLOWED_ORIGIN}/`;
 
@@ -46,7 +48,12 @@ beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
   // Parts of 5 MiB above 8 MiB: the person clip goes in one PUT, the 11 MiB file in three parts.
   server = await startTestServer({
-    config: { maxUploadBytes: 50 * MIB, multipartThresholdBytes: 8 * MIB, multipartPartSizeBytes: 5 * MIB },
+    config: {
+      maxUploadBytes: 50 * MIB,
+      multipartThresholdBytes: 8 * MIB,
+      multipartPartSizeBytes: 5 * MIB,
+      storageQuotaBytes: QUOTA_BYTES,
+    },
     clock,
   });
   client = server.clientFor(coachA);
@@ -808,4 +815,78 @@ describe('the library, results pages and playback with the pose', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'compare.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
+});
+
+describe('deleting a video and a session', () => {
+  /** The stored bytes the page's storage line shows, once it shows them. */
+  const usedBytesShown = async (page: Page) => Number(await page.getByTestId('storage-usage').getAttribute('data-used-bytes'));
+  const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent ?? null);
+
+  it('shows the storage used against the quota, deletes a video and then its session after confirming, and the usage goes down', async () => {
+    const session = await client.sessions.create.mutate({ title: 'Nets to delete', playerIds: [] });
+    const { sessionId } = session;
+    const [kept, doomed] = await Promise.all([analysedJob(sessionId, personClip), analysedJob(sessionId, personClip)]);
+    const before = await client.usage.get.query();
+    expect(before.quotaBytes).toBe(QUOTA_BYTES);
+
+    const page = await openFresh(`#/sessions/${sessionId}/jobs/${doomed}`);
+    const storage = page.getByTestId('storage-usage');
+    await eventually(() => usedBytesShown(page)).toBe(before.usedBytes);
+    expect(await storage.textContent()).toMatch(/^Storage: [\d.]+ (B|KB|MB) of 1\.0 GB used$/);
+    await page.locator('[data-job-status="completed"]').waitFor({ timeout: 30_000 });
+    const items = page.getByRole('list', { name: 'Session videos' }).getByRole('listitem');
+    await eventually(() => items.count()).toBe(2);
+
+    // Asking first: focus on Cancel; Escape closes the question and gives focus back to the button.
+    const deleteVideo = page.getByRole('button', { name: 'Delete video' });
+    await deleteVideo.click();
+    const confirm = page.getByRole('alertdialog', { name: 'Delete this video?' });
+    await confirm.waitFor();
+    expect(await confirm.textContent()).toContain('This removes the video, its frames and metrics for good.');
+    await eventually(() => focusedText(page)).toBe('Cancel');
+    await page.keyboard.press('Escape');
+    await eventually(() => confirm.count()).toBe(0);
+    await eventually(() => focusedText(page)).toBe('Delete video');
+    expect((await client.jobs.get.query({ jobId: doomed })).status).toBe('completed');
+
+    // Deleted from the keyboard: back to the session's library, which no longer lists it, with a notice.
+    await page.keyboard.press('Enter');
+    await eventually(() => focusedText(page)).toBe('Cancel');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}$`));
+    const notice = page.getByTestId('workspace-notice');
+    await eventually(() => notice.textContent()).toContain('The video was deleted, with its frames and metrics.');
+    await eventually(() => items.count()).toBe(1);
+    expect(await page.locator(`a[href$="/jobs/${kept}"]`).count()).toBe(1);
+    expect(await page.locator(`a[href$="/jobs/${doomed}"]`).count()).toBe(0);
+    await expect(client.jobs.get.query({ jobId: doomed }).catch(errorCodeOf)).resolves.toBe('JOB_NOT_FOUND');
+    // Its stored bytes are given back, and the page says so.
+    const afterVideo = await client.usage.get.query();
+    expect(afterVideo.usedBytes).toBeLessThan(before.usedBytes);
+    await eventually(() => usedBytesShown(page)).toBe(afterVideo.usedBytes);
+
+    // The deleted video's address (an old link) leads back to the library, saying why.
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.evaluate((hash) => (window.location.hash = hash), `#/sessions/${sessionId}/jobs/${doomed}`);
+    await eventually(() => notice.textContent()).toContain('That video has been deleted.');
+    await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}$`));
+
+    // The session, with the video left in it.
+    await page.getByRole('button', { name: 'Delete session' }).click();
+    const confirmSession = page.getByRole('alertdialog', { name: 'Delete the session “Nets to delete”?' });
+    await confirmSession.waitFor();
+    expect(await confirmSession.textContent()).toContain('This removes its video, the video’s frames and metrics for good.');
+    await confirmSession.getByRole('button', { name: 'Delete', exact: true }).click();
+    await eventually(() => notice.textContent()).toContain('The session “Nets to delete” was deleted with its 1 video.');
+    await eventually(() => page.getByLabel('Upload to session').locator('option', { hasText: 'Nets to delete' }).count()).toBe(0);
+    expect(page.url()).not.toContain(sessionId);
+    await expect(client.sessions.get.query({ sessionId }).catch(errorCodeOf)).resolves.toBe('SESSION_NOT_FOUND');
+    await expect(client.jobs.get.query({ jobId: kept }).catch(errorCodeOf)).resolves.toBe('JOB_NOT_FOUND');
+    const afterSession = await client.usage.get.query();
+    expect(afterSession.usedBytes).toBeLessThan(afterVideo.usedBytes);
+    await eventually(() => usedBytesShown(page)).toBe(afterSession.usedBytes);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'deleted-session.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
 });

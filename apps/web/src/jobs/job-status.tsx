@@ -2,9 +2,10 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { lazy, Suspense, useEffect, useId, useState } from 'react';
 
-import type { RouterOutputs } from '@coach/client';
+import { errorCodeOf, type RouterOutputs } from '@coach/client';
 
 import { useAuthErrorHandler, useTRPC } from '../api/trpc.tsx';
+import { DeleteVideo } from '../deletion/delete-video.tsx';
 import { FAILED, STATUS_TEXT } from './status-text.ts';
 
 // The charts library is most of the bundle: load it once there are results to show.
@@ -12,23 +13,35 @@ const JobResults = lazy(() => import('../results/job-results.tsx').then((m) => (
 
 type JobState = RouterOutputs['jobs']['watch'] extends AsyncIterable<{ data: infer TJob }> ? TJob : never;
 
-/** Follows one job live over `jobs.watch` (SSE): queued → processing with percent → completed (results) or failed (why). */
-export function JobStatus({ jobId }: { jobId: string }) {
+/**
+ * Follows one job live over `jobs.watch` (SSE): queued → processing with percent → completed (results) or failed (why).
+ * A job that is deleted (here or elsewhere) calls `onGone` with a notice to show.
+ */
+export function JobStatus({ jobId, onGone }: { jobId: string; onGone: (notice: string) => void }) {
   const id = useId();
   const trpc = useTRPC();
   const onError = useAuthErrorHandler();
   // The subscription forgets its data when the stream ends (the job is terminal), so keep the last state here.
   const [job, setJob] = useState<JobState | undefined>();
   const queryClient = useQueryClient();
-  // The library lists this job too: its status there follows what this page sees.
+  // The library lists this job too: its status there follows what this page sees, and so does the storage
+  // figure (an upload's held size becomes its stored size).
   useEffect(() => {
-    if (job?.status) void queryClient.invalidateQueries({ queryKey: trpc.jobs.list.queryKey() });
+    if (!job?.status) return;
+    void queryClient.invalidateQueries({ queryKey: trpc.jobs.list.queryKey() });
+    void queryClient.invalidateQueries({ queryKey: trpc.usage.get.queryKey() });
   }, [job?.status, queryClient, trpc]);
   const watch = useSubscription(
     trpc.jobs.watch.subscriptionOptions(
       { jobId },
       // Events are tracked ({ id, data }): a reconnect resumes after the last one seen.
-      { onData: (event) => setJob(event.data), onError },
+      {
+        onData: (event) => setJob(event.data),
+        onError: (error) => {
+          if (errorCodeOf(error) === 'JOB_NOT_FOUND') onGone('That video has been deleted.');
+          else onError(error);
+        },
+      },
     ),
   );
 
@@ -59,6 +72,11 @@ export function JobStatus({ jobId }: { jobId: string }) {
           <button type="button" className="secondary" onClick={() => watch.reset()}>
             Reconnect
           </button>
+        </div>
+      )}
+      {job && (
+        <div className="actions">
+          <DeleteVideo jobId={jobId} onDeleted={onGone} />
         </div>
       )}
       {job?.status === 'completed' && (

@@ -4,6 +4,7 @@ import { useId, useState } from 'react';
 import type { RouterOutputs } from '@coach/client';
 
 import { useTRPC } from '../api/trpc.tsx';
+import { DeleteSession } from '../deletion/delete-session.tsx';
 import { isTerminal, STATUS_LABEL } from '../jobs/status-text.ts';
 import { navigate, routeHref, type Route } from '../routing/routes.ts';
 import { VideoThumbnail } from './video-thumbnail.tsx';
@@ -21,7 +22,15 @@ const REFRESH_WHILE_RUNNING_MS = 5_000;
  * when frames were kept), status, date and the session's players, each opening
  * its own results page. Two analysed clips can be chosen to compare.
  */
-export function SessionLibrary({ sessionId, route }: { sessionId: string; route: Route }) {
+export function SessionLibrary({
+  sessionId,
+  route,
+  onSessionDeleted,
+}: {
+  sessionId: string;
+  route: Route;
+  onSessionDeleted: (notice: string) => void;
+}) {
   const id = useId();
   const trpc = useTRPC();
   const videos = useQuery({
@@ -42,7 +51,16 @@ export function SessionLibrary({ sessionId, route }: { sessionId: string; route:
 
   return (
     <section aria-labelledby={`${id}-heading`} className="card library">
-      <h2 id={`${id}-heading`}>Videos in {session ? `“${session.title}”` : 'this session'}</h2>
+      <div className="library-heading">
+        <h2 id={`${id}-heading`}>Videos in {session ? `“${session.title}”` : 'this session'}</h2>
+        <DeleteSession
+          sessionId={sessionId}
+          title={session?.title}
+          // The library's first page: with more, the count is unknown here and the question says "every video".
+          videoCount={items && !videos.data?.nextCursor ? items.length : undefined}
+          onDeleted={onSessionDeleted}
+        />
+      </div>
       {videos.isPending && <p role="status">Loading the session’s videos…</p>}
       {videos.error && (
         <p role="alert" className="error">

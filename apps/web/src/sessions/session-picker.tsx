@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useId, useState, type FormEvent } from 'react';
 
 import { useTRPC } from '../api/trpc.tsx';
+import { StorageUsage } from '../usage/storage-usage.tsx';
 
 /** Choose one of the user's sessions, or create one (a session groups the videos of one training or match). */
 export function SessionPicker({ sessionId, onChange }: { sessionId: string | null; onChange: (id: string) => void }) {
@@ -19,6 +20,7 @@ export function SessionPicker({ sessionId, onChange }: { sessionId: string | nul
   return (
     <section aria-labelledby={`${id}-heading`} className="card">
       <h2 id={`${id}-heading`}>1. Session</h2>
+      <StorageUsage />
       {sessions.isPending && <p role="status">Loading your sessions…</p>}
       {sessions.error && (
         <p role="alert" className="error">
