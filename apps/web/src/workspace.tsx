@@ -43,10 +43,13 @@ export function Workspace() {
     },
     [queryClient, trpc],
   );
-  const backToSession = (notice: string) => {
-    if (sessionId) navigate({ name: 'session', sessionId });
-    setNotice(notice);
-  };
+  const backToSession = useCallback(
+    (notice: string) => {
+      if (sessionId) navigate({ name: 'session', sessionId });
+      setNotice(notice);
+    },
+    [sessionId],
+  );
   const backToSessions = (notice: string) => {
     navigate({ name: 'home' });
     setNotice(notice);
@@ -68,7 +71,7 @@ export function Workspace() {
       <UploadPanel sessionId={sessionId} onUploaded={onUploaded} />
       {sessionId && <SessionLibrary sessionId={sessionId} route={route} onSessionDeleted={backToSessions} />}
       {route.name === 'job' && <JobStatus key={route.jobId} jobId={route.jobId} onGone={backToSession} />}
-      {route.name === 'compare' && <CompareClips key={route.jobIds.join()} jobIds={route.jobIds} />}
+      {route.name === 'compare' && <CompareClips key={route.jobIds.join()} jobIds={route.jobIds} onGone={backToSession} />}
     </>
   );
 }

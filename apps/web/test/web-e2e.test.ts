@@ -825,7 +825,11 @@ describe('deleting a video and a session', () => {
   it('shows the storage used against the quota, deletes a video and then its session after confirming, and the usage goes down', async () => {
     const session = await client.sessions.create.mutate({ title: 'Nets to delete', playerIds: [] });
     const { sessionId } = session;
-    const [kept, doomed] = await Promise.all([analysedJob(sessionId, personClip), analysedJob(sessionId, personClip)]);
+    const [kept, doomed, third] = await Promise.all([
+      analysedJob(sessionId, personClip),
+      analysedJob(sessionId, personClip),
+      analysedJob(sessionId, personClip),
+    ]);
     const before = await client.usage.get.query();
     expect(before.quotaBytes).toBe(QUOTA_BYTES);
 
@@ -835,7 +839,13 @@ describe('deleting a video and a session', () => {
     expect(await storage.textContent()).toMatch(/^Storage: [\d.]+ (B|KB|MB) of 1\.0 GB used$/);
     await page.locator('[data-job-status="completed"]').waitFor({ timeout: 30_000 });
     const items = page.getByRole('list', { name: 'Session videos' }).getByRole('listitem');
-    await eventually(() => items.count()).toBe(2);
+    await eventually(() => items.count()).toBe(3);
+    // Chosen to compare before it goes: the choice must not outlive the video.
+    const compareBox = (jobId: string) => page.locator(`li:has(a[href$="/jobs/${jobId}"]) input[type="checkbox"]`);
+    await compareBox(kept).check();
+    await compareBox(doomed).check();
+    const compareButton = page.getByRole('button', { name: 'Compare the two chosen videos' });
+    expect(await compareButton.isEnabled()).toBe(true);
 
     // Asking first: focus on Cancel; Escape closes the question and gives focus back to the button.
     const deleteVideo = page.getByRole('button', { name: 'Delete video' });
@@ -857,9 +867,12 @@ describe('deleting a video and a session', () => {
     await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}$`));
     const notice = page.getByTestId('workspace-notice');
     await eventually(() => notice.textContent()).toContain('The video was deleted, with its frames and metrics.');
-    await eventually(() => items.count()).toBe(1);
+    await eventually(() => items.count()).toBe(2);
     expect(await page.locator(`a[href$="/jobs/${kept}"]`).count()).toBe(1);
     expect(await page.locator(`a[href$="/jobs/${doomed}"]`).count()).toBe(0);
+    expect(await compareBox(kept).isChecked()).toBe(true);
+    expect(await compareBox(third).isChecked()).toBe(false);
+    expect(await compareButton.isEnabled()).toBe(false);
     await expect(client.jobs.get.query({ jobId: doomed }).catch(errorCodeOf)).resolves.toBe('JOB_NOT_FOUND');
     // Its stored bytes are given back, and the page says so.
     const afterVideo = await client.usage.get.query();
@@ -871,14 +884,19 @@ describe('deleting a video and a session', () => {
     await page.evaluate((hash) => (window.location.hash = hash), `#/sessions/${sessionId}/jobs/${doomed}`);
     await eventually(() => notice.textContent()).toContain('That video has been deleted.');
     await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}$`));
+    // So does a comparison that includes it.
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.evaluate((hash) => (window.location.hash = hash), `#/sessions/${sessionId}/compare/${kept}/${doomed}`);
+    await eventually(() => notice.textContent()).toContain('One of the compared videos has been deleted.');
+    await eventually(() => page.url()).toMatch(new RegExp(`#/sessions/${sessionId}$`));
 
-    // The session, with the video left in it.
+    // The session, with the videos left in it.
     await page.getByRole('button', { name: 'Delete session' }).click();
     const confirmSession = page.getByRole('alertdialog', { name: 'Delete the session “Nets to delete”?' });
     await confirmSession.waitFor();
-    expect(await confirmSession.textContent()).toContain('This removes its video, the video’s frames and metrics for good.');
+    expect(await confirmSession.textContent()).toContain('This removes its 2 videos, their frames and metrics for good.');
     await confirmSession.getByRole('button', { name: 'Delete', exact: true }).click();
-    await eventually(() => notice.textContent()).toContain('The session “Nets to delete” was deleted with its 1 video.');
+    await eventually(() => notice.textContent()).toContain('The session “Nets to delete” was deleted with its 2 videos.');
     await eventually(() => page.getByLabel('Upload to session').locator('option', { hasText: 'Nets to delete' }).count()).toBe(0);
     expect(page.url()).not.toContain(sessionId);
     await expect(client.sessions.get.query({ sessionId }).catch(errorCodeOf)).resolves.toBe('SESSION_NOT_FOUND');

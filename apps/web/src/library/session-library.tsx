@@ -47,7 +47,9 @@ export function SessionLibrary({
 
   const toggle = (jobId: string, on: boolean) =>
     setChosen((current) => (on ? [...current.filter((j) => j !== jobId), jobId].slice(-2) : current.filter((j) => j !== jobId)));
-  const [first, second] = chosen;
+  // A chosen video deleted since (here or in another tab) is no longer on offer to compare.
+  const comparable = chosen.filter((jobId) => items?.some((job) => job.jobId === jobId && job.status === 'completed'));
+  const [first, second] = comparable;
 
   return (
     <section aria-labelledby={`${id}-heading`} className="card library">
@@ -86,7 +88,7 @@ export function SessionLibrary({
                   <input
                     id={`${id}-compare-${job.jobId}`}
                     type="checkbox"
-                    checked={chosen.includes(job.jobId)}
+                    checked={comparable.includes(job.jobId)}
                     onChange={(e) => toggle(job.jobId, e.target.checked)}
                   />
                   <label htmlFor={`${id}-compare-${job.jobId}`}>Compare video {items.length - n}</label>
@@ -105,7 +107,7 @@ export function SessionLibrary({
           >
             Compare the two chosen videos
           </button>
-          {chosen.length < 2 && <span className="hint">Choose two analysed videos to see them side by side.</span>}
+          {comparable.length < 2 && <span className="hint">Choose two analysed videos to see them side by side.</span>}
         </div>
       )}
     </section>

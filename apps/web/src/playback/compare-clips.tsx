@@ -1,4 +1,6 @@
-import { useId, useRef, useState, type RefObject } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject } from 'react';
+
+import { errorCodeOf } from '@coach/client';
 
 import { useJobAnalysis } from '../results/use-job-analysis.ts';
 import { PosePlayer, type PosePlayerHandle } from './pose-player.tsx';
@@ -6,9 +8,10 @@ import { PosePlayer, type PosePlayerHandle } from './pose-player.tsx';
 /**
  * Two clips of one session side by side, each with its pose, to compare a
  * technique between takes: each plays, slows and steps on its own, and both
- * can start together from the beginning.
+ * can start together from the beginning. If either has been deleted (an old
+ * link, another tab) `onGone` is called with a notice to show.
  */
-export function CompareClips({ jobIds }: { jobIds: readonly [string, string] }) {
+export function CompareClips({ jobIds, onGone }: { jobIds: readonly [string, string]; onGone: (notice: string) => void }) {
   const id = useId();
   const left = useRef<PosePlayerHandle>(null);
   const right = useRef<PosePlayerHandle>(null);
@@ -49,16 +52,30 @@ export function CompareClips({ jobIds }: { jobIds: readonly [string, string] }) 
         </p>
       )}
       <div className="compare-grid">
-        <CompareSide jobId={jobIds[0]} title="First video" handle={left} />
-        <CompareSide jobId={jobIds[1]} title="Second video" handle={right} />
+        <CompareSide jobId={jobIds[0]} title="First video" handle={left} onGone={onGone} />
+        <CompareSide jobId={jobIds[1]} title="Second video" handle={right} onGone={onGone} />
       </div>
     </section>
   );
 }
 
-function CompareSide({ jobId, title, handle }: { jobId: string; title: string; handle: RefObject<PosePlayerHandle | null> }) {
+function CompareSide({
+  jobId,
+  title,
+  handle,
+  onGone,
+}: {
+  jobId: string;
+  title: string;
+  handle: RefObject<PosePlayerHandle | null>;
+  onGone: (notice: string) => void;
+}) {
   const { details, metrics } = useJobAnalysis(jobId);
   const result = details.data?.result;
+  const gone = details.error !== null && errorCodeOf(details.error) === 'JOB_NOT_FOUND';
+  useEffect(() => {
+    if (gone) onGone('One of the compared videos has been deleted.');
+  }, [gone, onGone]);
   if (details.error) {
     return (
       <p role="alert" className="error">
