@@ -137,6 +137,23 @@ describe("README's service-key example", () => {
     expect(section).toMatch(/pnpm exec tsx scripts\/try-service-key\.ts/);
   });
 
+  it("runs the README's shell lines as written: a staff token, the key from serviceKeys.create with curl, then the script", async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Service credentials'));
+    const shell = /```bash\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(shell).toContain('serviceKeys.create');
+    const base = server.trpcUrl.replace(/\/trpc$/, '');
+    const video = path.join(dir, 'readme-video.mp4');
+    // Only where it runs changes: this server's address and a file of this test's own.
+    const lines = shell.replaceAll('http://127.0.0.1:8000', base).replaceAll('/tmp/video.mp4', video);
+    const env = { ...process.env, AUTH_JWT_SECRET: server.tokenSecret, API_URL: server.trpcUrl };
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', lines], { cwd: root, env, timeout: 90_000 });
+    expect(stdout).toMatch(/^org org-x service:[0-9a-f]{16}$/m);
+    expect(stdout).toMatch(/^[0-9a-f-]{36} queued$/m);
+    const keys = await staff.serviceKeys.list.query();
+    expect(keys.items.find((k) => k.name === 'club system')?.scopes).toEqual(['sessions:write', 'uploads:write', 'jobs:read']);
+  }, 120_000);
+
   it('runs as the README says, with a key of the org, and says why a revoked key is refused', async () => {
     const video = path.join(dir, 'video.mp4');
     await writeFile(video, randomBytes(100_000));
