@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@coach/api';
 import type { ObjectStorage } from '@coach/aws';
 import { createClient, errorCodeOf, type ApiClient } from '@coach/client';
-import { findJob, readOwnerUsage, sql, type Owner } from '@coach/db';
+import { findJob, insertJobForOwnedSession, readOwnerUsage, sql, type Owner } from '@coach/db';
 import { framesPrefix, metricsKey, prefixOfKey } from '@coach/jobs';
 import { sweepOnce } from '@coach/worker';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
+import { inParallel } from '../../../test/helpers/faults.ts';
 import {
   coachA,
   coachB,
@@ -17,6 +18,7 @@ import {
   orgUserY,
   type Identity,
 } from '../../../test/helpers/identities.ts';
+import { newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 
@@ -346,5 +348,53 @@ describe('the sweeper enforces retention', () => {
       `${framesPrefix(video.key)}000001.jpg`,
     ]);
     expect(await usedBytes(owner)).toBe(0);
+  });
+});
+
+describe('retention at scale', () => {
+  it('two sweepers at once decide each original once, release each byte once, and leave the frames', async () => {
+    const JOBS = 240;
+    const owner = { ...coachA, userId: 'coach-retain-bulk' };
+    const { sessionId } = await server.clientFor(owner).sessions.create.mutate({ title: 'Season', playerIds: [] });
+    await server.clientFor(owner).retention.set.mutate({ deleteOriginalsAfterDays: 1, deleteEverythingAfterDays: null });
+    const jobs = await inParallel(JOBS, 8, async () => {
+      const job = newJobParams(sessionId, ownerOf(owner));
+      await insertJobForOwnedSession(server.db, job);
+      await server.storage.putObject(job.s3Key, new Uint8Array(10), 'video/mp4');
+      await server.storage.putObject(`${framesPrefix(job.s3Key)}000000.jpg`, new Uint8Array(10), 'image/jpeg');
+      return job;
+    });
+    // Finished two days ago, each holding 1,000 bytes of the quota (no usage row yet, so the trigger counted nothing).
+    await sql`update video_analysis_jobs
+      set status = 'completed', size_bytes = 1000, queued_at = now() - interval '2 days', created_at = now() - interval '2 days'
+      where session_id = ${sessionId}`.execute(server.db);
+    await sql`insert into owner_usage (owner_type, owner_id, used_bytes) values ('coach', ${owner.userId}, ${JOBS * 1000})
+      on conflict (owner_type, owner_id) do update set used_bytes = excluded.used_bytes`.execute(server.db);
+
+    let rounds = 0;
+    let decided = 0;
+    const pendingRows = async () => {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from storage_deletions d
+        join video_analysis_jobs j on j.id = d.job_id where j.session_id = ${sessionId} and d.done_at is null`.execute(server.db);
+      return rows[0]?.n ?? 0;
+    };
+    do {
+      const reports = await Promise.all([sweep(), sweep()]);
+      decided += reports.reduce((sum, report) => sum + report.retentionOriginalsRemoved, 0);
+      rounds += 1;
+    } while ((decided < JOBS || (await pendingRows()) > 0) && rounds < 10);
+
+    expect(decided).toBe(JOBS);
+    // Each sweep decides up to its batch (100): 240 take two rounds of two sweepers.
+    expect(rounds).toBeLessThanOrEqual(3);
+    const { rows } = await sql<{ job_id: string; n: number }>`select d.job_id, count(*)::int as n from storage_deletions d
+      join video_analysis_jobs j on j.id = d.job_id where j.session_id = ${sessionId} group by d.job_id`.execute(server.db);
+    expect(rows).toHaveLength(JOBS);
+    expect(rows.every((row) => row.n === 1)).toBe(true);
+    expect(await usedBytes(owner)).toBe(0);
+    const stored = await server.storage.listKeys(`coach_plus/coach/${owner.userId}/${sessionId}/`);
+    expect(stored).toHaveLength(JOBS);
+    expect(stored.every((key) => key.endsWith('/frames/000000.jpg'))).toBe(true);
+    expect(jobs).toHaveLength(JOBS);
   });
 });

@@ -36,15 +36,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     db,
   );
 
-  // The sweeper's candidates, oldest first by the age retention counts (from the upload's completion).
+  // The sweeper's candidates by the age retention counts (from the upload's completion): every owner's,
+  // oldest first, for the defaults; one owner's, for an owner with a policy of its own.
   await sql`create index video_analysis_jobs_retention_originals on video_analysis_jobs ((coalesce(queued_at, created_at)))
     where status in ('completed', 'failed') and original_removed_at is null`.execute(db);
   await sql`create index video_analysis_jobs_retention_everything on video_analysis_jobs ((coalesce(queued_at, created_at)))
+    where status in ('completed', 'failed', 'rejected', 'expired', 'aborted')`.execute(db);
+  await sql`create index video_analysis_jobs_retention_owner
+    on video_analysis_jobs (owner_type, owner_id, (coalesce(queued_at, created_at)))
     where status in ('completed', 'failed', 'rejected', 'expired', 'aborted')`.execute(db);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see up()
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('video_analysis_jobs_retention_owner').execute();
   await db.schema.dropIndex('video_analysis_jobs_retention_everything').execute();
   await db.schema.dropIndex('video_analysis_jobs_retention_originals').execute();
   await sql`delete from storage_deletions where scope = 'original'`.execute(db);

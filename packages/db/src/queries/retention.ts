@@ -53,54 +53,62 @@ export interface RetentionCandidate {
   s3Key: string;
 }
 
-interface CandidateQuery {
-  /** What applies to an owner without a policy of its own. */
-  defaults: RetentionPolicy;
-  limit: number;
-}
+/** Which retention rule candidates are selected for. */
+export type RetentionRule = 'originals' | 'everything';
 
-/** No window is shorter than this: lets the index scan start at a constant bound. */
-const SHORTEST_WINDOW_DAYS = 1;
-
-/**
- * Terminal jobs past their owner's `deleteEverythingAfterDays` (its own, else
- * the default), oldest first, locked (`SKIP LOCKED`: another sweeper has the
- * rest). A job awaiting its upload, queued or being analysed is never one.
- */
-export async function lockJobsPastEverything(db: Kysely<Database>, p: CandidateQuery): Promise<RetentionCandidate[]> {
-  const { rows } = await sql<RetentionCandidate>`
-    select j.id, j.owner_type, j.owner_id, j.s3_key
-    from video_analysis_jobs j
-    left join retention_policies p on p.owner_type = j.owner_type and p.owner_id = j.owner_id
-    where j.status in ('completed', 'failed', 'rejected', 'expired', 'aborted')
-      and coalesce(j.queued_at, j.created_at) <= now() - make_interval(days => ${SHORTEST_WINDOW_DAYS})
-      and coalesce(j.queued_at, j.created_at) <= now() - make_interval(days =>
-        case when p.owner_id is null then ${p.defaults.deleteEverythingAfterDays}::int
-          else p.delete_everything_after_days end)
-    order by coalesce(j.queued_at, j.created_at)
-    limit ${p.limit}
-    for update of j skip locked`.execute(db);
-  return rows;
-}
+const RULES = {
+  // A job awaiting its upload, queued or being analysed is never a candidate: its original is in use.
+  originals: {
+    jobs: sql`j.status in ('completed', 'failed') and j.original_removed_at is null`,
+    days: sql.ref('p.delete_originals_after_days'),
+  },
+  everything: {
+    jobs: sql`j.status in ('completed', 'failed', 'rejected', 'expired', 'aborted')`,
+    days: sql.ref('p.delete_everything_after_days'),
+  },
+} as const;
 
 /**
- * `completed`/`failed` jobs still holding their original and past their
- * owner's `deleteOriginalsAfterDays`, oldest first, locked as above.
+ * Up to `limit` finished jobs past their owner's window for `rule`, oldest
+ * first per owner, locked (`SKIP LOCKED`: another sweeper has the rest). Two
+ * index scans, so owners who keep for ever cost nothing: owners with a policy
+ * of their own, from their rows (`video_analysis_jobs_retention_owner`), then,
+ * when the rule has a default, every other owner's jobs by age
+ * (`video_analysis_jobs_retention_<rule>`).
  */
-export async function lockJobsPastOriginals(db: Kysely<Database>, p: CandidateQuery): Promise<RetentionCandidate[]> {
-  const { rows } = await sql<RetentionCandidate>`
+export async function lockRetentionCandidates(
+  db: Kysely<Database>,
+  p: { rule: RetentionRule; defaults: RetentionPolicy; limit: number },
+): Promise<RetentionCandidate[]> {
+  const rule = RULES[p.rule];
+  const age = sql`coalesce(j.queued_at, j.created_at)`;
+  const { rows: own } = await sql<RetentionCandidate>`
+    select c.id, c.owner_type, c.owner_id, c.s3_key
+    from retention_policies p
+    cross join lateral (
+      select j.id, j.owner_type, j.owner_id, j.s3_key
+      from video_analysis_jobs j
+      where j.owner_type = p.owner_type and j.owner_id = p.owner_id and ${rule.jobs}
+        and ${age} <= now() - make_interval(days => ${rule.days})
+      order by ${age}
+      limit ${p.limit}
+      for update of j skip locked
+    ) c
+    where ${rule.days} is not null
+    limit ${p.limit}`.execute(db);
+  const defaultDays = p.rule === 'originals' ? p.defaults.deleteOriginalsAfterDays : p.defaults.deleteEverythingAfterDays;
+  const room = p.limit - own.length;
+  if (defaultDays === null || room <= 0) return own;
+  const { rows: byDefault } = await sql<RetentionCandidate>`
     select j.id, j.owner_type, j.owner_id, j.s3_key
     from video_analysis_jobs j
-    left join retention_policies p on p.owner_type = j.owner_type and p.owner_id = j.owner_id
-    where j.status in ('completed', 'failed') and j.original_removed_at is null
-      and coalesce(j.queued_at, j.created_at) <= now() - make_interval(days => ${SHORTEST_WINDOW_DAYS})
-      and coalesce(j.queued_at, j.created_at) <= now() - make_interval(days =>
-        case when p.owner_id is null then ${p.defaults.deleteOriginalsAfterDays}::int
-          else p.delete_originals_after_days end)
-    order by coalesce(j.queued_at, j.created_at)
-    limit ${p.limit}
+    where ${rule.jobs}
+      and ${age} <= now() - make_interval(days => ${defaultDays}::int)
+      and not exists (select 1 from retention_policies p where p.owner_type = j.owner_type and p.owner_id = j.owner_id)
+    order by ${age}
+    limit ${room}
     for update of j skip locked`.execute(db);
-  return rows;
+  return [...own, ...byDefault];
 }
 
 /** Records that these jobs' originals are being removed; only jobs not marked yet. Returns those it marked. */

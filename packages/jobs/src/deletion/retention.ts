@@ -1,7 +1,6 @@
 import {
   insertStorageDeletions,
-  lockJobsPastEverything,
-  lockJobsPastOriginals,
+  lockRetentionCandidates,
   markOriginalsRemoved,
   releaseStoredUpload,
   type Database,
@@ -34,11 +33,11 @@ export async function applyRetention(
 ): Promise<RetentionReport> {
   // Whole videos first: one past both windows is deleted, not first stripped of its original.
   const retentionJobsDeleted = await db.transaction().execute(async (trx) => {
-    const due = await lockJobsPastEverything(trx, p);
+    const due = await lockRetentionCandidates(trx, { ...p, rule: 'everything' });
     return recordRetentionDeletions(trx, { scope: 'everything', jobs: due });
   });
   const retentionOriginalsRemoved = await db.transaction().execute(async (trx) => {
-    const due = await lockJobsPastOriginals(trx, p);
+    const due = await lockRetentionCandidates(trx, { ...p, rule: 'originals' });
     return recordRetentionDeletions(trx, { scope: 'original', jobs: due });
   });
   return { retentionJobsDeleted, retentionOriginalsRemoved };
