@@ -298,6 +298,23 @@ describe('the sweeper enforces retention', () => {
     expect(await listed(keptToo.key)).toEqual([keptToo.key]);
   });
 
+  it('keeps the videos of an owner who chose to keep them, however far past the defaults', async () => {
+    const keeper = { ...coachA, userId: 'coach-retain-keeper' };
+    const longer = { ...coachA, userId: 'coach-retain-longer' };
+    await server.clientFor(keeper).retention.set.mutate({ deleteOriginalsAfterDays: null, deleteEverythingAfterDays: null });
+    await server.clientFor(longer).retention.set.mutate({ deleteOriginalsAfterDays: 400, deleteEverythingAfterDays: 800 });
+    const kept = [await storedVideo(keeper), await storedVideo(longer)];
+    for (const video of kept) await letDaysPass(video.jobId, 399);
+    await sweep();
+    for (const video of kept) {
+      expect(await listed(video.prefix)).toHaveLength(4);
+      expect(await video.client.jobs.get.query({ jobId: video.jobId })).toMatchObject({ originalRemovedAt: null });
+    }
+    const [forever, later] = await Promise.all(kept.map((video) => video.client.jobs.get.query({ jobId: video.jobId })));
+    expect(forever?.originalRemovesAt).toBeNull();
+    expect(Date.parse(later?.originalRemovesAt ?? '')).toBe(Date.parse(later?.queuedAt ?? '') + 400 * DAY_MS);
+  });
+
   it('commits the decision with its deletion row or not at all, and finishes the removal after a storage fault', async () => {
     const owner = { ...coachA, userId: 'coach-retain-faults' };
     await server.clientFor(owner).retention.set.mutate({ deleteOriginalsAfterDays: 1, deleteEverythingAfterDays: null });
