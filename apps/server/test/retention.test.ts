@@ -13,6 +13,7 @@ import {
   coachA,
   coachB,
   coachNamedLikeOrg,
+  freeUser,
   orgUserX1,
   orgUserX2,
   orgUserY,
@@ -124,6 +125,14 @@ describe('retention.get, retention.set and retention.reset', () => {
     expect(await seen(orgUserX1)).toMatchObject({ source: 'defaults' });
     expect(await seen(coachA)).toMatchObject({ ...mine, source: 'owner' });
     await server.clientFor(coachA).retention.reset.mutate();
+  });
+
+  it('answers only signed-in video users: no token, or a role without video, is refused', async () => {
+    const anonymous = createClient({ url: server.trpcUrl });
+    expect(await codeOf(anonymous.retention.get.query())).toBe('UNAUTHENTICATED');
+    expect(await codeOf(server.clientFor(freeUser).retention.set.mutate(DEFAULTS))).toBe('ROLE_NOT_ALLOWED');
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from retention_policies`.execute(server.db);
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('lets a service key read with sessions:read and change with sessions:write, for its own organisation only', async () => {
