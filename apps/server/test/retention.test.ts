@@ -44,7 +44,8 @@ const listed = (prefix: string) => server.storage.listKeys(prefix);
 async function letDaysPass(jobId: string, days: number) {
   await sql`update video_analysis_jobs
     set created_at = created_at - make_interval(days => ${days}),
-        queued_at = queued_at - make_interval(days => ${days})
+        queued_at = queued_at - make_interval(days => ${days}),
+        upload_expires_at = upload_expires_at - make_interval(days => ${days})
     where id = ${jobId}`.execute(server.db);
 }
 
@@ -324,6 +325,36 @@ describe('the sweeper enforces retention', () => {
     expect(Date.parse(later?.originalRemovesAt ?? '')).toBe(Date.parse(later?.queuedAt ?? '') + 400 * DAY_MS);
   });
 
+  it("removes the original again after the upload's deadline, when a still-valid PUT URL may have stored it anew", async () => {
+    const owner = { ...coachA, userId: 'coach-retain-late-put' };
+    await server.clientFor(owner).retention.set.mutate({ deleteOriginalsAfterDays: 1, deleteEverythingAfterDays: null });
+    const video = await storedVideo(owner);
+    await letDaysPass(video.jobId, 2);
+    // The upload's deadline is still an hour away: a URL without create-only could still write the key.
+    await sql`update video_analysis_jobs set upload_expires_at = now() + interval '1 hour' where id = ${video.jobId}`.execute(
+      server.db,
+    );
+    expect(await sweep()).toMatchObject({ retentionOriginalsRemoved: 1 });
+    expect(await listed(video.key)).toEqual([]);
+    const row = await server.db
+      .selectFrom('storageDeletions')
+      .selectAll()
+      .where('jobId', '=', video.jobId)
+      .executeTakeFirstOrThrow();
+    expect(row.doneAt).toBeNull();
+
+    await server.storage.putObject(video.key, new Uint8Array(VIDEO_BYTES), 'video/mp4');
+    // The deadline passes; the row falls due.
+    await sql`update storage_deletions set repeat_until = now() - interval '1 minute', available_at = now() where id = ${row.id}`.execute(
+      server.db,
+    );
+    await sweep();
+    expect(await listed(video.key)).toEqual([]);
+    expect(
+      await server.db.selectFrom('storageDeletions').select('doneAt').where('id', '=', row.id).executeTakeFirstOrThrow(),
+    ).not.toMatchObject({ doneAt: null });
+  });
+
   it('commits the decision with its deletion row or not at all, and finishes the removal after a storage fault', async () => {
     const owner = { ...coachA, userId: 'coach-retain-faults' };
     await server.clientFor(owner).retention.set.mutate({ deleteOriginalsAfterDays: 1, deleteEverythingAfterDays: null });
@@ -392,7 +423,8 @@ describe('retention at scale', () => {
     });
     // Finished two days ago, each holding 1,000 bytes of the quota (no usage row yet, so the trigger counted nothing).
     await sql`update video_analysis_jobs
-      set status = 'completed', size_bytes = 1000, queued_at = now() - interval '2 days', created_at = now() - interval '2 days'
+      set status = 'completed', size_bytes = 1000, queued_at = now() - interval '2 days', created_at = now() - interval '2 days',
+        upload_expires_at = now() - interval '2 days'
       where session_id = ${sessionId}`.execute(server.db);
     await sql`insert into owner_usage (owner_type, owner_id, used_bytes) values ('coach', ${owner.userId}, ${JOBS * 1000})
       on conflict (owner_type, owner_id) do update set used_bytes = excluded.used_bytes`.execute(server.db);

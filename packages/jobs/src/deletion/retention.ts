@@ -71,8 +71,9 @@ export async function recordRetentionDeletions(
       scope: 'original' as const,
       prefix: job.s3Key,
       multipartUploadId: null,
-      // The job is finished: no worker writes its original any more.
-      repeatUntil: null,
+      // No worker writes a finished job's original, but a PUT URL without create-only (the first
+      // version's) may store it again until the upload's deadline: removed again by a pass after it.
+      repeatUntil: job.uploadExpiresAt,
       requestedBy: RETENTION_ACTOR,
     })),
   );
