@@ -77,6 +77,7 @@ export function processingJobRow(
     keyCheckedAt: null,
     usageReleasedAt: null,
     reservedBytes: null,
+    originalRemovedAt: null,
     ...overrides,
   };
 }

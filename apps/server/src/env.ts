@@ -1,6 +1,13 @@
 import { z } from 'zod';
 
-import { toWorkerSettings, workerSettingsProblems, WorkerSettingsSchema, type WorkerSettings } from '@coach/worker';
+import type { RetentionPolicy } from '@coach/db';
+import {
+  toRetentionDefaults,
+  toWorkerSettings,
+  workerSettingsProblems,
+  WorkerSettingsSchema,
+  type WorkerSettings,
+} from '@coach/worker';
 
 /** Raised at start-up with every bad or missing setting listed. */
 export class ConfigError extends Error {
@@ -138,6 +145,8 @@ export interface ServerConfig {
   maxWatchStreamsPerUser: number;
   /** Whether the first version's initiate may omit `size_bytes` (its PUT then bounded only by S3's single-PUT maximum until complete). */
   firstVersionUnsizedUploads: boolean;
+  /** Retention for owners without a policy of their own (`RETENTION_*`): the API shows it, the sweeper enforces it. */
+  retentionDefaults: RetentionPolicy;
   /** Run the analysis worker inside this process (the default outside production). */
   workerInProcess: boolean;
   worker: WorkerSettings;
@@ -293,6 +302,7 @@ export function loadConfig(source: Record<string, string | undefined>): Readonly
     signedUrlsPerMinute: env.RATE_LIMIT_SIGNED_URLS_PER_MINUTE,
     maxWatchStreamsPerUser: env.MAX_WATCH_STREAMS_PER_USER,
     firstVersionUnsizedUploads: env.FIRST_VERSION_UNSIZED_UPLOADS === 'true',
+    retentionDefaults: toRetentionDefaults(env),
     workerInProcess,
     worker: toWorkerSettings({
       ...env,

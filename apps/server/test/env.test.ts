@@ -58,6 +58,26 @@ describe('loadConfig', () => {
     expect(loadConfig(production).worker.worker.waitTimeSeconds).toBe(20);
   });
 
+  it('keeps every video unless retention defaults are set, gives the API and the in-process sweeper the same ones, and refuses bad ones', () => {
+    const keep = { deleteOriginalsAfterDays: null, deleteEverythingAfterDays: null };
+    expect(loadConfig({}).retentionDefaults).toEqual(keep);
+    expect(loadConfig({}).worker.worker.retentionDefaults).toEqual(keep);
+    const config = loadConfig({ RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '30', RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '365' });
+    const policy = { deleteOriginalsAfterDays: 30, deleteEverythingAfterDays: 365 };
+    expect(config.retentionDefaults).toEqual(policy);
+    expect(config.worker.worker.retentionDefaults).toEqual(policy);
+    expect(loadConfig({ RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '90' }).retentionDefaults).toEqual({
+      deleteOriginalsAfterDays: null,
+      deleteEverythingAfterDays: 90,
+    });
+    expect(configError({ RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '0' })).toContain('RETENTION_DELETE_ORIGINALS_AFTER_DAYS');
+    expect(configError({ RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '3651' })).toContain('RETENTION_DELETE_EVERYTHING_AFTER_DAYS');
+    expect(configError({ RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '1.5' })).toContain('RETENTION_DELETE_ORIGINALS_AFTER_DAYS');
+    expect(configError({ RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '30', RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '30' })).toContain(
+      'RETENTION_DELETE_ORIGINALS_AFTER_DAYS: must be fewer days than RETENTION_DELETE_EVERYTHING_AFTER_DAYS',
+    );
+  });
+
   it('gives the in-process worker the upload limit of the API, so it checks a landed upload as upload.complete does', () => {
     const config = loadConfig({ MAX_UPLOAD_BYTES: String(3 * 1024 ** 2) });
     expect(config.maxUploadBytes).toBe(3 * 1024 ** 2);

@@ -255,6 +255,7 @@ async function snapshot() {
         coalesce((select string_agg((to_jsonb(t) - 'upload_expires_at' - 'updated_at')::text, '|' order by t.id) from video_analysis_jobs t), '') ||
         coalesce((select string_agg(t::text, '|' order by t::text) from upload_parts t), '') ||
         coalesce((select string_agg(t::text, '|' order by t::text) from outbox_messages t), '') ||
+        coalesce((select string_agg(t::text, '|' order by t::text) from retention_policies t), '') ||
         -- A key's use is recorded (at most once a minute), even by a call refused later.
         coalesce((select string_agg((to_jsonb(t) - 'last_used_at')::text, '|' order by t.id) from service_keys t), '')
       ) as digest
@@ -408,6 +409,15 @@ const PROCS: Proc[] = [
   { path: 'upload.abort', type: 'mutation', valid: () => fc.record({ jobId: jobIdArb() }) },
   { path: 'jobs.get', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
   { path: 'usage.get', type: 'query', valid: () => fc.constant(undefined) },
+  { path: 'retention.get', type: 'query', valid: () => fc.constant(undefined) },
+  {
+    path: 'retention.set',
+    type: 'mutation',
+    valid: () => {
+      const days = fc.option(fc.integer({ min: 1, max: 3650 }), { nil: null });
+      return fc.record({ deleteOriginalsAfterDays: days, deleteEverythingAfterDays: days });
+    },
+  },
   { path: 'jobs.videoUrl', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
   {
     path: 'jobs.list',

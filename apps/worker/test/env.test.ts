@@ -53,6 +53,22 @@ describe('loadWorkerConfig', () => {
     expect(() => loadWorkerConfig({ ...complete, MAX_UPLOAD_BYTES: '0' })).toThrow(/MAX_UPLOAD_BYTES/);
   });
 
+  it('gives the sweeper the retention defaults (keep unless set) and refuses originals kept as long as everything', () => {
+    expect(loadWorkerConfig(complete).settings.worker.retentionDefaults).toEqual({
+      deleteOriginalsAfterDays: null,
+      deleteEverythingAfterDays: null,
+    });
+    const retained = loadWorkerConfig({
+      ...complete,
+      RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '7',
+      RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '30',
+    });
+    expect(retained.settings.worker.retentionDefaults).toEqual({ deleteOriginalsAfterDays: 7, deleteEverythingAfterDays: 30 });
+    expect(() =>
+      loadWorkerConfig({ ...complete, RETENTION_DELETE_ORIGINALS_AFTER_DAYS: '30', RETENTION_DELETE_EVERYTHING_AFTER_DAYS: '7' }),
+    ).toThrow('RETENTION_DELETE_ORIGINALS_AFTER_DAYS: must be fewer days than RETENTION_DELETE_EVERYTHING_AFTER_DAYS');
+  });
+
   it('lists every missing or malformed setting at once', () => {
     expect(() => loadWorkerConfig({ POSE_MODEL: 'huge', WORKER_CONCURRENCY: '0' })).toThrow(
       /DATABASE_URL[\s\S]*AWS_REGION[\s\S]*S3_COACH_VIDEOS_BUCKET[\s\S]*SQS_VIDEO_ANALYSIS_QUEUE_URL[\s\S]*SQS_VIDEO_ANALYSIS_DLQ_URL/,

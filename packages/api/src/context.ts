@@ -1,5 +1,5 @@
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
-import type { Database, Kysely } from '@coach/db';
+import type { Database, Kysely, RetentionPolicy } from '@coach/db';
 import type { Logger, OutboxDispatcher } from '@coach/jobs';
 
 import type { AuthState } from './auth/identity.ts';
@@ -34,6 +34,8 @@ export interface ApiConfig extends UsageLimits {
    * none, so its PUT is then bounded only by S3's single-PUT maximum until the object is checked.
    */
   firstVersionUnsizedUploads?: boolean;
+  /** Retention for owners without a policy of their own (`RETENTION_*`, enforced by the worker's sweeper); absent: keep for ever. */
+  retentionDefaults?: RetentionPolicy;
 }
 
 /** Every `ApiConfig` key, once: the compiler refuses a key added to the interface and missed here. */
@@ -51,6 +53,7 @@ const API_CONFIG_KEYS = {
   storageQuotaBytes: true,
   maxWatchStreamsPerUser: true,
   firstVersionUnsizedUploads: true,
+  retentionDefaults: true,
   mutationsPerMinute: true,
   signedUrlsPerMinute: true,
 } as const satisfies Record<keyof ApiConfig, true>;

@@ -7,6 +7,7 @@ import type { DeletedJob, ErasureReport } from './domain/deletion.ts';
 import { APP_ERROR_CODES, type AppErrorCode } from './domain/errors.ts';
 import type { JobDetails, JobView } from './domain/jobs.ts';
 import type { SignedPart, UploadProgress } from './domain/multipart.ts';
+import type { RetentionView } from './domain/retention.ts';
 import type { ServiceKeyView } from './domain/service-keys.ts';
 import type { SessionView } from './domain/sessions.ts';
 import type { StorageUsageView } from './domain/storage-usage.ts';
@@ -136,6 +137,14 @@ export const JobOutputSchema = z
     framesTotal: z.number().nullable(),
     attempts: z.number(),
     result: AnalysisResultSchema.nullable(),
+    originalRemovesAt: isoDateTime.nullable().meta({
+      description:
+        'When your retention policy removes the original video (its analysis stays), counted from the upload; ' +
+        'null: kept, already removed, or none stored. A video still being analysed loses it only once finished.',
+    }),
+    originalRemovedAt: isoDateTime
+      .nullable()
+      .meta({ description: 'When retention removed the original video; jobs.videoUrl then answers ORIGINAL_REMOVED.' }),
   })
   .meta({ id: 'Job' });
 
@@ -197,6 +206,25 @@ export const StorageUsageOutputSchema = z
     maxOpenUploads: z.number().nullable().meta({ description: 'null: no limit.' }),
   })
   .meta({ id: 'StorageUsage' });
+
+const retentionDaysOutput = z.number().nullable();
+const RetentionPolicyOutputSchema = z.object({
+  deleteOriginalsAfterDays: retentionDaysOutput.meta({
+    description: 'Days after its upload a video loses its original (frames, metrics and summary stay); null: kept.',
+  }),
+  deleteEverythingAfterDays: retentionDaysOutput.meta({
+    description: 'Days after its upload a video is deleted whole, as jobs.delete does; null: kept.',
+  }),
+});
+
+export const RetentionOutputSchema = RetentionPolicyOutputSchema.extend({
+  source: z
+    .enum(['owner', 'defaults'])
+    .meta({ description: 'owner: you chose these values (retention.set); defaults: the server’s apply.' }),
+  defaults: RetentionPolicyOutputSchema.meta({ description: 'The server’s defaults, which apply again after retention.reset.' }),
+  updatedBy: z.string().nullable(),
+  updatedAt: isoDateTime.nullable(),
+}).meta({ id: 'Retention' });
 
 export const ServiceKeyOutputSchema = z
   .object({
@@ -261,4 +289,5 @@ export type OutputKeysMatch = [
   Assert<KeysMatch<typeof StorageUsageOutputSchema, StorageUsageView>>,
   Assert<KeysMatch<typeof DeletedJobOutputSchema, DeletedJob>>,
   Assert<KeysMatch<typeof ErasureReportOutputSchema, ErasureReport>>,
+  Assert<KeysMatch<typeof RetentionOutputSchema, RetentionView>>,
 ];

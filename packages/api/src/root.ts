@@ -1,4 +1,5 @@
 import { jobsRouter } from './routers/jobs.ts';
+import { retentionRouter } from './routers/retention.ts';
 import { serviceKeysRouter } from './routers/service-keys.ts';
 import { sessionsRouter } from './routers/sessions.ts';
 import { uploadRouter } from './routers/upload.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   serviceKeys: serviceKeysRouter,
   usage: usageRouter,
+  retention: retentionRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,12 @@
 import { z, type ZodError } from 'zod';
 
-import { DEFAULT_CONTENT_TYPE, VIDEO_CONTENT_TYPES, type VideoContentType } from '@coach/jobs';
+import {
+  DEFAULT_CONTENT_TYPE,
+  RETENTION_DAY_BOUNDS,
+  retentionPolicyProblems,
+  VIDEO_CONTENT_TYPES,
+  type VideoContentType,
+} from '@coach/jobs';
 
 import { SERVICE_SCOPES } from './auth/identity.ts';
 
@@ -139,3 +145,21 @@ export const CreateServiceKeyInputSchema = z.strictObject({
 export const ServiceKeyRefInputSchema = z.strictObject({
   keyId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a key id: 16 hex characters, as serviceKeys.list shows'),
 });
+
+const retentionDays = z
+  .int({ error: 'must be a whole number of days' })
+  .min(RETENTION_DAY_BOUNDS.min)
+  .max(RETENTION_DAY_BOUNDS.max)
+  .nullable();
+
+/**
+ * retention.set: the owner's own policy, both values given (null keeps for ever);
+ * the rule between them is `retentionPolicyProblems`'.
+ */
+export const SetRetentionInputSchema = z
+  .strictObject({ deleteOriginalsAfterDays: retentionDays, deleteEverythingAfterDays: retentionDays })
+  .superRefine((policy, ctx) => {
+    for (const problem of retentionPolicyProblems(policy)) {
+      ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+    }
+  });

@@ -90,6 +90,8 @@ describe('jobs.get', () => {
       framesTotal: null,
       attempts: 0,
       result: null,
+      originalRemovesAt: null,
+      originalRemovedAt: null,
       artifacts: null,
     });
     expect(Object.values(view).some((v) => v instanceof Date)).toBe(false);
@@ -324,7 +326,7 @@ describe('a stored result that fails its schema', () => {
     const logged: { obj: object; msg: string | undefined }[] = [];
     const logger: Logger = { info: () => {}, warn: () => {}, error: (obj, msg) => logged.push({ obj, msg }) };
 
-    const view = await getJob({ db: t.testDb.db, logger }, { owner: { type: 'coach', id: coachA.userId }, jobId });
+    const view = await getJob({ db: t.testDb.db, logger, config: {} }, { owner: { type: 'coach', id: coachA.userId }, jobId });
 
     expect(view.result).toBeNull();
     expect(logged).toEqual([

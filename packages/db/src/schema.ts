@@ -96,6 +96,8 @@ export interface VideoAnalysisJobTable {
   usageReleasedAt: Timestamp | null;
   /** What initiate reserved of the owner's quota (the declared size, or `MAX_UPLOAD_BYTES` for an upload that declared none); null on jobs from before quotas. */
   reservedBytes: number | null;
+  /** When retention decided to remove this job's original (its frames, metrics and summary stay); null while kept. */
+  originalRemovedAt: Timestamp | null;
 }
 
 /**
@@ -161,7 +163,8 @@ export interface ServiceKeyTable {
   lastUsedAt: Timestamp | null;
 }
 
-export type DeletionScope = 'everything';
+/** `everything`: the prefix and all under it; `original`: only the original video, whose key is the row's `prefix`. */
+export type DeletionScope = 'everything' | 'original';
 
 /**
  * What storage must still lose after a deletion: written in the transaction
@@ -173,7 +176,7 @@ export interface StorageDeletionTable {
   jobId: string | null;
   sessionId: string | null;
   scope: DeletionScope;
-  /** Every object under it is deleted. */
+  /** Every object under it is deleted (scope `original`: the original's key, the one object deleted). */
   prefix: string;
   /** Aborted again on every pass: a part in flight during an abort may finish. */
   multipartUploadId: string | null;
@@ -189,6 +192,19 @@ export interface StorageDeletionTable {
   doneAt: Timestamp | null;
 }
 
+/**
+ * An owner's own retention policy (packages/jobs/src/deletion/RETENTION.md):
+ * replaces the configured defaults as a whole; a null value keeps for ever.
+ */
+export interface RetentionPolicyTable {
+  ownerType: OwnerType;
+  ownerId: string;
+  deleteOriginalsAfterDays: number | null;
+  deleteEverythingAfterDays: number | null;
+  updatedBy: string;
+  updatedAt: DefaultTimestamp;
+}
+
 export interface Database {
   serviceKeys: ServiceKeyTable;
   videoSessions: VideoSessionTable;
@@ -197,6 +213,7 @@ export interface Database {
   uploadParts: UploadPartTable;
   storageDeletions: StorageDeletionTable;
   ownerUsage: OwnerUsageTable;
+  retentionPolicies: RetentionPolicyTable;
 }
 
 export type VideoSession = Selectable<VideoSessionTable>;
@@ -207,3 +224,4 @@ export type VideoAnalysisJobUpdate = Updateable<VideoAnalysisJobTable>;
 export type OutboxMessage = Selectable<OutboxMessageTable>;
 export type ServiceKey = Selectable<ServiceKeyTable>;
 export type StorageDeletion = Selectable<StorageDeletionTable>;
+export type RetentionPolicyRow = Selectable<RetentionPolicyTable>;

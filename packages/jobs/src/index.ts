@@ -64,4 +64,13 @@ export { checkStoredObject, formatBytes } from './upload/stored-object.ts';
 export { completeStoredUpload, type UploadCompletion, type UploadCompletionDeps } from './upload/complete-stored-upload.ts';
 export { signals, productTracer, inSpan, traceparentOf, contextFromTraceparent, type Signals } from './signals.ts';
 export { observeBacklog } from './backlog-gauges.ts';
-export { deleteJobRows, deleteSessionRows, emptyPrefix } from './deletion/delete-rows.ts';
+export { deleteJobRows, deleteOriginal, deleteSessionRows, emptyPrefix } from './deletion/delete-rows.ts';
+export {
+  KEEP_FOREVER,
+  RETENTION_DAY_BOUNDS,
+  effectiveRetention,
+  originalRemovesAt,
+  retentionPolicyProblems,
+  type RetentionPolicy,
+} from './deletion/retention-policy.ts';
+export { RETENTION_ACTOR, applyRetention, recordRetentionDeletions, type RetentionReport } from './deletion/retention.ts';

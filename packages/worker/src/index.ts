@@ -8,6 +8,7 @@ export { PermanentAnalysisError } from './errors.ts';
 export { WORKER_FAILURE, CAP_FAILURE } from '@coach/jobs';
 export {
   WorkerSettingsSchema,
+  toRetentionDefaults,
   toWorkerSettings,
   workerSettingsProblems,
   minimumJobSeconds,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { RETENTION_DAY_BOUNDS, retentionPolicyProblems, type RetentionPolicy } from '@coach/jobs';
+
 import { DEFAULT_ANALYSIS_CAPS } from './analysis/analyze-video.ts';
 import type { AnalysisCaps } from './analysis/caps.ts';
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from './worker.ts';
@@ -33,6 +35,9 @@ export const WorkerSettingsSchema = z.object({
   MAX_UPLOAD_BYTES: int(1, 5 * 1024 ** 4).default(DEFAULT_WORKER_CONFIG.maxUploadBytes),
   POSE_MODEL: z.enum(['lightning', 'thunder']).default('lightning'),
   POSE_THREADS: int(1, 64).default(2),
+  /** Retention for owners without a policy of their own (the API shows it, the sweeper enforces it); unset: keep. */
+  RETENTION_DELETE_ORIGINALS_AFTER_DAYS: int(RETENTION_DAY_BOUNDS.min, RETENTION_DAY_BOUNDS.max).optional(),
+  RETENTION_DELETE_EVERYTHING_AFTER_DAYS: int(RETENTION_DAY_BOUNDS.min, RETENTION_DAY_BOUNDS.max).optional(),
 });
 
 export interface WorkerSettings {
@@ -84,13 +89,26 @@ function toCaps(values: WorkerSettingsValues): AnalysisCaps {
  * videos, so it is refused rather than silently raised.
  */
 export function workerSettingsProblems(values: WorkerSettingsValues): string[] {
+  const problems = retentionPolicyProblems(toRetentionDefaults(values)).map(
+    // The only rule left once each value is in bounds: originals before everything.
+    () => '  - RETENTION_DELETE_ORIGINALS_AFTER_DAYS: must be fewer days than RETENTION_DELETE_EVERYTHING_AFTER_DAYS',
+  );
   const given = values.WORKER_MAX_JOB_SECONDS;
   const needed = minimumJobSeconds(toCaps(values));
-  if (given === undefined || given >= needed) return [];
+  if (given === undefined || given >= needed) return problems;
   return [
+    ...problems,
     `  - WORKER_MAX_JOB_SECONDS: ${given} s is shorter than the ${needed} s the largest job the caps allow may take ` +
       '(WORKER_MAX_FRAMES_PER_JOB, WORKER_MAX_SOURCE_FRAMES × WORKER_MAX_FRAME_PIXELS); raise it, lower those caps, or leave it unset',
   ];
+}
+
+/** The configured retention for owners without a policy of their own. */
+export function toRetentionDefaults(values: WorkerSettingsValues): RetentionPolicy {
+  return {
+    deleteOriginalsAfterDays: values.RETENTION_DELETE_ORIGINALS_AFTER_DAYS ?? null,
+    deleteEverythingAfterDays: values.RETENTION_DELETE_EVERYTHING_AFTER_DAYS ?? null,
+  };
 }
 
 export function toWorkerSettings(values: WorkerSettingsValues): WorkerSettings {
@@ -107,6 +125,7 @@ export function toWorkerSettings(values: WorkerSettingsValues): WorkerSettings {
       maxJobSeconds: values.WORKER_MAX_JOB_SECONDS ?? minimumJobSeconds(caps),
       waitTimeSeconds: values.WORKER_WAIT_TIME_SECONDS,
       maxUploadBytes: values.MAX_UPLOAD_BYTES,
+      retentionDefaults: toRetentionDefaults(values),
     },
     pose: { model: values.POSE_MODEL, threads: values.POSE_THREADS },
     caps,

@@ -1,13 +1,16 @@
+import type { RetentionReport } from '@coach/jobs';
+
 import { recoverAbandonedJobs } from './sweep/abandoned-jobs.ts';
 import { carryOutDeletions, type DeletionReport } from './sweep/deletions.ts';
 import { expireUploads } from './sweep/expire-uploads.ts';
 import type { SweeperOptions } from './sweep/options.ts';
+import { enforceRetention } from './sweep/retention.ts';
 import { redispatchStaleJobs } from './sweep/stale-queued-jobs.ts';
 import { sweepWatchedKeys, type KeyWatchReport } from './sweep/watched-keys.ts';
 
 export type { SweeperOptions };
 
-export interface SweepReport extends KeyWatchReport, DeletionReport {
+export interface SweepReport extends KeyWatchReport, DeletionReport, RetentionReport {
   expired: number;
   /** Overdue uploads found landed in storage and queued instead of expired. */
   completedUploads: number;
@@ -29,6 +32,8 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
   const stale = await redispatchStaleJobs(pass);
   // After the expiries above, so a job expired in this round is checked in it too.
   const keys = await sweepWatchedKeys(pass);
+  // Before the deletion pass, so what retention decides is carried out in this round.
+  const retention = await enforceRetention(pass);
   const deletions = await carryOutDeletions(pass);
   return {
     expired: uploads.expired,
@@ -38,6 +43,7 @@ export async function sweepOnce(options: SweeperOptions): Promise<SweepReport> {
     failed: abandoned.failed + stale.failed,
     redispatched: stale.redispatched,
     ...keys,
+    ...retention,
     ...deletions,
   };
 }

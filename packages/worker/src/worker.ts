@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 
 import type { MessageQueue, ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
-import type { Logger } from '@coach/jobs';
+import { KEEP_FOREVER, type Logger, type RetentionPolicy } from '@coach/jobs';
 
 import { startConsumer } from './consumer.ts';
 import { createJobProcessor, type VideoAnalyzer } from './process-job.ts';
@@ -43,6 +43,8 @@ export interface WorkerConfig {
   uploadEventConcurrency: number;
   /** Longest one analysis may run: past it the job fails as `ANALYSIS_TIME_LIMIT`. At least `minimumJobSeconds(caps)`. */
   maxJobSeconds: number;
+  /** Retention for owners without a policy of their own; the sweeper enforces it. */
+  retentionDefaults: RetentionPolicy;
 }
 
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
@@ -62,6 +64,7 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   maxJobSeconds: 4_787,
   maxUploadBytes: 8 * 1024 ** 3,
   uploadEventConcurrency: 4,
+  retentionDefaults: KEEP_FOREVER,
 };
 
 export interface Worker {
@@ -115,6 +118,7 @@ export function startWorker(deps: WorkerDeps, config: WorkerConfig = DEFAULT_WOR
     abandonedGraceSeconds: config.abandonedGraceSeconds,
     staleQueuedSeconds: config.staleQueuedSeconds,
     maxAttempts: config.maxReceives,
+    retentionDefaults: config.retentionDefaults,
   });
   deps.logger.info({ workerId: id, concurrency: config.concurrency }, 'worker started');
   return {

@@ -35,6 +35,8 @@ export const APP_ERROR_CODES = {
   UPLOAD_PARTS_INVALID: 'PRECONDITION_FAILED',
   /** jobs.videoUrl: the job holds no video (its upload has not landed, or was refused, cancelled or expired). */
   VIDEO_NOT_AVAILABLE: 'PRECONDITION_FAILED',
+  /** jobs.videoUrl: the owner's retention policy removed the original video; its analysis (frames, metrics) stays. */
+  ORIGINAL_REMOVED: 'CONFLICT',
   NOT_MULTIPART: 'BAD_REQUEST',
   INVALID_PART_NUMBER: 'BAD_REQUEST',
   /** upload.initiate: this `clientRequestId` already started an upload with other inputs. */

@@ -7,13 +7,22 @@ import {
   type JobStatus,
   type Kysely,
   type Owner,
+  type RetentionPolicy,
   type VideoAnalysisJob,
 } from '@coach/db';
-import { frameKey, parseStoredResult, type AnalysisResult, type JobFailureCode, type Logger } from '@coach/jobs';
+import {
+  frameKey,
+  originalRemovesAt,
+  parseStoredResult,
+  type AnalysisResult,
+  type JobFailureCode,
+  type Logger,
+} from '@coach/jobs';
 
 import type { ApiConfig } from '../context.ts';
 import { AppError } from './errors.ts';
 import { decodeCursor, toPage } from './pagination.ts';
+import { readEffectiveRetention } from './retention.ts';
 import { sessionNotFound } from './sessions.ts';
 import type { UsageMeter } from './usage-meter.ts';
 
@@ -46,6 +55,10 @@ export interface JobView {
   attempts: number;
   /** The analysis summary once completed (metrics, model, timings); null before. */
   result: AnalysisResult | null;
+  /** When the owner's current retention policy removes the original (null: kept, removed, or none stored). */
+  originalRemovesAt: string | null;
+  /** When retention removed the original; its analysis stays. */
+  originalRemovedAt: string | null;
 }
 
 /** Short-lived download links for a completed job's stored analysis. */
@@ -64,8 +77,11 @@ export type JobDetails = JobView & { artifacts: JobArtifacts | null };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** The job as callers see it; a stored result that fails its schema is logged and shown as null. */
-export function toJobView(row: VideoAnalysisJob, logger: Logger): JobView {
+/**
+ * The job as callers see it, under its owner's current retention policy; a
+ * stored result that fails its schema is logged and shown as null.
+ */
+export function toJobView(row: VideoAnalysisJob, logger: Logger, retention: RetentionPolicy): JobView {
   return {
     jobId: row.id,
     sessionId: row.sessionId,
@@ -95,6 +111,8 @@ export function toJobView(row: VideoAnalysisJob, logger: Logger): JobView {
     result: parseStoredResult(row.result, (issues) =>
       logger.error({ jobId: row.id, issues }, 'stored analysis result fails its schema; shown as null'),
     ),
+    originalRemovesAt: iso(originalRemovesAt(row, retention)),
+    originalRemovedAt: iso(row.originalRemovedAt),
   };
 }
 
@@ -106,7 +124,7 @@ export function jobNotFound(): AppError {
 export async function getJob(deps: ReadDeps, p: { owner: Owner; jobId: string }): Promise<JobView> {
   const row = await findOwnedJob(deps.db, p);
   if (!row) throw jobNotFound();
-  return toJobView(row, deps.logger);
+  return toJobView(row, deps.logger, await readEffectiveRetention(deps.db, deps.config, p.owner));
 }
 
 /** The job plus signed links to its stored metrics and frames, once completed. */
@@ -143,6 +161,13 @@ export async function signVideoUrl(
         : `This upload was ${view.status}, so there is no video to play.`,
     );
   }
+  if (view.originalRemovedAt) {
+    throw new AppError(
+      'ORIGINAL_REMOVED',
+      `This video's original was removed on ${view.originalRemovedAt} under your retention policy (retention.get); ` +
+        'its analysis (summary, metrics and frames) is still available.',
+    );
+  }
   const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
   deps.usage.charge(p.userId, 'signedUrls', 1);
   const url = await deps.storage.presignGet({ key: view.s3Key, expiresInSeconds });
@@ -165,8 +190,8 @@ export async function listFrames(
 /** What signing links needs: the links are paid for from the caller's allowance before any is signed. */
 type LinkDeps = ReadDeps & { storage: ObjectStorage; config: ApiConfig; usage: UsageMeter };
 
-/** Reading jobs: a stored result that fails its schema is reported to the log. */
-type ReadDeps = { db: Kysely<Database>; logger: Logger };
+/** Reading jobs: a stored result that fails its schema is reported to the log; retention's defaults date the original's removal. */
+type ReadDeps = { db: Kysely<Database>; logger: Logger; config: Pick<ApiConfig, 'retentionDefaults'> };
 
 /** The frame indexes a page holds. */
 function framesOnPage(result: AnalysisResult, offset: number, limit: number): number[] {
@@ -199,5 +224,6 @@ export async function listJobs(deps: ReadDeps, p: { owner: Owner; sessionId: str
   const rows = await listOwnedJobs(deps.db, { ...p, after });
   // An empty page must still tell "no jobs yet" from "no such session".
   if (rows.length === 0 && !after && !(await findOwnedSession(deps.db, p))) throw sessionNotFound();
-  return toPage(rows, p.limit, (row) => toJobView(row, deps.logger));
+  const retention = await readEffectiveRetention(deps.db, deps.config, p.owner);
+  return toPage(rows, p.limit, (row) => toJobView(row, deps.logger, retention));
 }

@@ -8,12 +8,13 @@ import type { ApiConfig } from '../context.ts';
 import type { JobEvents } from '../events/job-events.ts';
 import { AppError } from './errors.ts';
 import { jobNotFound, toJobView, type JobView } from './jobs.ts';
+import { readEffectiveRetention } from './retention.ts';
 
 export interface WatchJobDeps {
   db: Kysely<Database>;
   logger: Logger;
   jobEvents: JobEvents;
-  config: Pick<ApiConfig, 'maxWatchStreamsPerUser'>;
+  config: Pick<ApiConfig, 'maxWatchStreamsPerUser' | 'retentionDefaults'>;
   now: () => Date;
   scheduleAt: ScheduleAt;
 }
@@ -81,9 +82,10 @@ export async function openJobWatch(deps: WatchJobDeps, p: WatchJobParams): Promi
     // Read after following, so a change between the two is not missed.
     const first = await findOwnedJob(deps.db, { jobId: p.jobId, owner: p.owner });
     if (!first) throw jobNotFound();
+    const retention = await readEffectiveRetention(deps.db, deps.config, p.owner);
     return streamJob({
       first,
-      toView: (row) => toJobView(row, deps.logger),
+      toView: (row) => toJobView(row, deps.logger, retention),
       owner: p.owner,
       lastEventId: p.lastEventId,
       signal: p.signal,

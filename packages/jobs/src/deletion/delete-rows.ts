@@ -9,7 +9,7 @@ import {
   type Owner,
 } from '@coach/db';
 
-import { prefixOfKey, sessionPrefix } from '../keys.ts';
+import { isVideoKey, prefixOfKey, sessionPrefix } from '../keys.ts';
 
 /**
  * Deletes jobs of `owner` (by id, or every one of a session) and records what
@@ -84,4 +84,22 @@ export async function emptyPrefix(
     await storage.deleteKeys(keys);
     options.onDeleted?.(keys.length);
   }
+}
+
+/**
+ * Deletes one stored original (retention's `original` scope): exactly that
+ * key, never what lies beside it. Listed first, so `onDeleted` hears whether
+ * it was still there; a key already gone is no error.
+ */
+export async function deleteOriginal(
+  storage: Pick<ObjectStorage, 'listKeys' | 'deleteKeys'>,
+  key: string,
+  options: { onDeleted?: (count: number) => void } = {},
+): Promise<void> {
+  // Frames and metrics share the video's folder: only an original's key may be named here.
+  if (!isVideoKey(key)) throw new Error(`refusing to delete ${JSON.stringify(key)}: not an original video's key`);
+  const keys = (await storage.listKeys(key, { limit: 10 })).filter((listed) => listed === key);
+  if (keys.length === 0) return;
+  await storage.deleteKeys(keys);
+  options.onDeleted?.(keys.length);
 }

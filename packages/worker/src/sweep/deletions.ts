@@ -9,7 +9,7 @@ import {
   type Database,
   type Kysely,
 } from '@coach/db';
-import { deleteJobRows, emptyPrefix, type Logger } from '@coach/jobs';
+import { deleteJobRows, deleteOriginal, emptyPrefix, type Logger } from '@coach/jobs';
 
 import { CLOCK_SKEW_MARGIN_SECONDS } from './watched-keys.ts';
 
@@ -91,6 +91,8 @@ export async function carryOutDeletions(options: DeletionPassOptions): Promise<D
 async function runPass(options: DeletionPassOptions, row: ClaimedDeletion, count: (n: number) => void): Promise<void> {
   const { db, storage } = options;
   const { sessionId, jobId, multipartUploadId } = row;
+  // Retention removing an original: its key is the row's prefix, and nothing beside it goes.
+  if (row.scope === 'original') return deleteOriginal(storage, row.prefix, { onDeleted: count });
   if (sessionId) {
     // A job whose upload.initiate read the session just before its deletion committed: deleted here, with its own row.
     const owner = await findSessionOwner(db, { sessionId });

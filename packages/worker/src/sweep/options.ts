@@ -1,6 +1,6 @@
 import type { ObjectStorage } from '@coach/aws';
 import type { Database, Kysely } from '@coach/db';
-import { failureColumns, jobFailure, type Logger } from '@coach/jobs';
+import { failureColumns, jobFailure, type Logger, type RetentionPolicy } from '@coach/jobs';
 
 import { recordJobFailure } from '../job/settlement.ts';
 
@@ -28,6 +28,8 @@ export interface SweeperOptions {
   deletionWriteMarginSeconds?: number;
   /** The first retry's delay after a failed deletion pass, doubling per attempt (default 5 s, at most 5 min). */
   deletionRetrySeconds?: number;
+  /** Retention for owners without a policy of their own (`RETENTION_*`); absent: keep for ever. */
+  retentionDefaults?: RetentionPolicy;
 }
 
 /** What every sweep pass reads; `limit` bounds the jobs (or keys) one pass handles. */
