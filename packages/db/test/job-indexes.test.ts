@@ -19,6 +19,9 @@ const JOB_INDEXES = {
   video_analysis_jobs_queued: 'the sweeper’s redispatch of jobs queued too long',
   video_analysis_jobs_client_request: 'a repeated initiate’s `clientRequestId` lookup (unique per user)',
   video_analysis_jobs_key_watch: '`findWatchedKeys`: keys of closed uploads still writable',
+  video_analysis_jobs_retention_originals: '`lockRetentionCandidates`: originals due under the defaults, oldest first',
+  video_analysis_jobs_retention_everything: '`lockRetentionCandidates`: finished videos due under the defaults, oldest first',
+  video_analysis_jobs_retention_owner: '`lockRetentionCandidates`: one owner’s finished videos, under its own policy',
 };
 
 describe('the jobs table’s indexes', () => {
