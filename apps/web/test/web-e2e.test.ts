@@ -7,9 +7,11 @@ import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-c
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
+import { sql } from '@coach/db';
+import { silentLogger } from '@coach/jobs';
 import { METRIC_CATALOG, UNRELIABLE_REASONS } from '@coach/jobs/metric-catalog';
 import { videoFromImage } from '@coach/media/testing';
-import type { Worker } from '@coach/worker';
+import { sweepOnce, type Worker } from '@coach/worker';
 
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
@@ -907,4 +909,53 @@ describe('deleting a video and a session', () => {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'deleted-session.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 240_000);
+});
+
+describe('a video whose original the retention policy removed', () => {
+  it('keeps its results page: it says when the original goes, then that it went, and the player says why it cannot play', async () => {
+    const { sessionId } = await client.sessions.create.mutate({ title: 'Nets kept a day', playerIds: [] });
+    const jobId = await analysedJob(sessionId, personClip);
+    await client.retention.set.mutate({ deleteOriginalsAfterDays: 1, deleteEverythingAfterDays: null });
+    try {
+      const page = await openFresh(`#/sessions/${sessionId}/jobs/${jobId}`);
+      const line = page.getByTestId('original-retention');
+      await eventually(() => line.textContent()).toMatch(
+        /^The original video will be removed on .+ under your retention policy; its analysis will be kept\.$/,
+      );
+      await page.locator('.player video').waitFor();
+
+      // Two days on, for this video only: the sweeper removes its original.
+      await sql`update video_analysis_jobs
+        set queued_at = queued_at - interval '2 days', created_at = created_at - interval '2 days'
+        where id = ${jobId}`.execute(server.db);
+      const swept = await sweepOnce({
+        db: server.db,
+        storage: server.storage,
+        logger: silentLogger,
+        uploadGraceSeconds: 3600,
+        maxUploadBytes: server.config.maxUploadBytes,
+        abandonedGraceSeconds: 3600,
+        staleQueuedSeconds: 3600,
+        maxAttempts: 5,
+        deletionWriteMarginSeconds: 0,
+        retentionDefaults: { deleteOriginalsAfterDays: null, deleteEverythingAfterDays: null },
+      });
+      expect(swept).toMatchObject({ retentionOriginalsRemoved: 1, retentionJobsDeleted: 0 });
+
+      await page.reload();
+      await eventually(() => line.textContent()).toMatch(
+        /^The original video was removed on .+ under your retention policy; its analysis is kept\.$/,
+      );
+      await eventually(() => page.getByTestId('video-removed').textContent()).toContain(
+        'This video: the original was removed under your retention policy, so it cannot be played; its analysis is kept.',
+      );
+      // The analysis stays: the summary and the frames are still there.
+      await page.getByRole('heading', { name: 'Summary' }).waitFor();
+      expect(await page.locator('.player video').count()).toBe(0);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'original-removed.png'), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await client.retention.reset.mutate();
+    }
+  }, 180_000);
 });

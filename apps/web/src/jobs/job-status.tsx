@@ -6,6 +6,7 @@ import { errorCodeOf, type RouterOutputs } from '@coach/client';
 
 import { useAuthErrorHandler, useTRPC } from '../api/trpc.tsx';
 import { DeleteVideo } from '../deletion/delete-video.tsx';
+import { originalRetentionText } from '../retention/original-retention.ts';
 import { FAILED, STATUS_TEXT } from './status-text.ts';
 
 // The charts library is most of the bundle: load it once there are results to show.
@@ -45,6 +46,8 @@ export function JobStatus({ jobId, onGone }: { jobId: string; onGone: (notice: s
     ),
   );
 
+  const retention = job ? originalRetentionText(job) : null;
+
   return (
     <section aria-labelledby={`${id}-heading`} className="card">
       <h2 id={`${id}-heading`}>Analysis</h2>
@@ -73,6 +76,11 @@ export function JobStatus({ jobId, onGone }: { jobId: string; onGone: (notice: s
             Reconnect
           </button>
         </div>
+      )}
+      {retention && (
+        <p className="hint" data-testid="original-retention">
+          {retention}
+        </p>
       )}
       {job && (
         <div className="actions">

@@ -1,6 +1,8 @@
 import { useQuery } from '@tanstack/react-query';
 import { useCallback, useEffect, useId, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
 
+import { errorCodeOf } from '@coach/client';
+
 import { useTRPC } from '../api/trpc.tsx';
 import type { FrameRecord } from '../results/metrics-file.ts';
 import { drawSkeleton } from '../results/skeleton.ts';
@@ -149,10 +151,17 @@ export function PosePlayer({
   const position = timeline.nearest(time);
   const frameText = position >= 0 ? ` · pose of sample ${position + 1} of ${timeline.length}` : '';
 
+  if (link.error && errorCodeOf(link.error) === 'ORIGINAL_REMOVED') {
+    return (
+      <p role="status" className="hint" data-testid="video-removed">
+        {title}: the original was removed under your retention policy, so it cannot be played; its analysis is kept.
+      </p>
+    );
+  }
   if (link.error) {
     return (
       <p role="alert" className="error">
-        The video of {title} cannot be played: {link.error.message}
+        {title} cannot be played: {link.error.message}
       </p>
     );
   }
