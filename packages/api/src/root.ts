@@ -1,3 +1,4 @@
+import { auditRouter } from './routers/audit.ts';
 import { jobsRouter } from './routers/jobs.ts';
 import { serviceKeysRouter } from './routers/service-keys.ts';
 import { sessionsRouter } from './routers/sessions.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   jobs: jobsRouter,
   serviceKeys: serviceKeysRouter,
   usage: usageRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -229,6 +229,7 @@ describe('a service key as a caller', () => {
       'sessions:write': (c) => c.sessions.create({ title: 'T', playerIds: [] }),
       'uploads:write': (c) => c.upload.initiate({ sessionId: session.sessionId, sizeBytes: 100 }),
       'jobs:read': (c) => c.jobs.get({ jobId: job.jobId }),
+      'audit:read': (c) => c.audit.list(),
     };
     for (const scope of ALL_SCOPES) {
       const without = await callerWith(
@@ -273,6 +274,7 @@ describe('a service key as a caller', () => {
       'jobs.watch': 'jobs:read',
       'jobs.delete': 'uploads:write',
       'usage.get': 'uploads:write',
+      'audit.list': 'audit:read',
       'serviceKeys.create': null,
       'serviceKeys.list': null,
       'serviceKeys.revoke': null,

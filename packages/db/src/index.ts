@@ -20,3 +20,4 @@ export {
 } from './notifications.ts';
 export { sql, type Kysely, type KyselyPlugin, type Transaction } from 'kysely';
 export * from './queries/deletions.ts';
+export * from './queries/audit.ts';

@@ -14,6 +14,7 @@ import * as addSubjectHint from './migrations/2026_12_05_013000_add_subject_hint
 import * as addServiceKeys from './migrations/2026_12_05_040000_add_service_keys.ts';
 import * as addDeletions from './migrations/2026_12_05_040100_add_deletions.ts';
 import * as addOwnerUsage from './migrations/2026_12_05_040200_add_owner_usage.ts';
+import * as addAuditEvents from './migrations/2026_12_05_060100_add_audit_events.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_05_040000_add_service_keys': addServiceKeys,
   '2026_12_05_040100_add_deletions': addDeletions,
   '2026_12_05_040200_add_owner_usage': addOwnerUsage,
+  '2026_12_05_060100_add_audit_events': addAuditEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

@@ -293,6 +293,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your audit trail, newest first, a page at a time (optionally one action or one session or job) */
+        get: operations["audit-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -755,6 +772,39 @@ export interface components {
             openUploads: number;
             /** @description null: no limit. */
             maxOpenUploads: number | null;
+        };
+        AuditEventPage: {
+            items: components["schemas"]["AuditEvent"][];
+            nextCursor: string | null;
+        };
+        AuditEvent: {
+            /** @description Increasing: a later entry has a larger id. */
+            eventId: string;
+            /** Format: date-time */
+            occurredAt: string;
+            /** @enum {string} */
+            ownerType: "coach" | "org";
+            ownerId: string;
+            /** @description A user's id, a service key's id, or the part of the system (upload-events, sweeper). */
+            actor: {
+                /** @enum {string} */
+                kind: "user" | "service_key" | "system";
+                id: string;
+            };
+            /** @enum {string} */
+            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased";
+            /** @description What the action was about; a player erasure names no player. */
+            target: {
+                /** @enum {string} */
+                type: "session" | "job" | "player";
+                id: string | null;
+            };
+            /** @description The job's session, for a job's entries. */
+            sessionId: string | null;
+            /** @description Facts that are not content: sizes, counts, content type, affected ids. */
+            details: {
+                [key: string]: string | number | boolean | null | string[];
+            };
         };
         Error: {
             error: {
@@ -2359,7 +2409,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scopes: ("sessions:read" | "sessions:write" | "uploads:write" | "jobs:read")[];
+                    scopes: ("sessions:read" | "sessions:write" | "uploads:write" | "jobs:read" | "audit:read")[];
                     /** Format: date-time */
                     expiresAt?: string;
                 };
@@ -2541,6 +2591,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "audit-list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased";
+                targetId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
             /** @description INVALID_INPUT (with fieldErrors) */
