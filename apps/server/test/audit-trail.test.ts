@@ -3,8 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createClient, errorCodeOf, type ApiClient, type RouterOutputs } from '@coach/client';
-import { setOwnerQuota, sql, type Owner } from '@coach/db';
-import { silentLogger } from '@coach/jobs';
+import { insertStorageDeletions, markSessionDeleted, setOwnerQuota, sql, type Owner } from '@coach/db';
+import { sessionPrefix, silentLogger } from '@coach/jobs';
 import { createUploadEventHandler, sweepOnce } from '@coach/worker';
 
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
@@ -182,6 +182,44 @@ describe('what the trail records, once per action', () => {
         actor: { kind: 'system', id: 'sweeper' },
         target: { type: 'job', id: refused.jobId },
         details: { sizeBytes: 10, errorCode: expect.any(String) },
+      }),
+    ]);
+  });
+
+  it("names the sweeper when it deletes a job whose initiate raced its session's deletion", async () => {
+    const coach = newCoach();
+    const client = server.clientFor(coach);
+    const owner = coachOwner(coach);
+    const { sessionId } = await client.sessions.create.mutate({ title: 'Nets', playerIds: [] });
+    const raced = await client.upload.initiate.mutate({ sessionId, sizeBytes: 100 });
+    // What a deletion that committed just before the initiate's insert leaves: the session deleted, its job not.
+    await markSessionDeleted(server.db, { owner, sessionId });
+    await insertStorageDeletions(server.db, [
+      {
+        target: { sessionId },
+        scope: 'everything',
+        prefix: sessionPrefix({ owner, sessionId }),
+        multipartUploadId: null,
+        repeatUntil: null,
+        requestedBy: coach.userId,
+      },
+    ]);
+    await sweepOnce({
+      db: server.db,
+      storage: server.storage,
+      logger: silentLogger,
+      maxUploadBytes: server.config.maxUploadBytes,
+      uploadGraceSeconds: 60,
+      abandonedGraceSeconds: 30,
+      staleQueuedSeconds: 600,
+      maxAttempts: 3,
+    });
+    expect(await trail(client, { action: 'job.deleted' })).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'system', id: 'sweeper' },
+        target: { type: 'job', id: raced.jobId },
+        sessionId,
+        details: { previousStatus: 'awaiting_upload', reason: 'session-deleted' },
       }),
     ]);
   });

@@ -199,6 +199,8 @@ export const AUDIT_ACTIONS = [
   'job.deleted',
   'session.deleted',
   'player.erased',
+  // Reserved for retention (a system actor removing an original and keeping the analysis): nothing writes it yet.
+  'original.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditActorKind = 'user' | 'service_key' | 'system';

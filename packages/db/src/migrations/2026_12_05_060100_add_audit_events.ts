@@ -5,7 +5,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   // No foreign keys: an entry outlives the session or job it describes (packages/api/src/audit/README.md).
   await db.schema
     .createTable('audit_events')
-    .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+    .addColumn('id', 'bigint', (c) => c.notNull().generatedAlwaysAsIdentity())
     .addColumn('occurred_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('owner_type', 'text', (c) => c.notNull().check(sql`owner_type in ('coach', 'org')`))
     .addColumn('owner_id', 'text', (c) => c.notNull())
@@ -15,15 +15,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       c
         .notNull()
         .check(
-          sql`action in ('session.created', 'upload.initiated', 'upload.completed', 'upload.rejected', 'upload.aborted', 'link.signed', 'job.deleted', 'session.deleted', 'player.erased')`,
+          sql`action in ('session.created', 'upload.initiated', 'upload.completed', 'upload.rejected', 'upload.aborted', 'link.signed', 'job.deleted', 'session.deleted', 'player.erased', 'original.deleted')`,
         ),
     )
     .addColumn('target_type', 'text', (c) => c.notNull().check(sql`target_type in ('session', 'job', 'player')`))
     .addColumn('target_id', 'uuid')
     .addColumn('session_id', 'uuid')
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+    // The key is also the owner's listing, newest first (scanned backwards): every entry costs initiate two index entries, not three.
+    .addPrimaryKeyConstraint('audit_events_pkey', ['owner_type', 'owner_id', 'id'])
     .execute();
-  await sql`create index audit_events_owner on audit_events (owner_type, owner_id, id desc)`.execute(db);
   await sql`create index audit_events_owner_target on audit_events (owner_type, owner_id, target_id, id desc) where target_id is not null`.execute(
     db,
   );
