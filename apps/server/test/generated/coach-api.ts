@@ -792,7 +792,7 @@ export interface components {
                 id: string;
             };
             /** @enum {string} */
-            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased";
+            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
             /** @description What the action was about; a player erasure names no player. */
             target: {
                 /** @enum {string} */
@@ -2654,7 +2654,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased";
+                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
                 targetId?: string;
             };
             header?: never;
