@@ -34,7 +34,7 @@ export async function createTestDatabase(options: { maxConnections?: number } = 
 
 /** Empties every table between tests. */
 export async function truncateAll(db: Kysely<Database>): Promise<void> {
-  await sql`truncate outbox_messages, video_analysis_jobs, video_sessions, service_keys, owner_usage restart identity cascade`.execute(
+  await sql`truncate outbox_messages, video_analysis_jobs, video_sessions, service_keys, owner_usage, audit_events restart identity cascade`.execute(
     db,
   );
 }

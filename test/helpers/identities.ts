@@ -31,7 +31,7 @@ export interface IssuedServiceKey {
   auth(): Promise<AuthState>;
 }
 
-export const ALL_SCOPES: ServiceScope[] = ['sessions:read', 'sessions:write', 'uploads:write', 'jobs:read'];
+export const ALL_SCOPES: ServiceScope[] = ['sessions:read', 'sessions:write', 'uploads:write', 'jobs:read', 'audit:read'];
 
 /**
  * A service key of `staff`'s organisation, issued by `serviceKeys.create` as a

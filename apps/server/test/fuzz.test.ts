@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { APP_ERROR_CODES, signDevToken, VIDEO_CONTENT_TYPES } from '@coach/api';
-import { sql } from '@coach/db';
+import { AUDIT_ACTIONS, sql } from '@coach/db';
 
 import { coachA, coachB, orgUserX1 } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -418,6 +418,18 @@ const PROCS: Proc[] = [
       return fc.record({ deleteOriginalsAfterDays: days, deleteEverythingAfterDays: days });
     },
   },
+  {
+    path: 'audit.list',
+    type: 'query',
+    valid: () =>
+      fc.option(
+        fc.record(
+          { ...pageArb, action: fc.constantFrom(...AUDIT_ACTIONS), targetId: fc.oneof(sessionIdArb(), jobIdArb()) },
+          { requiredKeys: [] },
+        ),
+        { nil: undefined },
+      ),
+  },
   { path: 'jobs.videoUrl', type: 'query', valid: () => fc.record({ jobId: jobIdArb() }) },
   {
     path: 'jobs.list',
@@ -441,7 +453,7 @@ const PROCS: Proc[] = [
       fc.record(
         {
           name: fc.string({ minLength: 1, maxLength: 40 }),
-          scopes: fc.uniqueArray(fc.constantFrom('sessions:read', 'sessions:write', 'uploads:write', 'jobs:read'), {
+          scopes: fc.uniqueArray(fc.constantFrom('sessions:read', 'sessions:write', 'uploads:write', 'jobs:read', 'audit:read'), {
             minLength: 1,
           }),
           expiresAt: fc

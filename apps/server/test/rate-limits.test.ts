@@ -89,7 +89,11 @@ describe('upload rate limits', () => {
       server.db.transaction().execute(async (trx) => {
         await sql`set local lock_timeout = '300ms'`.execute(trx);
         const job = { ...newJobParams(sessions.get(owner) ?? '', owner), createdBy: userId, declaredSizeBytes: 1000 };
-        await reserveUploadAndInsertJob(trx, { job, limits: { defaultQuotaBytes: 0, maxOpenUploads: 3 } });
+        await reserveUploadAndInsertJob(trx, {
+          job,
+          limits: { defaultQuotaBytes: 0, maxOpenUploads: 3 },
+          actor: { kind: 'user', id: job.createdBy },
+        });
       });
     try {
       // Another member of the same org waits (here: times out); another org does not.

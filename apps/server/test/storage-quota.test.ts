@@ -285,6 +285,7 @@ describe('reserved bytes are given back when an upload closes', () => {
         logger: silentLogger,
         maxUploadBytes: 10_000,
         now: () => new Date(),
+        completedBy: { kind: 'system', id: 'sweeper' },
       },
       job,
     );

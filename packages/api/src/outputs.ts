@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
-import { JOB_STATUSES } from '@coach/db';
+import { AUDIT_ACTIONS, JOB_STATUSES } from '@coach/db';
 import { AnalysisResultSchema, JOB_FAILURE_CODES, type JobFailureCode } from '@coach/jobs';
 
+import type { AuditEventView } from './domain/audit.ts';
 import type { DeletedJob, ErasureReport } from './domain/deletion.ts';
 import { APP_ERROR_CODES, type AppErrorCode } from './domain/errors.ts';
 import type { JobDetails, JobView } from './domain/jobs.ts';
@@ -246,6 +247,28 @@ export const IssuedServiceKeyOutputSchema = ServiceKeyOutputSchema.extend({
 
 export const ServiceKeyListOutputSchema = z.object({ items: z.array(ServiceKeyOutputSchema) }).meta({ id: 'ServiceKeyList' });
 
+export const AuditEventOutputSchema = z
+  .object({
+    eventId: z.string().meta({ description: 'Increasing: a later entry has a larger id.' }),
+    occurredAt: isoDateTime,
+    ownerType: z.enum(['coach', 'org']),
+    ownerId: z.string(),
+    actor: z
+      .object({ kind: z.enum(['user', 'service_key', 'system']), id: z.string() })
+      .meta({ description: "A user's id, a service key's id, or the part of the system (upload-events, sweeper)." }),
+    action: z.enum(AUDIT_ACTIONS),
+    target: z
+      .object({ type: z.enum(['session', 'job', 'player']), id: z.string().nullable() })
+      .meta({ description: 'What the action was about; a player erasure names no player.' }),
+    sessionId: z.string().nullable().meta({ description: "The job's session, for a job's entries." }),
+    details: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]))
+      .meta({ description: 'Facts that are not content: sizes, counts, content type, affected ids.' }),
+  })
+  .meta({ id: 'AuditEvent' });
+
+export const AuditEventPageOutputSchema = pageOf(AuditEventOutputSchema).meta({ id: 'AuditEventPage' });
+
 /** The body of every error answer, REST and `/trpc` alike (`errorEnvelope`). */
 export const ErrorBodySchema = z
   .object({
@@ -290,4 +313,5 @@ export type OutputKeysMatch = [
   Assert<KeysMatch<typeof DeletedJobOutputSchema, DeletedJob>>,
   Assert<KeysMatch<typeof ErasureReportOutputSchema, ErasureReport>>,
   Assert<KeysMatch<typeof RetentionOutputSchema, RetentionView>>,
+  Assert<KeysMatch<typeof AuditEventOutputSchema, AuditEventView>>,
 ];

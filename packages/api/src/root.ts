@@ -1,3 +1,4 @@
+import { auditRouter } from './routers/audit.ts';
 import { jobsRouter } from './routers/jobs.ts';
 import { retentionRouter } from './routers/retention.ts';
 import { serviceKeysRouter } from './routers/service-keys.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   serviceKeys: serviceKeysRouter,
   usage: usageRouter,
   retention: retentionRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

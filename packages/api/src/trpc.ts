@@ -6,6 +6,7 @@ import { AwsMisconfiguredError, AwsUnavailableError } from '@coach/aws';
 import { isDatabaseUnavailable } from '@coach/db';
 import { productTracer, signals } from '@coach/jobs';
 
+import { auditActorOf } from './audit/actor.ts';
 import { hasFeature, isVideoRole, VIDEO_UPLOAD_FEATURE, type AuthFailure, type ServiceScope } from './auth/identity.ts';
 import type { Context } from './context.ts';
 import { APP_ERROR_CODES, appCodeForTrpcCode, AppError, type AppErrorCode } from './domain/errors.ts';
@@ -191,12 +192,13 @@ function requireVideoUser(ctx: Context, type: ProcedureType, path: string, meta:
   const user = { ...identity, role: identity.role };
   const owner = ownerFor(identity, user.role);
   if (type === 'mutation') ctx.usage.charge(user.userId, 'mutations', 1);
-  return { user, owner };
+  return { user, owner, actor: auditActorOf(identity) };
 }
 
 /**
  * A signed-in coach or org user. Narrows `ctx.user` and adds `ctx.owner`, the
- * (owner_type, owner_id) every query of the procedure must be scoped by.
+ * (owner_type, owner_id) every query of the procedure must be scoped by, and
+ * `ctx.actor`, who the audit trail names for the call.
  */
 export const protectedProcedure = publicProcedure.use(({ ctx, type, path, meta, next }) =>
   next({ ctx: requireVideoUser(ctx, type, path, meta) }),

@@ -1,5 +1,6 @@
 import { z, type ZodError } from 'zod';
 
+import { AUDIT_ACTIONS } from '@coach/db';
 import {
   DEFAULT_CONTENT_TYPE,
   RETENTION_DAY_BOUNDS,
@@ -118,6 +119,13 @@ export const RecordPartsInputSchema = z.strictObject({
 });
 
 export const ListJobsInputSchema = PageInputSchema.extend({ sessionId: IdSchema });
+
+export const ListAuditEventsInputSchema = PageInputSchema.extend({
+  /** Only entries of this action. */
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  /** Only entries about this session or job (a session's own entries; a job's by its id). */
+  targetId: IdSchema.optional(),
+});
 
 export const WatchJobInputSchema = z.strictObject({
   jobId: IdSchema,

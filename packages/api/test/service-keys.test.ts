@@ -229,6 +229,7 @@ describe('a service key as a caller', () => {
       'sessions:write': (c) => c.sessions.create({ title: 'T', playerIds: [] }),
       'uploads:write': (c) => c.upload.initiate({ sessionId: session.sessionId, sizeBytes: 100 }),
       'jobs:read': (c) => c.jobs.get({ jobId: job.jobId }),
+      'audit:read': (c) => c.audit.list(),
     };
     for (const scope of ALL_SCOPES) {
       const without = await callerWith(
@@ -276,6 +277,7 @@ describe('a service key as a caller', () => {
       'retention.get': 'sessions:read',
       'retention.set': 'sessions:write',
       'retention.reset': 'sessions:write',
+      'audit.list': 'audit:read',
       'serviceKeys.create': null,
       'serviceKeys.list': null,
       'serviceKeys.revoke': null,

@@ -21,3 +21,4 @@ export {
 export { sql, type Kysely, type KyselyPlugin, type Transaction } from 'kysely';
 export * from './queries/deletions.ts';
 export * from './queries/retention.ts';
+export * from './queries/audit.ts';

@@ -16,6 +16,7 @@ import * as addDeletions from './migrations/2026_12_05_040100_add_deletions.ts';
 import * as addOwnerUsage from './migrations/2026_12_05_040200_add_owner_usage.ts';
 import * as dropUnusedRateLimitIndexes from './migrations/2026_12_05_050000_drop_unused_rate_limit_indexes.ts';
 import * as addRetention from './migrations/2026_12_05_060000_add_retention.ts';
+import * as addAuditEvents from './migrations/2026_12_05_060100_add_audit_events.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '2026_12_05_040200_add_owner_usage': addOwnerUsage,
   '2026_12_05_050000_drop_unused_rate_limit_indexes': dropUnusedRateLimitIndexes,
   '2026_12_05_060000_add_retention': addRetention,
+  '2026_12_05_060100_add_audit_events': addAuditEvents,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

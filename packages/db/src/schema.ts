@@ -205,7 +205,46 @@ export interface RetentionPolicyTable {
   updatedAt: DefaultTimestamp;
 }
 
+export const AUDIT_ACTIONS = [
+  'session.created',
+  'upload.initiated',
+  'upload.completed',
+  'upload.rejected',
+  'upload.aborted',
+  'link.signed',
+  'job.deleted',
+  'session.deleted',
+  'player.erased',
+  // Reserved for retention (a system actor removing an original and keeping the analysis): nothing writes it yet.
+  'original.deleted',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export type AuditActorKind = 'user' | 'service_key' | 'system';
+export type AuditTargetType = 'session' | 'job' | 'player';
+/** Facts about an action that are not content: sizes, counts, types, ids. Never a title, player id or file name. */
+export type AuditDetails = Record<string, string | number | boolean | null | string[]>;
+
+/**
+ * One entry of the audit trail: append-only (a trigger refuses UPDATE and
+ * DELETE), no foreign keys, so it outlives what it describes
+ * (packages/api/src/audit/README.md).
+ */
+export interface AuditEventTable {
+  id: Generated<number>;
+  occurredAt: CreatedAt;
+  ownerType: OwnerType;
+  ownerId: string;
+  actorKind: AuditActorKind;
+  actorId: string;
+  action: AuditAction;
+  targetType: AuditTargetType;
+  targetId: string | null;
+  sessionId: string | null;
+  details: ColumnType<AuditDetails, string | undefined, never>;
+}
+
 export interface Database {
+  auditEvents: AuditEventTable;
   serviceKeys: ServiceKeyTable;
   videoSessions: VideoSessionTable;
   videoAnalysisJobs: VideoAnalysisJobTable;
@@ -225,3 +264,4 @@ export type OutboxMessage = Selectable<OutboxMessageTable>;
 export type ServiceKey = Selectable<ServiceKeyTable>;
 export type StorageDeletion = Selectable<StorageDeletionTable>;
 export type RetentionPolicyRow = Selectable<RetentionPolicyTable>;
+export type AuditEvent = Selectable<AuditEventTable>;

@@ -95,6 +95,7 @@ describe('named prepared statements', () => {
       reserveUploadAndInsertJob(database.db, {
         job: { ...newJobParams(sessionId, owner), declaredSizeBytes: sizeBytes },
         limits,
+        actor: { kind: 'user', id: owner.id },
       });
     for (let i = 0; i < 8; i++) {
       await expect(reserve(100, { defaultQuotaBytes: 0, maxOpenUploads: 0 })).resolves.toEqual({ status: 'awaiting_upload' });

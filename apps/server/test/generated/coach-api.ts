@@ -293,35 +293,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/retention": {
+    "/audit": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Your retention policy: days until originals, and whole videos, are removed; yours or the defaults */
-        get: operations["retention-get"];
+        /** Your audit trail, newest first, a page at a time (optionally one action or one session or job) */
+        get: operations["audit-list"];
         put?: never;
-        /** Choose your retention policy (both values; null keeps); applied from the next sweep, to every video */
-        post: operations["retention-set"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/retention/reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Forget your retention policy: the defaults apply again */
-        post: operations["retention-reset"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -575,10 +557,6 @@ export interface components {
                     } | null;
                 };
             }) | null;
-            /** @description When your retention policy removes the original video (its analysis stays), counted from the upload; null: kept, already removed, or none stored. A video still being analysed loses it only once finished. */
-            originalRemovesAt: string | null;
-            /** @description When retention removed the original video; jobs.videoUrl then answers ORIGINAL_REMOVED. */
-            originalRemovedAt: string | null;
             artifacts: {
                 metricsUrl: string;
                 frames: {
@@ -748,10 +726,6 @@ export interface components {
                     } | null;
                 };
             }) | null;
-            /** @description When your retention policy removes the original video (its analysis stays), counted from the upload; null: kept, already removed, or none stored. A video still being analysed loses it only once finished. */
-            originalRemovesAt: string | null;
-            /** @description When retention removed the original video; jobs.videoUrl then answers ORIGINAL_REMOVED. */
-            originalRemovedAt: string | null;
         };
         IssuedServiceKey: {
             keyId: string;
@@ -799,25 +773,38 @@ export interface components {
             /** @description null: no limit. */
             maxOpenUploads: number | null;
         };
-        Retention: {
-            /** @description Days after its upload a video loses its original (frames, metrics and summary stay); null: kept. */
-            deleteOriginalsAfterDays: number | null;
-            /** @description Days after its upload a video is deleted whole, as jobs.delete does; null: kept. */
-            deleteEverythingAfterDays: number | null;
-            /**
-             * @description owner: you chose these values (retention.set); defaults: the server’s apply.
-             * @enum {string}
-             */
-            source: "owner" | "defaults";
-            /** @description The server’s defaults, which apply again after retention.reset. */
-            defaults: {
-                /** @description Days after its upload a video loses its original (frames, metrics and summary stay); null: kept. */
-                deleteOriginalsAfterDays: number | null;
-                /** @description Days after its upload a video is deleted whole, as jobs.delete does; null: kept. */
-                deleteEverythingAfterDays: number | null;
+        AuditEventPage: {
+            items: components["schemas"]["AuditEvent"][];
+            nextCursor: string | null;
+        };
+        AuditEvent: {
+            /** @description Increasing: a later entry has a larger id. */
+            eventId: string;
+            /** Format: date-time */
+            occurredAt: string;
+            /** @enum {string} */
+            ownerType: "coach" | "org";
+            ownerId: string;
+            /** @description A user's id, a service key's id, or the part of the system (upload-events, sweeper). */
+            actor: {
+                /** @enum {string} */
+                kind: "user" | "service_key" | "system";
+                id: string;
             };
-            updatedBy: string | null;
-            updatedAt: string | null;
+            /** @enum {string} */
+            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
+            /** @description What the action was about; a player erasure names no player. */
+            target: {
+                /** @enum {string} */
+                type: "session" | "job" | "player";
+                id: string | null;
+            };
+            /** @description The job's session, for a job's entries. */
+            sessionId: string | null;
+            /** @description Facts that are not content: sizes, counts, content type, affected ids. */
+            details: {
+                [key: string]: string | number | boolean | null | string[];
+            };
         };
         Error: {
             error: {
@@ -835,7 +822,7 @@ export interface components {
                      * @description The stable code to branch on (README "Errors").
                      * @enum {string}
                      */
-                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "ORIGINAL_REMOVED" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "QUOTA_EXCEEDED" | "TOO_MANY_STREAMS" | "INTERNAL";
+                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "QUOTA_EXCEEDED" | "TOO_MANY_STREAMS" | "INTERNAL";
                     requestId: string | null;
                     /** @description For INVALID_INPUT: the message of each bad field. */
                     fieldErrors: {
@@ -2422,7 +2409,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scopes: ("sessions:read" | "sessions:write" | "uploads:write" | "jobs:read")[];
+                    scopes: ("sessions:read" | "sessions:write" | "uploads:write" | "jobs:read" | "audit:read")[];
                     /** Format: date-time */
                     expiresAt?: string;
                 };
@@ -2662,9 +2649,14 @@ export interface operations {
             };
         };
     };
-    "retention-get": {
+    "audit-list": {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string;
+                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
+                targetId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2677,162 +2669,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Retention"];
-                };
-            };
-            /** @description INVALID_INPUT (with fieldErrors) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description TOO_MANY_REQUESTS (with Retry-After) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description INTERNAL: the message names the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "retention-set": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    deleteOriginalsAfterDays: number | null;
-                    deleteEverythingAfterDays: number | null;
-                };
-            };
-        };
-        responses: {
-            /** @description Successful response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Retention"];
-                };
-            };
-            /** @description INVALID_INPUT (with fieldErrors) */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description TOO_MANY_REQUESTS (with Retry-After) */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description INTERNAL: the message names the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "retention-reset": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Retention"];
+                    "application/json": components["schemas"]["AuditEventPage"];
                 };
             };
             /** @description INVALID_INPUT (with fieldErrors) */

@@ -15,8 +15,9 @@ export const DEFAULT_PLAN_FEATURES: Record<VideoRole, readonly string[]> = {
  * procedure names its scope in its `meta`). `sessions:write` is apart from
  * `uploads:write`: a service that uploads into sessions staff created needs
  * no right to create sessions, and one that files sessions need not upload.
+ * `audit:read` reads the org's audit trail and nothing else.
  */
-export const SERVICE_SCOPES = ['sessions:read', 'sessions:write', 'uploads:write', 'jobs:read'] as const;
+export const SERVICE_SCOPES = ['sessions:read', 'sessions:write', 'uploads:write', 'jobs:read', 'audit:read'] as const;
 export type ServiceScope = (typeof SERVICE_SCOPES)[number];
 
 /** A backend service calling with one of its org's service keys. */

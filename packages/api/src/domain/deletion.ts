@@ -1,6 +1,8 @@
 import {
   lockSessionsWithPlayer,
+  recordAuditEvent,
   removeSessionPlayer,
+  type AuditActor,
   type Database,
   type DeletedJobRow,
   type Kysely,
@@ -27,11 +29,22 @@ const deletedJob = (row: DeletedJobRow): DeletedJob => ({ jobId: row.id, session
 /** jobs.delete: one video with everything stored for it. A missing, foreign or already deleted job is not found. */
 export async function deleteJob(
   db: Kysely<Database>,
-  p: { owner: Owner; userId: string; jobId: string },
+  p: { owner: Owner; userId: string; actor: AuditActor; jobId: string },
 ): Promise<{ deleted: DeletedJob }> {
-  const [row] = await db
-    .transaction()
-    .execute((trx) => deleteJobRows(trx, { owner: p.owner, requestedBy: p.userId, jobIds: [p.jobId] }));
+  const [row] = await db.transaction().execute(async (trx) => {
+    const rows = await deleteJobRows(trx, { owner: p.owner, requestedBy: p.userId, jobIds: [p.jobId] });
+    for (const job of rows) {
+      await recordAuditEvent(trx, {
+        owner: p.owner,
+        actor: p.actor,
+        action: 'job.deleted',
+        target: { type: 'job', id: job.id },
+        sessionId: job.sessionId,
+        details: { previousStatus: job.previousStatus },
+      });
+    }
+    return rows;
+  });
   if (!row) throw jobNotFound();
   return { deleted: deletedJob(row) };
 }
@@ -39,11 +52,21 @@ export async function deleteJob(
 /** sessions.delete: the session and every video in it. A missing, foreign or already deleted session is not found. */
 export async function deleteSession(
   db: Kysely<Database>,
-  p: { owner: Owner; userId: string; sessionId: string },
+  p: { owner: Owner; userId: string; actor: AuditActor; sessionId: string },
 ): Promise<{ sessionId: string; jobsDeleted: DeletedJob[] }> {
-  const outcome = await db
-    .transaction()
-    .execute((trx) => deleteSessionRows(trx, { owner: p.owner, sessionId: p.sessionId, requestedBy: p.userId }));
+  const outcome = await db.transaction().execute(async (trx) => {
+    const deleted = await deleteSessionRows(trx, { owner: p.owner, sessionId: p.sessionId, requestedBy: p.userId });
+    if (deleted) {
+      await recordAuditEvent(trx, {
+        owner: p.owner,
+        actor: p.actor,
+        action: 'session.deleted',
+        target: { type: 'session', id: p.sessionId },
+        details: { jobIds: deleted.jobs.map((job) => job.id) },
+      });
+    }
+    return deleted;
+  });
   if (!outcome) throw sessionNotFound();
   return { sessionId: p.sessionId, jobsDeleted: outcome.jobs.map(deletedJob) };
 }
@@ -67,7 +90,7 @@ export interface ErasureReport {
  */
 export async function erasePlayer(
   db: Kysely<Database>,
-  p: { owner: Owner; userId: string; playerId: string },
+  p: { owner: Owner; userId: string; actor: AuditActor; playerId: string },
 ): Promise<ErasureReport> {
   return db.transaction().execute(async (trx) => {
     const report: ErasureReport = { playerId: p.playerId, sessionsUpdated: [], sessionsDeleted: [], jobsDeleted: [] };
@@ -82,6 +105,21 @@ export async function erasePlayer(
         report.sessionsUpdated.push(session.id);
       }
     }
+    // What went, never whom it was about: the player id is not recorded (packages/api/src/audit/README.md).
+    await recordAuditEvent(trx, {
+      owner: p.owner,
+      actor: p.actor,
+      action: 'player.erased',
+      target: { type: 'player', id: null },
+      details: {
+        sessionsUpdated: report.sessionsUpdated,
+        sessionsDeleted: report.sessionsDeleted,
+        jobIds: report.jobsDeleted.map((job) => job.jobId),
+        sessionsUpdatedCount: report.sessionsUpdated.length,
+        sessionsDeletedCount: report.sessionsDeleted.length,
+        jobsDeletedCount: report.jobsDeleted.length,
+      },
+    });
     return report;
   });
 }

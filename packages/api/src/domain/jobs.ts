@@ -3,6 +3,8 @@ import {
   findOwnedJob,
   findOwnedSession,
   listOwnedJobs,
+  recordAuditEvent,
+  type AuditActor,
   type Database,
   type JobStatus,
   type Kysely,
@@ -128,7 +130,7 @@ export async function getJob(deps: ReadDeps, p: { owner: Owner; jobId: string })
 }
 
 /** The job plus signed links to its stored metrics and frames, once completed. */
-export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: string; jobId: string }): Promise<JobDetails> {
+export async function getJobDetails(deps: LinkDeps, p: LinkParams): Promise<JobDetails> {
   const view = await getJob(deps, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { ...view, artifacts: null };
@@ -138,6 +140,10 @@ export async function getJobDetails(deps: LinkDeps, p: { owner: Owner; userId: s
     deps.storage.presignGet({ key: result.artifacts.metricsKey, expiresInSeconds }),
     signFrames(deps, result, 0, FRAME_LINKS_PER_PAGE),
   ]);
+  await recordLinks(deps, p, view, {
+    artifacts: page.frames.length > 0 ? ['metrics', 'frames'] : ['metrics'],
+    frameCount: page.frames.length,
+  });
   return {
     ...view,
     artifacts: { metricsUrl, frames: page.frames, frameCount: page.frameCount, expiresIn: expiresInSeconds },
@@ -150,7 +156,7 @@ const HOLDS_VIDEO: readonly JobStatus[] = ['queued', 'processing', 'completed', 
 /** A short-lived link to play a job's original video, once it landed; owner-checked like the analysis links. */
 export async function signVideoUrl(
   deps: LinkDeps,
-  p: { owner: Owner; userId: string; jobId: string },
+  p: LinkParams,
 ): Promise<{ url: string; contentType: string; expiresIn: number }> {
   const view = await getJob(deps, p);
   if (!HOLDS_VIDEO.includes(view.status)) {
@@ -171,19 +177,18 @@ export async function signVideoUrl(
   const expiresInSeconds = deps.config.downloadUrlExpiresSeconds;
   deps.usage.charge(p.userId, 'signedUrls', 1);
   const url = await deps.storage.presignGet({ key: view.s3Key, expiresInSeconds });
+  await recordLinks(deps, p, view, { artifacts: ['original'], frameCount: 0 });
   return { url, contentType: view.contentType, expiresIn: expiresInSeconds };
 }
 
 /** A page of signed frame links of a completed job that stored frames. */
-export async function listFrames(
-  deps: LinkDeps,
-  p: { owner: Owner; userId: string; jobId: string; offset: number; limit: number },
-) {
+export async function listFrames(deps: LinkDeps, p: LinkParams & { offset: number; limit: number }) {
   const view = await getJob(deps, p);
   const result = view.status === 'completed' ? view.result : null;
   if (!result) return { frames: [], frameCount: 0, nextOffset: null, expiresIn: deps.config.downloadUrlExpiresSeconds };
   deps.usage.charge(p.userId, 'signedUrls', framesOnPage(result, p.offset, p.limit).length);
   const page = await signFrames(deps, result, p.offset, p.limit);
+  if (page.frames.length > 0) await recordLinks(deps, p, view, { artifacts: ['frames'], frameCount: page.frames.length });
   return { ...page, expiresIn: deps.config.downloadUrlExpiresSeconds };
 }
 
@@ -192,6 +197,30 @@ type LinkDeps = ReadDeps & { storage: ObjectStorage; config: ApiConfig; usage: U
 
 /** Reading jobs: a stored result that fails its schema is reported to the log; retention's defaults date the original's removal. */
 type ReadDeps = { db: Kysely<Database>; logger: Logger; config: Pick<ApiConfig, 'retentionDefaults'> };
+/** Who asks for links to which job; `actor` is named by the `link.signed` audit entry. */
+type LinkParams = { owner: Owner; userId: string; actor: AuditActor; jobId: string };
+
+/**
+ * One `link.signed` entry per call that signed links, written before the
+ * answer leaves: no link reaches a caller without its entry (presigning is
+ * local, so the links exist only in this call until then).
+ */
+async function recordLinks(
+  deps: LinkDeps,
+  p: LinkParams,
+  view: JobView,
+  links: { artifacts: ('original' | 'metrics' | 'frames')[]; frameCount: number },
+): Promise<void> {
+  await recordAuditEvent(deps.db, {
+    owner: p.owner,
+    actor: p.actor,
+    action: 'link.signed',
+    target: { type: 'job', id: view.jobId },
+    sessionId: view.sessionId,
+    details: { ...links, expiresInSeconds: deps.config.downloadUrlExpiresSeconds },
+  });
+}
+
 
 /** The frame indexes a page holds. */
 function framesOnPage(result: AnalysisResult, offset: number, limit: number): number[] {

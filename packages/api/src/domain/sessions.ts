@@ -4,6 +4,8 @@ import {
   findOwnedSession,
   insertSession,
   listOwnedSessions,
+  recordAuditEvent,
+  type AuditActor,
   type Database,
   type Kysely,
   type Owner,
@@ -35,16 +37,27 @@ export function toSessionView(row: VideoSession): SessionView {
   };
 }
 
+/** Stores the session with its `session.created` audit entry (counts only: the title and players are content). */
 export async function createSession(
   db: Kysely<Database>,
-  p: { owner: Owner; userId: string; title: string; playerIds: string[] },
+  p: { owner: Owner; userId: string; actor: AuditActor; title: string; playerIds: string[] },
 ): Promise<SessionView> {
-  const row = await insertSession(db, {
-    id: randomUUID(),
-    owner: p.owner,
-    createdBy: p.userId,
-    title: p.title,
-    playerIds: p.playerIds,
+  const row = await db.transaction().execute(async (trx) => {
+    const session = await insertSession(trx, {
+      id: randomUUID(),
+      owner: p.owner,
+      createdBy: p.userId,
+      title: p.title,
+      playerIds: p.playerIds,
+    });
+    await recordAuditEvent(trx, {
+      owner: p.owner,
+      actor: p.actor,
+      action: 'session.created',
+      target: { type: 'session', id: session.id },
+      details: { playerCount: session.playerIds.length },
+    });
+    return session;
   });
   return toSessionView(row);
 }

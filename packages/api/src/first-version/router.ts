@@ -38,6 +38,7 @@ export const firstVersionRouter = router({
           const session = await createSession(ctx.db, {
             owner: ctx.owner,
             userId: ctx.user.userId,
+            actor: ctx.actor,
             title: input.title,
             playerIds: input.player_ids,
           });
@@ -68,6 +69,7 @@ export const firstVersionRouter = router({
           const upload = await initiateUpload(ctx, {
             owner: ctx.owner,
             userId: ctx.user.userId,
+            actor: ctx.actor,
             sessionId: sessionId.data,
             sampleFps: input.sample_fps,
             includeFrames: input.include_frames,
@@ -92,7 +94,7 @@ export const firstVersionRouter = router({
         .mutation(async ({ ctx, input }) => {
           const jobId = IdSchema.safeParse(input.job_id);
           if (!jobId.success) throw jobNotFound();
-          const done = await completeUpload(ctx, { owner: ctx.owner, jobId: jobId.data });
+          const done = await completeUpload(ctx, { owner: ctx.owner, actor: ctx.actor, jobId: jobId.data });
           return {
             job_id: done.jobId,
             status: firstVersionStatus(done.status),

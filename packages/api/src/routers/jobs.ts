@@ -30,7 +30,9 @@ export const jobsRouter = {
     )
     .input(JobRefInputSchema)
     .output(JobDetailsOutputSchema)
-    .query(({ ctx, input }) => getJobDetails(ctx, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
+    .query(({ ctx, input }) =>
+      getJobDetails(ctx, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, jobId: input.jobId }),
+    ),
   /** Signed links to a completed job's stored frames, a page at a time. */
   frames: protectedProcedure
     .meta({ scope: 'jobs:read' })
@@ -43,7 +45,7 @@ export const jobsRouter = {
     )
     .input(ListFramesInputSchema)
     .output(FramePageOutputSchema)
-    .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
+    .query(({ ctx, input }) => listFrames(ctx, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, ...input })),
   /** A short-lived link to the original video (to play it beside the pose), once its upload landed. */
   videoUrl: protectedProcedure
     .meta({ scope: 'jobs:read' })
@@ -56,7 +58,9 @@ export const jobsRouter = {
     )
     .input(JobRefInputSchema)
     .output(VideoUrlOutputSchema)
-    .query(({ ctx, input }) => signVideoUrl(ctx, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
+    .query(({ ctx, input }) =>
+      signVideoUrl(ctx, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, jobId: input.jobId }),
+    ),
   /**
    * Deletes one video: the original, its frames and metrics.json (emptied from storage shortly
    * after by the worker; an analysis in progress stops), then JOB_NOT_FOUND everywhere.
@@ -72,7 +76,9 @@ export const jobsRouter = {
     )
     .input(JobRefInputSchema)
     .output(JobDeletionOutputSchema)
-    .mutation(({ ctx, input }) => deleteJob(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, jobId: input.jobId })),
+    .mutation(({ ctx, input }) =>
+      deleteJob(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, jobId: input.jobId }),
+    ),
   list: protectedProcedure
     .meta({ scope: 'jobs:read' })
     .meta(

@@ -21,7 +21,9 @@ export const sessionsRouter = {
     .meta(restRoute('POST', '/sessions', { summary: 'Create a video session', tags }))
     .input(CreateSessionInputSchema)
     .output(SessionOutputSchema)
-    .mutation(({ ctx, input }) => createSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, ...input })),
+    .mutation(({ ctx, input }) =>
+      createSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, ...input }),
+    ),
   get: protectedProcedure
     .meta({ scope: 'sessions:read' })
     .meta(restRoute('GET', '/sessions/{sessionId}', { summary: 'A session', tags, errors: notFound }))
@@ -56,7 +58,7 @@ export const sessionsRouter = {
     .input(SessionRefInputSchema)
     .output(SessionDeletionOutputSchema)
     .mutation(({ ctx, input }) =>
-      deleteSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, sessionId: input.sessionId }),
+      deleteSession(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, sessionId: input.sessionId }),
     ),
   /**
    * An erasure request: removes the player id from every session of the caller's owner, deletes the
@@ -72,5 +74,7 @@ export const sessionsRouter = {
     )
     .input(ErasePlayerInputSchema)
     .output(ErasureReportOutputSchema)
-    .mutation(({ ctx, input }) => erasePlayer(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, playerId: input.playerId })),
+    .mutation(({ ctx, input }) =>
+      erasePlayer(ctx.db, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, playerId: input.playerId }),
+    ),
 } satisfies TRPCRouterRecord;

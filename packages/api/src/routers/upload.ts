@@ -56,6 +56,7 @@ export const uploadRouter = {
       initiateUpload(ctx, {
         owner: ctx.owner,
         userId: ctx.user.userId,
+        actor: ctx.actor,
         sessionId: input.sessionId,
         sampleFps: input.sampleFps,
         includeFrames: input.includeFrames,
@@ -121,7 +122,9 @@ export const uploadRouter = {
     )
     .input(CompleteUploadInputSchema)
     .output(CompletedUploadOutputSchema)
-    .mutation(({ ctx, input }) => completeUpload(ctx, { owner: ctx.owner, jobId: input.jobId, parts: input.parts })),
+    .mutation(({ ctx, input }) =>
+      completeUpload(ctx, { owner: ctx.owner, actor: ctx.actor, jobId: input.jobId, parts: input.parts }),
+    ),
   /** Cancels an unfinished upload and discards what reached storage. */
   abort: uploadProcedure
     .meta({ scope: 'uploads:write' })
@@ -134,5 +137,5 @@ export const uploadRouter = {
     )
     .input(JobRefInputSchema)
     .output(AbortedUploadOutputSchema)
-    .mutation(({ ctx, input }) => abortUpload(ctx, { owner: ctx.owner, jobId: input.jobId })),
+    .mutation(({ ctx, input }) => abortUpload(ctx, { owner: ctx.owner, actor: ctx.actor, jobId: input.jobId })),
 } satisfies TRPCRouterRecord;

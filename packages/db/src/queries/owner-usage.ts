@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 
 import { preparedMarker } from '../prepared-statements.ts';
 import type { Database, VideoAnalysisJob } from '../schema.ts';
+import type { AuditActor } from './audit.ts';
 import type { InsertJobParams } from './jobs.ts';
 import type { Owner } from './owner.ts';
 
@@ -31,7 +32,9 @@ const RESERVE_AND_INSERT_STATEMENT = sql.raw(preparedMarker('reserve_upload_and_
  * row's lock and each re-checks the row as the previous one left it, so they
  * can never reserve more than the quota together. The trigger
  * `release_upload_reservation` gives the reservation back when the job leaves
- * `awaiting_upload`.
+ * `awaiting_upload`. The job's `upload.initiated` audit entry (by `actor`) is
+ * inserted by the same statement from the inserted row, so there is one
+ * exactly when there is a job.
  *
  * Undefined: nothing written (over a limit, no usage row yet, or no such
  * session): `readOwnerUsage` and `ensureOwnerUsage` tell which. A
@@ -43,9 +46,9 @@ const RESERVE_AND_INSERT_STATEMENT = sql.raw(preparedMarker('reserve_upload_and_
  */
 export async function reserveUploadAndInsertJob(
   db: Kysely<Database>,
-  params: { job: InsertJobParams; limits: UploadLimits },
+  params: { job: InsertJobParams; limits: UploadLimits; actor: AuditActor },
 ): Promise<Pick<VideoAnalysisJob, 'status'> | undefined> {
-  const { job, limits } = params;
+  const { job, limits, actor } = params;
   const { multipart } = job;
   const size = job.reservedBytes ?? job.declaredSizeBytes ?? 0;
   const { rows } = await sql<Pick<VideoAnalysisJob, 'status'>>`${RESERVE_AND_INSERT_STATEMENT}
@@ -62,20 +65,29 @@ export async function reserveUploadAndInsertJob(
             and s.deleted_at is null
         )
       returning owner_type, owner_id
+    ),
+    inserted as (
+      insert into video_analysis_jobs
+        (id, session_id, owner_type, owner_id, created_by, video_id, status, sample_fps, include_frames,
+         s3_bucket, s3_key, content_type, declared_size_bytes, reserved_bytes, upload_expires_at,
+         upload_mode, multipart_upload_id, part_size_bytes, part_count, client_request_id,
+         subject_hint_x, subject_hint_y)
+      select ${job.id}, ${job.sessionId}, r.owner_type, r.owner_id, ${job.createdBy}, ${job.videoId}, 'awaiting_upload',
+        ${job.sampleFps}, ${job.includeFrames}, ${job.s3Bucket}, ${job.s3Key}, ${job.contentType},
+        ${job.declaredSizeBytes}, ${size}::int8, ${job.uploadExpiresAt},
+        ${multipart ? 'multipart' : 'single'}, ${multipart?.uploadId ?? null}, ${multipart?.partSizeBytes ?? null},
+        ${multipart?.partCount ?? null}, ${job.clientRequestId},
+        ${job.subjectHint?.x ?? null}::float8, ${job.subjectHint?.y ?? null}::float8
+      from reserved r
+      returning status, owner_type, owner_id, content_type, declared_size_bytes, upload_mode
+    ),
+    audited as (
+      insert into audit_events (owner_type, owner_id, actor_kind, actor_id, action, target_type, target_id, session_id, details)
+      select owner_type, owner_id, ${actor.kind}, ${actor.id}, 'upload.initiated', 'job', ${job.id}, ${job.sessionId},
+        jsonb_build_object('contentType', content_type, 'declaredSizeBytes', declared_size_bytes, 'uploadMode', upload_mode)
+      from inserted
     )
-    insert into video_analysis_jobs
-      (id, session_id, owner_type, owner_id, created_by, video_id, status, sample_fps, include_frames,
-       s3_bucket, s3_key, content_type, declared_size_bytes, reserved_bytes, upload_expires_at,
-       upload_mode, multipart_upload_id, part_size_bytes, part_count, client_request_id,
-       subject_hint_x, subject_hint_y)
-    select ${job.id}, ${job.sessionId}, r.owner_type, r.owner_id, ${job.createdBy}, ${job.videoId}, 'awaiting_upload',
-      ${job.sampleFps}, ${job.includeFrames}, ${job.s3Bucket}, ${job.s3Key}, ${job.contentType},
-      ${job.declaredSizeBytes}, ${size}::int8, ${job.uploadExpiresAt},
-      ${multipart ? 'multipart' : 'single'}, ${multipart?.uploadId ?? null}, ${multipart?.partSizeBytes ?? null},
-      ${multipart?.partCount ?? null}, ${job.clientRequestId},
-      ${job.subjectHint?.x ?? null}::float8, ${job.subjectHint?.y ?? null}::float8
-    from reserved r
-    returning status`.execute(db);
+    select status from inserted`.execute(db);
   return rows[0];
 }
 

@@ -1,5 +1,15 @@
 import type { ObjectStorage, StoredObject } from '@coach/aws';
-import { deleteUploadParts, listUploadParts, type Database, type Kysely, type VideoAnalysisJob } from '@coach/db';
+import {
+  deleteUploadParts,
+  listUploadParts,
+  recordAuditEvent,
+  type AuditActor,
+  type AuditDetails,
+  type AuditEntry,
+  type Database,
+  type Kysely,
+  type VideoAnalysisJob,
+} from '@coach/db';
 
 import { keyWritableUntil } from '../discard.ts';
 import { failureColumns } from '../failures.ts';
@@ -19,6 +29,8 @@ export interface UploadCompletionDeps {
   logger: Logger;
   maxUploadBytes: number;
   now: () => Date;
+  /** Named by the `upload.completed` or `upload.rejected` audit entry: the client's caller, or the worker's completer (`system`). */
+  completedBy: AuditActor;
 }
 
 /** How an attempt to complete an `awaiting_upload` job from what storage holds ended. */
@@ -56,16 +68,25 @@ export async function completeStoredUpload(deps: UploadCompletionDeps, job: Vide
   const rejection = checkStoredObject(job, object, deps.maxUploadBytes);
   if (rejection) {
     const now = deps.now();
-    const rejected = await moveJob(db, {
-      jobId: job.id,
-      from: 'awaiting_upload',
-      to: 'rejected',
-      set: {
-        sizeBytes: object.sizeBytes,
-        ...failureColumns(rejection, now),
-        // The URL stays valid: what it stores after the delete below must go too (the sweeper's watch).
-        keyWritableUntil: keyWritableUntil(job, now),
-      },
+    const rejected = await db.transaction().execute(async (trx) => {
+      const row = await moveJob(trx, {
+        jobId: job.id,
+        from: 'awaiting_upload',
+        to: 'rejected',
+        set: {
+          sizeBytes: object.sizeBytes,
+          ...failureColumns(rejection, now),
+          // The URL stays valid: what it stores after the delete below must go too (the sweeper's watch).
+          keyWritableUntil: keyWritableUntil(job, now),
+        },
+      });
+      if (row) {
+        await recordAuditEvent(
+          trx,
+          uploadAuditEntry(row, deps.completedBy, 'upload.rejected', { sizeBytes: object.sizeBytes, errorCode: rejection.code }),
+        );
+      }
+      return row;
     });
     if (!rejected) return { kind: 'taken' };
     // Nothing will ever read a rejected upload; do not keep paying for it.
@@ -94,9 +115,29 @@ function queueJob(
       to: 'queued',
       set: { sizeBytes: object.sizeBytes, etag: object.etag ?? null, queuedAt: deps.now() },
     });
-    if (row) await deps.outbox.enqueue(trx, analysisOutboxMessage(row, analysisDedupeKey.first(row.id)));
+    if (row) {
+      await deps.outbox.enqueue(trx, analysisOutboxMessage(row, analysisDedupeKey.first(row.id)));
+      await recordAuditEvent(trx, uploadAuditEntry(row, deps.completedBy, 'upload.completed', { sizeBytes: object.sizeBytes }));
+    }
     return row;
   });
+}
+
+/** The audit entry of a decision on an upload, by whoever made it. */
+function uploadAuditEntry(
+  job: VideoAnalysisJob,
+  actor: AuditActor,
+  action: 'upload.completed' | 'upload.rejected',
+  details: AuditDetails,
+): AuditEntry {
+  return {
+    owner: { type: job.ownerType, id: job.ownerId },
+    actor,
+    action,
+    target: { type: 'job', id: job.id },
+    sessionId: job.sessionId,
+    details,
+  };
 }
 
 /**

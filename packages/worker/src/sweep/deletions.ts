@@ -3,6 +3,7 @@ import {
   claimDueDeletions,
   findJob,
   findSessionOwner,
+  recordAuditEvents,
   recordDeletionFailure,
   recordDeletionPass,
   type ClaimedDeletion,
@@ -96,7 +97,22 @@ async function runPass(options: DeletionPassOptions, row: ClaimedDeletion, count
   if (sessionId) {
     // A job whose upload.initiate read the session just before its deletion committed: deleted here, with its own row.
     const owner = await findSessionOwner(db, { sessionId });
-    if (owner) await db.transaction().execute((trx) => deleteJobRows(trx, { owner, requestedBy: row.requestedBy, sessionId }));
+    if (owner) {
+      await db.transaction().execute(async (trx) => {
+        const jobs = await deleteJobRows(trx, { owner, requestedBy: row.requestedBy, sessionId });
+        await recordAuditEvents(
+          trx,
+          jobs.map((job) => ({
+            owner,
+            actor: { kind: 'system', id: 'sweeper' },
+            action: 'job.deleted',
+            target: { type: 'job', id: job.id },
+            sessionId,
+            details: { previousStatus: job.previousStatus, reason: 'session-deleted' },
+          })),
+        );
+      });
+    }
   }
   // S3 may let a part in flight during an abort finish; aborting again frees it (a gone upload is no error).
   if (jobId && multipartUploadId) {

@@ -27,7 +27,7 @@ export async function expireUploads(options: SweepPassOptions): Promise<ExpiryRe
   for (const job of await findExpiredUploads(options.db, { graceSeconds: options.uploadGraceSeconds, limit: options.limit })) {
     let outcome;
     try {
-      outcome = await completeLandedUpload(options, job);
+      outcome = await completeLandedUpload(options, job, 'sweeper');
     } catch (error) {
       // Storage or the database did not answer: what landed is unknown, so nothing is expired this round.
       options.logger.warn({ err: error, jobId: job.id }, 'could not check an overdue upload in storage; left for the next sweep');

@@ -11,6 +11,9 @@ export interface LandedUploadDeps {
   maxUploadBytes: number;
 }
 
+/** Which of the worker's completers noticed the upload: named by the audit entry (a `system` actor). */
+export type WorkerCompleter = 'upload-events' | 'sweeper';
+
 /**
  * `queued`/`rejected`: this call completed the upload. `taken`: someone else
  * moved the job first. `nothing-landed`: no object, or a multipart upload with
@@ -24,8 +27,20 @@ export type LandedOutcome = 'queued' | 'rejected' | 'taken' | 'nothing-landed';
  * written due at once, and the API's outbox relay sends it within its poll
  * interval (a client's upload.complete meanwhile sends it inline, under the same key).
  */
-export async function completeLandedUpload(deps: LandedUploadDeps, job: VideoAnalysisJob): Promise<LandedOutcome> {
-  const outcome = await completeStoredUpload({ ...deps, outbox: { enqueue: enqueueForRelay }, now: () => new Date() }, job);
+export async function completeLandedUpload(
+  deps: LandedUploadDeps,
+  job: VideoAnalysisJob,
+  completer: WorkerCompleter,
+): Promise<LandedOutcome> {
+  const outcome = await completeStoredUpload(
+    {
+      ...deps,
+      outbox: { enqueue: enqueueForRelay },
+      now: () => new Date(),
+      completedBy: { kind: 'system', id: completer },
+    },
+    job,
+  );
   switch (outcome.kind) {
     case 'queued':
       deps.logger.info({ jobId: job.id }, 'upload completed from storage without the client');

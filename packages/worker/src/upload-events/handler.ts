@@ -27,7 +27,7 @@ export function createUploadEventHandler(deps: LandedUploadDeps): MessageHandler
         if (!isVideoKey(object.key)) continue;
         const job = await findJobByKey(deps.db, { s3Key: object.key });
         if (!job || job.s3Bucket !== object.bucket || job.status !== 'awaiting_upload') continue;
-        await completeLandedUpload(deps, job);
+        await completeLandedUpload(deps, job, 'upload-events');
       }
     } catch (error) {
       deps.logger.warn({ err: error, messageId: message.messageId }, 'could not complete a landed upload; retrying');

@@ -1,4 +1,4 @@
-import { findOwnedJob, type JobStatus, type Owner } from '@coach/db';
+import { findOwnedJob, recordAuditEvent, type AuditActor, type JobStatus, type Owner } from '@coach/db';
 import { discardUpload, failureColumns, jobFailure, keyWritableUntil, moveJob } from '@coach/jobs';
 
 import { AppError } from '../errors.ts';
@@ -12,7 +12,7 @@ import type { UploadDeps } from './deps.ts';
  */
 export async function abortUpload(
   deps: UploadDeps,
-  p: { owner: Owner; jobId: string },
+  p: { owner: Owner; actor: AuditActor; jobId: string },
 ): Promise<{ jobId: string; status: JobStatus }> {
   const job = await findOwnedJob(deps.db, p);
   if (!job) throw jobNotFound();
@@ -20,8 +20,9 @@ export async function abortUpload(
     throw new AppError('UPLOAD_CLOSED', `This upload is already ${job.status}; it can no longer be cancelled.`);
   }
   await discardUpload(deps.storage, job);
-  const aborted =
-    (await moveJob(deps.db, {
+  // The transition and its audit entry commit together; a repeat (already aborted) records nothing.
+  const moved = await deps.db.transaction().execute(async (trx) => {
+    const row = await moveJob(trx, {
       jobId: job.id,
       from: 'awaiting_upload',
       to: 'aborted',
@@ -30,7 +31,19 @@ export async function abortUpload(
         // The URL stays valid after the discard above: the sweeper removes whatever it stores from now on.
         keyWritableUntil: keyWritableUntil(job, deps.now()),
       },
-    })) ?? (await findOwnedJob(deps.db, p));
+    });
+    if (row) {
+      await recordAuditEvent(trx, {
+        owner: p.owner,
+        actor: p.actor,
+        action: 'upload.aborted',
+        target: { type: 'job', id: row.id },
+        sessionId: row.sessionId,
+      });
+    }
+    return row;
+  });
+  const aborted = moved ?? (await findOwnedJob(deps.db, p));
   if (!aborted) throw jobNotFound();
   if (aborted.status !== 'aborted') {
     throw new AppError('UPLOAD_CLOSED', `This upload is already ${aborted.status}; it can no longer be cancelled.`);

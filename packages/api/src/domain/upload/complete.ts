@@ -1,4 +1,4 @@
-import { findOwnedJob, type JobStatus, type Owner, type VideoAnalysisJob } from '@coach/db';
+import { findOwnedJob, type AuditActor, type JobStatus, type Owner, type VideoAnalysisJob } from '@coach/db';
 import { analysisDedupeKey, completeStoredUpload } from '@coach/jobs';
 
 import { AppError } from '../errors.ts';
@@ -21,13 +21,12 @@ export interface CompletedUpload {
  */
 export async function completeUpload(
   deps: UploadDeps,
-  p: { owner: Owner; jobId: string; parts?: { partNumber: number; etag: string }[] },
+  p: { owner: Owner; actor: AuditActor; jobId: string; parts?: { partNumber: number; etag: string }[] },
 ): Promise<CompletedUpload> {
   const job = await findOwnedJob(deps.db, p);
   if (!job) throw jobNotFound();
   // The job as this call left it, when it made the transition; otherwise read again below.
-  const moved =
-    job.status === 'awaiting_upload' ? await closeUpload(deps, await withPushedDeadline(deps, job), p.parts) : undefined;
+  const moved = job.status === 'awaiting_upload' ? await closeUpload(deps, await withPushedDeadline(deps, job), p) : undefined;
   // Answer from the stored state, whoever made the transition.
   const current = moved ?? (await findOwnedJob(deps.db, p));
   if (!current) throw jobNotFound();
@@ -48,10 +47,10 @@ async function withPushedDeadline(deps: UploadDeps, job: VideoAnalysisJob): Prom
 async function closeUpload(
   deps: UploadDeps,
   job: VideoAnalysisJob,
-  parts: { partNumber: number; etag: string }[] | undefined,
+  p: { actor: AuditActor; parts?: { partNumber: number; etag: string }[] | undefined },
 ): Promise<VideoAnalysisJob | undefined> {
-  if (job.uploadMode === 'multipart') await recordGivenParts(deps, job, parts);
-  const outcome = await completeStoredUpload({ ...deps, maxUploadBytes: deps.config.maxUploadBytes }, job);
+  if (job.uploadMode === 'multipart') await recordGivenParts(deps, job, p.parts);
+  const outcome = await completeStoredUpload({ ...deps, maxUploadBytes: deps.config.maxUploadBytes, completedBy: p.actor }, job);
   switch (outcome.kind) {
     case 'queued':
     case 'rejected':

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import {
   findJobByClientRequestId,
   reserveUploadAndInsertJob,
+  type AuditActor,
   type InsertJobParams,
   type Owner,
   type VideoAnalysisJob,
@@ -21,6 +22,8 @@ import { fileTooLarge } from './stored-object.ts';
 export interface InitiateUploadParams {
   owner: Owner;
   userId: string;
+  /** Named by the job's `upload.initiated` audit entry. */
+  actor: AuditActor;
   sessionId: string;
   sampleFps: number;
   includeFrames: boolean;
@@ -200,7 +203,7 @@ async function insertJob(
   for (let attempt = 1; ; attempt++) {
     let inserted: Pick<VideoAnalysisJob, 'status'> | undefined;
     try {
-      inserted = await reserveUploadAndInsertJob(deps.db, { job: row, limits });
+      inserted = await reserveUploadAndInsertJob(deps.db, { job: row, limits, actor: p.actor });
     } catch (error) {
       // A concurrent repeat won the (created_by, client_request_id) unique index: nothing was reserved.
       const raced = isUniqueViolation(error) ? await findEarlier(deps.db) : undefined;
