@@ -284,6 +284,19 @@ describe('the sweeper enforces retention', () => {
       'stripped original system:retention',
       'whole everything system:retention',
     ]);
+
+    // The owner's audit trail says what retention did to each, as the system's retention.
+    const trail = await server.clientFor(owner).audit.list.query({ limit: 100 });
+    const byRetention = trail.items
+      .filter((entry) => entry.actor.kind === 'system' && entry.actor.id === 'retention')
+      .map(
+        (entry) => `${entry.target.id === whole.jobId ? 'whole' : 'stripped'} ${entry.action} ${String(entry.details.reason)}`,
+      );
+    expect(byRetention.sort()).toEqual([
+      'stripped job.deleted retention',
+      'stripped original.deleted retention',
+      'whole job.deleted retention',
+    ]);
   });
 
   it("never applies one owner's policy to another owner's videos, and applies the defaults to owners without one", async () => {

@@ -215,7 +215,7 @@ export const AUDIT_ACTIONS = [
   'job.deleted',
   'session.deleted',
   'player.erased',
-  // Reserved for retention (a system actor removing an original and keeping the analysis): nothing writes it yet.
+  // Retention removed the original and kept the analysis (actor system/retention).
   'original.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -293,6 +293,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your retention policy: days until originals, and whole videos, are removed; yours or the defaults */
+        get: operations["retention-get"];
+        put?: never;
+        /** Choose your retention policy (both values; null keeps); applied from the next sweep, to every video */
+        post: operations["retention-set"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/retention/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Forget your retention policy: the defaults apply again */
+        post: operations["retention-reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit": {
         parameters: {
             query?: never;
@@ -557,6 +592,10 @@ export interface components {
                     } | null;
                 };
             }) | null;
+            /** @description When your retention policy removes the original video (its analysis stays), counted from the upload; null: kept, already removed, or none stored. A video still being analysed loses it only once finished. */
+            originalRemovesAt: string | null;
+            /** @description When retention removed the original video; jobs.videoUrl then answers ORIGINAL_REMOVED. */
+            originalRemovedAt: string | null;
             artifacts: {
                 metricsUrl: string;
                 frames: {
@@ -726,6 +765,10 @@ export interface components {
                     } | null;
                 };
             }) | null;
+            /** @description When your retention policy removes the original video (its analysis stays), counted from the upload; null: kept, already removed, or none stored. A video still being analysed loses it only once finished. */
+            originalRemovesAt: string | null;
+            /** @description When retention removed the original video; jobs.videoUrl then answers ORIGINAL_REMOVED. */
+            originalRemovedAt: string | null;
         };
         IssuedServiceKey: {
             keyId: string;
@@ -772,6 +815,26 @@ export interface components {
             openUploads: number;
             /** @description null: no limit. */
             maxOpenUploads: number | null;
+        };
+        Retention: {
+            /** @description Days after its upload a video loses its original (frames, metrics and summary stay); null: kept. */
+            deleteOriginalsAfterDays: number | null;
+            /** @description Days after its upload a video is deleted whole, as jobs.delete does; null: kept. */
+            deleteEverythingAfterDays: number | null;
+            /**
+             * @description owner: you chose these values (retention.set); defaults: the server’s apply.
+             * @enum {string}
+             */
+            source: "owner" | "defaults";
+            /** @description The server’s defaults, which apply again after retention.reset. */
+            defaults: {
+                /** @description Days after its upload a video loses its original (frames, metrics and summary stay); null: kept. */
+                deleteOriginalsAfterDays: number | null;
+                /** @description Days after its upload a video is deleted whole, as jobs.delete does; null: kept. */
+                deleteEverythingAfterDays: number | null;
+            };
+            updatedBy: string | null;
+            updatedAt: string | null;
         };
         AuditEventPage: {
             items: components["schemas"]["AuditEvent"][];
@@ -822,7 +885,7 @@ export interface components {
                      * @description The stable code to branch on (README "Errors").
                      * @enum {string}
                      */
-                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "QUOTA_EXCEEDED" | "TOO_MANY_STREAMS" | "INTERNAL";
+                    appCode: "UNAUTHENTICATED" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "SERVICE_KEY_INVALID" | "SERVICE_KEY_EXPIRED" | "SERVICE_KEY_REVOKED" | "ROLE_NOT_ALLOWED" | "INSUFFICIENT_SCOPE" | "ORG_CLAIM_MISSING" | "FEATURE_DISABLED" | "DEV_TOKEN_FORBIDDEN" | "SESSION_NOT_FOUND" | "JOB_NOT_FOUND" | "SERVICE_KEY_NOT_FOUND" | "INVALID_INPUT" | "INVALID_CURSOR" | "FILE_TOO_LARGE" | "UPLOAD_NOT_FOUND" | "UPLOAD_EXPIRED" | "UPLOAD_REJECTED" | "UPLOAD_ABORTED" | "UPLOAD_CLOSED" | "UPLOAD_INCOMPLETE" | "UPLOAD_PARTS_INVALID" | "VIDEO_NOT_AVAILABLE" | "ORIGINAL_REMOVED" | "NOT_MULTIPART" | "INVALID_PART_NUMBER" | "IDEMPOTENCY_KEY_REUSED" | "TOO_MANY_SERVICE_KEYS" | "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE" | "QUEUE_UNAVAILABLE" | "NOT_FOUND" | "METHOD_NOT_SUPPORTED" | "PAYLOAD_TOO_LARGE" | "URL_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "TOO_MANY_OPEN_UPLOADS" | "QUOTA_EXCEEDED" | "TOO_MANY_STREAMS" | "INTERNAL";
                     requestId: string | null;
                     /** @description For INVALID_INPUT: the message of each bad field. */
                     fieldErrors: {
@@ -2591,6 +2654,235 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "retention-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "retention-set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    deleteOriginalsAfterDays: number | null;
+                    deleteEverythingAfterDays: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description INVALID_INPUT (with fieldErrors) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNAUTHENTICATED, TOKEN_INVALID, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ROLE_NOT_ALLOWED, ORG_CLAIM_MISSING (upload routes also FEATURE_DISABLED) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOO_MANY_REQUESTS (with Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description INTERNAL: the message names the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, QUEUE_UNAVAILABLE: retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "retention-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
                 };
             };
             /** @description INVALID_INPUT (with fieldErrors) */

@@ -115,7 +115,7 @@ export async function lockRetentionCandidates(
 export async function markOriginalsRemoved(
   db: Kysely<Database>,
   p: { jobIds: readonly string[] },
-): Promise<(Pick<RetentionCandidate, 'id' | 's3Key'> & { uploadExpiresAt: Date })[]> {
+): Promise<(RetentionCandidate & { sessionId: string; uploadExpiresAt: Date })[]> {
   if (p.jobIds.length === 0) return [];
   return db
     .updateTable('videoAnalysisJobs')
@@ -123,6 +123,6 @@ export async function markOriginalsRemoved(
     .where('id', 'in', [...p.jobIds])
     .where('originalRemovedAt', 'is', null)
     .where('status', 'in', ['completed', 'failed'])
-    .returning(['id', 's3Key', 'uploadExpiresAt'])
+    .returning(['id', 'ownerType', 'ownerId', 'sessionId', 's3Key', 'uploadExpiresAt'])
     .execute();
 }

@@ -2,7 +2,9 @@ import {
   insertStorageDeletions,
   lockRetentionCandidates,
   markOriginalsRemoved,
+  recordAuditEvents,
   releaseStoredUpload,
+  type AuditActor,
   type Database,
   type Kysely,
   type RetentionCandidate,
@@ -13,6 +15,8 @@ import { deleteJobRows } from './delete-rows.ts';
 
 /** Who retention's deletions are recorded as requested by. */
 export const RETENTION_ACTOR = 'system:retention';
+/** The same, as the audit trail names it. */
+const RETENTION_AUDIT_ACTOR: AuditActor = { kind: 'system', id: 'retention' };
 
 export interface RetentionReport {
   /** Videos deleted whole (their owner's `deleteEverythingAfterDays` passed). */
@@ -45,8 +49,8 @@ export async function applyRetention(
 
 /**
  * The one place a retention deletion is decided and written, inside the
- * caller's transaction (an audit entry belongs here, beside the rows it
- * describes). `everything`: deleted as jobs.delete deletes (tombstone, quota,
+ * caller's transaction, with its audit entries (actor `system`, id
+ * `retention`). `everything`: deleted as jobs.delete deletes (tombstone, quota,
  * the video's prefix). `original`: the job records the removal, its original's
  * bytes leave the owner's usage, and a deletion row names the one key.
  * Returns how many jobs it changed (a job another writer changed first is skipped).
@@ -58,12 +62,35 @@ export async function recordRetentionDeletions(
   if (p.scope === 'everything') {
     let deleted = 0;
     for (const [owner, jobIds] of byOwner(p.jobs)) {
-      deleted += (await deleteJobRows(trx, { owner, requestedBy: RETENTION_ACTOR, jobIds })).length;
+      const rows = await deleteJobRows(trx, { owner, requestedBy: RETENTION_ACTOR, jobIds });
+      await recordAuditEvents(
+        trx,
+        rows.map((job) => ({
+          owner,
+          actor: RETENTION_AUDIT_ACTOR,
+          action: 'job.deleted',
+          target: { type: 'job', id: job.id },
+          sessionId: job.sessionId,
+          details: { previousStatus: job.previousStatus, reason: 'retention' },
+        })),
+      );
+      deleted += rows.length;
     }
     return deleted;
   }
   const marked = await markOriginalsRemoved(trx, { jobIds: p.jobs.map((job) => job.id) });
   for (const job of marked) await releaseStoredUpload(trx, { jobId: job.id });
+  await recordAuditEvents(
+    trx,
+    marked.map((job) => ({
+      owner: { type: job.ownerType, id: job.ownerId },
+      actor: RETENTION_AUDIT_ACTOR,
+      action: 'original.deleted',
+      target: { type: 'job', id: job.id },
+      sessionId: job.sessionId,
+      details: { reason: 'retention' },
+    })),
+  );
   await insertStorageDeletions(
     trx,
     marked.map((job) => ({
