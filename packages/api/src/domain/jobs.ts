@@ -221,7 +221,6 @@ async function recordLinks(
   });
 }
 
-
 /** The frame indexes a page holds. */
 function framesOnPage(result: AnalysisResult, offset: number, limit: number): number[] {
   const frameCount = result.artifacts.framesPrefix ? result.frameCount : 0;
