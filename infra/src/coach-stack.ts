@@ -224,6 +224,7 @@ export class CoachStack extends Stack {
       uploadEventsQueueUrl: uploadEventsQueue.queueUrl,
       corsOrigins: config.corsOrigins,
       auth: config.auth,
+      retention: config.retention,
     };
     const grant = (role: iam.IRole, calls: ServiceAwsCalls) => {
       const bucketActions = actionsFor(calls.bucket);

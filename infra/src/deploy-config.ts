@@ -20,6 +20,11 @@ export interface DeployConfig {
   workerMinTasks: number;
   workerMaxTasks: number;
   /**
+   * Retention for owners without a policy of their own, in days (undefined: keep for ever). Both
+   * services get the same values: the worker enforces them, the API shows when a video goes.
+   */
+  retention: { deleteOriginalsAfterDays: number | undefined; deleteEverythingAfterDays: number | undefined };
+  /**
    * False on the first deployment: everything is created but no API or worker task starts, so
    * the migration can run first (an unmigrated API is never ready and the worker refuses to
    * start, which would fail the services' creation and roll the whole stack back).
@@ -83,6 +88,20 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     return s === 'true';
   };
 
+  const days = (key: string): number | undefined => (text(key) === undefined ? undefined : count(key, 1));
+  const retention = {
+    deleteOriginalsAfterDays: days('retentionDeleteOriginalsAfterDays'),
+    deleteEverythingAfterDays: days('retentionDeleteEverythingAfterDays'),
+  };
+  if (
+    retention.deleteOriginalsAfterDays !== undefined &&
+    retention.deleteEverythingAfterDays !== undefined &&
+    retention.deleteOriginalsAfterDays >= retention.deleteEverythingAfterDays
+  )
+    problems.push(
+      'retentionDeleteOriginalsAfterDays: must be fewer days than retentionDeleteEverythingAfterDays (originals go before the rest)',
+    );
+
   const imageTag = text('imageTag') ?? 'latest';
   const config: DeployConfig = {
     corsOrigins,
@@ -96,6 +115,7 @@ export function readDeployConfig(context: (key: string) => unknown): DeployConfi
     workerMinTasks: count('workerMinTasks', 1),
     workerMaxTasks: count('workerMaxTasks', 10),
     startServices: flag('startServices', true),
+    retention,
   };
   const countsValid = [config.workerMinTasks, config.workerMaxTasks].every((n) => Number.isInteger(n) && n >= 1);
   if (countsValid && config.workerMaxTasks < config.workerMinTasks)

@@ -26,6 +26,21 @@ export interface ServiceEnvInputs {
   uploadEventsQueueUrl: string;
   corsOrigins: readonly string[];
   auth: AuthParams;
+  /** Days before retention removes originals / whole videos of owners without a policy; undefined keeps. */
+  retention?: { deleteOriginalsAfterDays: number | undefined; deleteEverythingAfterDays: number | undefined };
+}
+
+/** The same retention defaults for both services: the worker enforces them, the API dates each video's removal. */
+function retentionEnv(inputs: ServiceEnvInputs): Record<string, string> {
+  const { deleteOriginalsAfterDays, deleteEverythingAfterDays } = inputs.retention ?? {};
+  return {
+    ...(deleteOriginalsAfterDays === undefined
+      ? {}
+      : { RETENTION_DELETE_ORIGINALS_AFTER_DAYS: String(deleteOriginalsAfterDays) }),
+    ...(deleteEverythingAfterDays === undefined
+      ? {}
+      : { RETENTION_DELETE_EVERYTHING_AFTER_DAYS: String(deleteEverythingAfterDays) }),
+  };
 }
 
 export const API_PORT = 8000;
@@ -86,6 +101,7 @@ export function apiEnv(inputs: ServiceEnvInputs): ServiceEnv {
       // The workers run as their own service.
       WORKER_IN_PROCESS: 'false',
       CORS_ORIGINS: inputs.corsOrigins.join(','),
+      ...retentionEnv(inputs),
       ...auth.environment,
     },
     secrets: { DATABASE_URL: 'databaseUrl', ...auth.secrets },
@@ -106,6 +122,7 @@ export function workerEnv(inputs: ServiceEnvInputs): ServiceEnv {
       WORKER_VISIBILITY_TIMEOUT_SECONDS: String(WORKER_TUNING.visibilityTimeoutSeconds),
       WORKER_SHUTDOWN_BUDGET_SECONDS: String(WORKER_TUNING.shutdownBudgetSeconds),
       WORKER_HEARTBEAT_FILE,
+      ...retentionEnv(inputs),
     },
     secrets: { DATABASE_URL: 'databaseUrl' },
   };

@@ -98,6 +98,18 @@ describe.each<Variant>(['hs256', 'jwks'])('environment of the services (%s auth)
   });
 });
 
+it("retention's defaults, when the deployment sets them, reach both services alike (the worker enforces, the API dates)", () => {
+  const api = loadConfig(runtimeEnv(containerEnv(templates.jwks, 'api')));
+  const worker = loadWorkerConfig(runtimeEnv(containerEnv(templates.jwks, 'worker')));
+  expect(api.retentionDefaults).toEqual({ deleteOriginalsAfterDays: 30, deleteEverythingAfterDays: 365 });
+  expect(worker.settings.worker.retentionDefaults).toEqual(api.retentionDefaults);
+  // Unset, both keep for ever.
+  expect(loadConfig(runtimeEnv(containerEnv(templates.hs256, 'api'))).retentionDefaults).toEqual({
+    deleteOriginalsAfterDays: null,
+    deleteEverythingAfterDays: null,
+  });
+});
+
 it('every variable env.ts requires in production is set: removing any one is refused', () => {
   for (const [name, load] of [
     ['api', loadConfig],

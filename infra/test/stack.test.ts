@@ -215,4 +215,21 @@ describe('deploy settings', () => {
     );
     expect(() => readDeployConfig(() => undefined)).toThrow(/corsOrigins: required/);
   });
+
+  it('refuses retention days that are not whole, or originals kept as long as everything', () => {
+    const settings = (extra: Record<string, string>) => {
+      const context: Record<string, string> = { corsOrigins: 'https://app.example.com', ...extra };
+      return () => readDeployConfig((key) => context[key]);
+    };
+    expect(settings({ retentionDeleteOriginalsAfterDays: '1.5' })).toThrow(
+      'retentionDeleteOriginalsAfterDays: must be a whole number of at least 1 (got 1.5)',
+    );
+    expect(settings({ retentionDeleteOriginalsAfterDays: '30', retentionDeleteEverythingAfterDays: '30' })).toThrow(
+      'retentionDeleteOriginalsAfterDays: must be fewer days than retentionDeleteEverythingAfterDays',
+    );
+    expect(settings({ retentionDeleteEverythingAfterDays: '90' })().retention).toEqual({
+      deleteOriginalsAfterDays: undefined,
+      deleteEverythingAfterDays: 90,
+    });
+  });
 });

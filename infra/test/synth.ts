@@ -14,6 +14,8 @@ const CONTEXT = {
     jwtIssuer: 'https://auth.example.com/',
     jwtAudience: 'coach-plus',
     certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+    retentionDeleteOriginalsAfterDays: '30',
+    retentionDeleteEverythingAfterDays: '365',
   },
 } as const;
 
