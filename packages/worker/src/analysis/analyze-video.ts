@@ -89,8 +89,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       const probe = await timed('probeMs', () => inspect(file, signal, caps));
       checkCaps(probe, job.sampleFps, caps);
 
-      if (framesPrefix)
-        frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, limits: caps.media, signal });
+      if (framesPrefix) frameStore = createFrameStore({ storage: options.storage, prefix: framesPrefix, signal });
       const pass = await timed('framesMs', () =>
         runPosePass({
           file,
@@ -158,7 +157,6 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       };
       return result;
     } finally {
-      await frameStore?.abort();
       await rm(dir, { recursive: true, force: true });
     }
   };
