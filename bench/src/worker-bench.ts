@@ -18,6 +18,7 @@ import { resolveFfmpeg } from '@coach/media';
 import { videoFromImage } from '@coach/media/testing';
 
 import { testPhotoPath } from '../../test/helpers/test-photo.ts';
+import { bundleWorkerChild } from './bundle-worker-child.ts';
 import type { HealthzLatency, WorkerRow } from './report.ts';
 import { runChildToEnd } from './run-child.ts';
 import type { EmulatorInfo } from './servers.ts';
@@ -110,6 +111,7 @@ export async function runWorkerBench(input: {
   await put('bench/worker/warm.mp4', warm);
   s3.destroy();
 
+  const script = await bundleWorkerChild(path.join(input.cacheDir, '..', 'worker-child'));
   const rows: WorkerRow[] = [];
   const latencies: number[] = [];
   const runs = [{ threads: 1, includeFrames: false }];
@@ -127,7 +129,7 @@ export async function runWorkerBench(input: {
     const poller = isPolled ? pollHealthz(includeFrames ? latencies : []) : undefined;
     const outcome = await runChildToEnd<AnalysisOutcome>({
       label: `worker analysis (${threads} threads${includeFrames ? ', frames' : ''})`,
-      script: path.join(benchDir, 'src/worker-child.ts'),
+      script,
       cwd: benchDir,
       env: {
         BENCH_AWS_ENDPOINT: input.aws.endpoint,
