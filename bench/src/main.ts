@@ -303,7 +303,7 @@ async function main() {
     });
     report.worker = worker;
     report.notes.push(
-      "worker: createVideoAnalyzer (download from the emulator, probe, ffmpeg frames at 10 fps scaled to 640 px, MoveNet on a pose pool, metrics stored) after one 1 s warm-up clip; peak RSS = the process's high-water mark, pose threads included, ffmpeg (a process of its own) not",
+      "worker: createVideoAnalyzer (download from the emulator, probe, ffmpeg frames at 10 fps scaled to 640 px, MoveNet on a pose pool, metrics stored) after one 1 s warm-up clip, bundled with esbuild and run on plain node as the worker's build runs; peak RSS = the process's high-water mark, pose threads included, ffmpeg (a process of its own) not",
     );
   }
 

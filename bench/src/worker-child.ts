@@ -1,7 +1,8 @@
 /**
  * The worker's analysis (`createVideoAnalyzer`: download, probe, frames at the
  * job's fps, MoveNet on a pose pool, metrics, results stored) of one stored
- * clip, in a process of its own so its peak RSS is the worker's. One short
+ * clip, in a process of its own so its peak RSS is the worker's (bundled by
+ * bundle-worker-child.ts and run on plain node, as the worker's build runs). One short
  * clip is analysed first to warm the pose threads. Prints one JSON line.
  */
 import { readFileSync } from 'node:fs';

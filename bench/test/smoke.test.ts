@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 
 import { bundleUploadChild } from '../src/bundle-client-child.ts';
+import { bundleWorkerChild } from '../src/bundle-worker-child.ts';
 import { runLoad } from '../src/load.ts';
 import { createPostgresCpuReader } from '../src/postgres-cpu.ts';
 import { formatReport } from '../src/report.ts';
@@ -140,4 +142,27 @@ describe('bench helpers', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it(
+    'bundle the worker child and its pose thread into plain JavaScript that node runs without tsx',
+    { timeout: 60_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'coach-bench-worker-bundle-'));
+      try {
+        const script = await bundleWorkerChild(path.join(dir, 'out'));
+        expect(existsSync(path.join(dir, 'out', 'pose-worker.js'))).toBe(true);
+        expect(existsSync(path.join(dir, 'out', 'models', 'movenet-lightning', 'model.json'))).toBe(true);
+        // With no settings it gets as far as reading them, once every import loaded on plain node.
+        const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          execFile(process.execPath, [script], { env: { PATH: process.env.PATH ?? '' } }, (error, _stdout, stderr) =>
+            resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+          );
+        });
+        expect(run.stderr).toContain('BENCH_THREADS is required');
+        expect(run.code).toBe(1);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

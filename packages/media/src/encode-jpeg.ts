@@ -1,5 +1,5 @@
 import { MediaToolError } from './errors.ts';
-import { qscale } from './jpeg-encoder.ts';
+import { qscale } from './jpeg-stream.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
 import { lastLine, runTool } from './run-tool.ts';
 
@@ -18,7 +18,7 @@ export interface EncodeJpegOptions {
 
 const ENCODE_TIMEOUT_MS = 30_000;
 
-/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. For many frames, `startJpegEncoder` runs one process for all. */
+/** Encodes one RGB24 frame as a baseline JPEG with ffmpeg's mjpeg encoder. For a video's frames, `extractFrames` with `jpegQuality` encodes them in its own ffmpeg. */
 export async function encodeJpeg(frame: RgbImage, options: EncodeJpegOptions): Promise<Buffer> {
   const { width, height, data } = frame;
   const { quality, signal } = options;

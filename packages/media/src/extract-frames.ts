@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 
 import { FrameTooLargeError, MediaToolError } from './errors.ts';
+import { JpegSplitter, qscale } from './jpeg-stream.ts';
 import { DEFAULT_MEDIA_LIMITS, hardenedInputArgs, refusedFrameSize, type MediaLimits } from './limits.ts';
 import { probeVideo, type VideoProbe } from './probe-video.ts';
 import { resolveFfmpeg } from './resolve-ffmpeg.ts';
@@ -16,6 +17,8 @@ export interface VideoFrame {
   height: number;
   /** `width * height * 3` bytes, owned by the caller (never reused for a later frame). */
   data: Uint8Array;
+  /** This frame as a baseline JPEG, when `jpegQuality` was given: encoded by the same ffmpeg from these very pixels. */
+  jpeg?: Buffer | undefined;
 }
 
 export interface ExtractFramesOptions {
@@ -29,6 +32,12 @@ export interface ExtractFramesOptions {
   probe?: VideoProbe | undefined;
   /** Caps on ffmpeg's memory, priority and decoded frame size; `DEFAULT_MEDIA_LIMITS` when omitted. */
   limits?: MediaLimits | undefined;
+  /**
+   * Also encode every frame as a JPEG of this quality (1 smallest to 100 best), in the same
+   * ffmpeg, from the same RGB pixels: each frame then carries `jpeg`. One decode and no second
+   * process or copy of the frames, where a separate encoder was fed every frame through a pipe.
+   */
+  jpegQuality?: number | undefined;
 }
 
 /**
@@ -42,8 +51,11 @@ export interface ExtractFramesOptions {
  * Nothing starts until the first frame is requested.
  */
 export async function* extractFrames(filePath: string, options: ExtractFramesOptions): AsyncGenerator<VideoFrame> {
-  const { fps, maxDimension = 640, signal, limits = DEFAULT_MEDIA_LIMITS } = options;
+  const { fps, maxDimension = 640, signal, limits = DEFAULT_MEDIA_LIMITS, jpegQuality } = options;
   if (!(Number.isFinite(fps) && fps > 0)) throw new RangeError(`fps must be a positive number, got ${fps}`);
+  if (jpegQuality !== undefined && !(jpegQuality >= 1 && jpegQuality <= 100)) {
+    throw new RangeError(`jpegQuality must be 1-100, got ${jpegQuality}`);
+  }
   if (!(Number.isInteger(maxDimension) && maxDimension >= 2)) {
     throw new RangeError(`maxDimension must be an integer of at least 2, got ${maxDimension}`);
   }
@@ -58,36 +70,55 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
   // An explicit output size (not `-2`) so the byte count per frame is known
   // exactly; setsar=1 because the size already accounts for non-square pixels.
   const filter = `fps=${fps},scale=${width}:${height}:flags=area,setsar=1`;
+  const rawOutput = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const outputs =
+    jpegQuality === undefined
+      ? ['-map', `0:${probe.videoStreamIndex}`, '-an', '-sn', '-dn', '-vf', filter, ...rawOutput]
+      : [
+          // Split after the conversion to RGB, so the pose frames are the very bytes of the
+          // single-output command and each JPEG is encoded from what the pose model saw.
+          '-filter_complex',
+          `[0:${probe.videoStreamIndex}]${filter},format=rgb24,split=2[pose][jpeg]`,
+          '-map',
+          '[pose]',
+          ...rawOutput,
+          '-map',
+          '[jpeg]',
+          '-pix_fmt',
+          'yuvj420p',
+          '-q:v',
+          String(qscale(jpegQuality)),
+          // One encoder thread: each JPEG follows its frame's pixels, instead of several frames later.
+          '-threads',
+          '1',
+          // Each JPEG written out at once, not held in the muxer's buffer until the next.
+          '-flush_packets',
+          '1',
+          '-f',
+          'mjpeg',
+          'pipe:3',
+        ];
   const proc = startTool(
     'ffmpeg',
     ffmpegPath,
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-loglevel',
-      'error',
-      ...hardenedInputArgs(limits),
-      '-i',
-      filePath,
-      '-map',
-      `0:${probe.videoStreamIndex}`,
-      '-an',
-      '-sn',
-      '-dn',
-      '-vf',
-      filter,
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      'pipe:1',
-    ],
+    ['-hide_banner', '-nostdin', '-loglevel', 'error', ...hardenedInputArgs(limits), '-i', filePath, ...outputs],
     limits,
+    { extraOutput: jpegQuality !== undefined },
   );
   proc.stdin.end();
   const onAbort = () => void proc.kill();
   signal?.addEventListener('abort', onAbort, { once: true });
 
+  const jpegs = proc.extraOutput ? jpegQueue(proc.extraOutput) : undefined;
+  /** Whole frames waiting for their JPEG: ffmpeg may write a frame's pixels before its JPEG. */
+  const waiting: VideoFrame[] = [];
+  /** The frame with its JPEG; undefined when ffmpeg closed the JPEG pipe first (its exit status says why). */
+  const withJpeg = async (frame: VideoFrame): Promise<VideoFrame | undefined> => {
+    if (!jpegs) return frame;
+    const jpeg = await jpegs.next();
+    return jpeg === undefined ? undefined : { ...frame, jpeg };
+  };
+  let missingJpeg: number | undefined;
   try {
     let index = 0;
     let frame = new Uint8Array(frameBytes);
@@ -100,12 +131,32 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
         filled += take;
         offset += take;
         if (filled === frameBytes) {
-          yield { index, timestampSeconds: index / fps, width, height, data: frame };
+          waiting.push({ index, timestampSeconds: index / fps, width, height, data: frame });
           index++;
           frame = new Uint8Array(frameBytes);
           filled = 0;
         }
       }
+      // Never wait on a JPEG while pixels are unread: ffmpeg may be blocked writing them.
+      while (missingJpeg === undefined && waiting.length > 0 && (!jpegs || jpegs.hasNext())) {
+        const next = waiting.shift();
+        const whole = next && (await withJpeg(next));
+        if (whole) yield whole;
+        else missingJpeg ??= next?.index;
+      }
+      if (waiting.length > MAX_FRAMES_AHEAD_OF_JPEGS) {
+        throw new MediaToolError('TOOL_FAILED', `ffmpeg wrote ${waiting.length} frames ahead of their JPEGs`, {
+          tool: 'ffmpeg',
+          stderr: proc.stderrTail(),
+        });
+      }
+    }
+    // The pixels are all read: whatever JPEGs are left come before ffmpeg ends.
+    for (const next of waiting.splice(0)) {
+      if (missingJpeg !== undefined) break;
+      const whole = await withJpeg(next);
+      if (whole) yield whole;
+      else missingJpeg = next.index;
     }
 
     const exit = await proc.exited;
@@ -132,6 +183,10 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
         { tool: 'ffmpeg', exitCode: exit.exitCode, stderr },
       );
     }
+    if (missingJpeg !== undefined || (jpegs && (await jpegs.next()) !== undefined)) {
+      const problem = missingJpeg === undefined ? 'more JPEGs than frames' : `no JPEG for frame ${missingJpeg}`;
+      throw new MediaToolError('TOOL_FAILED', `ffmpeg wrote ${problem}`, { tool: 'ffmpeg', stderr });
+    }
     if (filled !== 0) {
       throw new MediaToolError('TOOL_FAILED', `ffmpeg ended in the middle of a ${width}x${height} frame`, {
         tool: 'ffmpeg',
@@ -142,6 +197,60 @@ export async function* extractFrames(filePath: string, options: ExtractFramesOpt
     signal?.removeEventListener('abort', onAbort);
     await proc.kill();
   }
+}
+
+/** ffmpeg writes a frame's JPEG right after its pixels (one encoder thread): more frames ahead means something is wrong. */
+const MAX_FRAMES_AHEAD_OF_JPEGS = 16;
+
+/**
+ * The JPEGs ffmpeg writes back to back on `output`, cut apart as they arrive and handed out in
+ * order. The pipe is always read (never paused), so ffmpeg cannot block on it while the raw
+ * frames wait to be consumed; it holds at most the frames ffmpeg is ahead by.
+ */
+function jpegQueue(output: Readable) {
+  const splitter = new JpegSplitter();
+  const ready: Buffer[] = [];
+  let isEnded = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  output.on('data', (chunk: Buffer) => {
+    try {
+      ready.push(...splitter.push(chunk));
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      output.destroy();
+    }
+    notify();
+  });
+  output.on('error', (error) => {
+    failure ??= error;
+    notify();
+  });
+  output.on('close', () => {
+    isEnded = true;
+    notify();
+  });
+  return {
+    /** Whether `next()` would answer at once. */
+    hasNext: () => ready.length > 0 || failure !== undefined || isEnded,
+    /** The next JPEG; undefined once ffmpeg closed the pipe with none left. */
+    async next(): Promise<Buffer | undefined> {
+      for (;;) {
+        const jpeg = ready.shift();
+        if (jpeg) return jpeg;
+        if (failure)
+          throw new MediaToolError('TOOL_FAILED', `Could not read ffmpeg's JPEGs: ${failure.message}`, { tool: 'ffmpeg' });
+        if (isEnded) return undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
 }
 
 /** The pipe's chunks; once aborted, the abort reason instead of the "premature close" that killing causes. */

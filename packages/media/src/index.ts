@@ -3,7 +3,6 @@ export { sniffContainer, SNIFF_BYTES, type ContainerKind } from './sniff-contain
 export { probeVideo, type ProbeOptions, type Rotation, type VideoProbe } from './probe-video.ts';
 export { extractFrames, fitWithin, type ExtractFramesOptions, type VideoFrame } from './extract-frames.ts';
 export { encodeJpeg, type EncodeJpegOptions, type RgbImage } from './encode-jpeg.ts';
-export { startJpegEncoder, type JpegEncoder, type JpegEncoderOptions } from './jpeg-encoder.ts';
 export { DEFAULT_MEDIA_LIMITS, type MediaLimits } from './limits.ts';
 export type { ToolLimits } from './run-tool.ts';
 export { FrameTooLargeError, MediaToolError, NotAVideoError, type MediaToolErrorCode, type NotAVideoCode } from './errors.ts';

@@ -20,6 +20,8 @@ export interface ToolProcess {
   readonly pid: number | undefined;
   readonly stdin: Writable;
   readonly stdout: Readable;
+  /** File descriptor 3 of the child (a second output, `pipe:3`), when `startTool` was asked for it. */
+  readonly extraOutput: Readable | undefined;
   /** Resolves (never rejects) once the child has exited and its pipes have closed. */
   readonly exited: Promise<ToolExit>;
   /** The error from `spawn` itself (binary missing, not executable), if any. */
@@ -56,10 +58,16 @@ export function limitedCommand(file: string, args: readonly string[], limits: To
   return { file: SHELL, args: ['-c', LIMIT_WRAPPER, 'limited-tool', kib, String(limits.niceness), file, ...args] };
 }
 
-export function startTool(tool: ToolName, file: string, args: readonly string[], limits?: ToolLimits): ToolProcess {
+export function startTool(
+  tool: ToolName,
+  file: string,
+  args: readonly string[],
+  limits?: ToolLimits,
+  { extraOutput = false }: { extraOutput?: boolean } = {},
+): ToolProcess {
   const command = limitedCommand(file, args, limits);
   const child = spawn(command.file, command.args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: extraOutput ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
     windowsHide: true,
     // glibc reserves 64 MiB of address space per thread arena; with a frame thread per
     // core that alone could exhaust the limit on a large machine (4K H.264 with 16
@@ -103,10 +111,12 @@ export function startTool(tool: ToolName, file: string, args: readonly string[],
     });
   });
 
+  const fd3 = extraOutput ? ((child.stdio[3] as Readable | null) ?? undefined) : undefined;
   return {
     pid: child.pid,
     stdin: child.stdin,
     stdout: child.stdout,
+    extraOutput: fd3,
     exited,
     spawnError: () => spawnError,
     stderrTail: () => stderr,
@@ -116,6 +126,7 @@ export function startTool(tool: ToolName, file: string, args: readonly string[],
         // output, which blocks forever on a pipe nobody reads any more.
         child.kill('SIGKILL');
         child.stdout.destroy();
+        fd3?.destroy();
       }
       return exited;
     },

@@ -2,7 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { extractFrames, fitWithin, MediaToolError, NotAVideoError, probeVideo, type VideoFrame } from '../src/index.ts';
+import {
+  extractFrames,
+  fitWithin,
+  MediaToolError,
+  NotAVideoError,
+  probeVideo,
+  resolveFfmpeg,
+  type VideoFrame,
+} from '../src/index.ts';
+import { runTool } from '../src/run-tool.ts';
 import { runFfmpeg } from '../src/testing/generate-test-video.ts';
 import { generateTestVideo } from '../src/testing/index.ts';
 import { childPids, isRunning, waitFor } from './helpers/processes.ts';
@@ -161,7 +170,48 @@ describe('extractFrames', () => {
     expect(childPids('ffmpeg')).toEqual([]);
   });
 
+  it('with jpegQuality, encodes every frame as a JPEG in the same ffmpeg, from the same pixels', async () => {
+    const plain = await collect(extractFrames(dir.path('clip.mp4'), { fps: 5 }));
+    const frames: VideoFrame[] = [];
+    const ffmpegCounts: number[] = [];
+    for await (const frame of extractFrames(dir.path('clip.mp4'), { fps: 5, jpegQuality: 80 })) {
+      frames.push(frame);
+      ffmpegCounts.push(childPids('ffmpeg').length);
+    }
+    // One process decodes and encodes (no encoder fed the frames through a second pipe); the
+    // last frames may come after it ended.
+    expect(Math.max(...ffmpegCounts)).toBe(1);
+    expect(ffmpegCounts[0]).toBe(1);
+    expect(frames).toHaveLength(plain.length);
+    const { ffmpegPath } = await resolveFfmpeg();
+    for (const [i, frame] of frames.entries()) {
+      // The pose model gets the very bytes it gets without JPEGs.
+      expect(Buffer.from(frame.data).equals(Buffer.from(plain[i]?.data ?? []))).toBe(true);
+      const jpeg = frame.jpeg ?? Buffer.alloc(0);
+      expect([...jpeg.subarray(0, 2), ...jpeg.subarray(-2)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
+      const decoded = await runTool(
+        'ffmpeg',
+        ffmpegPath,
+        ['-v', 'error', '-f', 'mjpeg', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+        { timeoutMs: 10_000, input: jpeg },
+      );
+      expect(decoded.stdout).toHaveLength(frame.data.length);
+      expect(difference(frame.data, decoded.stdout)).toBeLessThan(8);
+    }
+    expect(plain.every((frame) => frame.jpeg === undefined)).toBe(true);
+    expect(childPids('ffmpeg')).toEqual([]);
+  });
+
+  it('with jpegQuality, kills ffmpeg on an early break', async () => {
+    for await (const frame of extractFrames(dir.path('long.mp4'), { fps: 30, jpegQuality: 80 })) {
+      expect(frame.jpeg?.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(childPids('ffmpeg')).toEqual([]);
+  });
+
   it('validates its options', async () => {
+    await expect(extractFrames(dir.path('clip.mp4'), { fps: 5, jpegQuality: 0 }).next()).rejects.toThrow(RangeError);
     await expect(extractFrames(dir.path('clip.mp4'), { fps: 0 }).next()).rejects.toThrow(RangeError);
     await expect(extractFrames(dir.path('clip.mp4'), { fps: 5, maxDimension: 1 }).next()).rejects.toThrow(RangeError);
   });

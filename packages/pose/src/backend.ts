@@ -1,9 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as tf from '@tensorflow/tfjs-core';
-
 // tfjs keeps one engine per thread, so the backend is per-thread state by nature; memoising
 // its start-up here only stops concurrent callers from initialising it twice.
 let ready: Promise<void> | undefined;
@@ -15,6 +12,7 @@ let ready: Promise<void> | undefined;
  */
 export function useWasmBackend(): Promise<void> {
   ready ??= (async () => {
+    const [{ setWasmPaths }, tf] = await Promise.all([import('@tensorflow/tfjs-backend-wasm'), import('@tensorflow/tfjs-core')]);
     const require = createRequire(import.meta.url);
     const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
     setWasmPaths(`${dist}${path.sep}`);

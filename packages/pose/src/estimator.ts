@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
 
 import { useWasmBackend } from './backend.ts';
 import { cropAndResize, initialCropRegion, isWholeFrame, toImagePoint, trackingRegionAfter } from './crop.ts';
@@ -39,6 +39,9 @@ export interface PoseEstimator {
  * from the files vendored in packages/pose/models; nothing is downloaded.
  */
 export async function createPoseEstimator({ model, tracking = true }: PoseEstimatorOptions): Promise<PoseEstimator> {
+  // tfjs is imported by the threads that estimate, not at the top: the pool's own thread (the
+  // worker's main thread) never runs a model, and loading tfjs there cost ~25 MiB of RSS.
+  const tf = await import('@tensorflow/tfjs-core');
   await useWasmBackend();
   const graph = await loadMoveNet(model);
   const { inputSize } = MOVENET_MODELS[model];
@@ -76,7 +79,7 @@ export async function createPoseEstimator({ model, tracking = true }: PoseEstima
     let raw: Float32Array | Int32Array | Uint8Array;
     try {
       // MoveNet has no control flow, so the synchronous executor suffices.
-      const output = graph.execute(input) as tf.Tensor;
+      const output = graph.execute(input) as Tensor;
       try {
         raw = await output.data();
       } finally {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { io } from '@tensorflow/tfjs-core';
 
 import { MODELS_URL } from './shipped-files.ts';
@@ -61,6 +61,8 @@ export function diskModelHandler(directory: string): io.IOHandler {
 }
 
 /** Loads a vendored MoveNet model; the tfjs backend must already be set. */
-export function loadMoveNet(name: MoveNetModelName): Promise<GraphModel> {
+export async function loadMoveNet(name: MoveNetModelName): Promise<GraphModel> {
+  // Imported here, not at the top: only the threads that estimate load tfjs (see estimator.ts).
+  const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
   return loadGraphModel(diskModelHandler(MOVENET_MODELS[name].directory));
 }

@@ -1,3 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { createPoseEstimator, createPosePool, trackingRegionAfter, type Pose, type RgbFrame } from '../src/index.ts';
@@ -13,6 +20,31 @@ beforeAll(() => {
 const workerPorts = () => process.getActiveResourcesInfo().filter((name) => name === 'MessagePort').length;
 
 describe('createPosePool', () => {
+  it('loads tfjs in its threads only: the thread that imports the package and runs the pool never does', async () => {
+    // A process of its own (plain node, as the pool's threads load this package), recording every
+    // import its main thread resolves while it imports the package and starts and closes a pool.
+    const script = `
+      import { registerHooks } from 'node:module';
+      const resolved = [];
+      registerHooks({ resolve: (specifier, context, next) => (resolved.push(specifier), next(specifier, context)) });
+      const { createPosePool } = await import(process.argv[2]);
+      const pool = await createPosePool({ model: 'lightning', threads: 1 });
+      await pool.close();
+      console.log(JSON.stringify(resolved));`;
+    const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pose-imports-'));
+    let stdout: string;
+    try {
+      await writeFile(path.join(dir, 'probe.mjs'), script);
+      ({ stdout } = await promisify(execFile)(process.execPath, [path.join(dir, 'probe.mjs'), index]));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const resolved = JSON.parse(stdout) as string[];
+    expect(resolved).toContain('./pool.ts');
+    expect(resolved.filter((specifier) => specifier.startsWith('@tensorflow/'))).toEqual([]);
+  }, 60_000);
+
   it('returns the single estimator’s poses, in frame order, using two threads', async () => {
     const portsBefore = workerPorts();
     const pool = await createPosePool({ model: 'lightning', threads: 2 });

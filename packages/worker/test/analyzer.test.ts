@@ -67,7 +67,7 @@ const analyse = (storage: ObjectStorage, key: string, includeFrames: boolean) =>
   });
 
 describe('createVideoAnalyzer', () => {
-  it('stores every frame from one ffmpeg encoder, not one process per frame', async () => {
+  it('stores every frame as a JPEG from the ffmpeg that extracts the frames: one process in all', async () => {
     const clip = await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'person.mp4'), seconds: 3, fps: 25 });
     const key = `coach_plus/coach/a/${crypto.randomUUID()}/v/original.mp4`;
     await server.storage.putObject(key, await readFile(clip), 'video/mp4');
@@ -78,16 +78,61 @@ describe('createVideoAnalyzer', () => {
     const frameCount = Number(result.frameCount);
     expect(frameCount).toBeGreaterThanOrEqual(29);
     const starts = (await readFile(toolLog, 'utf8')).split('\n').filter((line) => line.startsWith('ffmpeg '));
-    const encoders = starts.filter((line) => line.includes('mjpeg'));
-    expect(encoders).toHaveLength(1);
-    // Frame extraction plus that one encoder.
-    expect(starts).toHaveLength(2);
+    // One ffmpeg writes both the raw frames for the pose model and the JPEGs: no second encoder.
+    expect(starts).toHaveLength(1);
+    expect(starts[0]).toMatch(/rawvideo.*mjpeg/);
     const prefix = key.slice(0, key.lastIndexOf('/') + 1);
     for (const index of [0, frameCount - 1]) {
       const body = await server.storage.getStream(`${prefix}frames/${String(index).padStart(6, '0')}.jpg`);
       const bytes = new Uint8Array(await new Response(body).arrayBuffer());
       expect([...bytes.subarray(0, 2), ...bytes.subarray(-2)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);
     }
+  }, 120_000);
+
+  it('decodes and stores the next chunk of frames while the pose threads work on one', async () => {
+    const clip = await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'overlap.mp4'), seconds: 3, fps: 25 });
+    const key = `coach_plus/coach/a/${crypto.randomUUID()}/v/original.mp4`;
+    await server.storage.putObject(key, await readFile(clip), 'video/mp4');
+    const chunkSize = 8;
+    const stored = new Set<string>();
+    const storage: ObjectStorage = {
+      ...server.storage,
+      bucket: server.storage.bucket,
+      putObject: async (k, body, contentType) => {
+        await server.storage.putObject(k, body, contentType);
+        stored.add(k);
+      },
+    };
+    const nextChunkFrame = `${key.slice(0, key.lastIndexOf('/') + 1)}frames/${String(chunkSize).padStart(6, '0')}.jpg`;
+    let calls = 0;
+    // The first chunk's poses are held back until a frame of the second chunk is stored: a pass
+    // that waited for them before decoding on would never get there.
+    const watching: PosePool = {
+      ...pose,
+      model: pose.model,
+      threads: pose.threads,
+      close: () => pose.close(),
+      estimate: async (frames, options) => {
+        if (++calls === 1) await until(() => stored.has(nextChunkFrame), 30_000);
+        return pose.estimate(frames, options);
+      },
+    };
+
+    const result = await createVideoAnalyzer({
+      storage,
+      pose: watching,
+      model: { name: 'movenet', version: 'test' },
+      workDir: dir,
+      chunkSize,
+    })({
+      job: jobFor(key, true),
+      signal: new AbortController().signal,
+      reportProgress: async () => {},
+      confirmLease: async () => {},
+    });
+
+    expect(Number(result.frameCount)).toBeGreaterThan(2 * chunkSize);
+    expect(calls).toBeGreaterThan(2);
   }, 120_000);
 
   it('stops downloading a file whose first bytes are not a video', async () => {
@@ -120,6 +165,15 @@ describe('createVideoAnalyzer', () => {
     expect((await readdir(dir)).filter((name) => name.startsWith('analysis-'))).toEqual([]);
   }, 60_000);
 });
+
+/** Resolves once `check` passes; rejects after `timeoutMs`, so a pass that never gets there fails rather than hangs. */
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe('cleanStaleWorkDirs', () => {
   it('removes the downloads of processes that are gone and keeps live ones and unrelated folders', async () => {

@@ -10,7 +10,7 @@ export interface PosePassOptions {
   sampleFps: number;
   probe: VideoProbe;
   pose: PosePool;
-  /** Stores each frame as a JPEG while the pose threads work, when frames were asked for. */
+  /** Stores each frame's JPEG (encoded by the extracting ffmpeg) while the pose threads work, when frames were asked for. */
   frameStore: FrameStore | undefined;
   caps: AnalysisCaps;
   maxDimension: number;
@@ -37,51 +37,62 @@ export async function runPosePass(o: PosePassOptions): Promise<{ samples: ClipSa
   let poseMs = 0;
   let storeMs = 0;
 
-  const flush = async () => {
-    if (chunk.length === 0) return;
+  const flush = async (frames: VideoFrame[]) => {
+    if (frames.length === 0) return;
     o.signal.throwIfAborted();
     const lapStart = performance.now();
     const last = samples.at(-1);
-    const [first] = chunk;
+    const [first] = frames;
     const startRegion = last
       ? trackingRegionAfter(last.pose)
       : o.subjectHint && first
         ? regionAround(o.subjectHint, first.width, first.height)
         : undefined;
-    const poses = await o.pose.estimate(chunk, startRegion ? { startRegion } : {});
+    const poses = await o.pose.estimate(frames, startRegion ? { startRegion } : {});
     poseMs += performance.now() - lapStart;
-    for (const [i, frame] of chunk.entries()) {
+    for (const [i, frame] of frames.entries()) {
       const pose = poses[i];
-      if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${chunk.length} frames`);
+      if (!pose) throw new Error(`pose pool returned ${poses.length} poses for ${frames.length} frames`);
       samples.push({ index: frame.index, timestampSeconds: frame.timestampSeconds, pose, track: tracks.next(pose) });
     }
-    chunk = [];
     await o.reportProgress(samples.length, Math.max(expected, samples.length));
   };
 
   // A timestamp jump can make ffmpeg's fps filter pad with duplicates; never analyse past the expected count.
   const maxFrames = Math.min(Math.ceil(expected * 1.2) + 10, o.caps.maxAnalysedFrames);
+  // The chunk the pose threads are working on. Its successor is decoded meanwhile, instead of the
+  // threads waiting for ffmpeg between chunks; it starts once this one's last pose is known.
+  let posing: Promise<void> = Promise.resolve();
   try {
-    const frames = extractFrames(o.file, {
+    const decoded = extractFrames(o.file, {
       fps: o.sampleFps,
       maxDimension: o.maxDimension,
       signal: o.signal,
       probe: o.probe,
       limits: o.caps.media,
+      jpegQuality: o.frameStore?.jpegQuality,
     });
-    for await (const frame of frames) {
-      if (samples.length + chunk.length >= maxFrames) break;
-      // Encoded while the pose threads work on its chunk, not after.
+    for await (const frame of decoded) {
+      if (frame.index >= maxFrames) break;
+      // Uploaded while the pose threads work on its chunk, not after.
       const storeStarted = performance.now();
       await o.frameStore?.add(frame);
       storeMs += performance.now() - storeStarted;
       chunk.push(frame);
-      if (chunk.length >= o.chunkSize) await flush();
+      if (chunk.length >= o.chunkSize) {
+        const full = chunk;
+        chunk = [];
+        await posing;
+        posing = flush(full);
+        // Awaited before the next chunk starts or the pass ends; never unhandled meanwhile.
+        posing.catch(() => {});
+      }
     }
   } catch (error) {
     throw asCapFailure(error);
   }
-  await flush();
+  await posing;
+  await flush(chunk);
   const storeStarted = performance.now();
   await o.frameStore?.finish();
   storeMs += performance.now() - storeStarted;
