@@ -10,6 +10,7 @@ import { createUploadEventHandler, sweepOnce } from '@coach/worker';
 import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
 import type { Identity } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 
 type AuditEvent = RouterOutputs['audit']['list']['items'][number];
@@ -164,13 +165,7 @@ describe('what the trail records, once per action', () => {
     await server.storage.putObject(refused.s3Key, new Uint8Array(10), 'video/mp4');
     await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 hours'
       where id in (${bySweeper.jobId}, ${refused.jobId})`.execute(server.db);
-    await sweepOnce({
-      ...workerDeps,
-      uploadGraceSeconds: 60,
-      abandonedGraceSeconds: 30,
-      staleQueuedSeconds: 600,
-      maxAttempts: 3,
-    });
+    await sweepOnce(sweeperOptionsFor(server));
 
     const decisions = await trail(client, { action: 'upload.completed' });
     expect(decisions.map((e) => [e.target.id, e.actor])).toEqual([
@@ -204,16 +199,7 @@ describe('what the trail records, once per action', () => {
         requestedBy: coach.userId,
       },
     ]);
-    await sweepOnce({
-      db: server.db,
-      storage: server.storage,
-      logger: silentLogger,
-      maxUploadBytes: server.config.maxUploadBytes,
-      uploadGraceSeconds: 60,
-      abandonedGraceSeconds: 30,
-      staleQueuedSeconds: 600,
-      maxAttempts: 3,
-    });
+    await sweepOnce(sweeperOptionsFor(server));
     expect(await trail(client, { action: 'job.deleted' })).toEqual([
       expect.objectContaining({
         actor: { kind: 'system', id: 'sweeper' },

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { planParts, silentLogger } from '@coach/api';
+import { planParts } from '@coach/api';
 import { errorCodeOf, type ApiClient } from '@coach/client';
 import { findJob, sql } from '@coach/db';
 import { sweepOnce } from '@coach/worker';
 
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { partUploadOutcome } from '../../../test/helpers/upload.ts';
 
 const MIB = 1024 ** 2;
@@ -160,16 +161,7 @@ describe('multipart uploads against the emulator', () => {
     await sql`update video_analysis_jobs set upload_expires_at = now() - interval '2 hours' where id = ${upload.jobId}`.execute(
       server.db,
     );
-    await sweepOnce({
-      db: server.db,
-      storage: server.storage,
-      logger: silentLogger,
-      maxUploadBytes: server.config.maxUploadBytes,
-      uploadGraceSeconds: 60,
-      abandonedGraceSeconds: 60,
-      staleQueuedSeconds: 3600,
-      maxAttempts: 5,
-    });
+    await sweepOnce(sweeperOptionsFor(server, { abandonedGraceSeconds: 60, staleQueuedSeconds: 3600, maxAttempts: 5 }));
     expect((await findJob(server.db, { jobId: upload.jobId }))?.status).toBe('expired');
     expect(await partUploadOutcome(server, { key: upload.s3Key, uploadId, partNumber: 2 })).toBe('NoSuchUpload');
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { silentLogger } from '@coach/api';
 import type { ObjectStorage } from '@coach/aws';
 import { createClient, errorCodeOf, type ApiClient } from '@coach/client';
 import { findJob, insertJobForOwnedSession, readOwnerUsage, sql, type Owner } from '@coach/db';
@@ -21,6 +20,7 @@ import {
 } from '../../../test/helpers/identities.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 
 const DAY_SECONDS = 24 * 3600;
@@ -50,18 +50,7 @@ async function letDaysPass(jobId: string, days: number) {
 }
 
 const sweep = (storage: ObjectStorage = server.storage) =>
-  sweepOnce({
-    db: server.db,
-    storage,
-    logger: silentLogger,
-    uploadGraceSeconds: 3600,
-    maxUploadBytes: server.config.maxUploadBytes,
-    abandonedGraceSeconds: 60,
-    staleQueuedSeconds: 3600,
-    maxAttempts: 5,
-    deletionWriteMarginSeconds: 0,
-    retentionDefaults: DEFAULTS,
-  });
+  sweepOnce(sweeperOptionsFor(server, { storage, deletionWriteMarginSeconds: 0, retentionDefaults: DEFAULTS }));
 
 /** A video uploaded through the API (a real PUT, upload.complete), left `queued` unless `completed` with its analysis stored. */
 async function storedVideo(identity: Identity, options: { completed: boolean } = { completed: true }) {

@@ -16,6 +16,7 @@ import { sweepOnce } from '@coach/worker';
 import { coachA, coachB, orgUserX1, orgUserX2, type Identity } from '../../../test/helpers/identities.ts';
 import { newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 
 const QUOTA = 10_000;
@@ -60,16 +61,14 @@ async function letTimePass(jobId: string, seconds: number) {
 }
 
 const sweep = () =>
-  sweepOnce({
-    db: server.db,
-    storage: server.storage,
-    logger: silentLogger,
-    uploadGraceSeconds: GRACE_SECONDS,
-    maxUploadBytes: server.config.maxUploadBytes,
-    abandonedGraceSeconds: 60,
-    staleQueuedSeconds: 3600,
-    maxAttempts: 5,
-  });
+  sweepOnce(
+    sweeperOptionsFor(server, {
+      uploadGraceSeconds: GRACE_SECONDS,
+      abandonedGraceSeconds: 60,
+      staleQueuedSeconds: 3600,
+      maxAttempts: 5,
+    }),
+  );
 
 describe('storage quota at upload.initiate', () => {
   it('never reserves past the quota under 20 concurrent initiates: exactly the ones that fit are accepted', async () => {

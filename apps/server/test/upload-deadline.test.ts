@@ -9,13 +9,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { silentLogger } from '@coach/api';
 import { errorCodeOf, type ApiClient } from '@coach/client';
 import { findJob, sql } from '@coach/db';
 import { sweepOnce } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { partUploadOutcome } from '../../../test/helpers/upload.ts';
 
 const MIB = 1024 ** 2;
@@ -53,16 +53,14 @@ async function letTimePass(jobId: string, minutes: number) {
 }
 
 const sweep = () =>
-  sweepOnce({
-    db: server.db,
-    storage: server.storage,
-    logger: silentLogger,
-    uploadGraceSeconds: GRACE_SECONDS,
-    maxUploadBytes: server.config.maxUploadBytes,
-    abandonedGraceSeconds: 60,
-    staleQueuedSeconds: 3600,
-    maxAttempts: 5,
-  });
+  sweepOnce(
+    sweeperOptionsFor(server, {
+      uploadGraceSeconds: GRACE_SECONDS,
+      abandonedGraceSeconds: 60,
+      staleQueuedSeconds: 3600,
+      maxAttempts: 5,
+    }),
+  );
 
 /** Seconds from the database's now to the job's deadline. */
 async function secondsLeft(jobId: string): Promise<number> {

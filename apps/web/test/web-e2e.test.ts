@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { errorCodeOf, uploadVideo, type ApiClient } from '@coach/client';
 import { sql } from '@coach/db';
-import { silentLogger } from '@coach/jobs';
 import { METRIC_CATALOG, UNRELIABLE_REASONS } from '@coach/jobs/metric-catalog';
 import { videoFromImage } from '@coach/media/testing';
 import { sweepOnce, type Worker } from '@coach/worker';
@@ -16,6 +15,7 @@ import { sweepOnce, type Worker } from '@coach/worker';
 import { manualClock } from '../../../test/helpers/clock.ts';
 import { coachA } from '../../../test/helpers/identities.ts';
 import { ALLOWED_ORIGIN, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
 import { startTestWorker } from '../../../test/helpers/worker.ts';
@@ -928,18 +928,10 @@ describe('a video whose original the retention policy removed', () => {
       await sql`update video_analysis_jobs
         set queued_at = queued_at - interval '2 days', created_at = created_at - interval '2 days'
         where id = ${jobId}`.execute(server.db);
-      const swept = await sweepOnce({
-        db: server.db,
-        storage: server.storage,
-        logger: silentLogger,
-        uploadGraceSeconds: 3600,
-        maxUploadBytes: server.config.maxUploadBytes,
-        abandonedGraceSeconds: 3600,
-        staleQueuedSeconds: 3600,
-        maxAttempts: 5,
-        deletionWriteMarginSeconds: 0,
-        retentionDefaults: { deleteOriginalsAfterDays: null, deleteEverythingAfterDays: null },
-      });
+      // Nothing else of this file's is due: the other uploads are fresh and none is abandoned.
+      const swept = await sweepOnce(
+        sweeperOptionsFor(server, { uploadGraceSeconds: 3600, abandonedGraceSeconds: 3600, staleQueuedSeconds: 3600 }),
+      );
       expect(swept).toMatchObject({ retentionOriginalsRemoved: 1, retentionJobsDeleted: 0 });
 
       await page.reload();

@@ -17,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectStorage } from '@coach/aws';
 import { errorCodeOf, type ApiClient } from '@coach/client';
 import { findJob, listPendingDeletions, sql } from '@coach/db';
-import { silentLogger } from '@coach/jobs';
 import { videoFromImage } from '@coach/media/testing';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 
@@ -25,6 +24,7 @@ import { markJobCompleted } from '../../../test/helpers/completed-job.ts';
 import { coachA, coachB } from '../../../test/helpers/identities.ts';
 import { memoryLogger, parsedLines } from '../../../test/helpers/memory-log.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { testPhotoPath } from '../../../test/helpers/test-photo.ts';
 import { partUploadOutcome, putUrl } from '../../../test/helpers/upload.ts';
 import { waitFor } from '../../../test/helpers/wait.ts';
@@ -80,19 +80,7 @@ afterAll(async () => {
 });
 
 const sweep = (overrides: Partial<SweeperOptions> = {}) =>
-  sweepOnce({
-    db: server.db,
-    storage: server.storage,
-    logger: silentLogger,
-    maxUploadBytes: server.config.maxUploadBytes,
-    uploadGraceSeconds: 60,
-    abandonedGraceSeconds: 30,
-    staleQueuedSeconds: 600,
-    maxAttempts: 3,
-    deletionRetrySeconds: 0,
-    deletionWriteMarginSeconds: 0,
-    ...overrides,
-  });
+  sweepOnce(sweeperOptionsFor(server, { deletionRetrySeconds: 0, deletionWriteMarginSeconds: 0, ...overrides }));
 
 async function storedUnder(prefix: string): Promise<string[]> {
   const listed = await server.aws.s3.send(new ListObjectsV2Command({ Bucket: server.bucket, Prefix: prefix }));

@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectStorage } from '@coach/aws';
 import { errorCodeOf } from '@coach/client';
 import { findJob, sql } from '@coach/db';
-import { silentLogger } from '@coach/jobs';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 
 import { startGatewayStorage, type GatewayStorage } from '../../../test/helpers/gateway-storage.ts';
@@ -26,6 +25,7 @@ import type { Identity } from '../../../test/helpers/identities.ts';
 import { recordScenario, scaled } from '../../../test/helpers/reliability.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import type { SigV4Gateway } from '../../../test/helpers/sigv4-gateway.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { CLOCK_SKEW_MARGIN_SECONDS } from '../src/sweep/watched-keys.ts';
 
 const MIB = 1024 * 1024;
@@ -68,17 +68,7 @@ afterAll(async () => {
 });
 
 const sweep = (overrides: Partial<SweeperOptions> = {}) =>
-  sweepOnce({
-    db: server.db,
-    storage: server.storage,
-    logger: silentLogger,
-    maxUploadBytes: server.config.maxUploadBytes,
-    uploadGraceSeconds: GRACE_SECONDS,
-    abandonedGraceSeconds: 30,
-    staleQueuedSeconds: 600,
-    maxAttempts: 3,
-    ...overrides,
-  });
+  sweepOnce(sweeperOptionsFor(server, { uploadGraceSeconds: GRACE_SECONDS, ...overrides }));
 
 let coachCount = 0;
 /** A coach of its own per test, so the one-open-upload limit of one test never touches another. */

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { extendLease, findAbandonedJobs, findJob, sql } from '@coach/db';
-import { claimJob, silentLogger, writeLeasedJob } from '@coach/jobs';
+import { claimJob, writeLeasedJob } from '@coach/jobs';
 import { sweepOnce, type SweeperOptions } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
 
 let server: TestServer;
@@ -14,16 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const options = (): SweeperOptions => ({
-  db: server.db,
-  storage: server.storage,
-  logger: silentLogger,
-  maxUploadBytes: server.config.maxUploadBytes,
-  uploadGraceSeconds: 60,
-  abandonedGraceSeconds: 30,
-  staleQueuedSeconds: 600,
-  maxAttempts: 3,
-});
+const options = (): SweeperOptions => sweeperOptionsFor(server);
 
 async function initiated() {
   const client = server.clientFor(coachA);
