@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { InsertJobParams, Owner, VideoAnalysisJob } from '@coach/db';
+import { sql, type Database, type InsertJobParams, type Kysely, type Owner, type VideoAnalysisJob } from '@coach/db';
 
 /** A new single-PUT job for `insertJobForOwnedSession`, in `sessionId` as `owner`. */
 export function newJobParams(
@@ -80,4 +80,17 @@ export function processingJobRow(
     originalRemovedAt: null,
     ...overrides,
   };
+}
+
+/**
+ * Moves every time the job's deadlines and ages count from (`created_at`,
+ * `upload_expires_at`, `queued_at`) `seconds` into the past: for that job,
+ * that much time went by, on the database's own clock.
+ */
+export async function letTimePassForJob(db: Kysely<Database>, jobId: string, seconds: number): Promise<void> {
+  await sql`update video_analysis_jobs
+    set created_at = created_at - make_interval(secs => ${seconds}),
+        upload_expires_at = upload_expires_at - make_interval(secs => ${seconds}),
+        queued_at = queued_at - make_interval(secs => ${seconds})
+    where id = ${jobId}`.execute(db);
 }

@@ -18,7 +18,7 @@ import {
   orgUserY,
   type Identity,
 } from '../../../test/helpers/identities.ts';
-import { newJobParams } from '../../../test/helpers/job-rows.ts';
+import { letTimePassForJob, newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
@@ -40,14 +40,7 @@ const usedBytes = async (identity: Identity) =>
   (await readOwnerUsage(server.db, { owner: ownerOf(identity), defaultQuotaBytes: 0 })).usedBytes;
 const listed = (prefix: string) => server.storage.listKeys(prefix);
 
-/** Every time retention counts from moves `days` into the past: for the job, that many days went by. */
-async function letDaysPass(jobId: string, days: number) {
-  await sql`update video_analysis_jobs
-    set created_at = created_at - make_interval(days => ${days}),
-        queued_at = queued_at - make_interval(days => ${days}),
-        upload_expires_at = upload_expires_at - make_interval(days => ${days})
-    where id = ${jobId}`.execute(server.db);
-}
+const letDaysPass = (jobId: string, days: number) => letTimePassForJob(server.db, jobId, days * 86_400);
 
 const sweep = (storage: ObjectStorage = server.storage) =>
   sweepOnce(sweeperOptionsFor(server, { storage, deletionWriteMarginSeconds: 0, retentionDefaults: DEFAULTS }));

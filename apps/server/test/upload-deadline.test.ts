@@ -14,6 +14,7 @@ import { findJob, sql } from '@coach/db';
 import { sweepOnce } from '@coach/worker';
 
 import { coachA } from '../../../test/helpers/identities.ts';
+import { letTimePassForJob } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { partUploadOutcome } from '../../../test/helpers/upload.ts';
@@ -44,13 +45,7 @@ beforeEach(async () => {
   await server.drainQueue();
 });
 
-/** Every time stored on the job moves `minutes` into the past: for the job, that much time went by. */
-async function letTimePass(jobId: string, minutes: number) {
-  await sql`update video_analysis_jobs
-    set upload_expires_at = upload_expires_at - make_interval(secs => ${minutes * 60}),
-        created_at = created_at - make_interval(secs => ${minutes * 60})
-    where id = ${jobId}`.execute(server.db);
-}
+const letTimePass = (jobId: string, minutes: number) => letTimePassForJob(server.db, jobId, minutes * 60);
 
 const sweep = () =>
   sweepOnce(
