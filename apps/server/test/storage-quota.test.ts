@@ -14,7 +14,7 @@ import { completeStoredUpload } from '@coach/jobs';
 import { sweepOnce } from '@coach/worker';
 
 import { coachA, coachB, orgUserX1, orgUserX2, type Identity } from '../../../test/helpers/identities.ts';
-import { newJobParams } from '../../../test/helpers/job-rows.ts';
+import { letTimePassForJob, newJobParams } from '../../../test/helpers/job-rows.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { sweeperOptionsFor } from '../../../test/helpers/sweep.ts';
 import { putUrl } from '../../../test/helpers/upload.ts';
@@ -52,13 +52,7 @@ async function newSession(identity: Identity) {
   return sessionId;
 }
 
-/** Every time stored on the job moves `seconds` into the past: for the job, that much time went by. */
-async function letTimePass(jobId: string, seconds: number) {
-  await sql`update video_analysis_jobs
-    set upload_expires_at = upload_expires_at - make_interval(secs => ${seconds}),
-        created_at = created_at - make_interval(secs => ${seconds})
-    where id = ${jobId}`.execute(server.db);
-}
+const letTimePass = (jobId: string, seconds: number) => letTimePassForJob(server.db, jobId, seconds);
 
 const sweep = () =>
   sweepOnce(
@@ -138,7 +132,8 @@ describe('storage quota at upload.initiate', () => {
     expect((await firstVersionInitiate({ size_bytes: 4_000 })).status).toBe(200);
     expect(await usageOf(identity)).toMatchObject({ reservedBytes: 4_000, openUploads: 1 });
 
-    const roomy = await startTestServer({ config: { storageQuotaBytes: 0 } });
+    // Above S3's 5 GiB single PUT (the production default is 8 GiB): an unsized PUT can store no more than 5 GiB.
+    const roomy = await startTestServer({ config: { storageQuotaBytes: 0, maxUploadBytes: 8 * 1024 ** 3 } });
     try {
       const owner = { type: 'coach' as const, id: 'coach-unsized-roomy' };
       const roomyIdentity = { ...coachA, userId: owner.id };
@@ -152,7 +147,7 @@ describe('storage quota at upload.initiate', () => {
       });
       expect(answer.status).toBe(200);
       const usage = await readOwnerUsage(roomy.db, { owner, defaultQuotaBytes: 0 });
-      expect(usage).toMatchObject({ reservedBytes: roomy.config.maxUploadBytes, openUploads: 1 });
+      expect(usage).toMatchObject({ reservedBytes: 5 * 1024 ** 3, openUploads: 1 });
       const { job_id: jobId } = (await answer.json()) as { job_id: string };
       await roomy.clientFor(roomyIdentity).upload.abort.mutate({ jobId });
       expect(await readOwnerUsage(roomy.db, { owner, defaultQuotaBytes: 0 })).toMatchObject({ reservedBytes: 0, openUploads: 0 });

@@ -16,7 +16,8 @@ import { pushUploadDeadline, requireUploadDeadline } from './upload/deadline.ts'
 
 const MIB = 1024 ** 2;
 const MIN_PART_BYTES = 5 * MIB;
-const MAX_PART_BYTES = 5 * 1024 ** 3;
+/** S3's most for one request's body: a single PUT, and each part of a multipart upload. */
+export const S3_MAX_REQUEST_BYTES = 5 * 1024 ** 3;
 const MAX_PARTS = 10_000;
 
 export interface PartPlan {
@@ -31,7 +32,7 @@ export interface PartPlan {
 export function planParts(sizeBytes: number, preferredPartBytes: number): PartPlan {
   let partSizeBytes = Math.max(MIN_PART_BYTES, preferredPartBytes, Math.ceil(sizeBytes / MAX_PARTS));
   partSizeBytes = Math.ceil(partSizeBytes / MIB) * MIB;
-  if (partSizeBytes > MAX_PART_BYTES) throw new RangeError(`${sizeBytes} bytes cannot be uploaded in ${MAX_PARTS} parts`);
+  if (partSizeBytes > S3_MAX_REQUEST_BYTES) throw new RangeError(`${sizeBytes} bytes cannot be uploaded in ${MAX_PARTS} parts`);
   return { partSizeBytes, partCount: Math.max(1, Math.ceil(sizeBytes / partSizeBytes)) };
 }
 

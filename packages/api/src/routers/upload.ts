@@ -50,7 +50,6 @@ export const uploadRouter = {
         },
       }),
     )
-    .input(InitiateUploadInputSchema)
     .output(InitiatedUploadOutputSchema)
     .mutation(({ ctx, input }) =>
       initiateUpload(ctx, {

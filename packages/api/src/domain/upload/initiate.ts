@@ -11,7 +11,7 @@ import {
 import { signals, videoKey, type VideoContentType } from '@coach/jobs';
 
 import { AppError } from '../errors.ts';
-import { planParts, type PartPlan } from '../multipart.ts';
+import { planParts, S3_MAX_REQUEST_BYTES, type PartPlan } from '../multipart.ts';
 import { sessionNotFound } from '../sessions.ts';
 import { firstUploadDeadline, singlePutUrlSeconds } from './deadline.ts';
 import type { InitiatedUpload, UploadDeps } from './deps.ts';
@@ -65,8 +65,8 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
   if (p.sizeBytes !== null && p.sizeBytes > config.maxUploadBytes) {
     throw fileTooLarge(config.maxUploadBytes);
   }
-  if (p.putStyle === 'first-version' && p.sizeBytes !== null && p.sizeBytes > SINGLE_PUT_MAX_BYTES) {
-    throw fileTooLarge(SINGLE_PUT_MAX_BYTES);
+  if (p.putStyle === 'first-version' && p.sizeBytes !== null && p.sizeBytes > S3_MAX_REQUEST_BYTES) {
+    throw fileTooLarge(S3_MAX_REQUEST_BYTES);
   }
   const clientRequestId = p.clientRequestId ?? null;
   const findEarlier: FindEarlier = (db) =>
@@ -97,8 +97,9 @@ export async function initiateUpload(deps: UploadDeps, p: InitiateUploadParams):
     s3Key: key,
     contentType: p.contentType,
     declaredSizeBytes: p.sizeBytes,
-    // An upload that declared no size (the first version's) may store up to the limit: that much is held.
-    reservedBytes: p.sizeBytes ?? config.maxUploadBytes,
+    // An upload that declared no size (the first version's, always one PUT) may store up to the limit,
+    // and never more than S3 takes in one PUT: that much is held.
+    reservedBytes: p.sizeBytes ?? Math.min(config.maxUploadBytes, S3_MAX_REQUEST_BYTES),
     uploadExpiresAt: deadline,
     multipart: target.plan && target.uploadId ? { uploadId: target.uploadId, ...target.plan } : null,
     clientRequestId,
@@ -178,9 +179,6 @@ async function prepareStorage(deps: UploadDeps, p: InitiateUploadParams, key: st
   });
   return { presignedUrl: signed.url, headers: signed.headers, plan: null, uploadId: null, abandon: async () => {} };
 }
-
-/** S3 refuses a single PUT over 5 GiB. */
-export const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
 
 type InsertOutcome = { inserted: Pick<VideoAnalysisJob, 'status'> | undefined } | { earlier: VideoAnalysisJob };
 
