@@ -135,6 +135,42 @@ describe('createVideoAnalyzer', () => {
     expect(calls).toBeGreaterThan(2);
   }, 120_000);
 
+  it('leaves no frame upload running once an analysis failed on a frame it could not store', async () => {
+    const clip = await videoFromImage({ imagePath: testPhotoPath(), path: path.join(dir, 'refused.mp4'), seconds: 2, fps: 25 });
+    const key = `coach_plus/coach/a/${crypto.randomUUID()}/v/original.mp4`;
+    await server.storage.putObject(key, await readFile(clip), 'video/mp4');
+    const frames = `${key.slice(0, key.lastIndexOf('/') + 1)}frames/`;
+    const failing = `${frames}000002.jpg`;
+    const late = `${frames}000015.jpg`;
+    let lateStarted = false;
+    let inFlight = 0;
+    const storage: ObjectStorage = {
+      ...server.storage,
+      bucket: server.storage.bucket,
+      putObject: async (k, body, contentType) => {
+        if (k === failing) throw new Error('injected: storage refused the frame');
+        if (!k.startsWith(frames)) return server.storage.putObject(k, body, contentType);
+        if (k === late) lateStarted = true;
+        inFlight += 1;
+        try {
+          // The other frames land well after the last ones were queued, when the pass is about to end.
+          await until(() => lateStarted, 30_000);
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await server.storage.putObject(k, body, contentType);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    };
+
+    const outcome = await analyse(storage, key, true).then(
+      () => 'completed',
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(outcome).toContain('injected: storage refused the frame');
+    expect(inFlight).toBe(0);
+  }, 120_000);
+
   it('stops downloading a file whose first bytes are not a video', async () => {
     const key = `coach_plus/coach/a/${crypto.randomUUID()}/v/original.mp4`;
     const size = 32 * 1024 * 1024;

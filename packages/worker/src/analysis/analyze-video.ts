@@ -159,6 +159,7 @@ export function createVideoAnalyzer(options: VideoAnalyzerOptions): VideoAnalyze
       };
       return result;
     } finally {
+      await frameStore?.settle();
       await rm(dir, { recursive: true, force: true });
     }
   };

@@ -10,6 +10,8 @@ export interface FrameStore {
   add(frame: VideoFrame): Promise<void>;
   /** Waits for every queued frame to be stored; throws the first failure. */
   finish(): Promise<void>;
+  /** Waits for the uploads still in flight, whatever their outcome: after a failure, none outlives the job. */
+  settle(): Promise<void>;
 }
 
 /** Uploads in flight at once: bounds memory (~30 KiB per JPEG) and the connections to S3. */
@@ -42,7 +44,11 @@ export function createFrameStore(options: {
       if (inFlight.length > MAX_IN_FLIGHT) await inFlight.shift();
     },
     async finish() {
-      await Promise.all(inFlight.splice(0));
+      // Not emptied here: after a failure, `settle` still waits for the uploads left running.
+      await Promise.all(inFlight);
+    },
+    async settle() {
+      await Promise.allSettled(inFlight.splice(0));
     },
   };
 }

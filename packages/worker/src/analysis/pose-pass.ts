@@ -89,6 +89,8 @@ export async function runPosePass(o: PosePassOptions): Promise<{ samples: ClipSa
       }
     }
   } catch (error) {
+    // The pool is free again (and nothing reports progress) before the failure leaves the pass.
+    await posing.catch(() => {});
     throw asCapFailure(error);
   }
   await posing;
