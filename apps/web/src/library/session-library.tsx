@@ -45,10 +45,11 @@ export function SessionLibrary({
   const items = videos.data?.items;
   const openJobId = route.name === 'job' ? route.jobId : null;
 
-  const toggle = (jobId: string, on: boolean) =>
-    setChosen((current) => (on ? [...current.filter((j) => j !== jobId), jobId].slice(-2) : current.filter((j) => j !== jobId)));
   // A chosen video deleted since (here or in another tab) is no longer on offer to compare.
   const comparable = chosen.filter((jobId) => items?.some((job) => job.jobId === jobId && job.status === 'completed'));
+  // From what is still on offer, so a deleted choice never pushes out a live one.
+  const toggle = (jobId: string, on: boolean) =>
+    setChosen(on ? [...comparable.filter((j) => j !== jobId), jobId].slice(-2) : comparable.filter((j) => j !== jobId));
   const [first, second] = comparable;
 
   return (
