@@ -139,6 +139,26 @@ describe('retention.get, retention.set and retention.reset', () => {
     await writer.retention.reset.mutate();
   });
 
+  it('puts every change of the policy on the audit trail, by whoever made it; a refused one writes nothing', async () => {
+    const coach = { ...coachA, userId: 'coach-retention-audit' };
+    const client = server.clientFor(coach);
+    await client.retention.set.mutate({ deleteOriginalsAfterDays: 5, deleteEverythingAfterDays: null });
+    expect(await codeOf(client.retention.set.mutate({ deleteOriginalsAfterDays: 9, deleteEverythingAfterDays: 9 }))).toBe(
+      'INVALID_INPUT',
+    );
+    await client.retention.reset.mutate();
+
+    const trail = await client.audit.list.query({ action: 'retention.changed' });
+    expect(trail.items.map(({ actor, target, details }) => ({ actor, target, details }))).toEqual([
+      { actor: { kind: 'user', id: coach.userId }, target: { type: 'retention', id: null }, details: { reset: true } },
+      {
+        actor: { kind: 'user', id: coach.userId },
+        target: { type: 'retention', id: null },
+        details: { deleteOriginalsAfterDays: 5, deleteEverythingAfterDays: null },
+      },
+    ]);
+  });
+
   it('refuses a policy that is not whole days within 1..3650, or removes originals no sooner than everything, naming the field', async () => {
     const token = await server.tokenFor(coachB);
     const post = async (body: unknown) => {

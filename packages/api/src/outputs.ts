@@ -258,7 +258,7 @@ export const AuditEventOutputSchema = z
       .meta({ description: "A user's id, a service key's id, or the part of the system (upload-events, sweeper)." }),
     action: z.enum(AUDIT_ACTIONS),
     target: z
-      .object({ type: z.enum(['session', 'job', 'player']), id: z.string().nullable() })
+      .object({ type: z.enum(['session', 'job', 'player', 'retention']), id: z.string().nullable() })
       .meta({ description: 'What the action was about; a player erasure names no player.' }),
     sessionId: z.string().nullable().meta({ description: "The job's session, for a job's entries." }),
     details: z

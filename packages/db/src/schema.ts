@@ -217,10 +217,12 @@ export const AUDIT_ACTIONS = [
   'player.erased',
   // Retention removed the original and kept the analysis (actor system/retention).
   'original.deleted',
+  // The owner's retention policy was set or reset (it decides what the sweeper deletes).
+  'retention.changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditActorKind = 'user' | 'service_key' | 'system';
-export type AuditTargetType = 'session' | 'job' | 'player';
+export type AuditTargetType = 'session' | 'job' | 'player' | 'retention';
 /** Facts about an action that are not content: sizes, counts, types, ids. Never a title, player id or file name. */
 export type AuditDetails = Record<string, string | number | boolean | null | string[]>;
 

@@ -855,11 +855,11 @@ export interface components {
                 id: string;
             };
             /** @enum {string} */
-            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
+            action: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted" | "retention.changed";
             /** @description What the action was about; a player erasure names no player. */
             target: {
                 /** @enum {string} */
-                type: "session" | "job" | "player";
+                type: "session" | "job" | "player" | "retention";
                 id: string | null;
             };
             /** @description The job's session, for a job's entries. */
@@ -2946,7 +2946,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted";
+                action?: "session.created" | "upload.initiated" | "upload.completed" | "upload.rejected" | "upload.aborted" | "link.signed" | "job.deleted" | "session.deleted" | "player.erased" | "original.deleted" | "retention.changed";
                 targetId?: string;
             };
             header?: never;

@@ -1,7 +1,9 @@
 import {
   deleteRetentionPolicy,
   findRetentionPolicy,
+  recordAuditEvent,
   upsertRetentionPolicy,
+  type AuditActor,
   type Database,
   type Kysely,
   type Owner,
@@ -51,14 +53,39 @@ export async function getRetention(db: Kysely<Database>, config: RetentionConfig
 export async function setRetention(
   db: Kysely<Database>,
   config: RetentionConfig,
-  p: { owner: Owner; userId: string; policy: RetentionPolicy },
+  p: { owner: Owner; userId: string; actor: AuditActor; policy: RetentionPolicy },
 ): Promise<RetentionView> {
-  await upsertRetentionPolicy(db, { owner: p.owner, policy: p.policy, updatedBy: p.userId });
+  await db.transaction().execute(async (trx) => {
+    await upsertRetentionPolicy(trx, { owner: p.owner, policy: p.policy, updatedBy: p.userId });
+    await recordRetentionChange(trx, p, { ...p.policy });
+  });
   return getRetention(db, config, p.owner);
 }
 
 /** retention.reset: forgets the owner's own policy; the defaults apply again. */
-export async function resetRetention(db: Kysely<Database>, config: RetentionConfig, owner: Owner): Promise<RetentionView> {
-  await deleteRetentionPolicy(db, owner);
-  return getRetention(db, config, owner);
+export async function resetRetention(
+  db: Kysely<Database>,
+  config: RetentionConfig,
+  p: { owner: Owner; actor: AuditActor },
+): Promise<RetentionView> {
+  await db.transaction().execute(async (trx) => {
+    await deleteRetentionPolicy(trx, p.owner);
+    await recordRetentionChange(trx, p, { reset: true });
+  });
+  return getRetention(db, config, p.owner);
+}
+
+/** The policy decides what the sweeper deletes, so who changed it, and to what, is on the audit trail. */
+function recordRetentionChange(
+  trx: Kysely<Database>,
+  p: { owner: Owner; actor: AuditActor },
+  details: Record<string, number | boolean | null>,
+) {
+  return recordAuditEvent(trx, {
+    owner: p.owner,
+    actor: p.actor,
+    action: 'retention.changed',
+    target: { type: 'retention', id: null },
+    details,
+  });
 }

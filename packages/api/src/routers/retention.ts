@@ -38,10 +38,12 @@ export const retentionRouter = {
     )
     .input(SetRetentionInputSchema)
     .output(RetentionOutputSchema)
-    .mutation(({ ctx, input }) => setRetention(ctx.db, ctx.config, { owner: ctx.owner, userId: ctx.user.userId, policy: input })),
+    .mutation(({ ctx, input }) =>
+      setRetention(ctx.db, ctx.config, { owner: ctx.owner, userId: ctx.user.userId, actor: ctx.actor, policy: input }),
+    ),
   reset: protectedProcedure
     .meta({ scope: 'sessions:write' })
     .meta(restRoute('POST', '/retention/reset', { summary: 'Forget your retention policy: the defaults apply again', tags }))
     .output(RetentionOutputSchema)
-    .mutation(({ ctx }) => resetRetention(ctx.db, ctx.config, ctx.owner)),
+    .mutation(({ ctx }) => resetRetention(ctx.db, ctx.config, { owner: ctx.owner, actor: ctx.actor })),
 } satisfies TRPCRouterRecord;

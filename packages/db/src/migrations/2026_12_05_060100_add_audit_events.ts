@@ -15,10 +15,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       c
         .notNull()
         .check(
-          sql`action in ('session.created', 'upload.initiated', 'upload.completed', 'upload.rejected', 'upload.aborted', 'link.signed', 'job.deleted', 'session.deleted', 'player.erased', 'original.deleted')`,
+          sql`action in ('session.created', 'upload.initiated', 'upload.completed', 'upload.rejected', 'upload.aborted', 'link.signed', 'job.deleted', 'session.deleted', 'player.erased', 'original.deleted', 'retention.changed')`,
         ),
     )
-    .addColumn('target_type', 'text', (c) => c.notNull().check(sql`target_type in ('session', 'job', 'player')`))
+    .addColumn('target_type', 'text', (c) => c.notNull().check(sql`target_type in ('session', 'job', 'player', 'retention')`))
     .addColumn('target_id', 'uuid')
     .addColumn('session_id', 'uuid')
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))

@@ -14,7 +14,7 @@ export interface AuditEntry {
   owner: Owner;
   actor: AuditActor;
   action: AuditAction;
-  target: { type: 'session' | 'job'; id: string } | { type: 'player'; id: null };
+  target: { type: 'session' | 'job'; id: string } | { type: 'player' | 'retention'; id: null };
   /** The job's session, for a job's entries. */
   sessionId?: string | null;
   /** Non-content facts only: never a title, a player id, a file name or a storage key. */
