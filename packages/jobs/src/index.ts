@@ -73,4 +73,4 @@ export {
   retentionPolicyProblems,
   type RetentionPolicy,
 } from './deletion/retention-policy.ts';
-export { RETENTION_ACTOR, applyRetention, recordRetentionDeletions, type RetentionReport } from './deletion/retention.ts';
+export { RETENTION_ACTOR, applyRetention, type RetentionReport } from './deletion/retention.ts';

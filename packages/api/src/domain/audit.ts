@@ -15,7 +15,7 @@ export interface AuditEventView {
   details: AuditEvent['details'];
 }
 
-export function toAuditEventView(row: AuditEvent): AuditEventView {
+function toAuditEventView(row: AuditEvent): AuditEventView {
   return {
     eventId: String(row.id),
     occurredAt: row.occurredAt.toISOString(),

@@ -11,7 +11,7 @@ import { FirstVersionFieldRequired } from './error-answer.ts';
 import { FirstVersionCompleteInputSchema, FirstVersionInitiateInputSchema, FirstVersionSessionInputSchema } from './schemas.ts';
 
 /** The first version's `message` once the job is queued, word for word. */
-export const QUEUED_MESSAGE = 'Video uploaded and queued for analysis';
+const QUEUED_MESSAGE = 'Video uploaded and queued for analysis';
 
 /**
  * The first version's job states were `queued` (waiting for the file) → `processing` (uploaded and

@@ -55,7 +55,7 @@ export async function applyRetention(
  * bytes leave the owner's usage, and a deletion row names the one key.
  * Returns how many jobs it changed (a job another writer changed first is skipped).
  */
-export async function recordRetentionDeletions(
+async function recordRetentionDeletions(
   trx: Kysely<Database>,
   p: { scope: 'everything' | 'original'; jobs: readonly RetentionCandidate[] },
 ): Promise<number> {

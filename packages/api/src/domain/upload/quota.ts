@@ -16,7 +16,7 @@ export function uploadLimitsOf(config: UploadDeps['config']): UploadLimits {
  * reservation statement, so this serves to explain a refusal and to refuse
  * early (before a storage call).
  */
-export function ownerLimitBroken(config: UploadDeps['config'], usage: OwnerUsage, sizeBytes: number): AppError | undefined {
+function ownerLimitBroken(config: UploadDeps['config'], usage: OwnerUsage, sizeBytes: number): AppError | undefined {
   if (config.maxOpenUploads > 0 && usage.openUploads >= config.maxOpenUploads) {
     return new AppError(
       'TOO_MANY_OPEN_UPLOADS',
