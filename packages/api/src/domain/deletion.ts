@@ -32,18 +32,7 @@ export async function deleteJob(
   p: { owner: Owner; userId: string; actor: AuditActor; jobId: string },
 ): Promise<{ deleted: DeletedJob }> {
   const [row] = await db.transaction().execute(async (trx) => {
-    const rows = await deleteJobRows(trx, { owner: p.owner, requestedBy: p.userId, jobIds: [p.jobId] });
-    for (const job of rows) {
-      await recordAuditEvent(trx, {
-        owner: p.owner,
-        actor: p.actor,
-        action: 'job.deleted',
-        target: { type: 'job', id: job.id },
-        sessionId: job.sessionId,
-        details: { previousStatus: job.previousStatus },
-      });
-    }
-    return rows;
+    return deleteJobRows(trx, { owner: p.owner, requestedBy: p.userId, jobIds: [p.jobId], audit: { actor: p.actor } });
   });
   if (!row) throw jobNotFound();
   return { deleted: deletedJob(row) };

@@ -3,6 +3,8 @@ import {
   insertStorageDeletions,
   markJobsDeleted,
   markSessionDeleted,
+  recordAuditEvents,
+  type AuditActor,
   type Database,
   type DeletedJobRow,
   type Kysely,
@@ -16,12 +18,34 @@ import { isVideoKey, prefixOfKey, sessionPrefix } from '../keys.ts';
  * storage must lose, one row per job. Run it inside the caller's transaction:
  * the status change and its deletion row commit together (README.md here).
  * Jobs already deleted are skipped, so a repeat deletes nothing twice.
+ * With `audit`, each deleted job gets its `job.deleted` entry in the same
+ * transaction (a session's deletion records one `session.deleted` instead).
  */
 export async function deleteJobRows(
   db: Kysely<Database>,
-  p: { owner: Owner; requestedBy: string; jobIds?: readonly string[]; sessionId?: string },
+  p: {
+    owner: Owner;
+    requestedBy: string;
+    jobIds?: readonly string[];
+    sessionId?: string;
+    audit?: { actor: AuditActor; reason?: string };
+  },
 ): Promise<DeletedJobRow[]> {
   const jobs = await markJobsDeleted(db, p);
+  const { audit } = p;
+  if (audit) {
+    await recordAuditEvents(
+      db,
+      jobs.map((job) => ({
+        owner: p.owner,
+        actor: audit.actor,
+        action: 'job.deleted' as const,
+        target: { type: 'job' as const, id: job.id },
+        sessionId: job.sessionId,
+        details: { previousStatus: job.previousStatus, ...(audit.reason ? { reason: audit.reason } : {}) },
+      })),
+    );
+  }
   await insertStorageDeletions(
     db,
     jobs.map((job) => ({

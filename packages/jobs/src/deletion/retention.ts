@@ -62,18 +62,12 @@ async function recordRetentionDeletions(
   if (p.scope === 'everything') {
     let deleted = 0;
     for (const [owner, jobIds] of byOwner(p.jobs)) {
-      const rows = await deleteJobRows(trx, { owner, requestedBy: RETENTION_ACTOR, jobIds });
-      await recordAuditEvents(
-        trx,
-        rows.map((job) => ({
-          owner,
-          actor: RETENTION_AUDIT_ACTOR,
-          action: 'job.deleted',
-          target: { type: 'job', id: job.id },
-          sessionId: job.sessionId,
-          details: { previousStatus: job.previousStatus, reason: 'retention' },
-        })),
-      );
+      const rows = await deleteJobRows(trx, {
+        owner,
+        requestedBy: RETENTION_ACTOR,
+        jobIds,
+        audit: { actor: RETENTION_AUDIT_ACTOR, reason: 'retention' },
+      });
       deleted += rows.length;
     }
     return deleted;

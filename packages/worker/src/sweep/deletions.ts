@@ -3,7 +3,6 @@ import {
   claimDueDeletions,
   findJob,
   findSessionOwner,
-  recordAuditEvents,
   recordDeletionFailure,
   recordDeletionPass,
   type ClaimedDeletion,
@@ -99,18 +98,12 @@ async function runPass(options: DeletionPassOptions, row: ClaimedDeletion, count
     const owner = await findSessionOwner(db, { sessionId });
     if (owner) {
       await db.transaction().execute(async (trx) => {
-        const jobs = await deleteJobRows(trx, { owner, requestedBy: row.requestedBy, sessionId });
-        await recordAuditEvents(
-          trx,
-          jobs.map((job) => ({
-            owner,
-            actor: { kind: 'system', id: 'sweeper' },
-            action: 'job.deleted',
-            target: { type: 'job', id: job.id },
-            sessionId,
-            details: { previousStatus: job.previousStatus, reason: 'session-deleted' },
-          })),
-        );
+        await deleteJobRows(trx, {
+          owner,
+          requestedBy: row.requestedBy,
+          sessionId,
+          audit: { actor: { kind: 'system', id: 'sweeper' }, reason: 'session-deleted' },
+        });
       });
     }
   }
